@@ -1,0 +1,58 @@
+"""The Typer application and the one place where user errors become exit code 2."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+
+from emergency.errors import InputError
+
+app = typer.Typer(
+    name="emergency",
+    help="Heavy-pollution weather emergency decision engine (重污染天气应急).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def guarded(func: F) -> F:
+    """Turn :class:`InputError` raised by a command into one line on stderr and exit 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except InputError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def fail(message: str) -> None:
+    """Report a usage error found by the command itself and exit 2."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def stdout_is_terminal() -> bool:
+    """Progress bars only on a terminal, never in JSON or piped output."""
+    return sys.stderr.isatty()
+
+
+@app.command("version")
+def version() -> None:
+    """Print the engine's version."""
+    from emergency import __version__
+
+    typer.echo(__version__)
