@@ -1,3 +1,121 @@
-"""Commands: placeholder until implemented."""
+"""``emergency aqi``: AQI, category and primary pollutants of a set of concentrations."""
 
-from emergency.cli.app import app  # noqa: F401
+import datetime
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from emergency.aqi import KEYS, STANDARDS, UNITS, DailyAqi, daily_aqi
+from emergency.cli.app import app, guarded
+from emergency.errors import InputError
+
+# Terminal colours for the band colours of the standard (rich has no "orange"/"maroon").
+_RICH_COLOUR = {"orange": "dark_orange", "maroon": "dark_red"}
+
+
+def parse_pairs(args: list[str]) -> dict[str, str]:
+    """``["pm25=120", ...]`` as ``{"pm25": "120"}``; values stay text so they stay exact.
+
+    Raises
+    ------
+    InputError
+        An argument without ``=``, with an empty side, or a key given twice.
+    """
+    pairs: dict[str, str] = {}
+    for arg in args:
+        key, sep, value = arg.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key or not value:
+            raise InputError(f"argument {arg!r}: expected KEY=VALUE, e.g. pm25=120")
+        if key in pairs:
+            raise InputError(f"argument {arg!r}: {key} is given twice")
+        pairs[key] = value
+    return pairs
+
+
+def _parse_date(text: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"--date {text!r}: not a date (YYYY-MM-DD)") from None
+
+
+def _print_summary(result: DailyAqi, given: dict[str, str]) -> None:
+    console = Console()
+    colour = _RICH_COLOUR.get(result.colour, result.colour)
+    console.print(
+        f"[bold]AQI {result.aqi}[/bold]  [{colour}]{result.category_zh} {result.category}[/]"
+        f"  ({result.standard})"
+    )
+    primary = ", ".join(result.primary) if result.primary else "none (AQI 50 or less)"
+    console.print(f"Primary pollutant: {primary}")
+
+    table = Table(show_edge=False)
+    table.add_column("key")
+    table.add_column("concentration", justify="right")
+    table.add_column("unit")
+    table.add_column("IAQI", justify="right")
+    for key in KEYS:
+        if key not in given:
+            continue
+        sub = result.iaqi.get(key)
+        shown = "—" if sub is None else str(sub)
+        if sub is not None and key in result.off_scale_keys:
+            shown += " 爆表"
+        style = "bold" if key in result.primary else None
+        table.add_row(key, escape(given[key]), UNITS[key], shown, style=style)
+    console.print(table)
+
+    for key, used in result.substituted.items():
+        console.print(f"{key}: above its table, not computed (HJ 633); {used} is used instead.")
+    if result.off_scale:
+        keys = ", ".join(result.off_scale_keys)
+        console.print(
+            f"[bold]Off the scale (爆表):[/bold] {keys} above the top breakpoint; "
+            "sub-index reported as 500."
+        )
+
+
+@app.command("aqi")
+@guarded
+def aqi_command(
+    values: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="KEY=VALUE...",
+            help=f"Concentrations in µg/m³ (CO in mg/m³). Keys: {', '.join(KEYS)}.",
+            show_default=False,
+        ),
+    ] = None,
+    standard: Annotated[
+        str | None,
+        typer.Option(
+            "--standard",
+            help=f"Breakpoint table: {' or '.join(STANDARDS)} (default: by --date, else "
+            "HJ633-2012).",
+        ),
+    ] = None,
+    date: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            metavar="YYYY-MM-DD",
+            help="Day assessed; chooses the table (HJ633-2026 from 2026-03-01).",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """AQI after HJ 633: sub-indices, primary pollutants and category."""
+    given = parse_pairs(values or [])
+    if not given:
+        raise InputError("no concentrations given; e.g. emergency aqi pm25=120 pm10=180")
+    day = _parse_date(date) if date is not None else None
+    result = daily_aqi(given, standard=standard, date=day)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+    else:
+        _print_summary(result, given)
