@@ -1,0 +1,125 @@
+"""The optimisation instance: what the model of SPEC §4 needs, and nothing else.
+
+An :class:`Instance` is solver-independent. The duties module builds it from the data
+folder and the warning; the optimiser, the heuristics and the checker all read it. Tests
+build tiny ones by hand.
+
+Units: ``cut_kg`` is kilograms of each pollutant on one day (order of
+:data:`emergency.POLLUTANTS`), ``cost_yuan_d`` yuan per day, ``restart_cost_yuan`` yuan once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from emergency import POLLUTANTS
+
+NORMAL = "normal"
+"""The measure every source has: every line at load 1.0, no cut, no cost."""
+
+FIXED_KINDS = ("guaranteed", "protected_grade", "override", "exempt")
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """A production line of a planned source (restart matters only for these)."""
+
+    id: str
+    restart_cost_yuan: float = 0.0
+    min_stop_days: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One measure of one source: its daily cut and cost, and the load of each line."""
+
+    id: str
+    name: str
+    cut_kg: tuple[float, float, float, float]
+    cost_yuan_d: float
+    loads: tuple[float, ...] = ()
+    """Load per line of the source, in the order of ``SourceDuty.lines`` (empty: no lines)."""
+
+    def stops(self, line_index: int) -> bool:
+        return bool(self.loads) and self.loads[line_index] == 0.0
+
+
+@dataclass(slots=True)
+class SourceDuty:
+    """A source's measures and, per day, its floor and allowed measures (indices)."""
+
+    id: str
+    lines: tuple[Line, ...]
+    options: tuple[Option, ...]
+    """``options[0]`` is always the normal operation."""
+    floor: list[int]
+    allowed: list[tuple[int, ...]]
+    fixed: list[str]
+    """Per day: '' when the optimiser may choose, else why the source is held (FIXED_KINDS)."""
+    note: list[str]
+    """Per day: a human reason attached to a fixed choice (override reason, guarantee kind)."""
+
+    def option_index(self, measure_id: str) -> int:
+        for i, opt in enumerate(self.options):
+            if opt.id == measure_id:
+                return i
+        raise KeyError(measure_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """Supply coupling: ``load(dst) <= 1 - share * (1 - load(src))`` on every day."""
+
+    src: tuple[int, int]
+    """(source index, line index) upstream."""
+    dst: tuple[int, int]
+    share: float
+
+
+@dataclass(slots=True)
+class Instance:
+    """Everything the decision of SPEC §4 depends on."""
+
+    dates: list[dt.date]
+    levels: list[str]
+    sources: list[SourceDuty]
+    targets_kg: list[tuple[float, float, float, float]]
+    """T(p, d) before capping, per day in POLLUTANTS order (may be ≤ 0: no target)."""
+    pooled: list[bool]
+    """Per day: SO2 and NOx are held to one pooled target (their sum)."""
+    edges: list[Edge] = field(default_factory=list)
+    stopped_before: dict[tuple[int, int], int] = field(default_factory=dict)
+    """(source, line) → days the line has already been stopped when this instance starts."""
+
+    @property
+    def n_days(self) -> int:
+        return len(self.dates)
+
+    def pooled_rows(self, d: int) -> list[tuple[str, tuple[int, ...]]]:
+        """The target rows of day ``d``: (name, pollutant indices summed)."""
+        if self.pooled[d]:
+            return [("so2+nox", (0, 1)), ("pm", (2,)), ("vocs", (3,))]
+        return [(p, (i,)) for i, p in enumerate(POLLUTANTS)]
+
+    def row_target(self, d: int, idx: tuple[int, ...]) -> float:
+        return sum(self.targets_kg[d][i] for i in idx)
+
+    def reachable_kg(self, d: int) -> tuple[float, float, float, float]:
+        """R(p, d): the largest cut of each pollutant with every source at its deepest."""
+        tot = [0.0, 0.0, 0.0, 0.0]
+        for s in self.sources:
+            for i in range(4):
+                tot[i] += max(s.options[m].cut_kg[i] for m in s.allowed[d])
+        return (tot[0], tot[1], tot[2], tot[3])
+
+    def row_reachable(self, d: int, idx: tuple[int, ...]) -> float:
+        """Largest reachable cut of a (possibly pooled) row on day ``d``."""
+        total = 0.0
+        for s in self.sources:
+            total += max(sum(s.options[m].cut_kg[i] for i in idx) for m in s.allowed[d])
+        return total
+
+
+Choice = list[list[int]]
+"""choice[s][d] = index into ``sources[s].options``."""

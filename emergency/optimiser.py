@@ -1,0 +1,263 @@
+"""The least-cost decision of SPEC §4: prepare → build → solve → read back.
+
+- prepare: prune dominated measures (:func:`candidates`) and cap each target at what is
+  reachable that day (:func:`capped_targets`);
+- build: the solver-neutral rows of :mod:`emergency.model`;
+- solve: the LP relaxation first (GLOP: a proven bound and the marginal costs), then CP-SAT
+  warm-started from the multi-pollutant greedy;
+- read back: the choice, its exact cost, the bound and gap, the shortfalls.
+
+If the capped targets cannot all be met together (supply couplings), the least weighted
+shortfall Σ short/T is found first and the cost minimised under it (SPEC §4).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from emergency.cpsat import continuous_scales, solve_cpsat
+from emergency.heuristics import greedy_multi
+from emergency.instance import Choice, Instance, Option
+from emergency.lp import LpResult, solve_lp
+from emergency.model import Built, Infeasible, Key, build
+from emergency.scaling import decimal_scale
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Solved:
+    """What the optimiser found."""
+
+    choice: Choice
+    status: str
+    """optimal | feasible | short"""
+    cost_yuan: Fraction
+    bound_yuan: float
+    gap: float
+    capped_targets_kg: list[dict[str, float]]
+    """Per day and target row: the target actually imposed, min(T, R) (less any shortfall
+    that couplings made unavoidable)."""
+    shortfall_kg: list[dict[str, float]]
+    """Per day and target row: T minus what the list cuts, where positive."""
+    reachable_kg: list[dict[str, float]]
+    marginal_yuan_per_kg: list[dict[str, float]]
+    """Per day and target row: the LP relaxation's dual value."""
+    lp: LpResult | None
+    build_seconds: float = 0.0
+    solve_seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+def candidates(inst: Instance) -> list[list[tuple[int, ...]]]:
+    """Allowed measures per source and day, without dominated ones.
+
+    Measure m is dropped on a day when another allowed measure cuts at least as much of every
+    pollutant, costs no more per day and stops no line that m keeps running (so restarts and
+    minimum stops are no worse). Sources in a supply edge keep all measures: loads matter.
+    """
+    coupled = {e.src[0] for e in inst.edges} | {e.dst[0] for e in inst.edges}
+    out: list[list[tuple[int, ...]]] = []
+    for s, src in enumerate(inst.sources):
+        per_day: list[tuple[int, ...]] = []
+        cache: dict[tuple[int, ...], tuple[int, ...]] = {}
+        for d in range(inst.n_days):
+            allowed = src.allowed[d]
+            if len(allowed) == 1 or s in coupled:
+                per_day.append(allowed)
+                continue
+            if allowed not in cache:
+                cache[allowed] = _undominated(src.options, allowed)
+            per_day.append(cache[allowed])
+        out.append(per_day)
+    return out
+
+
+def _stopset(o: Option) -> frozenset[int]:
+    return frozenset(i for i, load in enumerate(o.loads) if load == 0.0)
+
+
+def _undominated(options: tuple[Option, ...], allowed: tuple[int, ...]) -> tuple[int, ...]:
+    keep = []
+    for m in allowed:
+        om, sm = options[m], _stopset(options[m])
+        for m2 in allowed:
+            o2, s2 = options[m2], _stopset(options[m2])
+            if m2 == m or o2.cost_yuan_d > om.cost_yuan_d or not s2 <= sm:
+                continue
+            if any(o2.cut_kg[i] < om.cut_kg[i] for i in range(4)):
+                continue
+            strictly = (
+                o2.cost_yuan_d < om.cost_yuan_d
+                or s2 < sm
+                or any(o2.cut_kg[i] > om.cut_kg[i] for i in range(4))
+            )
+            if strictly or m2 < m:
+                break
+        else:
+            keep.append(m)
+    return tuple(keep)
+
+
+def capped_targets(inst: Instance) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
+    """Per day and target row: (min(T, R), R)."""
+    capped, reach = [], []
+    for d in range(inst.n_days):
+        cd, rd = {}, {}
+        for name, idx in inst.pooled_rows(d):
+            r = inst.row_reachable(d, idx)
+            cd[name] = min(inst.row_target(d, idx), r)
+            rd[name] = r
+        capped.append(cd)
+        reach.append(rd)
+    return capped, reach
+
+
+def _hint(b: Built, choice: Choice) -> dict[Key, int]:
+    hint: dict[Key, int] = {}
+    for k in b.lm.binaries:
+        if k[0] == "x":
+            _, s, d, m = k  # type: ignore[misc]
+            hint[k] = int(choice[s][d] == m)  # type: ignore[index]
+    return hint
+
+
+def optimise(
+    inst: Instance,
+    *,
+    time_limit_s: float = 20.0,
+    progress: Progress | None = None,
+    lp: bool = True,
+) -> Solved:
+    """Choose one measure per source and day at least cost (SPEC §4)."""
+    say = progress or (lambda _msg: None)
+    t0 = time.perf_counter()
+    cand = candidates(inst)
+    capped, reach = capped_targets(inst)
+    notes: list[str] = []
+    say("building the model")
+    b = build(inst, cand, capped)
+    start = greedy_multi(inst, cand=cand)
+    build_s = time.perf_counter() - t0
+
+    lp_res = None
+    if lp:
+        say("solving the LP relaxation")
+        lp_res = solve_lp(b.lm, inst.n_days)
+    say("solving the integer model (CP-SAT)")
+    t1 = time.perf_counter()
+    res = solve_cpsat(b.lm, time_limit_s=time_limit_s, hint=_hint(b, start))
+    forced_short = False
+    if res.status == "infeasible":
+        notes.append("the capped targets cannot all be met together; shortfall minimised first")
+        forced_short = True
+        capped = _least_shortfall(inst, cand, capped, time_limit_s)
+        b = build(inst, cand, capped)
+        res = solve_cpsat(b.lm, time_limit_s=time_limit_s, hint=_hint(b, start))
+    solve_s = time.perf_counter() - t1
+
+    if res.has_solution:
+        choice = read_choice(b, res.values)
+        cp_bound = (res.bound_units / res.objective_scale) + b.lm.objective_const
+        proven = res.status == "optimal"
+    else:
+        notes.append(f"CP-SAT found no list within {time_limit_s:g} s; the greedy list is given")
+        choice, cp_bound, proven = start, 0.0, False
+
+    cost = list_cost(inst, choice)
+    lp_bound = lp_res.objective_yuan if lp_res and lp_res.status == "optimal" else 0.0
+    bound = float(cost) if proven else min(max(cp_bound, lp_bound), float(cost))
+    gap = 0.0 if cost == 0 else max(0.0, (float(cost) - bound) / float(cost))
+    short = shortfalls(inst, choice)
+    is_short = forced_short or any(
+        inst.row_target(d, idx) > capped[d][name] + 1e-6
+        for d in range(inst.n_days)
+        for name, idx in inst.pooled_rows(d)
+    )
+    return Solved(
+        choice=choice,
+        status="short" if is_short else ("optimal" if proven else "feasible"),
+        cost_yuan=cost,
+        bound_yuan=bound,
+        gap=gap,
+        capped_targets_kg=capped,
+        shortfall_kg=short,
+        reachable_kg=reach,
+        marginal_yuan_per_kg=lp_res.duals if lp_res else [{} for _ in inst.dates],
+        lp=lp_res,
+        build_seconds=build_s,
+        solve_seconds=solve_s,
+        notes=notes,
+    )
+
+
+def read_choice(b: Built, values: dict[Key, int]) -> Choice:
+    inst = b.instance
+    choice: Choice = []
+    for s in range(len(inst.sources)):
+        row = []
+        for d in range(inst.n_days):
+            c = b.cand[s][d]
+            row.append(c[0] if len(c) == 1 else next(m for m in c if values[("x", s, d, m)]))
+        choice.append(row)
+    return choice
+
+
+def list_cost(inst: Instance, choice: Choice) -> Fraction:
+    """Daily costs plus restart costs of a list, exact in yuan (decimal data)."""
+    daily: list[float] = []
+    restarts: list[float] = []
+    for s, src in enumerate(inst.sources):
+        daily.extend(src.options[choice[s][d]].cost_yuan_d for d in range(inst.n_days))
+        for li, line in enumerate(src.lines):
+            prev = inst.stopped_before.get((s, li), 0) > 0
+            for d in range(inst.n_days):
+                now = src.options[choice[s][d]].stops(li)
+                if now and not prev:
+                    restarts.append(line.restart_cost_yuan)
+                prev = now
+    values = daily + restarts
+    scale = decimal_scale(abs(v) for v in values)
+    return Fraction(sum(round(v * scale) for v in values), scale)
+
+
+def shortfalls(inst: Instance, choice: Choice) -> list[dict[str, float]]:
+    """T − cut per day and target row, where positive."""
+    out = []
+    for d in range(inst.n_days):
+        row = {}
+        for name, idx in inst.pooled_rows(d):
+            cut = sum(
+                src.options[choice[s][d]].cut_kg[i]
+                for s, src in enumerate(inst.sources)
+                for i in idx
+            )
+            row[name] = max(0.0, inst.row_target(d, idx) - cut)
+        out.append(row)
+    return out
+
+
+def _least_shortfall(
+    inst: Instance,
+    cand: list[list[tuple[int, ...]]],
+    capped: list[dict[str, float]],
+    time_limit_s: float,
+) -> list[dict[str, float]]:
+    """Phase 1: the capped targets less the least Σ shortfall/T (weights per kg ∝ 1/T)."""
+    try:
+        b = build(inst, cand, capped, slack=True)
+    except Infeasible:
+        return [{k: 0.0 for k in row} for row in capped]
+
+    weights = [(max(1, round(1e9 / (ub * units[k]))), k) for k, ub in b.lm.continuous.items()]
+    res = solve_cpsat(b.lm, time_limit_s=time_limit_s, objective=weights)
+    out = [dict(row) for row in capped]
+    if not res.has_solution:
+        return [{k: 0.0 for k in row} for row in capped]
+    for k in b.lm.continuous:
+        _, d, name = k  # type: ignore[misc]
+        out[d][name] = capped[d][name] - res.values[k] / units[k]  # type: ignore[index]
+    return out

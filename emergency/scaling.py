@@ -1,0 +1,64 @@
+"""The one place where quantities become the integers CP-SAT needs.
+
+CP-SAT accepts only integer coefficients. Our data are decimals written in files: kg/day
+and yuan/day (usually whole numbers) and loads, shares or fractions with a few decimals,
+so a cut ``(1 − load) × emission`` has at most a handful of decimals. Each row is
+multiplied by the smallest power of ten that makes every coefficient and bound an integer
+(exactly, up to float noise of 1e-7 relative), then divided by the gcd of its
+coefficients; a lower bound is rounded up and an upper bound down, which is exact because
+the left side is an integer. The objective keeps its scale so the cost read back is exact
+in yuan. A value that needs more than ``10**MAX_EXP`` is rounded at that precision.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+MAX_EXP = 6
+_TOL = 1e-7
+UNBOUNDED = 2**62
+
+
+def _is_int(x: float) -> bool:
+    return abs(x - round(x)) <= _TOL * max(1.0, abs(x))
+
+
+def decimal_scale(values: Iterable[float], max_exp: int = MAX_EXP) -> int:
+    """Smallest ``10**k`` (k ≤ max_exp) making all ``values`` integral (else ``10**max_exp``)."""
+    need = 0
+    for v in values:
+        while need < max_exp and not _is_int(v * 10**need):
+            need += 1
+        if need == max_exp:
+            break
+    return int(10**need)
+
+
+def round_up(x: float) -> int:
+    """Ceiling that ignores float noise (18400.000000000004 → 18400)."""
+    r = round(x)
+    return r if _is_int(x) else math.ceil(x)
+
+
+def round_down(x: float) -> int:
+    """Floor that ignores float noise."""
+    r = round(x)
+    return r if _is_int(x) else math.floor(x)
+
+
+def scale_row(coefs: list[float], lo: float, hi: float) -> tuple[list[int], int, int]:
+    """Integer form of ``lo ≤ Σ coefs·x ≤ hi`` for integer x (±UNBOUNDED for no bound)."""
+    finite = [abs(v) for v in (lo, hi) if math.isfinite(v)]
+    scale = decimal_scale([abs(c) for c in coefs] + finite)
+    ints = [round(c * scale) for c in coefs]
+    lo_i = round_up(lo * scale) if math.isfinite(lo) else -UNBOUNDED
+    hi_i = round_down(hi * scale) if math.isfinite(hi) else UNBOUNDED
+    g = 0
+    for c in ints:
+        g = math.gcd(g, c)
+    if g > 1:
+        ints = [c // g for c in ints]
+        lo_i = lo_i if lo_i == -UNBOUNDED else -((-lo_i) // g)
+        hi_i = hi_i if hi_i == UNBOUNDED else hi_i // g
+    return ints, lo_i, hi_i
