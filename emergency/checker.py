@@ -85,8 +85,8 @@ def check(
             if m not in src.allowed[d]:
                 why = src.fixed[d] or "below the floor"
                 rep.violations.append(
-                    f"{src.id} {instance.dates[d]}: measure {src.options[m].id} not allowed ({why}; "
-                    f"floor {src.options[src.floor[d]].id})"
+                    f"{src.id} {instance.dates[d]}: measure {src.options[m].id} not allowed "
+                    f"({why}; floor {src.options[src.floor[d]].id})"
                 )
 
     # Cuts and daily costs, exactly.

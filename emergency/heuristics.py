@@ -151,7 +151,7 @@ class _Greedy:
                     now = src.options[self.choice[s][d]].stops(li)
                     if now and not prev:
                         for t in range(d + 1, min(d + line.min_stop_days, inst.n_days)):
-                            self._deepen(s, t, lambda m, li=li: src.options[m].stops(li))
+                            self._deepen(s, t, lambda m, o=src.options, li=li: o[m].stops(li))
                     prev = src.options[self.choice[s][d]].stops(li)
         for _ in range(len(inst.edges) + 1):
             changed = False

@@ -252,6 +252,7 @@ def _least_shortfall(
     except Infeasible:
         return [{k: 0.0 for k in row} for row in capped]
 
+    units = continuous_scales(b.lm)
     weights = [(max(1, round(1e9 / (ub * units[k]))), k) for k, ub in b.lm.continuous.items()]
     res = solve_cpsat(b.lm, time_limit_s=time_limit_s, objective=weights)
     out = [dict(row) for row in capped]
