@@ -14,6 +14,21 @@ from pydantic import BaseModel, Field
 Status = Literal["optimal", "feasible", "short", "no_warning"]
 
 
+class WarningDay(BaseModel):
+    """One forecast day as the warning decision read it."""
+
+    date: dt.date
+    aqi: int = Field(description="the daily AQI that decided (range end per the rule set)")
+    aqi_range: tuple[int, int] | None = Field(
+        default=None, description="the forecast range [low, high], when one was given"
+    )
+    category: str = Field(description="AQI band key: excellent, good, light, ..., severe")
+    category_zh: str = ""
+    primary: list[str] = Field(default_factory=list)
+    off_scale: bool = False
+    level: str | None = Field(default=None, description="warning level in force that day")
+
+
 class WarningDecision(BaseModel):
     """The warning object: ``level`` is None when no warning is due."""
 
@@ -23,6 +38,15 @@ class WarningDecision(BaseModel):
     end: dt.date | None = None
     rule_set: str
     reason: str
+    regional_order: str | None = Field(
+        default=None, description="the level ordered by the province, as applied"
+    )
+    release_ok: bool = Field(
+        default=False,
+        description="the forecast stays at or below the lowest condition for the rule set's "
+        "release hours from its first day: a warning in force may be released",
+    )
+    days: list[WarningDay] = Field(default_factory=list)
 
 
 class PollutantAmounts(BaseModel):
@@ -32,6 +56,20 @@ class PollutantAmounts(BaseModel):
     nox: float = 0.0
     pm: float = 0.0
     vocs: float = 0.0
+
+
+class TargetRow(BaseModel):
+    """One target constraint of a day: a pollutant, or SO2+NOx where pooled."""
+
+    row: str
+    target_kg: float = Field(description="T = cut fraction × baseline − non-listed cut")
+    capped_kg: float = Field(description="the target imposed: min(T, reachable)")
+    cut_kg: float
+    shortfall_kg: float
+    reachable_kg: float
+    marginal_cost_yuan_per_kg: float = Field(
+        default=0.0, description="LP-relaxation dual: cost of one more kg on this row"
+    )
 
 
 class DayResult(BaseModel):
@@ -45,6 +83,7 @@ class DayResult(BaseModel):
         description="the largest cut reachable that day with every source at its strictest",
     )
     pooled_so2_nox: bool = False
+    rows: list[TargetRow] = Field(default_factory=list)
 
 
 class Assignment(BaseModel):
@@ -71,6 +110,7 @@ class ResponsePlan(BaseModel):
     bound_yuan: float = 0.0
     gap: float = 0.0
     solve_seconds: float = 0.0
+    notes: list[str] = Field(default_factory=list)
     days: list[DayResult] = Field(default_factory=list)
     marginal_cost_yuan_per_kg: PollutantAmounts = Field(default_factory=PollutantAmounts)
     assignments: list[Assignment] = Field(default_factory=list)

@@ -1,0 +1,299 @@
+"""From a warning to an approved-ready curtailment list (SPEC §4–5).
+
+:func:`plan_response` runs duties → optimiser → report; :func:`state_at` reads, from a list
+already in force, which lines are stopped and for how long, so that an upgrade or downgrade
+re-plans the remaining days from there; :func:`check_plan` runs any list through the
+independent checker.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from emergency import POLLUTANTS
+from emergency.checker import CheckReport, check
+from emergency.duties import (
+    Override,
+    ResponseState,
+    build_instance,
+    options_index,
+    supply_conflicts,
+)
+from emergency.errors import InputError, ValidationErrors
+from emergency.instance import NORMAL, Choice, Instance
+from emergency.optimiser import Solved, optimise
+from emergency.solution import (
+    Assignment,
+    DayResult,
+    PollutantAmounts,
+    ResponsePlan,
+    TargetRow,
+    WarningDecision,
+)
+
+if TYPE_CHECKING:
+    from emergency.dataset import Dataset
+
+__all__ = [
+    "Override",
+    "ResponseState",
+    "check_plan",
+    "plan_response",
+    "response_days",
+    "state_at",
+]
+
+
+def response_days(warning: WarningDecision) -> list[tuple[dt.date, str]]:
+    """(date, level) for every day of the warning's period."""
+    if warning.level is None or warning.start is None:
+        return []
+    end = warning.end or warning.start
+    n = (end - warning.start).days + 1
+    return [(warning.start + dt.timedelta(days=i), warning.level) for i in range(n)]
+
+
+def plan_response(
+    dataset: Dataset,
+    warning: WarningDecision,
+    *,
+    days: Sequence[tuple[dt.date, str]] | None = None,
+    state: ResponseState | None = None,
+    overrides: Sequence[Override] = (),
+    time_limit_s: float = 20.0,
+    progress: Callable[[str], None] | None = None,
+) -> ResponsePlan:
+    """The least-cost list for ``days`` (default: the warning's period at its level)."""
+    days = list(days) if days is not None else response_days(warning)
+    if warning.level is None or not days:
+        return ResponsePlan(warning=warning, status="no_warning")
+    inst = build_instance(dataset, days, overrides=overrides, state=state)
+    conflicts = supply_conflicts(inst)
+    if conflicts:
+        raise ValidationErrors(conflicts)
+    solved = optimise(inst, time_limit_s=time_limit_s, progress=progress)
+    return report(inst, solved, warning)
+
+
+def _amounts(values: Sequence[float]) -> PollutantAmounts:
+    return PollutantAmounts(
+        **{p: round(float(v), 6) for p, v in zip(POLLUTANTS, values, strict=True)}
+    )
+
+
+def report(inst: Instance, solved: Solved, warning: WarningDecision) -> ResponsePlan:
+    """The ResponsePlan of SPEC §5 from a solved instance."""
+    choice = solved.choice
+    days = []
+    for d in range(inst.n_days):
+        cut = [0.0] * 4
+        for s, src in enumerate(inst.sources):
+            for i, v in enumerate(src.options[choice[s][d]].cut_kg):
+                cut[i] += v
+        rows = []
+        short = [0.0] * 4
+        for name, idx in inst.pooled_rows(d):
+            got = sum(cut[i] for i in idx)
+            target = inst.row_target(d, idx)
+            sf = solved.shortfall_kg[d][name]
+            rows.append(
+                TargetRow(
+                    row=name,
+                    target_kg=round(target, 6),
+                    capped_kg=round(solved.capped_targets_kg[d][name], 6),
+                    cut_kg=round(got, 6),
+                    shortfall_kg=round(sf, 6),
+                    reachable_kg=round(solved.reachable_kg[d][name], 6),
+                    marginal_cost_yuan_per_kg=round(
+                        solved.marginal_yuan_per_kg[d].get(name, 0.0), 6
+                    ),
+                )
+            )
+            # A pooled row's shortfall is shown on its pollutants in proportion to their T.
+            weights = [max(inst.targets_kg[d][i], 0.0) for i in idx]
+            total_w = sum(weights) or float(len(idx))
+            for i, w in zip(idx, weights, strict=True):
+                short[i] = sf * ((w / total_w) if sum(weights) else 1.0 / len(idx))
+        days.append(
+            DayResult(
+                date=inst.dates[d],
+                level=inst.levels[d],
+                target_kg=_amounts([max(t, 0.0) for t in inst.targets_kg[d]]),
+                cut_kg=_amounts(cut),
+                shortfall_kg=_amounts(short),
+                reachable_kg=_amounts(inst.reachable_kg(d)),
+                pooled_so2_nox=inst.pooled[d],
+                rows=rows,
+            )
+        )
+    marginal = [0.0] * 4
+    for d in range(inst.n_days):
+        for name, idx in inst.pooled_rows(d):
+            for i in idx:
+                marginal[i] = max(marginal[i], solved.marginal_yuan_per_kg[d].get(name, 0.0))
+    floor_cost = sum(
+        src.options[src.floor[d]].cost_yuan_d for src in inst.sources for d in range(inst.n_days)
+    ) + _restart_total(inst, [list(src.floor) for src in inst.sources])
+    return ResponsePlan(
+        warning=warning,
+        status=solved.status,  # type: ignore[arg-type]
+        total_cost_yuan=float(solved.cost_yuan),
+        floor_cost_yuan=round(floor_cost, 6),
+        bound_yuan=round(solved.bound_yuan, 6),
+        gap=round(solved.gap, 9),
+        solve_seconds=round(solved.build_seconds + solved.solve_seconds, 3),
+        notes=solved.notes,
+        days=days,
+        marginal_cost_yuan_per_kg=_amounts(marginal),
+        assignments=_assignments(inst, solved),
+    )
+
+
+def _restart_total(inst: Instance, choice: Choice) -> float:
+    total = 0.0
+    for s, src in enumerate(inst.sources):
+        for li, line in enumerate(src.lines):
+            prev = inst.stopped_before.get((s, li), 0) > 0
+            for d in range(inst.n_days):
+                now = src.options[choice[s][d]].stops(li)
+                if now and not prev:
+                    total += line.restart_cost_yuan
+                prev = now
+    return total
+
+
+def _assignments(inst: Instance, solved: Solved) -> list[Assignment]:
+    out = []
+    for s, src in enumerate(inst.sources):
+        prev_stopped = [inst.stopped_before.get((s, li), 0) > 0 for li in range(len(src.lines))]
+        for d in range(inst.n_days):
+            m = solved.choice[s][d]
+            opt = src.options[m]
+            restart = 0.0
+            for li, line in enumerate(src.lines):
+                now = opt.stops(li)
+                if now and not prev_stopped[li]:
+                    restart += line.restart_cost_yuan
+                prev_stopped[li] = now
+            if opt.id == NORMAL and src.fixed[d] != "exempt":
+                continue
+            floor = src.options[src.floor[d]]
+            out.append(
+                Assignment(
+                    source=src.id,
+                    date=inst.dates[d],
+                    measure=opt.id,
+                    measure_name=opt.name,
+                    floor=floor.id,
+                    deepened=m != src.floor[d],
+                    fixed=src.fixed[d],  # type: ignore[arg-type]
+                    cut_kg=_amounts(opt.cut_kg),
+                    cost_yuan=round(opt.cost_yuan_d + restart, 6),
+                    restart_cost_yuan=restart,
+                    why=_why(inst, solved, s, d),
+                )
+            )
+    return out
+
+
+_LABEL = {"so2": "SO2", "nox": "NOx", "pm": "PM", "vocs": "VOCs", "so2+nox": "SO2+NOx"}
+
+
+def _why(inst: Instance, solved: Solved, s: int, d: int) -> str:
+    src = inst.sources[s]
+    m = solved.choice[s][d]
+    level = inst.levels[d]
+    fixed, note = src.fixed[d], src.note[d]
+    if fixed == "override":
+        return f"planner override: {note}"
+    if fixed == "exempt":
+        return f"exempted by the planner: {note}"
+    if fixed == "guaranteed":
+        return f"{note}: held at its plan measure for {level}, not deepened"
+    if fixed == "protected_grade":
+        return f"{note}: held at its plan measure for {level}, not deepened"
+    if fixed == "state":
+        return f"stop continued: {note}"
+    if m == src.floor[d]:
+        return f"plan measure for {level} (floor)"
+    opt, fl = src.options[m], src.options[src.floor[d]]
+    gains = []
+    value = 0.0
+    for name, idx in inst.pooled_rows(d):
+        extra = sum(opt.cut_kg[i] - fl.cut_kg[i] for i in idx)
+        dual = solved.marginal_yuan_per_kg[d].get(name, 0.0)
+        if extra > 0:
+            gains.append(f"+{extra:,.0f} kg {_LABEL[name]}")
+            value += extra * dual
+    binding = [
+        f"{_LABEL[n]} {v:,.1f}" for n, v in solved.marginal_yuan_per_kg[d].items() if v > 1e-9
+    ]
+    extra_cost = opt.cost_yuan_d - fl.cost_yuan_d
+    text = (
+        f"deepened from {fl.id} to {opt.id} to meet the {level} targets: "
+        f"{', '.join(gains) or 'no extra cut'} for {extra_cost:,.0f} yuan/day"
+    )
+    if binding:
+        text += f"; binding targets (yuan/kg): {', '.join(binding)}; cuts worth {value:,.0f} yuan"
+    return text
+
+
+def state_at(plan: ResponsePlan, dataset: Dataset, before: dt.date) -> ResponseState:
+    """Which lines a list in force has stopped, and for how many days, up to ``before``."""
+    from emergency.duties import plan_options
+
+    by_source: dict[str, dict[dt.date, str]] = {}
+    for a in plan.assignments:
+        if a.date < before:
+            by_source.setdefault(a.source, {})[a.date] = a.measure
+    stopped: dict[str, int] = {}
+    for sid, per_day in by_source.items():
+        p = dataset.plans.get(sid)
+        if p is None:
+            continue
+        lines, options = plan_options(p)
+        for li, line in enumerate(lines):
+            count = 0
+            day = before - dt.timedelta(days=1)
+            while day in per_day:
+                try:
+                    opt = options[options_index(options, per_day[day])]
+                except KeyError:
+                    break
+                if not opt.stops(li):
+                    break
+                count += 1
+                day -= dt.timedelta(days=1)
+            if count:
+                stopped[f"{sid}/{line.id}"] = count
+    return ResponseState(stopped_days=stopped)
+
+
+def check_plan(
+    dataset: Dataset,
+    plan: ResponsePlan,
+    *,
+    overrides: Sequence[Override] = (),
+    state: ResponseState | None = None,
+) -> CheckReport:
+    """Run a reported list through the independent checker, and compare reported totals."""
+    days = [(day.date, day.level) for day in plan.days]
+    inst = build_instance(dataset, days, overrides=overrides, state=state)
+    index = {src.id: s for s, src in enumerate(inst.sources)}
+    choice: Choice = [[0] * inst.n_days for _ in inst.sources]
+    pos = {day: d for d, day in enumerate(inst.dates)}
+    for a in plan.assignments:
+        if a.source not in index or a.date not in pos:
+            raise InputError(f"assignment: unknown source or date {a.source} {a.date}")
+        s = index[a.source]
+        choice[s][pos[a.date]] = options_index(inst.sources[s].options, a.measure)
+    allowed = [{r.row: r.shortfall_kg for r in day.rows} for day in plan.days]
+    rep = check(inst, choice, allowed_shortfall_kg=allowed)
+    if abs(float(rep.cost_yuan) - plan.total_cost_yuan) > 0.5:
+        rep.violations.append(
+            f"reported total {plan.total_cost_yuan:,.2f} yuan differs from the list's "
+            f"{float(rep.cost_yuan):,.2f} yuan"
+        )
+    return rep
