@@ -136,7 +136,7 @@ def build_instance(
         duty = SourceDuty(src.id, lines, options, floors, [], [], [])
         held = _held(src, city)
         ov = by_override.get(src.id)
-        for d, fl in enumerate(floors):
+        for fl in floors:
             if ov is not None:
                 if ov.exempt:
                     m = 0
