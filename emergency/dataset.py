@@ -1,0 +1,367 @@
+"""A data folder: ``enterprises.csv`` + ``plans/city.yaml`` + ``plans/enterprises/*.yaml``.
+
+:func:`load_dataset` reads and cross-checks everything and raises
+:class:`~emergency.errors.ValidationErrors` with *all* the folder's errors, never just the
+first. Each message names the file, the CSV row or YAML line, and the field.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import networkx as nx
+
+from emergency import LEVELS
+from emergency.errors import ValidationErrors, where
+from emergency.inventory import Source, read_inventory_text
+from emergency.plans import (
+    NORMAL,
+    CityPlan,
+    KindDefaults,
+    Plan,
+    Problem,
+    check_plan,
+    compose_file,
+    format_problems,
+    load_city_plan,
+    load_plan,
+    parse_plan,
+)
+from emergency.supply import describe_cycle, find_cycles, graph_from_plans, unsatisfiable_edges
+
+INVENTORY_FILE = "enterprises.csv"
+CITY_FILE = "plans/city.yaml"
+PLANS_DIR = "plans/enterprises"
+
+RELATIVE_TOLERANCE = 0.01
+"""Plan line totals may differ from the inventory row by this fraction..."""
+ABSOLUTE_TOLERANCE = 1.0
+"""...or by this much (kg/day, yuan/day), whichever is larger: rows of zeros stay checkable."""
+
+Progress = Callable[[int, int], None]
+
+
+def plan_file(enterprise_id: str) -> str:
+    """Where a source's plan lives, relative to the data folder."""
+    return f"{PLANS_DIR}/{enterprise_id}.yaml"
+
+
+@dataclass
+class Dataset:
+    """Everything the engine reads from a data folder, validated.
+
+    ``sources`` keep the file order; ``by_id`` indexes them; ``plans`` are keyed by
+    enterprise id (only sources with a plan file have one).
+    """
+
+    root: Path
+    sources: list[Source]
+    plans: dict[str, Plan]
+    city: CityPlan
+    by_id: dict[str, Source] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.by_id = {source.id: source for source in self.sources}
+
+    def plan(self, source_id: str) -> Plan | None:
+        """The source's plan, or None (sites, yards and quarries may go without)."""
+        return self.plans.get(source_id)
+
+    def defaults(self, source_id: str) -> KindDefaults | None:
+        """The city defaults a source follows: only when it has no plan file."""
+        if source_id in self.plans:
+            return None
+        return self.city.defaults.get(self.by_id[source_id].kind)
+
+    def floor(self, source_id: str, level: str | None) -> str:
+        """The measure a source must at least apply at a level (SPEC §4 "Floor")."""
+        plan = self.plans.get(source_id)
+        if plan is not None:
+            return plan.floor(level)
+        defaults = self.defaults(source_id)
+        return defaults.floor(level) if defaults is not None else NORMAL
+
+
+def load_dataset(root: Path | str | None = None, progress: Progress | None = None) -> Dataset:
+    """Read and validate a data folder (default: :func:`emergency.paths.default_data_dir`).
+
+    Parameters
+    ----------
+    root
+        The folder holding ``enterprises.csv`` and ``plans/``.
+    progress
+        Called as ``progress(done, total)`` while plan files are read.
+
+    Raises
+    ------
+    ValidationErrors
+        With every error found in the folder.
+    """
+    from emergency.paths import default_data_dir
+
+    base = Path(root) if root is not None else default_data_dir()
+    if not base.is_dir():
+        raise ValidationErrors([f"{base}: no such data folder"])
+    errors: list[str] = []
+
+    sources: list[Source] = []
+    source_lines: dict[str, int] = {}
+    inventory = base / INVENTORY_FILE
+    try:
+        text = inventory.read_bytes().decode("utf-8-sig")
+    except OSError:
+        errors.append(f"{where(INVENTORY_FILE)}: missing (expected the inventory in {base})")
+    except UnicodeDecodeError as exc:
+        errors.append(f"{where(INVENTORY_FILE)}: not UTF-8 (byte {exc.start})")
+    else:
+        sources, inventory_errors, source_lines = read_inventory_text(text, INVENTORY_FILE)
+        errors += inventory_errors
+
+    city: CityPlan | None = None
+    if (base / CITY_FILE).is_file():
+        city, city_errors = load_city_plan(base / CITY_FILE, CITY_FILE)
+        errors += city_errors
+    else:
+        errors.append(f"{where(CITY_FILE)}: missing (expected the city plan)")
+
+    plans, plan_errors = _load_plans(base, progress)
+    errors += plan_errors
+
+    by_id = {s.id: s for s in sources}
+    messages, problems = cross_check(sources, source_lines, plans, city)
+    errors += messages
+    for name in sorted(problems):
+        errors += format_problems(name, problems[name], compose_file(base / name))
+    if errors or city is None:
+        raise ValidationErrors(errors)
+    return Dataset(
+        root=base, sources=sources, plans={k: plans[k] for k in by_id if k in plans}, city=city
+    )
+
+
+def _load_plans(base: Path, progress: Progress | None) -> tuple[dict[str, Plan], list[str]]:
+    folder = base / PLANS_DIR
+    if not folder.is_dir():
+        return {}, []
+    errors: list[str] = []
+    plans: dict[str, Plan] = {}
+    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    for done, path in enumerate(files, start=1):
+        name = f"{PLANS_DIR}/{path.name}"
+        if path.suffix == ".yml":
+            errors.append(f"{where(name)}: plan files are named <id>.yaml")
+        elif path.suffix == ".yaml":
+            plan, messages = load_plan(path, name)
+            errors += messages
+            if plan is not None:
+                plans[path.stem] = plan
+        if progress is not None:
+            progress(done, len(files))
+    return plans, errors
+
+
+def cross_check(
+    sources: list[Source],
+    source_lines: Mapping[str, int],
+    plans: Mapping[str, Plan],
+    city: CityPlan | None,
+) -> tuple[list[str], dict[str, list[Problem]]]:
+    """Rules across files; returns inventory messages and problems per plan file."""
+    messages: list[str] = []
+    problems: dict[str, list[Problem]] = defaultdict(list)
+    by_id = {s.id: s for s in sources}
+    for source in sources:
+        if source.kind == "plant" and source.id not in plans:
+            line = source_lines.get(source.id)
+            messages.append(
+                f"{where(INVENTORY_FILE, line, 'id')}: plant {source.id!r} has no plan file "
+                f"{plan_file(source.id)}"
+            )
+    for key, plan in plans.items():
+        name = plan_file(key)
+        if plan.enterprise != key:
+            problems[name].append(
+                Problem(("enterprise",), f"{plan.enterprise!r} differs from the file name {key!r}")
+            )
+        row = by_id.get(key)
+        if row is None:
+            problems[name].append(Problem(("enterprise",), f"no row {key!r} in {INVENTORY_FILE}"))
+            continue
+        problems[name] += against_inventory(plan, row, source_lines.get(key))
+        problems[name] += supply_targets(plan, plans)
+        if city is not None:
+            problems[name] += against_city(plan, city)
+    if city is not None:
+        for name, found in supply_problems(plans, by_id, city).items():
+            problems[name] += found
+    return messages, {name: found for name, found in problems.items() if found}
+
+
+def against_inventory(plan: Plan, source: Source, row: int | None = None) -> list[Problem]:
+    """Line totals within 1 % (or 1 kg, 1 yuan) of the inventory row."""
+    totals = {f"{p}_kg_d": v for p, v in plan.emissions().items()}
+    totals["value_added_yuan_d"] = plan.value_added_yuan_d()
+    at = f"{INVENTORY_FILE} row {row}" if row is not None else INVENTORY_FILE
+    problems: list[Problem] = []
+    for column, total in totals.items():
+        expected = float(getattr(source, column))
+        allowed = max(RELATIVE_TOLERANCE * abs(expected), ABSOLUTE_TOLERANCE)
+        if abs(total - expected) > allowed:
+            problems.append(
+                Problem(
+                    ("lines",),
+                    f"lines' total {column} {total:g} differs from {at} ({expected:g}) by more "
+                    f"than 1 %",
+                )
+            )
+    return problems
+
+
+def against_city(plan: Plan, city: CityPlan) -> list[Problem]:
+    """Levels named are the city's, and floors never get milder over the city's levels."""
+    problems: list[Problem] = []
+    for level in plan.levels:
+        if level in LEVELS and level not in city.levels:
+            known = ", ".join(city.level_order)
+            problems.append(
+                Problem(("levels", level), f"not a level of the city plan (levels: {known})")
+            )
+    order = city.level_order
+    for lower, higher in itertools.pairwise(order):
+        floor = plan.floor(lower)
+        if (
+            higher not in plan.levels
+            and floor in plan.measures_by_id
+            and not plan.at_least_as_strict(NORMAL, floor)
+        ):
+            problems.append(
+                Problem(
+                    ("levels",),
+                    f"names a measure for {lower} but none for {higher}, where normal "
+                    f"operation would be milder than {floor!r}",
+                )
+            )
+    return problems
+
+
+def supply_targets(plan: Plan, plans: Mapping[str, Plan]) -> list[Problem]:
+    """Supply edges name existing enterprises with plans, and their lines."""
+    problems: list[Problem] = []
+    for i, edge in enumerate(plan.supplies):
+        target = plans.get(edge.to_enterprise)
+        if target is None:
+            problems.append(
+                Problem(
+                    ("supplies", i, "to", "enterprise"),
+                    f"no plan for {edge.to_enterprise!r} (supply targets need a plan file "
+                    f"{plan_file(edge.to_enterprise)})",
+                )
+            )
+        elif edge.to_line not in target.lines_by_id:
+            known = ", ".join(target.lines_by_id)
+            problems.append(
+                Problem(
+                    ("supplies", i, "to", "line"),
+                    f"{edge.to_enterprise} has no line {edge.to_line!r} (lines: {known})",
+                )
+            )
+    return problems
+
+
+def supply_problems(
+    plans: Mapping[str, Plan], sources: Mapping[str, Source], city: CityPlan
+) -> dict[str, list[Problem]]:
+    """Cycles and unsatisfiable edges, filed under the plan that declares the edge."""
+    problems: dict[str, list[Problem]] = defaultdict(list)
+    graph = graph_from_plans(plans)
+    for cycle in find_cycles(graph):
+        first = graph.edges[cycle[0], cycle[1 % len(cycle)]]
+        involved = sorted({e for e, _ in cycle})
+        problems[plan_file(first["plan"])].append(
+            Problem(
+                ("supplies", first["index"]),
+                f"supply cycle {describe_cycle(cycle)} (plans {', '.join(involved)})",
+            )
+        )
+    for edge in unsatisfiable_edges(plans, sources, city):
+        problems[plan_file(edge.plan)].append(Problem(("supplies", edge.index), edge.message))
+    return problems
+
+
+def validate_plan_against(
+    plan: Plan, source: Source, dataset: Dataset, text: str | None = None
+) -> list[str]:
+    """Check a new plan for ``source`` against the rest of the data (``PUT .../plan``).
+
+    Parameters
+    ----------
+    plan
+        The candidate plan (it replaces the source's current plan for the check).
+    source
+        The inventory row it belongs to.
+    dataset
+        The data it must fit.
+    text
+        The YAML the plan came from, if any: messages then carry its line numbers.
+
+    Returns
+    -------
+    list of str
+        Every problem; empty when the plan may be stored.
+    """
+    name = plan_file(source.id)
+    problems = check_plan(plan)
+    if plan.enterprise != source.id:
+        problems.append(
+            Problem(("enterprise",), f"{plan.enterprise!r} is not this enterprise ({source.id!r})")
+        )
+    plans = dict(dataset.plans)
+    plans[source.id] = plan
+    problems += against_inventory(plan, source)
+    problems += supply_targets(plan, plans)
+    problems += against_city(plan, dataset.city)
+    others: list[str] = []
+    # edges of other plans into this one must still find their lines
+    for other_id, other in dataset.plans.items():
+        if other_id == source.id:
+            continue
+        for problem in supply_targets(other, {source.id: plan}):
+            if problem.path[-1] == "line":
+                others.append(f"{where(plan_file(other_id), None, 'supplies')}: {problem.message}")
+    relevant = _touching(plans, source.id)
+    found = supply_problems(relevant, dataset.by_id, dataset.city)
+    problems += found.pop(name, [])
+    for other_name, other_problems in sorted(found.items()):
+        others += format_problems(other_name, other_problems, None)
+    node = parse_plan(text, name)[2] if text is not None else None
+    return format_problems(name, problems, node) + others
+
+
+def _touching(plans: Mapping[str, Plan], enterprise: str) -> dict[str, Plan]:
+    """Plans connected to ``enterprise`` through supply edges (its weak component)."""
+    graph = graph_from_plans(plans)
+    nodes = {n for n in graph.nodes if n[0] == enterprise}
+    reached: set[str] = {enterprise}
+    if nodes:
+        undirected = graph.to_undirected(as_view=True)
+        for component in nx.connected_components(undirected):
+            if component & nodes:
+                reached |= {e for e, _ in component}
+    return {k: plans[k] for k in plans if k in reached}
+
+
+__all__ = [
+    "Dataset",
+    "against_city",
+    "against_inventory",
+    "cross_check",
+    "load_dataset",
+    "plan_file",
+    "supply_problems",
+    "supply_targets",
+    "validate_plan_against",
+]

@@ -1,0 +1,723 @@
+"""Emergency plans (SPEC §3): the one-plant-one-policy plans (一厂一策) and the city plan.
+
+Models are pydantic with ``extra="forbid"``. Loaders parse YAML once (libyaml when present),
+keep the node tree while checking the file, and report every problem with the file, the
+YAML line and the field, e.g.
+``plans/enterprises/JY-P001.yaml:14: measures[1].loads.sinter-1: load 1.2 outside [0.3, 1]``.
+
+Checks inside one file live here (:func:`check_plan`, :func:`check_city_plan`); checks
+across files (inventory totals, supply edges, cycles) live in :mod:`emergency.dataset`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from emergency import LEVELS, POLLUTANTS
+from emergency.errors import ValidationErrors, where
+from emergency.inventory import GRADES
+
+NORMAL = "normal"
+"""The implicit measure of every source: all lines at load 1.0, no cut, no cost."""
+
+DEFAULT_KINDS: tuple[str, ...] = ("site", "yard", "quarry")
+"""Kinds that may go without a plan file and then follow the city's default measures."""
+
+
+def _one_of(allowed: Sequence[str], what: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise ValueError(f"unknown {what} {value!r} (expected {', '.join(allowed)})")
+        return value
+
+    return AfterValidator(check)
+
+
+PollutantKey = Annotated[str, _one_of(POLLUTANTS, "pollutant")]
+LevelKey = Annotated[str, _one_of(LEVELS, "level")]
+DefaultKindKey = Annotated[str, _one_of(DEFAULT_KINDS, "kind without plan files")]
+GradeKey = Annotated[str, _one_of(GRADES, "grade")]
+Fraction = Annotated[float, Field(ge=0, le=1)]
+NonNegative = Annotated[float, Field(ge=0)]
+
+_MODEL = ConfigDict(extra="forbid", allow_inf_nan=False, coerce_numbers_to_str=True)
+_TOLERANCE = 1e-9
+
+# libyaml is ~10x faster; the pure-Python loader gives the same nodes and marks
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+# --------------------------------------------------------------------------- plan models
+
+
+class Line(BaseModel):
+    """A production line or process step that emits (kg/day at normal load)."""
+
+    model_config = _MODEL
+
+    id: str = Field(min_length=1)
+    name: str = ""
+    so2_kg_d: NonNegative = 0.0
+    nox_kg_d: NonNegative = 0.0
+    pm_kg_d: NonNegative = 0.0
+    vocs_kg_d: NonNegative = 0.0
+    value_added_yuan_d: NonNegative = 0.0
+    can_stop: bool = True
+    min_load: Fraction = 0.0
+    restart_cost_yuan: NonNegative = 0.0
+    min_stop_days: int = Field(default=1, ge=1)
+
+    def emissions(self) -> dict[str, float]:
+        """Normal-load emissions in kg/day keyed by pollutant."""
+        return {p: float(getattr(self, f"{p}_kg_d")) for p in POLLUTANTS}
+
+
+class Measure(BaseModel):
+    """A named, pre-approved state: the load of each named line (1.0 = normal)."""
+
+    model_config = _MODEL
+
+    id: str = Field(min_length=1)
+    name: str = ""
+    loads: dict[str, float] = Field(default_factory=dict)
+
+
+class SupplyEdge(BaseModel):
+    """Line ``line`` of this plan feeds ``to_line`` of ``to_enterprise``.
+
+    Downstream load ``<= 1 - share * (1 - upstream load)``. In the file the target is
+    written ``to: {enterprise, line}``; both shapes are accepted.
+    """
+
+    model_config = _MODEL
+
+    line: str = Field(min_length=1)
+    to_enterprise: str = Field(min_length=1)
+    to_line: str = Field(min_length=1)
+    share: float = Field(default=1.0, gt=0, le=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _file_shape(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "to" in data:
+            target = data["to"]
+            if not isinstance(target, dict):
+                raise ValueError("'to' must be a mapping {enterprise: ID, line: ID}")
+            data = {k: v for k, v in data.items() if k != "to"}
+            for key, value in target.items():
+                data[f"to_{key}"] = value
+        return data
+
+    def to_file_dict(self) -> dict[str, Any]:
+        """The SPEC's file shape ``{line, to: {enterprise, line}, share}``."""
+        target = {"enterprise": self.to_enterprise, "line": self.to_line}
+        return {"line": self.line, "to": target, "share": self.share}
+
+
+class Plan(BaseModel):
+    """A one-plant-one-policy plan: lines, measures and the measure committed per level.
+
+    The helper dictionaries are cached on first use: build a new plan rather than
+    mutating ``lines`` or ``measures`` in place.
+    """
+
+    model_config = _MODEL
+
+    enterprise: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    updated: dt.date | None = None
+    lines: list[Line] = Field(min_length=1)
+    measures: list[Measure] = Field(default_factory=list)
+    levels: dict[str, str] = Field(default_factory=dict)
+    supplies: list[SupplyEdge] = Field(default_factory=list)
+    verification: list[str] = Field(default_factory=list)
+    contact: dict[str, Any] = Field(default_factory=dict)
+
+    @cached_property
+    def lines_by_id(self) -> dict[str, Line]:
+        """Lines keyed by id (the first one wins if an id repeats)."""
+        index: dict[str, Line] = {}
+        for line in self.lines:
+            index.setdefault(line.id, line)
+        return index
+
+    @cached_property
+    def measures_by_id(self) -> dict[str, Measure]:
+        """Measures keyed by id, ``normal`` included (the first one wins if an id repeats)."""
+        index = {NORMAL: Measure(id=NORMAL, name="normal operation")}
+        for measure in self.measures:
+            index.setdefault(measure.id, measure)
+        return index
+
+    def line(self, line_id: str) -> Line:
+        """The line with this id; ``KeyError`` if the plan has none."""
+        try:
+            return self.lines_by_id[line_id]
+        except KeyError:
+            raise KeyError(f"{self.enterprise}: no line {line_id!r}") from None
+
+    def measure(self, measure_id: str) -> Measure:
+        """The measure with this id (``normal`` is every line at 1.0); ``KeyError`` if none."""
+        try:
+            return self.measures_by_id[measure_id]
+        except KeyError:
+            raise KeyError(f"{self.enterprise}: no measure {measure_id!r}") from None
+
+    def measure_ids(self) -> list[str]:
+        """``normal`` followed by the plan's measures in file order."""
+        return list(self.measures_by_id)
+
+    def load(self, measure_id: str, line_id: str) -> float:
+        """Load of a line under a measure, as a fraction of normal (unnamed lines: 1.0)."""
+        return float(self.measure(measure_id).loads.get(line_id, 1.0))
+
+    def floor(self, level: str | None) -> str:
+        """The measure the plan commits to at a level (``normal`` if it names none)."""
+        return self.levels.get(level, NORMAL) if level else NORMAL
+
+    def at_least_as_strict(self, measure_id: str, than: str) -> bool:
+        """True when ``measure_id`` runs no line above ``than``'s load."""
+        return all(
+            self.load(measure_id, line.id) <= self.load(than, line.id) + _TOLERANCE
+            for line in self.lines
+        )
+
+    def cut_kg_d(self, measure_id: str) -> dict[str, float]:
+        """Daily cut per pollutant: sum over lines of ``(1 - load) * emission``."""
+        cut = dict.fromkeys(POLLUTANTS, 0.0)
+        for line in self.lines:
+            off = 1.0 - self.load(measure_id, line.id)
+            for p, e in line.emissions().items():
+                cut[p] += off * e
+        return cut
+
+    def cost_yuan_d(self, measure_id: str) -> float:
+        """Daily lost value added: sum over lines of ``(1 - load) * value_added_yuan_d``."""
+        return sum(
+            (1.0 - self.load(measure_id, line.id)) * line.value_added_yuan_d for line in self.lines
+        )
+
+    def emissions(self) -> dict[str, float]:
+        """Line totals per pollutant in kg/day (should match the inventory row)."""
+        total = dict.fromkeys(POLLUTANTS, 0.0)
+        for line in self.lines:
+            for p, e in line.emissions().items():
+                total[p] += e
+        return total
+
+    def value_added_yuan_d(self) -> float:
+        """Line total of daily value added."""
+        return sum(line.value_added_yuan_d for line in self.lines)
+
+    def to_file_dict(self) -> dict[str, Any]:
+        """The plan in the file's shape (dates as ISO strings, supplies with ``to``)."""
+        data = self.model_dump(mode="json")
+        data["supplies"] = [edge.to_file_dict() for edge in self.supplies]
+        return data
+
+
+# --------------------------------------------------------------------------- city plan models
+
+
+def _fill_pollutants(values: dict[str, float]) -> dict[str, float]:
+    return {p: float(values.get(p, 0.0)) for p in POLLUTANTS}
+
+
+class DefaultMeasure(BaseModel):
+    """A city default for kinds without plan files: cut fractions and a cost fraction."""
+
+    model_config = _MODEL
+
+    id: str = Field(min_length=1)
+    name: str = ""
+    cut_fraction: dict[PollutantKey, Fraction] = Field(default_factory=dict)
+    cost_fraction: Fraction = 0.0
+
+    @field_validator("cut_fraction")
+    @classmethod
+    def _fill(cls, value: dict[str, float]) -> dict[str, float]:
+        return _fill_pollutants(value)
+
+
+class KindDefaults(BaseModel):
+    """Default measures of one kind (mildest first) and the one that applies per level."""
+
+    model_config = _MODEL
+
+    measures: list[DefaultMeasure] = Field(default_factory=list)
+    levels: dict[str, str] = Field(default_factory=dict)
+
+    def measure(self, measure_id: str) -> DefaultMeasure:
+        """The default measure with this id (``normal``: no cut, no cost)."""
+        if measure_id == NORMAL:
+            return DefaultMeasure(id=NORMAL, name="normal operation")
+        for measure in self.measures:
+            if measure.id == measure_id:
+                return measure
+        raise KeyError(f"no default measure {measure_id!r}")
+
+    def floor(self, level: str | None) -> str:
+        """The default measure at a level (``normal`` if none)."""
+        return self.levels.get(level, NORMAL) if level else NORMAL
+
+
+class LevelPolicy(BaseModel):
+    """What a warning level demands: cut fractions of the whole-society baseline."""
+
+    model_config = _MODEL
+
+    cut_fraction: dict[PollutantKey, Fraction] = Field(default_factory=dict)
+    other_cut_kg_d: dict[PollutantKey, NonNegative] = Field(default_factory=dict)
+    pool_so2_nox: bool = False
+    advice: str = ""
+    advice_en: str | None = None
+
+    @field_validator("cut_fraction", "other_cut_kg_d")
+    @classmethod
+    def _fill(cls, value: dict[str, float]) -> dict[str, float]:
+        return _fill_pollutants(value)
+
+
+class CityPlan(BaseModel):
+    """``plans/city.yaml``: rule set, baseline, level targets, defaults, policy switches."""
+
+    model_config = _MODEL
+
+    name: str
+    rule_set: str = Field(min_length=1)
+    aqi_standard: Literal["by-date", "HJ633-2012", "HJ633-2026"] = "by-date"
+    baseline_kg_d: dict[PollutantKey, NonNegative]
+    protect_grades: list[GradeKey] = Field(default_factory=list)
+    levels: dict[LevelKey, LevelPolicy]
+    defaults: dict[DefaultKindKey, KindDefaults] = Field(default_factory=dict)
+    ack_deadline_hours: float = Field(default=2.0, gt=0)
+    report_by: str = Field(default="17:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+    @field_validator("report_by", mode="before")
+    @classmethod
+    def _sexagesimal(cls, value: Any) -> Any:
+        # YAML 1.1 reads an unquoted 17:00 as the base-60 integer 1020
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+            return f"{value // 60:02d}:{value % 60:02d}"
+        return value
+
+    @property
+    def level_order(self) -> tuple[str, ...]:
+        """The city's levels, mildest first."""
+        return tuple(level for level in LEVELS if level in self.levels)
+
+    def target_kg_d(self, level: str) -> dict[str, float]:
+        """``T(p) = cut_fraction * baseline - other_cut`` per pollutant (may be negative)."""
+        policy = self.levels[level]
+        return {
+            p: policy.cut_fraction[p] * self.baseline_kg_d.get(p, 0.0) - policy.other_cut_kg_d[p]
+            for p in POLLUTANTS
+        }
+
+
+# --------------------------------------------------------------------------- locating problems
+
+PathKey = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A problem found in a YAML file: where (a path of keys and indices) and what."""
+
+    path: PathKey
+    message: str
+
+
+def path_text(path: Sequence[str | int]) -> str:
+    """``("measures", 1, "loads", "sinter-1")`` → ``measures[1].loads.sinter-1``."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def locate(node: yaml.Node | None, path: Sequence[str | int]) -> int | None:
+    """The 1-based YAML line of ``path`` in a composed document (the deepest part found)."""
+    if node is None:
+        return None
+    line: int = node.start_mark.line + 1
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(part):
+                    line, node = key_node.start_mark.line + 1, value_node
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if not 0 <= part < len(node.value):
+                return line
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def format_problems(name: str, problems: Iterable[Problem], node: yaml.Node | None) -> list[str]:
+    """Messages ``file:line: field: what`` for problems of one file."""
+    located = [(locate(node, p.path), p) for p in problems]
+    located.sort(key=lambda item: item[0] or 0)
+    return [f"{where(name, line, path_text(p.path) or None)}: {p.message}" for line, p in located]
+
+
+class _Loader(_BaseLoader):
+    """Safe loader that refuses duplicate keys (PyYAML would silently keep the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[str] = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                if key_node.value in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key_node.value!r}", key_node.start_mark
+                    )
+                seen.add(key_node.value)
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml(text: str, name: str) -> tuple[Any, yaml.Node | None]:
+    """Parse one YAML document; return the data and its node tree (for line numbers).
+
+    Raises
+    ------
+    ValidationErrors
+        On a syntax error, with the line where the parser stopped.
+    """
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        detail = " ".join(str(x) for x in (exc.context, exc.problem) if x)
+        line = mark.line + 1 if mark is not None else None
+        raise ValidationErrors([f"{where(name, line)}: YAML: {detail}"]) from None
+    except yaml.YAMLError as exc:
+        raise ValidationErrors([f"{where(name)}: YAML: {exc}"]) from None
+    finally:
+        loader.dispose()
+    return data, node
+
+
+def compose_file(path: Path) -> yaml.Node | None:
+    """The node tree of a YAML file, or None if it cannot be read or parsed."""
+    try:
+        return read_yaml(path.read_text(encoding="utf-8"), str(path))[1]
+    except (OSError, UnicodeDecodeError, ValidationErrors):
+        return None
+
+
+def pydantic_problems(exc: ValidationError) -> list[Problem]:
+    """Turn pydantic's errors into problems whose paths follow the file's keys."""
+    problems: list[Problem] = []
+    for error in exc.errors(include_url=False):
+        path: list[str | int] = []
+        for part in error["loc"]:
+            if part == "[key]":
+                continue
+            if part in ("to_enterprise", "to_line"):
+                path += ["to", str(part)[3:]]
+            else:
+                path.append(part)
+        kind = error["type"]
+        if kind == "missing":
+            message = "missing field"
+        elif kind == "extra_forbidden":
+            message = "unknown field"
+        else:
+            message = str(error["msg"]).removeprefix("Value error, ")
+            if kind not in ("value_error", "assertion_error"):
+                message += f" (got {_short(error.get('input'))})"
+        problems.append(Problem(tuple(path), message))
+    return problems
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+# --------------------------------------------------------------------------- checks in one file
+
+
+def check_plan(plan: Plan) -> list[Problem]:
+    """Rules inside one plan: unique ids, known lines, loads, levels, monotone levels."""
+    problems: list[Problem] = []
+    problems += _unique(plan.lines, "lines", "line")
+    problems += _unique(plan.measures, "measures", "measure")
+    lines = plan.lines_by_id
+    for i, measure in enumerate(plan.measures):
+        if measure.id == NORMAL:
+            problems.append(Problem(("measures", i, "id"), "'normal' is reserved (all loads 1.0)"))
+        for line_id, load in measure.loads.items():
+            where_ = ("measures", i, "loads", line_id)
+            line = lines.get(line_id)
+            if line is None:
+                known = ", ".join(lines)
+                problems.append(Problem(where_, f"unknown line {line_id!r} (lines: {known})"))
+            elif load == 0 and not line.can_stop:
+                problems.append(Problem(where_, f"line {line_id!r} cannot stop (can_stop: false)"))
+            elif not line.min_load - _TOLERANCE <= load <= 1 + _TOLERANCE:
+                bounds = f"[{_number(line.min_load)}, 1]"
+                problems.append(Problem(where_, f"load {_number(load)} outside {bounds}"))
+    for level, measure_id in plan.levels.items():
+        if level not in LEVELS:
+            expected = ", ".join(LEVELS)
+            problems.append(Problem(("levels", level), f"unknown level (expected {expected})"))
+        elif measure_id not in plan.measures_by_id:
+            known = ", ".join(m.id for m in plan.measures) or "none"
+            problems.append(
+                Problem(("levels", level), f"names no measure: {measure_id!r} (measures: {known})")
+            )
+    named = [lv for lv in LEVELS if plan.levels.get(lv) in plan.measures_by_id]
+    problems += monotone_problems(plan, named)
+    seen_edges: set[tuple[str, str, str]] = set()
+    for i, edge in enumerate(plan.supplies):
+        if edge.line not in lines:
+            known = ", ".join(lines)
+            problems.append(
+                Problem(("supplies", i, "line"), f"unknown line {edge.line!r} (lines: {known})")
+            )
+        if edge.to_enterprise == plan.enterprise and edge.to_line == edge.line:
+            problems.append(Problem(("supplies", i, "to"), "a line cannot supply itself"))
+        key = (edge.line, edge.to_enterprise, edge.to_line)
+        if key in seen_edges:
+            problems.append(Problem(("supplies", i), "duplicate supply edge"))
+        seen_edges.add(key)
+    return problems
+
+
+def monotone_problems(plan: Plan, levels: Sequence[str]) -> list[Problem]:
+    """A higher level's floor must be at least as strict as a lower one's on every line."""
+    problems: list[Problem] = []
+    for lower, higher in itertools.pairwise(levels):
+        low_id, high_id = plan.floor(lower), plan.floor(higher)
+        if low_id not in plan.measures_by_id or high_id not in plan.measures_by_id:
+            continue
+        milder = [
+            f"{line.id} {_number(plan.load(high_id, line.id))} > "
+            f"{_number(plan.load(low_id, line.id))}"
+            for line in plan.lines
+            if plan.load(high_id, line.id) > plan.load(low_id, line.id) + _TOLERANCE
+        ]
+        if milder:
+            problems.append(
+                Problem(
+                    ("levels", higher) if higher in plan.levels else ("levels",),
+                    f"{higher} ({high_id!r}) is milder than {lower} ({low_id!r}) on "
+                    + ", ".join(milder),
+                )
+            )
+    return problems
+
+
+def _unique(items: Sequence[Line | Measure], field: str, what: str) -> list[Problem]:
+    first: dict[str, int] = {}
+    problems: list[Problem] = []
+    for i, item in enumerate(items):
+        if item.id in first:
+            problems.append(
+                Problem(
+                    (field, i, "id"),
+                    f"duplicate {what} id {item.id!r} (also {field}[{first[item.id]}])",
+                )
+            )
+        first.setdefault(item.id, i)
+    return problems
+
+
+def check_city_plan(city: CityPlan) -> list[Problem]:
+    """Rules inside the city plan: baseline, defaults named and ordered mildest first."""
+    problems: list[Problem] = []
+    missing = [p for p in POLLUTANTS if p not in city.baseline_kg_d]
+    if missing:
+        problems.append(Problem(("baseline_kg_d",), f"missing pollutant(s) {', '.join(missing)}"))
+    if not city.levels:
+        problems.append(Problem(("levels",), "no levels: name at least one warning level"))
+    for kind, defaults in city.defaults.items():
+        base: tuple[str | int, ...] = ("defaults", kind)
+        problems += [Problem(base + p.path, p.message) for p in _unique_defaults(defaults.measures)]
+        for i in range(1, len(defaults.measures)):
+            before, after = defaults.measures[i - 1], defaults.measures[i]
+            milder = [
+                f"{p} {_number(after.cut_fraction[p])} < {_number(before.cut_fraction[p])}"
+                for p in POLLUTANTS
+                if after.cut_fraction[p] < before.cut_fraction[p] - _TOLERANCE
+            ]
+            if milder:
+                problems.append(
+                    Problem(
+                        (*base, "measures", i),
+                        f"{after.id!r} is milder than the previous {before.id!r} on "
+                        + ", ".join(milder)
+                        + " (list measures mildest first)",
+                    )
+                )
+        ids = {m.id for m in defaults.measures} | {NORMAL}
+        for level, measure_id in defaults.levels.items():
+            if level not in city.levels:
+                known = ", ".join(city.level_order)
+                problems.append(
+                    Problem((*base, "levels", level), f"not a level of this plan ({known})")
+                )
+            elif measure_id not in ids:
+                known = ", ".join(m.id for m in defaults.measures) or "none"
+                problems.append(
+                    Problem(
+                        (*base, "levels", level),
+                        f"names no default measure: {measure_id!r} (measures: {known})",
+                    )
+                )
+        order = [lv for lv in city.level_order if defaults.levels.get(lv, NORMAL) in ids]
+        for lower, higher in itertools.pairwise(order):
+            low, high = (
+                defaults.measure(defaults.floor(lower)),
+                defaults.measure(defaults.floor(higher)),
+            )
+            if any(high.cut_fraction[p] < low.cut_fraction[p] - _TOLERANCE for p in POLLUTANTS):
+                problems.append(
+                    Problem(
+                        (*base, "levels", higher)
+                        if higher in defaults.levels
+                        else (*base, "levels"),
+                        f"{higher} ({high.id!r}) is milder than {lower} ({low.id!r})",
+                    )
+                )
+    return problems
+
+
+def _unique_defaults(measures: Sequence[DefaultMeasure]) -> list[Problem]:
+    first: dict[str, int] = {}
+    problems: list[Problem] = []
+    for i, measure in enumerate(measures):
+        if measure.id == NORMAL:
+            problems.append(Problem(("measures", i, "id"), "'normal' is reserved (no cut)"))
+        if measure.id in first:
+            problems.append(
+                Problem(
+                    ("measures", i, "id"),
+                    f"duplicate measure id {measure.id!r} (also measures[{first[measure.id]}])",
+                )
+            )
+        first.setdefault(measure.id, i)
+    return problems
+
+
+# --------------------------------------------------------------------------- loaders
+
+
+def parse_plan(text: str, name: str) -> tuple[Plan | None, list[str], yaml.Node | None]:
+    """Parse and check plan text; return the plan (None if it cannot be built), messages, nodes."""
+    try:
+        data, node = read_yaml(text, name)
+    except ValidationErrors as exc:
+        return None, exc.errors, None
+    if not isinstance(data, dict):
+        return None, [f"{where(name, 1)}: expected a mapping of plan fields"], node
+    try:
+        plan = Plan.model_validate(data)
+    except ValidationError as exc:
+        return None, format_problems(name, pydantic_problems(exc), node), node
+    return plan, format_problems(name, check_plan(plan), node), node
+
+
+def parse_plan_text(text: str, source_name: str) -> Plan:
+    """Parse a plan from YAML text (e.g. the body of ``PUT /enterprises/{id}/plan``).
+
+    Raises
+    ------
+    ValidationErrors
+        With every problem found in the text, each naming ``source_name``, line and field.
+    """
+    plan, errors, _node = parse_plan(text, source_name)
+    if errors or plan is None:
+        raise ValidationErrors(errors)
+    return plan
+
+
+def _read_text(path: Path, name: str) -> tuple[str | None, list[str]]:
+    try:
+        return path.read_text(encoding="utf-8-sig"), []
+    except UnicodeDecodeError as exc:
+        return None, [f"{where(name)}: not UTF-8 (byte {exc.start})"]
+    except OSError as exc:
+        return None, [f"{where(name)}: cannot read the file ({exc.strerror or exc})"]
+
+
+def load_plan(path: Path | str, display: str | None = None) -> tuple[Plan | None, list[str]]:
+    """Read ``plans/enterprises/<id>.yaml``.
+
+    Returns
+    -------
+    plan, errors
+        The plan (None when it cannot be built; it may be returned *with* errors found by
+        the checks) and every message, naming ``display`` (default: ``path``), line, field.
+    """
+    name = display if display is not None else str(path)
+    text, errors = _read_text(Path(path), name)
+    if text is None:
+        return None, errors
+    plan, errors, _node = parse_plan(text, name)
+    return plan, errors
+
+
+def parse_city_text(text: str, name: str) -> tuple[CityPlan | None, list[str]]:
+    """Parse and check city-plan text."""
+    try:
+        data, node = read_yaml(text, name)
+    except ValidationErrors as exc:
+        return None, exc.errors
+    if not isinstance(data, dict):
+        return None, [f"{where(name, 1)}: expected a mapping of city-plan fields"]
+    try:
+        city = CityPlan.model_validate(data)
+    except ValidationError as exc:
+        return None, format_problems(name, pydantic_problems(exc), node)
+    return city, format_problems(name, check_city_plan(city), node)
+
+
+def load_city_plan(
+    path: Path | str, display: str | None = None
+) -> tuple[CityPlan | None, list[str]]:
+    """Read ``plans/city.yaml``; returns the city plan (None if it cannot be built) and errors."""
+    name = display if display is not None else str(path)
+    text, errors = _read_text(Path(path), name)
+    if text is None:
+        return None, errors
+    return parse_city_text(text, name)
+
+
+def dump_plan(plan: Plan) -> str:
+    """The plan as YAML text in the SPEC's shape (round-trips through :func:`parse_plan_text`)."""
+    return yaml.safe_dump(plan.to_file_dict(), sort_keys=False, allow_unicode=True)
+
+
+def dump_city_plan(city: CityPlan) -> str:
+    """The city plan as YAML text."""
+    return yaml.safe_dump(city.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
