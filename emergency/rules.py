@@ -1,0 +1,322 @@
+"""Warning rules (DOMAIN §3): the warning decision of a forecast under a rule set.
+
+The rule-set models and loaders live in :mod:`emergency.ruleset` and are re-exported here,
+so ``from emergency.rules import assess, load_rule_set`` is the one import callers need.
+
+Steps: the AQI of each day (a value; the rule set's end of a range; or the AQI of the
+concentrations) → episodes (runs of days meeting the episode bound, merged across short
+clean gaps) → the most severe level whose trigger an episode meets → the regional order
+as a floor → the decision with its period, reason and per-day levels.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+
+from emergency.aqi import category_of, daily_aqi
+from emergency.errors import InputError
+from emergency.forecast import Forecast, ForecastDay
+from emergency.ruleset import (
+    LEVEL_RANK,
+    RuleSet,
+    Threshold,
+    Trigger,
+    choose_rule_set,
+    city_standard,
+    list_rule_sets,
+    load_rule_set,
+    parse_rule_set,
+)
+from emergency.solution import WarningDay, WarningDecision
+
+__all__ = [
+    "LEVEL_RANK",
+    "Episode",
+    "RuleSet",
+    "assess",
+    "choose_rule_set",
+    "city_standard",
+    "day_values",
+    "explain",
+    "find_episodes",
+    "list_rule_sets",
+    "load_rule_set",
+    "parse_rule_set",
+    "release_ok",
+]
+
+AQI_TOP = 500
+"""Top of the AQI scale: a higher value is off the scale (爆表) and reported as 500."""
+
+
+@dataclass(frozen=True)
+class Episode:
+    """Days ``first..last`` (indices into the forecast) and what they reached."""
+
+    first: int
+    last: int
+    level: str | None
+    why: str | None
+    advisory_why: str | None
+
+
+def _standard(forecast: Forecast, standard: str | None) -> str | None:
+    """The forecast's named standard, else the caller's; ``by-date`` means none named."""
+    for named in (forecast.standard, standard):
+        if named is not None and named != "by-date":
+            return named
+    return None
+
+
+def _day_aqi(day: ForecastDay, rule_set: RuleSet) -> int:
+    low, high = day.aqi_range or (0.0, 0.0)
+    value = {"upper": high, "lower": low, "mid": (low + high) / 2}[rule_set.range_end]
+    # The AQI is an integer rounded up (HJ 633); for integer bounds this changes no decision.
+    return math.ceil(value)
+
+
+def day_values(
+    forecast: Forecast, rule_set: RuleSet, standard: str | None = None
+) -> list[WarningDay]:
+    """The AQI the rule set reads on each forecast day, with its category.
+
+    Parameters
+    ----------
+    forecast : the forecast.
+    rule_set : decides which end of an AQI range counts.
+    standard : AQI standard for concentrations when the forecast names none (e.g. the city
+        plan's); None or ``by-date``: the standard in force on each day.
+    """
+    named = _standard(forecast, standard)
+    out: list[WarningDay] = []
+    for i, day in enumerate(forecast.days):
+        primary = list(day.primary)
+        aqi_range = None
+        if day.concentrations is not None:
+            try:
+                result = daily_aqi(day.concentrations.values(), standard=named, date=day.date)
+            except InputError as exc:
+                raise InputError(f"{forecast.source}: days[{i}].concentrations: {exc}") from None
+            aqi, off_scale = result.aqi, result.off_scale
+            primary = primary or list(result.primary)
+        else:
+            aqi = _day_aqi(day, rule_set)
+            off_scale = aqi > AQI_TOP
+            aqi = min(aqi, AQI_TOP)
+            low, high = day.aqi_range or (0.0, 0.0)
+            if low != high:
+                aqi_range = (math.ceil(low), math.ceil(high))
+        band = category_of(aqi)
+        out.append(
+            WarningDay(
+                date=day.date,
+                aqi=aqi,
+                aqi_range=aqi_range,
+                category=band.key,
+                category_zh=band.zh,
+                primary=primary,
+                off_scale=off_scale,
+            )
+        )
+    return out
+
+
+def find_episodes(
+    aqis: Sequence[int], bound: Threshold, merge_gap_days: int
+) -> list[tuple[int, int]]:
+    """``(first, last)`` index spans of days meeting ``bound``, merging gaps of at most
+    ``merge_gap_days`` clean days."""
+    spans: list[tuple[int, int]] = []
+    for i, aqi in enumerate(aqis):
+        if not bound.met_by(aqi):
+            continue
+        if spans and i - spans[-1][1] - 1 <= merge_gap_days:
+            spans[-1] = (spans[-1][0], i)
+        else:
+            spans.append((i, i))
+    return spans
+
+
+def _dates(days: Sequence[WarningDay]) -> str:
+    if len(days) > 1 and all(b.date - a.date == dt.timedelta(days=1) for a, b in pairwise(days)):
+        return f"{days[0].date}..{days[-1].date}"
+    return ", ".join(str(d.date) for d in days)
+
+
+def _values(days: Sequence[WarningDay]) -> str:
+    return ", ".join(str(d.aqi) for d in days)
+
+
+def _longest_run(days: Sequence[WarningDay], bound: Threshold) -> list[WarningDay]:
+    best: list[WarningDay] = []
+    current: list[WarningDay] = []
+    for day in days:
+        current = [*current, day] if bound.met_by(day.aqi) else []
+        if len(current) > len(best):
+            best = current
+    return best
+
+
+def explain(trigger: Trigger, days: Sequence[WarningDay]) -> str | None:
+    """Why ``trigger`` is met on an episode's days, or None when it is not."""
+    if trigger.run is not None:
+        run = _longest_run(days, trigger.run)
+        if len(run) < trigger.run.days:
+            return None
+        many = f"{len(run)} consecutive days " if len(run) > 1 else ""
+        return f"{trigger.run.text()} on {many}{_dates(run)} ({_values(run)})"
+    if trigger.count is not None:
+        hits = [d for d in days if trigger.count.met_by(d.aqi)]
+        if len(hits) < trigger.count.days:
+            return None
+        many = f"{len(hits)} days " if len(hits) > 1 else ""
+        return f"{trigger.count.text()} on {many}{_dates(hits)} ({_values(hits)})"
+    if trigger.day is not None:
+        hits = [d for d in days if trigger.day.met_by(d.aqi)]
+        if not hits:
+            return None
+        return f"{trigger.day.text()} on {_dates(hits)} ({_values(hits)})"
+    if trigger.all_of is not None:
+        parts = [explain(t, days) for t in trigger.all_of]
+        return " and ".join(p for p in parts if p) if all(parts) else None
+    for sub in trigger.any_of or []:
+        reason = explain(sub, days)
+        if reason:
+            return reason
+    return None
+
+
+def evaluate_episode(
+    days: Sequence[WarningDay], rule_set: RuleSet
+) -> tuple[str | None, str | None]:
+    """The most severe level whose trigger the episode meets, and why."""
+    for level, trigger in reversed(rule_set.levels.items()):
+        reason = explain(trigger, days)
+        if reason:
+            return level, reason
+    return None, None
+
+
+def ordered_level(order: str, rule_set: RuleSet) -> str:
+    """A regional order as a level of the rule set: the mildest at least as severe."""
+    stricter = [lvl for lvl in rule_set.level_names if LEVEL_RANK[lvl] >= LEVEL_RANK[order]]
+    return stricter[0] if stricter else rule_set.level_names[-1]
+
+
+def release_ok(days: Sequence[WarningDay], rule_set: RuleSet) -> bool:
+    """Whether the forecast stays at or below the episode bound for ``release_hours`` from
+    its first day (36 h → the first 2 days)."""
+    needed = rule_set.release_days
+    return len(days) >= needed and not any(rule_set.episode.met_by(d.aqi) for d in days[:needed])
+
+
+def _severer(a: str | None, b: str | None) -> str | None:
+    if a is None or b is None:
+        return a or b
+    return a if LEVEL_RANK[a] >= LEVEL_RANK[b] else b
+
+
+def _forecast_reason(
+    days: Sequence[WarningDay],
+    episodes: Sequence[Episode],
+    chosen: Episode | None,
+    rule_set: RuleSet,
+) -> str:
+    """What the forecast alone calls for, naming the days and AQI values that decide."""
+    period = days[chosen.first : chosen.last + 1] if chosen else days
+    ranges = any(d.aqi_range for d in period)
+    tag = rule_set.id + (f"; {rule_set.range_end} end of AQI ranges" if ranges else "")
+    merged = ""
+    clean = [d for d in period if not rule_set.episode.met_by(d.aqi)] if chosen else []
+    if clean:
+        whole = f"{period[0].date}..{period[-1].date}"
+        merged = f", one episode {whole} across the gap {_dates(clean)} ({_values(clean)})"
+    if chosen is not None and chosen.level is not None:
+        return f"{chosen.why}{merged} → {chosen.level} ({tag})"
+    if chosen is not None:
+        return f"{chosen.advisory_why}{merged} only → health advisory, no warning ({tag})"
+    if episodes:
+        longest = max(episodes, key=lambda e: e.last - e.first)
+        span = days[longest.first : longest.last + 1]
+        return (
+            f"{rule_set.episode.text()} on {_dates(span)} ({_values(span)}) reaches no level"
+            f" → no warning ({tag})"
+        )
+    return (
+        f"no day with {rule_set.episode.text()} in {_dates(days)} ({_values(days)})"
+        f" → no warning ({tag})"
+    )
+
+
+def assess(forecast: Forecast, rule_set: RuleSet, standard: str | None = None) -> WarningDecision:
+    """The warning decision for a forecast under a rule set.
+
+    Parameters
+    ----------
+    forecast : the consultation forecast.
+    rule_set : the rule set in force.
+    standard : AQI standard for concentration days when the forecast names none (the city
+        plan's); None or ``by-date``: the standard in force on each day.
+
+    Returns
+    -------
+    WarningDecision
+        ``level`` (None: no warning), ``advisory``, ``start``/``end`` (the deciding
+        episode; with only a regional order, the forecast's days), ``reason``,
+        ``regional_order``, ``release_ok`` and ``days`` (AQI and level per day).
+    """
+    days = day_values(forecast, rule_set, standard)
+    episodes: list[Episode] = []
+    for first, last in find_episodes(
+        [d.aqi for d in days], rule_set.episode, rule_set.merge_gap_days
+    ):
+        span = days[first : last + 1]
+        level, why = evaluate_episode(span, rule_set)
+        advisory_why = None
+        if level is None and rule_set.advisory is not None:
+            advisory_why = explain(rule_set.advisory, span)
+        episodes.append(Episode(first, last, level, why, advisory_why))
+
+    order = ordered_level(forecast.regional_order, rule_set) if forecast.regional_order else None
+    for episode in episodes:
+        for day in days[episode.first : episode.last + 1]:
+            day.level = _severer(episode.level, order)
+    if order is not None:
+        for day in days:
+            day.level = _severer(day.level, order)
+
+    ranked = [e for e in episodes if e.level is not None]
+    best = max(ranked, key=lambda e: (LEVEL_RANK[e.level or "blue"], -e.first), default=None)
+    advisory = next((e for e in episodes if e.advisory_why), None) if best is None else None
+    level = _severer(best.level if best else None, order)
+
+    chosen = best or (advisory if order is None else None)
+    start = days[chosen.first].date if chosen else (days[0].date if order else None)
+    end = days[chosen.last].date if chosen else (days[-1].date if order else None)
+    alone = _forecast_reason(days, episodes, best or advisory, rule_set)
+
+    if order is None:
+        reason = alone
+    else:
+        named = forecast.regional_order
+        said = f"regional order {named}" + (f" (read as {order})" if named != order else "")
+        if best is not None and best.level == level:
+            reason = f"{alone}; {said} is not stricter"
+        else:
+            reason = f"{said} → {level}; the forecast alone: {alone}"
+
+    return WarningDecision(
+        level=level,
+        advisory=advisory is not None and level is None,
+        start=start,
+        end=end,
+        rule_set=rule_set.id,
+        reason=reason,
+        regional_order=order,
+        release_ok=order is None and release_ok(days, rule_set),
+        days=days,
+    )
