@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 from emergency.cpsat import continuous_scales, solve_cpsat
 from emergency.heuristics import greedy_multi
-from emergency.instance import Choice, Instance, Option
+from emergency.instance import Choice, Instance, Option, SourceDuty
 from emergency.lp import LpResult, solve_lp
 from emergency.model import Built, Infeasible, Key, build
 from emergency.scaling import decimal_scale
@@ -125,6 +125,47 @@ def _hint(b: Built, choice: Choice) -> dict[Key, int]:
     return hint
 
 
+def stationary(inst: Instance) -> Instance | None:
+    """The one-day equivalent of an instance whose days are all alike, else None.
+
+    When every day has the same allowed measures, floors and targets and no stop carries
+    over from before, a stationary list (the same measure every day) is optimal: take the
+    cheapest day of any optimal list and repeat it — each day still meets its targets and
+    couplings, no line restarts, and restarts cannot cost less than one per line stopped
+    on that day. The one-day model carries n × the daily cost and each restart once.
+    """
+    n = inst.n_days
+    if n <= 1 or inst.stopped_before:
+        return None
+    if any(t != inst.targets_kg[0] for t in inst.targets_kg) or len(set(inst.pooled)) > 1:
+        return None
+    for src in inst.sources:
+        if len(set(src.allowed)) > 1 or len(set(src.floor)) > 1 or len(set(src.fixed)) > 1:
+            return None
+    sources = []
+    for src in inst.sources:
+        options = tuple(replace(o, cost_yuan_d=o.cost_yuan_d * n) for o in src.options)
+        sources.append(
+            SourceDuty(
+                src.id,
+                tuple(replace(ln, min_stop_days=1) for ln in src.lines),
+                options,
+                src.floor[:1],
+                src.allowed[:1],
+                src.fixed[:1],
+                src.note[:1],
+            )
+        )
+    return Instance(
+        dates=inst.dates[:1],
+        levels=inst.levels[:1],
+        sources=sources,
+        targets_kg=inst.targets_kg[:1],
+        pooled=inst.pooled[:1],
+        edges=inst.edges,
+    )
+
+
 def optimise(
     inst: Instance,
     *,
@@ -133,6 +174,31 @@ def optimise(
     lp: bool = True,
 ) -> Solved:
     """Choose one measure per source and day at least cost (SPEC §4)."""
+    one = stationary(inst)
+    if one is None:
+        return _optimise(inst, time_limit_s=time_limit_s, progress=progress, lp=lp)
+    solved = _optimise(one, time_limit_s=time_limit_s, progress=progress, lp=lp)
+    n = inst.n_days
+    solved.choice = [row * n for row in solved.choice]
+    solved.cost_yuan = list_cost(inst, solved.choice)
+    solved.capped_targets_kg = solved.capped_targets_kg * n
+    solved.reachable_kg = solved.reachable_kg * n
+    solved.shortfall_kg = shortfalls(inst, solved.choice)
+    # A kg more on one day alone costs at most the stationary price spread over n days.
+    solved.marginal_yuan_per_kg = [
+        {k: v / n for k, v in row.items()} for row in solved.marginal_yuan_per_kg
+    ] * n
+    solved.notes.append(f"all {n} days alike: solved as one stationary day (exact)")
+    return solved
+
+
+def _optimise(
+    inst: Instance,
+    *,
+    time_limit_s: float,
+    progress: Progress | None,
+    lp: bool,
+) -> Solved:
     say = progress or (lambda _msg: None)
     t0 = time.perf_counter()
     cand = candidates(inst)

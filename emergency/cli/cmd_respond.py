@@ -1,3 +1,206 @@
-"""Commands: placeholder until implemented."""
+"""``emergency respond`` (forecast → level → duties → least-cost list) and ``emergency curve``."""
 
-from emergency.cli.app import app  # noqa: F401
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from emergency import POLLUTANTS
+from emergency.cli.app import app, fail, guarded, stdout_is_terminal
+from emergency.solution import ResponsePlan
+
+_LABEL = {"so2": "SO2", "nox": "NOx", "pm": "PM", "vocs": "VOCs", "so2+nox": "SO2+NOx"}
+MAX_ROWS = 40
+
+DataOpt = Annotated[
+    Path | None,
+    typer.Option("--data", help="Data folder with enterprises.csv and plans/ (default: bundled)."),
+]
+TimeOpt = Annotated[
+    float, typer.Option("--time-limit", help="Solver time limit per solve, seconds.", min=0.1)
+]
+
+
+def _load_dataset(data: Path | None, err: Console):  # type: ignore[no-untyped-def]
+    from emergency.dataset import load_dataset
+    from emergency.paths import default_data_dir
+
+    with err.status("loading the data folder", spinner="dots"):
+        return load_dataset(data or default_data_dir())
+
+
+def render(plan: ResponsePlan, console: Console) -> None:
+    """Readable summary: warning, totals against targets, the list."""
+    w = plan.warning
+    if w.level is None:
+        console.print(f"[bold green]No warning[/] — {w.reason}", highlight=False)
+        return
+    console.print(
+        f"[bold]{w.level.upper()} warning[/] {w.start} .. {w.end} ({w.rule_set}): {w.reason}",
+        highlight=False,
+    )
+    gap = f", gap {plan.gap:.4%}" if plan.status != "optimal" else ""
+    console.print(
+        f"Status [bold]{plan.status}[/]{gap}; total cost {plan.total_cost_yuan:,.0f} yuan "
+        f"(floors alone {plan.floor_cost_yuan:,.0f}; proven bound {plan.bound_yuan:,.0f}); "
+        f"solved in {plan.solve_seconds:.2f} s",
+        highlight=False,
+    )
+    for note in plan.notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
+    totals = Table(title="Cuts against targets (kg/day)", show_edge=False)
+    for col in ("date", "level", "pollutant", "target", "cut", "short", "reachable", "yuan/kg"):
+        totals.add_column(col, justify="left" if col in ("date", "level") else "right")
+    for day in plan.days:
+        for r in day.rows:
+            short = f"[red]{r.shortfall_kg:,.0f}[/]" if r.shortfall_kg > 0.5 else "0"
+            totals.add_row(
+                f"{day.date} ",
+                day.level,
+                _LABEL.get(r.row, r.row),
+                f"{r.target_kg:,.0f}",
+                f"{r.cut_kg:,.0f}",
+                short,
+                f"{r.reachable_kg:,.0f}",
+                f"{r.marginal_cost_yuan_per_kg:,.2f}",
+            )
+    console.print(totals)
+    deep = sorted(plan.assignments, key=lambda a: (not a.deepened, -a.cost_yuan, a.source))
+    table = Table(
+        title=f"Curtailment list: {len(plan.assignments)} source-days "
+        f"({sum(a.deepened for a in plan.assignments)} deepened beyond the plan)",
+        show_edge=False,
+    )
+    for col in ("source", "date", "measure", "floor", *POLLUTANTS, "yuan"):
+        table.add_column(col, justify="right" if col in (*POLLUTANTS, "yuan") else "left")
+    for a in deep[:MAX_ROWS]:
+        table.add_row(
+            a.source,
+            str(a.date),
+            ("[bold]" + a.measure + "[/]") if a.deepened else a.measure,
+            a.floor,
+            *(f"{getattr(a.cut_kg, p):,.0f}" for p in POLLUTANTS),
+            f"{a.cost_yuan:,.0f}",
+        )
+    console.print(table)
+    if len(deep) > MAX_ROWS:
+        console.print(f"… {len(deep) - MAX_ROWS} more rows: use --csv or --xlsx for all.")
+    seen = set()
+    for a in deep:
+        if a.deepened and a.source not in seen and len(seen) < 8:
+            seen.add(a.source)
+            console.print(f"[bold]{a.source}[/] {a.date}: {a.why}", highlight=False)
+
+
+@app.command("respond")
+@guarded
+def respond_command(
+    forecast: Annotated[Path, typer.Option("--forecast", "-f", help="Forecast JSON (SPEC §5).")],
+    data: DataOpt = None,
+    rules: Annotated[str | None, typer.Option("--rules", "-r", help="Rule set id or file.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+    csv_out: Annotated[Path | None, typer.Option("--csv", help="Write the list as CSV.")] = None,
+    xlsx_out: Annotated[Path | None, typer.Option("--xlsx", help="Write the list as XLSX.")] = None,
+    time_limit: TimeOpt = 20.0,
+) -> None:
+    """Forecast → warning level → duties → the least-cost curtailment list."""
+    from emergency import export
+    from emergency.forecast import load_forecast
+    from emergency.paths import default_data_dir
+    from emergency.respond import plan_response
+    from emergency.rules import assess, choose_rule_set, city_standard
+
+    if sum(x is not None and x is not False for x in (as_json or None, csv_out, xlsx_out)) > 1:
+        fail("give at most one of --json, --csv, --xlsx")
+    err = Console(stderr=True, highlight=False, quiet=not stdout_is_terminal())
+    base = data or default_data_dir()
+    loaded = load_forecast(forecast)
+    rule_set = choose_rule_set(loaded, rules, base)
+    warning = assess(loaded, rule_set, standard=city_standard(base))
+    dataset = _load_dataset(base, err)
+    with err.status("optimising", spinner="dots") as status:
+        plan = plan_response(
+            dataset, warning, time_limit_s=time_limit, progress=lambda m: status.update(m)
+        )
+    if as_json:
+        typer.echo(json.dumps(plan.model_dump(mode="json"), ensure_ascii=False, indent=2))
+    elif csv_out or xlsx_out:
+        out = csv_out or xlsx_out
+        assert out is not None
+        export.write(plan, out, dataset)
+        typer.echo(
+            f"{plan.status}: {len(plan.assignments)} rows, total {plan.total_cost_yuan:,.0f} "
+            f"yuan → {out}"
+        )
+    else:
+        render(plan, Console(highlight=False))
+
+
+@app.command("curve")
+@guarded
+def curve_command(
+    level: Annotated[str, typer.Option("--level", help="Level whose floors apply.")] = "orange",
+    start: Annotated[float, typer.Option("--from", min=0.0, max=1.0)] = 0.10,
+    stop: Annotated[float, typer.Option("--to", min=0.0, max=1.0)] = 0.40,
+    step: Annotated[float, typer.Option("--step", min=0.001, max=1.0)] = 0.05,
+    data: DataOpt = None,
+    plot_out: Annotated[
+        Path | None, typer.Option("--plot", help="Write the curve as PNG or SVG.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    time_limit: TimeOpt = 20.0,
+) -> None:
+    """The least-cost curve: cost of cutting a fraction of all four pollutants at once."""
+    from emergency.curve import fractions, least_cost_curve, plot
+
+    if start > stop:
+        fail(f"--from {start} is above --to {stop}")
+    if plot_out is not None and plot_out.suffix.lower() not in (".png", ".svg"):
+        fail(f"--plot: {plot_out}: use a .png or .svg file")
+    err = Console(stderr=True, highlight=False, quiet=not stdout_is_terminal())
+    dataset = _load_dataset(data, err)
+    if level not in dataset.city.levels:
+        fail(f"--level: the city plan has no level {level!r} ({', '.join(dataset.city.levels)})")
+    pts = fractions(start, stop, step)
+    with err.status("solving", spinner="dots") as status:
+        points = least_cost_curve(
+            dataset,
+            level,
+            pts,
+            time_limit_s=time_limit,
+            progress=lambda k, n: status.update(f"solved {k}/{n} points"),
+        )
+    if plot_out is not None:
+        plot(points, str(plot_out), f"{dataset.city.name}: least-cost curve at {level} floors")
+    if as_json:
+        typer.echo(json.dumps([p.__dict__ for p in points], indent=2))
+        return
+    table = Table(title=f"Least-cost curve ({level} floors)", show_edge=False)
+    for col in (
+        "cut",
+        "status",
+        "cost (yuan/day)",
+        "gap",
+        *(f"{_LABEL[p]} yuan/kg" for p in POLLUTANTS),
+    ):
+        table.add_column(col, justify="right")
+    for p in points:
+        marg = p.marginal_yuan_per_kg
+        table.add_row(
+            f"{p.fraction:.0%}",
+            p.status,
+            f"{p.cost_yuan:,.0f}",
+            f"{p.gap:.3%}",
+            *(
+                f"{marg.get(k, marg.get('so2+nox', 0.0) if k in ('so2', 'nox') else 0.0):,.2f}"
+                for k in POLLUTANTS
+            ),
+        )
+    Console(highlight=False).print(table)
+    if plot_out is not None:
+        typer.echo(f"plot written to {plot_out}")
