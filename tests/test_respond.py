@@ -1,0 +1,229 @@
+"""Forecast → warning → duties → list on a small data folder, through the checker."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from emergency.cli import app
+from emergency.dataset import Dataset, load_dataset
+from emergency.duties import build_instance, supply_conflicts
+from emergency.errors import InputError, ValidationErrors
+from emergency.respond import Override, check_plan, plan_response, state_at
+from emergency.solution import WarningDecision
+from tests.datafiles import small_plans, write_small_dataset
+
+runner = CliRunner()
+START = dt.date(2016, 12, 16)
+
+
+def warning(level: str | None = "orange", days: int = 3) -> WarningDecision:
+    return WarningDecision(
+        level=level,
+        start=START if level else None,
+        end=START + dt.timedelta(days=days - 1) if level else None,
+        rule_set="henan-2019",
+        reason="test",
+    )
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    return write_small_dataset(tmp_path / "city")
+
+
+@pytest.fixture
+def dataset(data: Path) -> Dataset:
+    return load_dataset(data)
+
+
+def by_source(plan, day: dt.date = START) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {a.source: a.measure for a in plan.assignments if a.date == day}
+
+
+def test_orange_list_meets_targets_and_checks(dataset: Dataset) -> None:
+    plan = plan_response(dataset, warning())
+    assert plan.status == "optimal"
+    rep = check_plan(dataset, plan)
+    assert rep.ok, rep.violations
+    assert float(rep.cost_yuan) == plan.total_cost_yuan
+    day = plan.days[0]
+    # Orange: 20 % of the baseline less the non-listed cut (small_city()).
+    assert day.target_kg.so2 == 700 and day.target_kg.nox == 1000
+    assert day.target_kg.pm == 300 and day.target_kg.vocs == 100
+    for r in day.rows:
+        assert r.cut_kg >= r.target_kg - 1e-6
+    chosen = by_source(plan)
+    # The coke oven at minimum load forces the blast furnace to 0.6 or below: `deep`.
+    assert chosen["JY-P001"] == "deep"
+    assert chosen["JY-P003"] == "ultra-low"  # guaranteed: held at its floor
+    p3 = next(a for a in plan.assignments if a.source == "JY-P003")
+    assert p3.fixed == "guaranteed" and not p3.deepened and "guaranteed" in p3.why
+    p1 = next(a for a in plan.assignments if a.source == "JY-P001")
+    assert p1.deepened and p1.floor == "stop-sinter" and "deepened from stop-sinter" in p1.why
+
+
+def test_restart_is_paid_once_and_reported(dataset: Dataset) -> None:
+    plan = plan_response(dataset, warning(days=3))
+    p1 = [a for a in plan.assignments if a.source == "JY-P001"]
+    assert [a.restart_cost_yuan for a in p1] == [400000, 0, 0]
+    assert plan.total_cost_yuan == pytest.approx(sum(a.cost_yuan for a in plan.assignments))
+
+
+def test_floor_cost_is_the_plans_alone(dataset: Dataset) -> None:
+    plan = plan_response(dataset, warning(days=1))
+    inst = build_instance(dataset, [(START, "orange")])
+    floors = sum(src.options[src.floor[0]].cost_yuan_d for src in inst.sources)
+    assert plan.floor_cost_yuan == pytest.approx(floors + 400000)  # sinter stop restart
+    assert plan.total_cost_yuan >= plan.floor_cost_yuan
+
+
+def test_no_warning_gives_an_empty_list(dataset: Dataset) -> None:
+    plan = plan_response(dataset, warning(None))
+    assert plan.status == "no_warning" and plan.assignments == [] and plan.days == []
+
+
+def test_override_exempt_and_force_are_fixed_and_shown(dataset: Dataset) -> None:
+    ov = [
+        Override(source="JY-Q001", exempt=True, reason="承担抢险任务"),
+        Override(source="JY-S001", measure="stop-all", reason="重点区域"),
+    ]
+    plan = plan_response(dataset, warning(days=1), overrides=ov)
+    rows = {a.source: a for a in plan.assignments}
+    assert rows["JY-Q001"].measure == "normal" and rows["JY-Q001"].fixed == "exempt"
+    assert "承担抢险任务" in rows["JY-Q001"].why
+    assert rows["JY-S001"].measure == "stop-all" and rows["JY-S001"].fixed == "override"
+    rep = check_plan(dataset, plan, overrides=ov)
+    assert rep.ok, rep.violations
+    plain = check_plan(dataset, plan)  # without the overrides the exemption is below floor
+    assert any("JY-Q001" in v for v in plain.violations)
+
+
+def test_override_of_unknown_measure_is_an_input_error(dataset: Dataset) -> None:
+    with pytest.raises(InputError, match="JY-S001 has no measure 'nope'"):
+        plan_response(
+            dataset, warning(), overrides=[Override(source="JY-S001", measure="nope", reason="x")]
+        )
+
+
+def test_replanning_from_state_keeps_the_stop_without_a_new_restart(dataset: Dataset) -> None:
+    first = plan_response(dataset, warning(days=3))
+    state = state_at(first, dataset, START + dt.timedelta(days=1))
+    assert state.stopped_days == {"JY-P001/sinter-1": 1}
+    # Upgrade to red for the remaining days: the sinter stop continues, no new restart.
+    days = [(START + dt.timedelta(days=i), "red") for i in (1, 2)]
+    again = plan_response(dataset, warning("red"), days=days, state=state)
+    p1 = [a for a in again.assignments if a.source == "JY-P001"]
+    assert all(a.restart_cost_yuan == 0 for a in p1)
+    rep = check_plan(dataset, again, state=state)
+    assert rep.ok, rep.violations
+
+
+def test_supply_edge_no_allowed_measure_can_satisfy_is_reported(tmp_path: Path) -> None:
+    plans = small_plans()
+    # The steel plant can no longer go deep enough for its coke supplier at orange.
+    plans["JY-P001"]["measures"] = plans["JY-P001"]["measures"][:2]
+    plans["JY-P001"]["levels"]["red"] = "stop-sinter"
+    with pytest.raises(ValidationErrors, match=r"JY-P002.yaml:\d+: supplies\[0\]"):
+        load_dataset(write_small_dataset(tmp_path / "c", plans=plans))
+
+
+def test_override_that_breaks_a_supply_edge_is_refused(dataset: Dataset) -> None:
+    ov = [Override(source="JY-P001", exempt=True, reason="出口订单")]
+    inst = build_instance(dataset, [(START, "orange")], overrides=ov)
+    msgs = supply_conflicts(inst)
+    assert msgs and "JY-P002.yaml" in msgs[0] and "JY-P001/bf-1" in msgs[0]
+    with pytest.raises(InputError, match="cannot be met"):
+        plan_response(dataset, warning(), overrides=ov)
+
+
+def test_cli_respond_json_matches_the_spec(data: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["respond", "--forecast", "examples/forecast-orange.json", "--data", str(data), "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert set(out) >= {
+        "warning",
+        "status",
+        "total_cost_yuan",
+        "floor_cost_yuan",
+        "bound_yuan",
+        "days",
+        "marginal_cost_yuan_per_kg",
+        "assignments",
+    }
+    assert out["warning"]["level"] == "orange" and out["status"] == "optimal"
+    assert set(out["days"][0]) >= {"date", "level", "target_kg", "cut_kg", "shortfall_kg"}
+    a = out["assignments"][0]
+    assert set(a) >= {
+        "source",
+        "date",
+        "measure",
+        "floor",
+        "deepened",
+        "cut_kg",
+        "cost_yuan",
+        "why",
+    }
+    assert out["total_cost_yuan"] == pytest.approx(sum(x["cost_yuan"] for x in out["assignments"]))
+
+
+def test_cli_respond_csv_and_xlsx(data: Path, tmp_path: Path) -> None:
+    csv_out, xlsx_out = tmp_path / "list.csv", tmp_path / "list.xlsx"
+    fc = "examples/forecast-orange.json"
+    r1 = runner.invoke(app, ["respond", "-f", fc, "--data", str(data), "--csv", str(csv_out)])
+    r2 = runner.invoke(app, ["respond", "-f", fc, "--data", str(data), "--xlsx", str(xlsx_out)])
+    assert r1.exit_code == 0 and r2.exit_code == 0, r1.output + r2.output
+    lines = csv_out.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("source,name,kind,industry")
+    assert any(line.startswith("JY-P001,济源钢铁,plant,steel") for line in lines)
+    wb = load_workbook(xlsx_out)
+    assert wb.sheetnames == ["list", "days", "summary"]
+    assert wb["list"].max_row == len(lines)
+
+
+def test_cli_respond_human_output_and_bad_input(data: Path, tmp_path: Path) -> None:
+    r = runner.invoke(app, ["respond", "-f", "examples/forecast-orange.json", "--data", str(data)])
+    assert r.exit_code == 0 and "Status optimal" in r.output and "JY-P001" in r.output
+    bad = tmp_path / "bad.json"
+    bad.write_text("{", encoding="utf-8")
+    r = runner.invoke(app, ["respond", "-f", str(bad), "--data", str(data)])
+    assert r.exit_code == 2 and "bad.json" in r.output and "Traceback" not in r.output
+    r = runner.invoke(
+        app, ["respond", "-f", "examples/forecast-orange.json", "--data", str(tmp_path / "none")]
+    )
+    assert r.exit_code == 2
+
+
+def test_cli_curve(data: Path, tmp_path: Path) -> None:
+    png = tmp_path / "curve.png"
+    r = runner.invoke(
+        app,
+        [
+            "curve",
+            "--data",
+            str(data),
+            "--from",
+            "0.1",
+            "--to",
+            "0.3",
+            "--step",
+            "0.1",
+            "--plot",
+            str(png),
+            "--json",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    pts = json.loads(r.output.split("plot written")[0])
+    assert [p["fraction"] for p in pts] == [0.1, 0.2, 0.3]
+    costs = [p["cost_yuan"] for p in pts]
+    assert costs == sorted(costs)  # a deeper cut never costs less
+    assert png.read_bytes()[:4] == b"\x89PNG"
