@@ -1,0 +1,145 @@
+"""Engines, sessions and the store's configuration: the one module boundary of storage.
+
+SQLite is the embedded default (``<data>/emergency.sqlite``, WAL mode, a busy timeout and
+foreign keys on); PostgreSQL is used when a URL names one. Plain ``postgresql://`` URLs are
+mapped to the psycopg 3 driver.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import Session, sessionmaker
+
+from emergency.errors import InputError
+
+SQLITE_FILE = "emergency.sqlite"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+CITY_OFFSET = dt.timezone(dt.timedelta(hours=8), "+08:00")
+"""Chinese plans keep local time at +08:00; "today" for the service is a date there."""
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class StoreConfig:
+    """What the service needs besides the database.
+
+    Attributes
+    ----------
+    data_dir
+        The data folder imported on first start (``enterprises.csv`` and ``plans/``).
+    solver_time_limit_s
+        Time limit of one optimisation, seconds.
+    ack_deadline_hours
+        Overrides ``city.ack_deadline_hours`` when set.
+    now
+        The clock (UTC, timezone-aware); tests replace it.
+    """
+
+    data_dir: Path
+    solver_time_limit_s: float = 20.0
+    ack_deadline_hours: float | None = None
+    now: Callable[[], dt.datetime] = utc_now
+    city: str = "city"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def today(self) -> dt.date:
+        return self.now().astimezone(CITY_OFFSET).date()
+
+
+def database_url(data_dir: Path, url: str | None = None) -> str:
+    """The URL to use: ``url`` if given, else the SQLite file in the data folder."""
+    if not url:
+        if not Path(data_dir).is_dir():
+            raise InputError(f"--data: {data_dir}: no such folder")
+        return f"sqlite:///{(Path(data_dir) / SQLITE_FILE).resolve()}"
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise InputError(f"--db / EMERGENCY_DATABASE_URL: not a database URL: {url!r}") from None
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise InputError(f"--db: only SQLite and PostgreSQL are supported, not {url!r}")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    # FULL: a commit acknowledged to a client survives a power cut, not only a crash.
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url`` with the SQLite pragmas installed on every connection."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class Store:
+    """A database plus the service configuration; hands out sessions.
+
+    Every session carries the store in ``session.info["store"]`` so that service
+    functions need only a session and an actor.
+    """
+
+    def __init__(self, url: str, config: StoreConfig) -> None:
+        self.url = url
+        self.config = config
+        self.engine = make_engine(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def open(
+        cls, data_dir: Path, url: str | None = None, *, migrate: bool = True, **config: Any
+    ) -> Store:
+        """Open the store of a data folder; by default migrate its schema to the head."""
+        store = cls(database_url(data_dir, url), StoreConfig(data_dir=Path(data_dir), **config))
+        if migrate:
+            from emergency.store.migrate import upgrade
+
+            upgrade(store.engine)
+        return store
+
+    def session(self) -> Session:
+        session = self._sessions()
+        session.info["store"] = self
+        return session
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session committed at the end of the block, rolled back on an exception."""
+        with self.session() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def store_of(session: Session) -> Store:
+    """The :class:`Store` a session came from."""
+    store = session.info.get("store")
+    if not isinstance(store, Store):
+        raise RuntimeError("session was not created by Store.session()")
+    return store

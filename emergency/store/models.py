@@ -1,0 +1,264 @@
+"""The database schema (SQLAlchemy 2 declarative models).
+
+The schema is created and migrated by Alembic (``emergency/store/migrations``); a test
+checks that the migrations and these models agree. Times are stored in UTC and always come
+back timezone-aware. JSON columns hold the pydantic models of :mod:`emergency.solution`
+and the bodies the API received, so a response can be explained later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+OPEN_ORDER = "status IN ('issued', 'acknowledged')"
+"""SQL condition of an order that is in force (used by a partial unique index)."""
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware datetime stored as UTC (SQLite keeps no offsets)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}  # noqa: RUF012
+
+
+class DataFile(Base):
+    """One file of the data folder (inventory, city plan, rule sets, enterprise plans)."""
+
+    __tablename__ = "data_files"
+
+    path: Mapped[str] = mapped_column(String(300), primary_key=True)
+    content: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[dt.datetime]
+    updated_by: Mapped[str] = mapped_column(String(200))
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    enterprise_id: Mapped[str | None] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]
+
+
+class Response(Base):
+    """The city's response to one warning episode, from opening to release."""
+
+    __tablename__ = "responses"
+    __table_args__ = (
+        # At most one open response per city: a second concurrent opening fails here.
+        Index(
+            "uq_responses_open_city",
+            "city",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    city: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20))
+    level: Mapped[str] = mapped_column(String(20))
+    start: Mapped[dt.date] = mapped_column(Date)
+    end: Mapped[dt.date] = mapped_column(Date)
+    rule_set: Mapped[str] = mapped_column(String(100))
+    warning: Mapped[dict[str, Any]]
+    plan_number: Mapped[int] = mapped_column(Integer, default=0)
+    approved_plan: Mapped[int | None] = mapped_column(Integer)
+    opened_at: Mapped[dt.datetime]
+    released_at: Mapped[dt.datetime | None]
+    version: Mapped[int] = mapped_column(Integer)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012  (optimistic locking)
+
+
+class ResponsePlanRow(Base):
+    """One version of a response's plan: the whole timeline, past days included."""
+
+    __tablename__ = "response_plans"
+    __table_args__ = (UniqueConstraint("response_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(String(40))
+    effective_from: Mapped[dt.date] = mapped_column(Date)
+    plan: Mapped[dict[str, Any]]
+
+
+class Consultation(Base):
+    __tablename__ = "consultations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    received_at: Mapped[dt.datetime]
+    actor: Mapped[str] = mapped_column(String(200))
+    forecast: Mapped[dict[str, Any]]
+    warning: Mapped[dict[str, Any]]
+    action: Mapped[str] = mapped_column(String(20))
+    response_id: Mapped[int | None] = mapped_column(ForeignKey("responses.id"))
+
+
+class OverrideRow(Base):
+    __tablename__ = "overrides"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id"), index=True)
+    source: Mapped[str] = mapped_column(String(100))
+    measure: Mapped[str | None] = mapped_column(String(100))
+    exempt: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
+class Approval(Base):
+    """A plan version approved; unique, so concurrent approvals issue each order once."""
+
+    __tablename__ = "approvals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id"), index=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("response_plans.id"), unique=True)
+    approved_at: Mapped[dt.datetime]
+    approved_by: Mapped[str] = mapped_column(String(200))
+
+
+class Order(Base):
+    """One order to one source for one period (consecutive days, same measure and level)."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "source", "start"),
+        # At most one order in force per source and period start within a response.
+        Index(
+            "uq_orders_in_force",
+            "response_id",
+            "source",
+            "start",
+            unique=True,
+            sqlite_where=text(OPEN_ORDER),
+            postgresql_where=text(OPEN_ORDER),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id"), index=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("response_plans.id"))
+    source: Mapped[str] = mapped_column(String(100), index=True)
+    measure_id: Mapped[str] = mapped_column(String(100))
+    measure_name: Mapped[str] = mapped_column(String(300))
+    level: Mapped[str] = mapped_column(String(20))
+    start: Mapped[dt.date] = mapped_column(Date)
+    end: Mapped[dt.date | None] = mapped_column(Date)
+    planned_end: Mapped[dt.date] = mapped_column(Date)
+    fixed: Mapped[str] = mapped_column(String(20), default="")
+    status: Mapped[str] = mapped_column(String(20))
+    expected_cut_kg_d: Mapped[dict[str, Any]]
+    allowed_load: Mapped[dict[str, Any]]
+    allowed_load_total: Mapped[float] = mapped_column(Float)
+    issued_at: Mapped[dt.datetime]
+    acknowledged_at: Mapped[dt.datetime | None]
+    closed_at: Mapped[dt.datetime | None]
+    superseded_by: Mapped[int | None] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class OrderEvent(Base):
+    """The history of an order: issued, acknowledged, reported, superseded, lifted."""
+
+    __tablename__ = "order_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    at: Mapped[dt.datetime]
+    actor: Mapped[str] = mapped_column(String(200))
+    event: Mapped[str] = mapped_column(String(40))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Report(Base):
+    """What an enterprise reports it did under an order."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    at: Mapped[dt.datetime]
+    load: Mapped[float] = mapped_column(Float)
+    electricity_kwh: Mapped[float | None] = mapped_column(Float)
+    baseline_electricity_kwh: Mapped[float | None] = mapped_column(Float)
+    note: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[dt.datetime]
+    actor: Mapped[str] = mapped_column(String(200))
+
+
+class AuditEntry(Base):
+    """Append-only: database triggers refuse UPDATE and DELETE (see the migration)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    target: Mapped[str] = mapped_column(String(200))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
