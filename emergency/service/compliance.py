@@ -1,0 +1,167 @@
+"""Supervision: which orders were acknowledged and reported on, and what looks wrong.
+
+Anomalies (DOMAIN §7):
+
+- ``load``: a report's load is above the load the order allows (whole source,
+  value-added weighted, the same weights as the cost);
+- ``electricity``: metered electricity above what the order allows — the allowed load
+  times the baseline (normal daily) electricity, taken from the report or the source's
+  latest earlier report that gave one;
+- ``ack_overdue`` / ``ack_late``: no acknowledgement within the deadline
+  (``city.ack_deadline_hours``, or the service's setting).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from emergency.service.access import Action, Actor, require
+from emergency.service.orders import due
+from emergency.service.planning import get_response, loaded_data
+from emergency.service.views import Anomaly, AnomalyKind, ComplianceRow, ComplianceView, MeasureRef
+from emergency.store.db import store_of
+from emergency.store.models import Order, Report
+
+LOAD_TOLERANCE = 0.02
+"""Reported load may exceed the allowed load by this much (metering and rounding)."""
+ELECTRICITY_TOLERANCE = 0.05
+"""Electricity may exceed allowed load × baseline by this fraction of the baseline."""
+
+
+def ack_deadline_hours(session: Session) -> float:
+    configured = store_of(session).config.ack_deadline_hours
+    if configured is not None:
+        return configured
+    return float(loaded_data(session).dataset.city.ack_deadline_hours)
+
+
+def compliance(session: Session, actor: Actor, response_id: int) -> ComplianceView:
+    """The compliance view of one response: every order it issued, with its anomalies."""
+    require(actor, Action.read_compliance)
+    response = get_response(session, response_id)
+    now = store_of(session).config.now()
+    hours = ack_deadline_hours(session)
+    dataset = loaded_data(session).dataset
+    orders = list(
+        session.scalars(select(Order).where(Order.response_id == response.id).order_by(Order.id))
+    )
+    reports: dict[int, list[Report]] = {o.id: [] for o in orders}
+    for report in session.scalars(
+        select(Report)
+        .join(Order, Report.order_id == Order.id)
+        .where(Order.response_id == response.id)
+        .order_by(Report.at, Report.id)
+    ):
+        reports[report.order_id].append(report)
+    baselines = _baselines(session, {o.source for o in orders})
+    anomalies: list[Anomaly] = []
+    rows: list[ComplianceRow] = []
+    for order in orders:
+        found = _ack_anomalies(order, hours, now) + _report_anomalies(
+            order, reports[order.id], baselines
+        )
+        anomalies += found
+        source = dataset.by_id.get(order.source)
+        rows.append(
+            ComplianceRow(
+                order_id=order.id,
+                source=order.source,
+                source_name=source.name if source is not None else order.source,
+                measure=MeasureRef(id=order.measure_id, name=order.measure_name),
+                status=order.status,  # type: ignore[arg-type]
+                start=order.start,
+                end=order.end,
+                acknowledged=order.acknowledged_at is not None,
+                acknowledged_at=order.acknowledged_at,
+                ack_due=due(order, hours),
+                reported=bool(reports[order.id]),
+                reports=len(reports[order.id]),
+                last_report_at=reports[order.id][-1].at if reports[order.id] else None,
+                anomalies=sorted({a.kind for a in found}),
+            )
+        )
+    return ComplianceView(
+        response_id=response.id,
+        checked_at=now,
+        ack_deadline_hours=hours,
+        orders=len(orders),
+        acknowledged=sum(r.acknowledged for r in rows),
+        reported=sum(r.reported for r in rows),
+        anomalies=anomalies,
+        rows=rows,
+    )
+
+
+def _ack_anomalies(order: Order, hours: float, now: dt.datetime) -> list[Anomaly]:
+    deadline = due(order, hours)
+    if order.acknowledged_at is not None:
+        if order.acknowledged_at > deadline:
+            late = order.acknowledged_at - deadline
+            return [_anomaly(order, "ack_late", f"acknowledged {_hours(late)} after the deadline")]
+        return []
+    # An order superseded or lifted before its deadline needed no acknowledgement.
+    until = order.closed_at or now
+    if until > deadline:
+        return [_anomaly(order, "ack_overdue", f"not acknowledged within {hours:g} h of issue")]
+    return []
+
+
+def _report_anomalies(
+    order: Order, reports: list[Report], baselines: dict[str, list[Report]]
+) -> list[Anomaly]:
+    out: list[Anomaly] = []
+    allowed = order.allowed_load_total
+    for r in reports:
+        if r.load > allowed + LOAD_TOLERANCE:
+            out.append(
+                _anomaly(
+                    order, "load", f"reported load {r.load:.2f} above allowed {allowed:.2f}", r.id
+                )
+            )
+        baseline = r.baseline_electricity_kwh or _baseline_before(baselines, order.source, r)
+        if r.electricity_kwh is not None and baseline:
+            limit = (allowed + ELECTRICITY_TOLERANCE) * baseline
+            if r.electricity_kwh > limit:
+                out.append(
+                    _anomaly(
+                        order,
+                        "electricity",
+                        f"electricity {r.electricity_kwh:g} kWh above allowed {limit:g} kWh"
+                        f" (load {allowed:.2f} of baseline {baseline:g} kWh)",
+                        r.id,
+                    )
+                )
+    return out
+
+
+def _baselines(session: Session, sources: set[str]) -> dict[str, list[Report]]:
+    """Reports that gave a baseline, per source, oldest first (across responses)."""
+    out: dict[str, list[Report]] = {s: [] for s in sources}
+    for report, source in session.execute(
+        select(Report, Order.source)
+        .join(Order, Report.order_id == Order.id)
+        .where(Order.source.in_(sources), Report.baseline_electricity_kwh.is_not(None))
+        .order_by(Report.at, Report.id)
+    ):
+        out[source].append(report)
+    return out
+
+
+def _baseline_before(baselines: dict[str, list[Report]], source: str, r: Report) -> float | None:
+    given = [b.baseline_electricity_kwh for b in baselines.get(source, []) if b.at <= r.at]
+    return given[-1] if given else None
+
+
+def _anomaly(
+    order: Order, kind: AnomalyKind, message: str, report_id: int | None = None
+) -> Anomaly:
+    return Anomaly(
+        order_id=order.id, source=order.source, kind=kind, message=message, report_id=report_id
+    )
+
+
+def _hours(delta: dt.timedelta) -> str:
+    return f"{delta.total_seconds() / 3600:.1f} h"

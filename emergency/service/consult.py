@@ -1,0 +1,215 @@
+"""The consultation: a forecast comes in, the warning decision goes out, the response follows.
+
+- no response open and a level → open one and plan it;
+- a response open and a higher / lower level → upgrade / downgrade: re-plan the days from
+  the change on, from the current state (which lines are stopped and for how long);
+- the same level with another end → the remaining days are re-planned (``unchanged``);
+- no level and the forecast allows release (``release_ok``) → release: orders are lifted.
+
+Once a response's orders are out, a change decided by the consultation issues the new
+orders at once (superseding those in force); before approval, the planner approves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from emergency.forecast import parse_forecast
+from emergency.rules import LEVEL_RANK, assess, choose_rule_set
+from emergency.service.access import Action, Actor, require
+from emergency.service.audit import record
+from emergency.service.errors import Conflict
+from emergency.service.orders import Issued, issue, lift_all
+from emergency.service.planning import (
+    active_overrides,
+    add_plan_version,
+    current_plan,
+    date_range,
+    loaded_data,
+)
+from emergency.service.uow import commit, raced
+from emergency.service.views import ConsultAction, ConsultationResult
+from emergency.solution import WarningDecision
+from emergency.store.db import CITY_OFFSET, store_of
+from emergency.store.models import Approval, Consultation, Response
+
+
+def open_response(session: Session) -> Response | None:
+    """The city's open response, if any."""
+    city = store_of(session).config.city
+    return session.scalar(select(Response).where(Response.city == city, Response.status == "open"))
+
+
+def consult(session: Session, actor: Actor, forecast: Any) -> ConsultationResult:
+    """Take a consultation forecast (the decoded JSON of SPEC §5) and act on it.
+
+    Raises
+    ------
+    InputError
+        The forecast is not valid (the message names the field).
+    Conflict
+        Another consultation changed the response meanwhile.
+    """
+    require(actor, Action.consult)
+    parsed = parse_forecast(forecast, source="forecast")
+    data = loaded_data(session)
+    rule_set = choose_rule_set(parsed, data_dir=data.folder)
+    warning = assess(parsed, rule_set, data.dataset.city.aqi_standard)
+    config = store_of(session).config
+    today = parsed.issued_at.astimezone(CITY_OFFSET).date() if parsed.issued_at else config.today()
+    response = open_response(session)
+    action: ConsultAction
+    done = Issued()
+    number: int | None = None
+    if response is None:
+        action = "none" if warning.level is None or warning.start is None else "opened"
+        if action == "opened":
+            response, number = _open(session, actor, warning)
+    else:
+        before_state = _state(response)
+        action = _action(response, warning)
+        if action == "released":
+            done.lifted = lift_all(session, actor, response, "released by the consultation", today)
+            _close(session, response, warning, today)
+        elif action != "unchanged" or warning.end != response.end:
+            eff = max(warning.start or today, response.start, today)
+            if warning.level is not None and warning.end is not None and eff <= warning.end:
+                number, done = _replan(session, actor, response, warning, eff, action)
+            elif action != "unchanged":
+                action = "unchanged"
+        if action != "unchanged" or number is not None:
+            record(
+                session,
+                actor,
+                f"response.{action}",
+                f"response:{response.id}",
+                before_state,
+                _state(response),
+            )
+    row = Consultation(
+        received_at=config.now(),
+        actor=actor.label,
+        forecast=parsed.model_dump(mode="json", exclude_none=True),
+        warning=warning.model_dump(mode="json"),
+        action=action,
+        response_id=response.id if response is not None else None,
+    )
+    session.add(row)
+    session.flush()
+    record(
+        session,
+        actor,
+        "consultation",
+        f"consultation:{row.id}",
+        None,
+        {"action": action, "level": warning.level, "response_id": row.response_id},
+    )
+    commit(session)
+    plan = current_plan(session, response) if response is not None else None
+    return ConsultationResult(
+        consultation_id=row.id,
+        action=action,
+        response_id=response.id if response is not None else None,
+        warning=warning,
+        plan_version=response.plan_number if response is not None else None,
+        plan_status=plan.status if plan is not None else None,
+        orders_issued=len(done.issued),
+        orders_superseded=len(done.superseded),
+        orders_lifted=len(done.lifted),
+    )
+
+
+def _state(response: Response) -> dict[str, Any]:
+    return {
+        "status": response.status,
+        "level": response.level,
+        "start": response.start.isoformat(),
+        "end": response.end.isoformat(),
+        "plan_version": response.plan_number,
+    }
+
+
+def _action(response: Response, warning: WarningDecision) -> ConsultAction:
+    if warning.level is None:
+        return "released" if warning.release_ok else "unchanged"
+    old, new = LEVEL_RANK[response.level], LEVEL_RANK[warning.level]
+    return "upgraded" if new > old else "downgraded" if new < old else "unchanged"
+
+
+def _open(session: Session, actor: Actor, warning: WarningDecision) -> tuple[Response, int]:
+    from emergency.service.planning import solve
+
+    assert warning.level is not None and warning.start is not None and warning.end is not None
+    days = [(d, warning.level) for d in date_range(warning.start, warning.end)]
+    # Solve before writing: no write lock is held while the optimiser runs.
+    plan = solve(session, warning, days, before=None, effective_from=warning.start, overrides=[])
+    config = store_of(session).config
+    response = Response(
+        city=config.city,
+        status="open",
+        level=warning.level,
+        start=warning.start,
+        end=warning.end,
+        rule_set=warning.rule_set,
+        warning=warning.model_dump(mode="json"),
+        plan_number=0,
+        opened_at=config.now(),
+    )
+    session.add(response)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict("a response is already open (opened by a concurrent consultation)") from None
+    add_plan_version(session, actor, response, plan, reason="opened", effective_from=warning.start)
+    return response, response.plan_number
+
+
+def _replan(
+    session: Session,
+    actor: Actor,
+    response: Response,
+    warning: WarningDecision,
+    eff: dt.date,
+    action: str,
+) -> tuple[int, Issued]:
+    from emergency.service.planning import solve
+
+    assert warning.level is not None and warning.end is not None
+    before = current_plan(session, response)
+    days = [(d, warning.level) for d in date_range(eff, warning.end)]
+    overrides = active_overrides(session, response.id)
+    plan = solve(session, warning, days, before=before, effective_from=eff, overrides=overrides)
+    with raced(session, f"response {response.id} changed meanwhile; send the consultation again"):
+        response.level = warning.level
+        response.warning = warning.model_dump(mode="json")
+        reason = action if action != "unchanged" else "extended"
+        row = add_plan_version(session, actor, response, plan, reason=reason, effective_from=eff)
+        done = Issued()
+        if response.approved_plan is not None:
+            # Orders are out: they must follow the warning now, not after a review.
+            session.add(
+                Approval(
+                    response_id=response.id,
+                    plan_id=row.id,
+                    approved_at=store_of(session).config.now(),
+                    approved_by=actor.label,
+                )
+            )
+            response.approved_plan = row.number
+            session.flush()
+            done = issue(session, actor, response, row)
+    return row.number, done
+
+
+def _close(session: Session, response: Response, warning: WarningDecision, today: dt.date) -> None:
+    response.status = "released"
+    response.released_at = store_of(session).config.now()
+    response.end = min(response.end, max(response.start, today))
+    response.warning = {**response.warning, "release": warning.model_dump(mode="json")}
+    session.flush()

@@ -1,0 +1,186 @@
+"""The inventory and the plans as the service keeps them: list, read, replace, import.
+
+A plan sent over HTTP is validated exactly like the files: as a plan, against its
+inventory row and the city plan, and then the whole data folder with it in place; a plan
+with any problem is rejected with every problem listed, and nothing is stored.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from emergency.errors import InputError, ValidationErrors
+from emergency.service.access import SYSTEM, Action, Actor, require, require_own
+from emergency.service.audit import record
+from emergency.service.errors import NotFound
+from emergency.service.planning import loaded_data
+from emergency.service.uow import commit
+from emergency.service.views import EnterpriseView, ImportSummary, PlanDocument
+from emergency.store.db import Store, store_of
+from emergency.store.inventory import (
+    load_files,
+    plan_path,
+    put_file,
+    read_folder,
+    replace_files,
+    sha256,
+    stored_files,
+)
+from emergency.store.models import DataFile
+
+
+def enterprise_ids(session: Session) -> set[str]:
+    return set(loaded_data(session).dataset.by_id)
+
+
+def list_enterprises(
+    session: Session,
+    actor: Actor,
+    *,
+    kind: str | None = None,
+    industry: str | None = None,
+    district: str | None = None,
+    grade: str | None = None,
+) -> list[EnterpriseView]:
+    """The inventory rows in file order, optionally filtered."""
+    require(actor, Action.read_enterprises)
+    dataset = loaded_data(session).dataset
+    out = []
+    for s in dataset.sources:
+        wanted = {"kind": kind, "industry": industry, "district": district, "grade": grade}
+        if any(value and (getattr(s, key) or "") != value for key, value in wanted.items()):
+            continue
+        out.append(EnterpriseView(**s.model_dump(), has_plan=s.id in dataset.plans))
+    return out
+
+
+def _source(session: Session, actor: Actor, enterprise_id: str) -> Any:
+    require_own(actor, enterprise_id, f"enterprise {enterprise_id}")
+    source = loaded_data(session).dataset.by_id.get(enterprise_id)
+    if source is None:
+        raise NotFound(f"enterprise {enterprise_id} not found")
+    return source
+
+
+def get_plan_document(session: Session, actor: Actor, enterprise_id: str) -> PlanDocument:
+    """An enterprise's plan: the stored YAML and the plan as the engine reads it."""
+    require(actor, Action.read_plan)
+    _source(session, actor, enterprise_id)
+    path = plan_path(enterprise_id)
+    row = session.get(DataFile, path)
+    plan = loaded_data(session).dataset.plans.get(enterprise_id)
+    if row is None or plan is None:
+        raise NotFound(
+            f"enterprise {enterprise_id} has no plan file (it follows the city's defaults)"
+        )
+    return PlanDocument(
+        enterprise=enterprise_id,
+        path=path,
+        updated_at=row.updated_at,
+        updated_by=row.updated_by,
+        text=row.content,
+        plan=plan.to_file_dict(),
+    )
+
+
+def plan_text(body: str | bytes | dict[str, Any], what: str) -> str:
+    """The YAML text of a plan given as YAML/JSON text or as a decoded JSON object."""
+    if isinstance(body, dict):
+        return yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=100)
+    if isinstance(body, bytes):
+        try:
+            body = body.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{what}: not UTF-8 (byte {exc.start})") from None
+    text = body.strip()
+    if text.startswith("{"):
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"{what}:{exc.lineno}:{exc.colno}: malformed JSON: {exc.msg}"
+            ) from None
+        if isinstance(obj, dict):
+            return plan_text(obj, what)
+    if not text:
+        raise InputError(f"{what}: empty plan")
+    return body
+
+
+def put_plan(
+    session: Session, actor: Actor, enterprise_id: str, body: str | bytes | dict[str, Any]
+) -> PlanDocument:
+    """Replace (or create) an enterprise's plan after validating it like the files.
+
+    Raises
+    ------
+    ValidationErrors
+        Every problem found, each naming the plan file, the line and the field.
+    """
+    require(actor, Action.write_plan)
+    source = _source(session, actor, enterprise_id)
+    path = plan_path(enterprise_id)
+    text = plan_text(body, path)
+    from emergency.dataset import validate_plan_against
+    from emergency.plans import parse_plan_text
+
+    plan = parse_plan_text(text, path)
+    errors = validate_plan_against(plan, source, loaded_data(session).dataset, text)
+    if errors:
+        raise ValidationErrors(errors)
+    files = stored_files(session)
+    old = files.get(path)
+    files[path] = text
+    load_files(files)  # the whole folder with the new plan in place, as `emergency validate`
+    if old is not None and sha256(old) == sha256(text):
+        return get_plan_document(session, actor, enterprise_id)
+    put_file(session, path, text, actor.label, store_of(session).config.now())
+    record(
+        session,
+        actor,
+        "plan.put",
+        f"enterprise:{enterprise_id}",
+        {"sha256": sha256(old)} if old is not None else None,
+        {"sha256": sha256(text), "plan": plan.to_file_dict()},
+    )
+    commit(session)
+    return get_plan_document(session, actor, enterprise_id)
+
+
+def import_data(session: Session, actor: Actor, data_dir: Path) -> ImportSummary:
+    """Load a data folder into the database (validated first; nothing changes if invalid)."""
+    files = read_folder(data_dir)
+    load_files(files)
+    summary = replace_files(session, files, actor.label, store_of(session).config.now())
+    if summary["added"] or summary["changed"] or summary["removed"]:
+        record(
+            session,
+            actor,
+            "data.import",
+            str(Path(data_dir).resolve()),
+            None,
+            {k: v for k, v in summary.items() if k != "unchanged"},
+        )
+    commit(session)
+    return ImportSummary.model_validate(summary)
+
+
+def ensure_imported(store: Store) -> ImportSummary | None:
+    """On first start, import the store's data folder; later starts keep the stored data."""
+    with store.session() as session:
+        if session.scalar(select(func.count()).select_from(DataFile)):
+            return None
+        return import_data(session, SYSTEM, store.config.data_dir)
+
+
+def open_store(data_dir: Path, url: str | None = None, **config: Any) -> Store:
+    """Open the service's store: migrate the schema and import the data on first start."""
+    store = Store.open(data_dir, url, **config)
+    ensure_imported(store)
+    return store

@@ -1,0 +1,394 @@
+"""Orders: issued on approval, acknowledged and reported on by enterprises.
+
+Approving a plan version turns its periods into orders. Orders already in force that the
+plan still wants are kept; those it no longer wants are superseded (by the source's new
+order) or lifted (the source is back to normal). Approval is idempotent — a plan version
+is approved once, guarded by a unique row — so approving twice, even concurrently, issues
+nothing new.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from emergency.service.access import Action, Actor, require, require_own
+from emergency.service.audit import record
+from emergency.service.errors import Conflict, NotFound
+from emergency.service.periods import OrderKey, Period, periods
+from emergency.service.planning import get_response, loaded_data, plan_row
+from emergency.service.uow import commit
+from emergency.service.views import (
+    ApprovalResult,
+    MeasureRef,
+    OrderEventView,
+    OrderView,
+    ReportIn,
+    ReportView,
+)
+from emergency.solution import PollutantAmounts, ResponsePlan
+from emergency.store.db import store_of
+from emergency.store.models import (
+    Approval,
+    Order,
+    OrderEvent,
+    Report,
+    Response,
+    ResponsePlanRow,
+)
+
+IN_FORCE = ("issued", "acknowledged")
+ONE_DAY = dt.timedelta(days=1)
+
+
+@dataclass
+class Issued:
+    """What one round of issuing did."""
+
+    issued: list[Order] = field(default_factory=list)
+    superseded: list[Order] = field(default_factory=list)
+    lifted: list[Order] = field(default_factory=list)
+    kept: int = 0
+
+
+def _key(order: Order) -> OrderKey:
+    return (order.source, order.measure_id, order.level, order.start, order.end)
+
+
+def _event(session: Session, order: Order, actor: Actor, event: str, note: str = "") -> None:
+    session.add(
+        OrderEvent(
+            order_id=order.id,
+            at=store_of(session).config.now(),
+            actor=actor.label,
+            event=event,
+            note=note,
+        )
+    )
+
+
+def _new_order(session: Session, response: Response, row: ResponsePlanRow, p: Period) -> Order:
+    return Order(
+        response_id=response.id,
+        plan_id=row.id,
+        source=p.source,
+        measure_id=p.measure_id,
+        measure_name=p.measure_name,
+        level=p.level,
+        start=p.start,
+        end=p.end,
+        planned_end=p.last,
+        fixed=p.fixed,
+        status="issued",
+        expected_cut_kg_d=p.cut_kg_d,
+        allowed_load=p.allowed_load,
+        allowed_load_total=p.allowed_load_total,
+        issued_at=store_of(session).config.now(),
+    )
+
+
+def orders_in_force(session: Session, response_id: int) -> list[Order]:
+    return list(
+        session.scalars(
+            select(Order)
+            .where(Order.response_id == response_id, Order.status.in_(IN_FORCE))
+            .order_by(Order.id)
+        )
+    )
+
+
+def issue(session: Session, actor: Actor, response: Response, row: ResponsePlanRow) -> Issued:
+    """Bring the orders in force in line with plan version ``row`` (no commit)."""
+    plan = ResponsePlan.model_validate(row.plan)
+    wanted = [
+        p for p in periods(plan, loaded_data(session).dataset) if p.last >= row.effective_from
+    ]
+    wanted_keys = {p.key for p in wanted}
+    done = Issued()
+    in_force = orders_in_force(session, response.id)
+    have = {_key(o): o for o in in_force}
+    starts = {(p.source, p.start) for p in wanted}
+    stale = [
+        o
+        for o in in_force
+        if _key(o) not in wanted_keys and (not _finished(o, row) or (o.source, o.start) in starts)
+    ]
+    now = store_of(session).config.now()
+    for order in stale:  # first, so that a new order may take the same start
+        order.status = "superseded"
+        order.closed_at = now
+        if order.end is None and order.start < row.effective_from:
+            order.end = row.effective_from - ONE_DAY  # its last day in force
+    session.flush()
+    for p in wanted:
+        kept = have.get(p.key)
+        if kept is not None:
+            kept.planned_end = p.last
+            done.kept += 1
+            continue
+        order = _new_order(session, response, row, p)
+        session.add(order)
+        done.issued.append(order)
+    session.flush()
+    note = f"plan version {row.number} ({row.reason})"
+    for order in done.issued:
+        _event(session, order, actor, "issued", note)
+    successor: dict[str, int] = {}
+    for order in done.issued:
+        successor.setdefault(order.source, order.id)
+    for order in stale:
+        if order.source in successor:
+            order.superseded_by = successor[order.source]
+            done.superseded.append(order)
+            _event(session, order, actor, "superseded", f"by order {order.superseded_by}: {note}")
+        else:
+            order.status = "lifted"
+            done.lifted.append(order)
+            _event(session, order, actor, "lifted", f"back to normal operation: {note}")
+    session.flush()
+    return done
+
+
+def _finished(order: Order, row: ResponsePlanRow) -> bool:
+    """An order whose period ended before the plan version takes effect stays as it is."""
+    return order.end is not None and order.end < row.effective_from
+
+
+def lift_all(
+    session: Session, actor: Actor, response: Response, note: str, today: dt.date
+) -> list[Order]:
+    """Lift every order in force of a response (release on ``today``); no commit."""
+    now = store_of(session).config.now()
+    lifted = orders_in_force(session, response.id)
+    for order in lifted:
+        order.status = "lifted"
+        order.closed_at = now
+        if order.end is None and order.start <= today:
+            order.end = min(order.planned_end, today)  # its last day in force
+        _event(session, order, actor, "lifted", note)
+    session.flush()
+    return lifted
+
+
+def approve(
+    session: Session, actor: Actor, response_id: int, *, plan_version: int | None = None
+) -> ApprovalResult:
+    """Approve the current plan version of a response and issue its orders (idempotent).
+
+    Parameters
+    ----------
+    plan_version : when given, must be the current version (the one the planner reviewed);
+        otherwise :class:`Conflict`.
+    """
+    require(actor, Action.approve)
+    response = get_response(session, response_id)
+    if response.status != "open":
+        raise Conflict(f"response {response_id} is {response.status}")
+    if response.plan_number == 0:
+        raise Conflict(f"response {response_id} has no plan to approve")
+    if plan_version is not None and plan_version != response.plan_number:
+        raise Conflict(
+            f"plan version {plan_version} is not current (current: {response.plan_number})"
+        )
+    row = plan_row(session, response)
+    if _approval(session, row.id) is not None:
+        return _already(session, response_id, row.number)
+    try:
+        session.add(
+            Approval(
+                response_id=response.id,
+                plan_id=row.id,
+                approved_at=store_of(session).config.now(),
+                approved_by=actor.label,
+            )
+        )
+        response.approved_plan = row.number
+        session.flush()
+    except (IntegrityError, StaleDataError):
+        # Lost a race: another approval of this version committed first, or the plan changed.
+        session.rollback()
+        if _approval(session, row.id) is not None:
+            return _already(session, response_id, row.number)
+        raise Conflict(f"response {response_id} changed meanwhile; reload and retry") from None
+    done = issue(session, actor, response, row)
+    record(
+        session,
+        actor,
+        "response.approve",
+        f"response:{response.id}",
+        {"approved_plan": None},
+        _summary(row.number, done),
+    )
+    commit(session)
+    return ApprovalResult(
+        response_id=response.id,
+        plan_version=row.number,
+        already_approved=False,
+        issued=[order_view(session, o) for o in done.issued],
+        superseded=[o.id for o in done.superseded],
+        lifted=[o.id for o in done.lifted],
+        kept=done.kept,
+    )
+
+
+def _summary(number: int, done: Issued) -> dict[str, object]:
+    return {
+        "plan_version": number,
+        "issued": [o.id for o in done.issued],
+        "superseded": [o.id for o in done.superseded],
+        "lifted": [o.id for o in done.lifted],
+        "kept": done.kept,
+    }
+
+
+def _approval(session: Session, plan_id: int) -> Approval | None:
+    return session.scalar(select(Approval).where(Approval.plan_id == plan_id))
+
+
+def _already(session: Session, response_id: int, number: int) -> ApprovalResult:
+    kept = len(orders_in_force(session, response_id))
+    return ApprovalResult(
+        response_id=response_id,
+        plan_version=number,
+        already_approved=True,
+        issued=[],
+        superseded=[],
+        lifted=[],
+        kept=kept,
+    )
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def order_view(session: Session, order: Order) -> OrderView:
+    events = session.scalars(
+        select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id)
+    )
+    n_reports = session.scalar(select(func.count(Report.id)).where(Report.order_id == order.id))
+    number = session.scalar(
+        select(ResponsePlanRow.number).where(ResponsePlanRow.id == order.plan_id)
+    )
+    source = loaded_data(session).dataset.by_id.get(order.source)
+    return OrderView(
+        id=order.id,
+        response_id=order.response_id,
+        plan_version=number or 0,
+        source=order.source,
+        source_name=source.name if source is not None else order.source,
+        measure=MeasureRef(id=order.measure_id, name=order.measure_name),
+        level=order.level,
+        start=order.start,
+        end=order.end,
+        planned_end=order.planned_end,
+        status=order.status,  # type: ignore[arg-type]
+        current=order.status in IN_FORCE,
+        superseded_by=order.superseded_by,
+        fixed=order.fixed,
+        expected_cut_kg_d=PollutantAmounts(**order.expected_cut_kg_d),
+        allowed_load=order.allowed_load,
+        allowed_load_total=order.allowed_load_total,
+        issued_at=order.issued_at,
+        acknowledged_at=order.acknowledged_at,
+        closed_at=order.closed_at,
+        reports=n_reports or 0,
+        history=[OrderEventView.model_validate(e, from_attributes=True) for e in events],
+    )
+
+
+def _own_order(session: Session, actor: Actor, order_id: int) -> Order:
+    order = session.get(Order, order_id)
+    if order is None:
+        raise NotFound(f"order {order_id} not found")
+    require_own(actor, order.source, f"order {order_id}")
+    return order
+
+
+def list_orders(
+    session: Session,
+    actor: Actor,
+    *,
+    response_id: int | None = None,
+    source: str | None = None,
+    status: str | None = None,
+) -> list[OrderView]:
+    """Orders, oldest first; an enterprise sees only its own."""
+    require(actor, Action.read_orders)
+    query = select(Order).order_by(Order.id)
+    if actor.is_enterprise:
+        query = query.where(Order.source == actor.enterprise_id)
+    if response_id is not None:
+        query = query.where(Order.response_id == response_id)
+    if source:
+        query = query.where(Order.source == source)
+    if status:
+        query = query.where(Order.status == status)
+    return [order_view(session, o) for o in session.scalars(query)]
+
+
+def get_order(session: Session, actor: Actor, order_id: int) -> OrderView:
+    require(actor, Action.read_orders)
+    return order_view(session, _own_order(session, actor, order_id))
+
+
+def acknowledge(session: Session, actor: Actor, order_id: int) -> OrderView:
+    """The enterprise confirms it received the order (idempotent)."""
+    require(actor, Action.ack_order)
+    order = _own_order(session, actor, order_id)
+    if order.status == "acknowledged":
+        return order_view(session, order)
+    if order.status != "issued":
+        current = f"; the current order is {order.superseded_by}" if order.superseded_by else ""
+        raise Conflict(f"order {order_id} is {order.status}{current}")
+    before = {"status": order.status}
+    order.status = "acknowledged"
+    order.acknowledged_at = store_of(session).config.now()
+    _event(session, order, actor, "acknowledged")
+    record(session, actor, "order.ack", f"order:{order.id}", before, {"status": order.status})
+    commit(session)
+    return order_view(session, order)
+
+
+def add_report(session: Session, actor: Actor, order_id: int, body: ReportIn) -> ReportView:
+    """The enterprise reports its load and electricity under an order."""
+    require(actor, Action.report_order)
+    order = _own_order(session, actor, order_id)
+    if order.closed_at is not None and body.at > order.closed_at:
+        current = f"; report under order {order.superseded_by}" if order.superseded_by else ""
+        raise Conflict(
+            f"order {order_id} was {order.status} before {body.at:%Y-%m-%d %H:%M}{current}"
+        )
+    report = Report(
+        order_id=order.id,
+        at=body.at,
+        load=body.load,
+        electricity_kwh=body.electricity_kwh,
+        baseline_electricity_kwh=body.baseline_electricity_kwh,
+        note=body.note,
+        received_at=store_of(session).config.now(),
+        actor=actor.label,
+    )
+    session.add(report)
+    session.flush()
+    _event(session, order, actor, "reported", f"report {report.id}: load {body.load:.2f}")
+    view = ReportView.model_validate(report, from_attributes=True)
+    record(session, actor, "order.report", f"order:{order.id}", None, view.model_dump(mode="json"))
+    commit(session)
+    return view
+
+
+def list_reports(session: Session, actor: Actor, order_id: int) -> list[ReportView]:
+    require(actor, Action.read_orders)
+    order = _own_order(session, actor, order_id)
+    rows = session.scalars(select(Report).where(Report.order_id == order.id).order_by(Report.id))
+    return [ReportView.model_validate(r, from_attributes=True) for r in rows]
+
+
+def due(order: Order, hours: float) -> dt.datetime:
+    """When the acknowledgement of an order is due."""
+    return order.issued_at + dt.timedelta(hours=hours)

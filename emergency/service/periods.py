@@ -1,0 +1,214 @@
+"""From a plan to orders: periods of consecutive days with the same measure and level.
+
+Pure functions, no database. An order covers one source and one period; a period that
+runs to the last planned day of the response is open-ended (``end`` is None) — it lasts
+until the response is changed or released.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from emergency import POLLUTANTS
+from emergency.solution import Assignment, ResponsePlan
+
+if TYPE_CHECKING:
+    from emergency.dataset import Dataset
+
+NORMAL = "normal"
+ONE_DAY = dt.timedelta(days=1)
+
+OrderKey = tuple[str, str, str, dt.date, dt.date | None]
+"""(source, measure, level, start, end): two orders with the same key are the same order."""
+
+
+@dataclass(frozen=True)
+class Period:
+    """What one order tells one source to do, and for how long."""
+
+    source: str
+    measure_id: str
+    measure_name: str
+    level: str
+    start: dt.date
+    last: dt.date
+    open_ended: bool
+    fixed: str
+    cut_kg_d: dict[str, float]
+    allowed_load: dict[str, float]
+    allowed_load_total: float
+
+    @property
+    def end(self) -> dt.date | None:
+        return None if self.open_ended else self.last
+
+    @property
+    def key(self) -> OrderKey:
+        return (self.source, self.measure_id, self.level, self.start, self.end)
+
+
+def allowed_loads(dataset: Dataset, source: str, measure: str) -> tuple[dict[str, float], float]:
+    """Load allowed per line under a measure, and for the whole source.
+
+    The whole-source load is weighted by value added (the same weights as the cost), so
+    it equals ``1 − daily cost / daily value added``; for a source following the city's
+    defaults it is ``1 − cost_fraction``. Enterprises report one load for the whole source.
+    """
+    plan = dataset.plans.get(source)
+    if plan is not None:
+        loads = {line.id: plan.load(measure, line.id) for line in plan.lines}
+        weights = {line.id: line.value_added_yuan_d for line in plan.lines}
+        total_weight = sum(weights.values())
+        if total_weight > 0:
+            total = sum(loads[k] * w for k, w in weights.items()) / total_weight
+        else:
+            total = sum(loads.values()) / len(loads) if loads else 1.0
+        return loads, round(total, 6)
+    defaults = _defaults(dataset, source)
+    if defaults is None or measure == NORMAL:
+        return {}, 1.0
+    try:
+        cost_fraction = float(defaults.measure(measure).cost_fraction)
+    except KeyError:
+        return {}, 1.0
+    return {}, round(1.0 - cost_fraction, 6)
+
+
+def _defaults(dataset: Dataset, source: str) -> Any:
+    row = dataset.by_id.get(source)
+    if row is None:
+        return None
+    return dataset.city.defaults.get(row.kind)
+
+
+def measure_name(dataset: Dataset, source: str, measure: str) -> str:
+    """The display name of a source's measure (its plan's, or the city default's)."""
+    if measure == NORMAL:
+        return "normal operation"
+    plan = dataset.plans.get(source)
+    try:
+        if plan is not None:
+            return plan.measure(measure).name or measure
+        defaults = _defaults(dataset, source)
+        if defaults is not None:
+            return defaults.measure(measure).name or measure
+    except KeyError:
+        pass
+    return measure
+
+
+def _cut(assignment: Assignment) -> dict[str, float]:
+    return {p: round(float(getattr(assignment.cut_kg, p)), 3) for p in POLLUTANTS}
+
+
+def periods(plan: ResponsePlan, dataset: Dataset) -> list[Period]:
+    """The periods of a plan: per source, maximal runs of days with one measure and level.
+
+    Days at normal operation form no period. Sorted by source, then start.
+    """
+    dates = sorted(day.date for day in plan.days)
+    if not dates:
+        return []
+    level_of = {day.date: day.level for day in plan.days}
+    last_day = dates[-1]
+    by_source: dict[str, dict[dt.date, Assignment]] = {}
+    for a in plan.assignments:
+        if a.measure != NORMAL:
+            by_source.setdefault(a.source, {})[a.date] = a
+    out: list[Period] = []
+    for source in sorted(by_source):
+        days = by_source[source]
+        run: list[Assignment] = []
+        for date in dates:
+            found = days.get(date)
+            same = (
+                found is not None
+                and run
+                and run[-1].measure == found.measure
+                and level_of[run[-1].date] == level_of[date]
+                and run[-1].date + ONE_DAY == date
+            )
+            if run and not same:
+                out.append(_period(run, level_of, last_day, dataset))
+                run = []
+            if found is not None:
+                run.append(found)
+        if run:
+            out.append(_period(run, level_of, last_day, dataset))
+    return out
+
+
+def _period(
+    run: list[Assignment], level_of: dict[dt.date, str], last_day: dt.date, dataset: Dataset
+) -> Period:
+    first = run[0]
+    loads, total = allowed_loads(dataset, first.source, first.measure)
+    fixed = next((a.fixed for a in run if a.fixed in ("override", "exempt")), first.fixed)
+    return Period(
+        source=first.source,
+        measure_id=first.measure,
+        measure_name=first.measure_name or measure_name(dataset, first.source, first.measure),
+        level=level_of[first.date],
+        start=first.date,
+        last=run[-1].date,
+        open_ended=run[-1].date == last_day,
+        fixed=fixed,
+        cut_kg_d=_cut(first),
+        allowed_load=loads,
+        allowed_load_total=total,
+    )
+
+
+def merge_plans(
+    before: ResponsePlan | None, after: ResponsePlan, effective_from: dt.date, dataset: Dataset
+) -> ResponsePlan:
+    """One timeline: ``before``'s days up to ``effective_from``, then ``after``'s days.
+
+    The days already behind a change cannot be changed: their assignments, cuts and costs
+    are kept as they were; the totals add them to the re-planned remainder (an
+    assignment's ``cost_yuan`` includes its restart cost).
+    """
+    if before is None:
+        return after
+    kept_days = [d for d in before.days if d.date < effective_from]
+    kept = [a for a in before.assignments if a.date < effective_from]
+    kept_cost = sum(a.cost_yuan for a in kept)
+    kept_floor = sum(floor_cost_yuan_d(dataset, a.source, a.floor) for a in kept)
+    days = kept_days + [d for d in after.days if d.date >= effective_from]
+    start = days[0].date if days else after.warning.start
+    end = days[-1].date if days else after.warning.end
+    warning = after.warning.model_copy(update={"start": start, "end": end})
+    status = after.status
+    if status == "no_warning" and kept:
+        status = before.status
+    return after.model_copy(
+        update={
+            "warning": warning,
+            "status": status,
+            "total_cost_yuan": round(after.total_cost_yuan + kept_cost, 6),
+            "floor_cost_yuan": round(after.floor_cost_yuan + kept_floor, 6),
+            "bound_yuan": round(after.bound_yuan + kept_cost, 6),
+            "days": days,
+            "assignments": kept + [a for a in after.assignments if a.date >= effective_from],
+        }
+    )
+
+
+def floor_cost_yuan_d(dataset: Dataset, source: str, measure: str) -> float:
+    """Daily cost of a source's measure (restart costs aside)."""
+    plan = dataset.plans.get(source)
+    if plan is not None:
+        try:
+            return plan.cost_yuan_d(measure)
+        except KeyError:
+            return 0.0
+    defaults = _defaults(dataset, source)
+    row = dataset.by_id.get(source)
+    if defaults is None or row is None or measure == NORMAL:
+        return 0.0
+    try:
+        return float(defaults.measure(measure).cost_fraction) * row.value_added_yuan_d
+    except KeyError:
+        return 0.0

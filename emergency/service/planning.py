@@ -1,0 +1,129 @@
+"""Planning a response: the dataset in force, the optimiser call and the plan versions.
+
+Every change of a response (opening, upgrade, downgrade, extension, override) re-plans the
+remaining days from the current state — which lines are stopped and since how long — and
+stores a new plan version holding the whole timeline (past days kept as they were).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from emergency.service.access import Actor
+from emergency.service.errors import NotFound
+from emergency.service.periods import merge_plans
+from emergency.solution import ResponsePlan, WarningDecision
+from emergency.store.db import store_of
+from emergency.store.inventory import Loaded, load_files, stored_files
+from emergency.store.models import OverrideRow, Response, ResponsePlanRow
+
+if TYPE_CHECKING:
+    from emergency.respond import Override
+
+ONE_DAY = dt.timedelta(days=1)
+
+
+def loaded_data(session: Session) -> Loaded:
+    """The dataset stored in the database (read once per content, then cached)."""
+    return load_files(stored_files(session))
+
+
+def date_range(first: dt.date, last: dt.date) -> list[dt.date]:
+    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def get_response(session: Session, response_id: int) -> Response:
+    row = session.get(Response, response_id)
+    if row is None:
+        raise NotFound(f"response {response_id} not found")
+    return row
+
+
+def plan_row(session: Session, response: Response, number: int | None = None) -> ResponsePlanRow:
+    """A plan version of a response (the current one by default)."""
+    wanted = response.plan_number if number is None else number
+    row = session.scalar(
+        select(ResponsePlanRow).where(
+            ResponsePlanRow.response_id == response.id, ResponsePlanRow.number == wanted
+        )
+    )
+    if row is None:
+        raise NotFound(f"plan version {wanted} of response {response.id} not found")
+    return row
+
+
+def current_plan(session: Session, response: Response) -> ResponsePlan | None:
+    if response.plan_number == 0:
+        return None
+    return ResponsePlan.model_validate(plan_row(session, response).plan)
+
+
+def active_overrides(session: Session, response_id: int) -> list[Override]:
+    from emergency.respond import Override
+
+    rows = session.scalars(
+        select(OverrideRow)
+        .where(OverrideRow.response_id == response_id, OverrideRow.active.is_(True))
+        .order_by(OverrideRow.id)
+    )
+    return [
+        Override(source=r.source, measure=r.measure, exempt=r.exempt, reason=r.reason) for r in rows
+    ]
+
+
+def solve(
+    session: Session,
+    warning: WarningDecision,
+    days: list[tuple[dt.date, str]],
+    *,
+    before: ResponsePlan | None,
+    effective_from: dt.date,
+    overrides: list[Override],
+) -> ResponsePlan:
+    """Plan ``days`` from the state ``before`` leaves at ``effective_from``; merged timeline."""
+    from emergency.respond import plan_response, state_at
+
+    data = loaded_data(session)
+    state = state_at(before, data.dataset, effective_from) if before is not None else None
+    plan = plan_response(
+        data.dataset,
+        warning,
+        days=days,
+        state=state,
+        overrides=overrides,
+        time_limit_s=store_of(session).config.solver_time_limit_s,
+    )
+    return merge_plans(before, plan, effective_from, data.dataset)
+
+
+def add_plan_version(
+    session: Session,
+    actor: Actor,
+    response: Response,
+    plan: ResponsePlan,
+    *,
+    reason: str,
+    effective_from: dt.date,
+) -> ResponsePlanRow:
+    """Store ``plan`` as the response's next plan version and make it current."""
+    number = response.plan_number + 1
+    row = ResponsePlanRow(
+        response_id=response.id,
+        number=number,
+        created_at=store_of(session).config.now(),
+        created_by=actor.label,
+        reason=reason,
+        effective_from=effective_from,
+        plan=plan.model_dump(mode="json"),
+    )
+    session.add(row)
+    response.plan_number = number
+    if plan.days:
+        response.start = min(response.start, plan.days[0].date)
+        response.end = plan.days[-1].date
+    session.flush()
+    return row

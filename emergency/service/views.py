@@ -1,0 +1,250 @@
+"""What the service flows take and return: pydantic models shared by the API and the pages.
+
+Quantities carry their unit in their name (``_kg_d`` kilograms per day, ``_yuan``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from emergency.solution import PollutantAmounts, WarningDecision
+
+ConsultAction = Literal["opened", "upgraded", "downgraded", "unchanged", "released", "none"]
+OrderStatus = Literal["issued", "acknowledged", "superseded", "lifted"]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class PlanVersionView(BaseModel):
+    number: int
+    created_at: dt.datetime
+    created_by: str
+    reason: str
+    effective_from: dt.date
+    status: str
+    total_cost_yuan: float
+    approved: bool
+
+
+class OverrideView(BaseModel):
+    id: int
+    source: str
+    measure: str | None
+    exempt: bool
+    reason: str
+    active: bool
+    created_at: dt.datetime
+    created_by: str
+
+
+class ResponseSummary(BaseModel):
+    id: int
+    status: Literal["open", "released"]
+    level: str
+    start: dt.date
+    end: dt.date
+    rule_set: str
+    plan_version: int
+    plan_status: str | None
+    total_cost_yuan: float | None
+    approved_plan_version: int | None
+    approved: bool = Field(description="the current plan version has been approved")
+    opened_at: dt.datetime
+    released_at: dt.datetime | None
+
+
+class ResponseDetail(ResponseSummary):
+    warning: WarningDecision
+    plans: list[PlanVersionView]
+    overrides: list[OverrideView]
+    orders_by_status: dict[str, int]
+
+
+class ConsultationResult(BaseModel):
+    """The reply to a consultation: the decision and what it did to the city's response."""
+
+    consultation_id: int
+    action: ConsultAction
+    response_id: int | None
+    warning: WarningDecision
+    plan_version: int | None = None
+    plan_status: str | None = None
+    orders_issued: int = 0
+    orders_superseded: int = 0
+    orders_lifted: int = 0
+
+
+class MeasureRef(BaseModel):
+    id: str
+    name: str
+
+
+class OrderEventView(BaseModel):
+    at: dt.datetime
+    actor: str
+    event: str
+    note: str
+
+
+class OrderView(BaseModel):
+    """An order to one source for one period."""
+
+    id: int
+    response_id: int
+    plan_version: int
+    source: str
+    source_name: str
+    measure: MeasureRef
+    level: str
+    start: dt.date
+    end: dt.date | None = Field(description="last day; null while open-ended (until release)")
+    planned_end: dt.date = Field(description="the last day the current plan foresees")
+    status: OrderStatus
+    current: bool = Field(description="in force: issued or acknowledged")
+    superseded_by: int | None
+    fixed: str = Field(description="'override' or 'exempt' when a planner fixed the measure")
+    expected_cut_kg_d: PollutantAmounts
+    allowed_load: dict[str, float] = Field(description="allowed load per line, 1.0 = normal")
+    allowed_load_total: float = Field(description="allowed load of the whole source")
+    issued_at: dt.datetime
+    acknowledged_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    reports: int
+    history: list[OrderEventView]
+
+
+class ApprovalResult(BaseModel):
+    response_id: int
+    plan_version: int
+    already_approved: bool
+    issued: list[OrderView]
+    superseded: list[int]
+    lifted: list[int]
+    kept: int
+
+
+class OverrideIn(_In):
+    """Fix one source: at a measure on every remaining day, or exempt (normal operation)."""
+
+    source: str = Field(min_length=1, max_length=100)
+    measure: str | None = Field(default=None, min_length=1, max_length=100)
+    exempt: bool = False
+    reason: str = Field(min_length=1, max_length=2000)
+
+    @model_validator(mode="after")
+    def _one(self) -> OverrideIn:
+        if (self.measure is None) == (not self.exempt):
+            raise ValueError("give either `measure` or `exempt: true`, not both or neither")
+        return self
+
+
+class ReportIn(_In):
+    """What an enterprise did: its load (fraction of normal) and metered electricity."""
+
+    at: AwareDatetime
+    load: float = Field(ge=0, le=2, description="production load, fraction of normal")
+    electricity_kwh: float | None = Field(default=None, ge=0)
+    baseline_electricity_kwh: float | None = Field(
+        default=None, gt=0, description="normal daily electricity; the basis of the check"
+    )
+    note: str = Field(default="", max_length=4000)
+
+
+class ReportView(BaseModel):
+    id: int
+    order_id: int
+    at: dt.datetime
+    load: float
+    electricity_kwh: float | None
+    baseline_electricity_kwh: float | None
+    note: str
+    received_at: dt.datetime
+    actor: str
+
+
+AnomalyKind = Literal["load", "electricity", "ack_overdue", "ack_late"]
+
+
+class Anomaly(BaseModel):
+    order_id: int
+    source: str
+    kind: AnomalyKind
+    message: str
+    report_id: int | None = None
+
+
+class ComplianceRow(BaseModel):
+    order_id: int
+    source: str
+    source_name: str
+    measure: MeasureRef
+    status: OrderStatus
+    start: dt.date
+    end: dt.date | None
+    acknowledged: bool
+    acknowledged_at: dt.datetime | None
+    ack_due: dt.datetime
+    reported: bool
+    reports: int
+    last_report_at: dt.datetime | None
+    anomalies: list[AnomalyKind]
+
+
+class ComplianceView(BaseModel):
+    response_id: int
+    checked_at: dt.datetime
+    ack_deadline_hours: float
+    orders: int
+    acknowledged: int
+    reported: int
+    anomalies: list[Anomaly]
+    rows: list[ComplianceRow]
+
+
+class PublicWarning(BaseModel):
+    city: str
+    level: str | None
+    start: dt.date | None
+    end: dt.date | None
+    advice: str
+    advice_en: str | None = None
+    updated_at: dt.datetime | None
+
+
+class EnterpriseView(BaseModel):
+    id: str
+    name: str
+    kind: str
+    industry: str
+    district: str
+    lon: float
+    lat: float
+    grade: str | None
+    guarantee: str | None
+    so2_kg_d: float
+    nox_kg_d: float
+    pm_kg_d: float
+    vocs_kg_d: float
+    value_added_yuan_d: float
+    has_plan: bool
+
+
+class PlanDocument(BaseModel):
+    enterprise: str
+    path: str
+    updated_at: dt.datetime | None
+    updated_by: str | None
+    text: str = Field(description="the plan file as stored (YAML)")
+    plan: dict[str, Any] = Field(description="the plan as read by the engine")
+
+
+class ImportSummary(BaseModel):
+    added: list[str]
+    changed: list[str]
+    removed: list[str]
+    unchanged: list[str]
