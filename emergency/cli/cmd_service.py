@@ -1,3 +1,216 @@
-"""Commands: placeholder until implemented."""
+"""Commands of the service: ``serve``, ``token create|list|revoke`` and ``import``.
 
-from emergency.cli.app import app  # noqa: F401
+Each opens the store of a data folder (SQLite ``<data>/emergency.sqlite`` unless ``--db``
+or ``EMERGENCY_DATABASE_URL`` names PostgreSQL), migrating its schema first.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from emergency.cli.app import app, guarded
+
+if TYPE_CHECKING:
+    from api.settings import Settings
+    from emergency.service.access import Actor
+    from emergency.store.db import Store
+
+token_app = typer.Typer(help="API tokens: create (shown once), list, revoke.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+DataOpt = Annotated[
+    Path | None,
+    typer.Option("--data", help="data folder (enterprises.csv, plans/); default: the bundled one"),
+]
+DbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="database URL, e.g. postgresql+psycopg://user:pw@host/db "
+        "(default: $EMERGENCY_DATABASE_URL, else SQLite in the data folder)",
+    ),
+]
+
+
+def _settings(data: Path | None, db: str | None) -> Settings:
+    from api.settings import Settings
+
+    settings = Settings()
+    if data is not None:
+        settings.data = data
+    if db is not None:
+        settings.database_url = db
+    return settings
+
+
+def _actor() -> Actor:
+    from emergency.service.access import Actor
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return Actor(f"cli:{user}")
+
+
+def _open(data: Path | None, db: str | None, *, fill: bool = True) -> Store:
+    """Open (and migrate) the store; on first start import the data folder if ``fill``."""
+    from emergency.service.inventory import ensure_imported
+    from emergency.store.db import Store
+
+    settings = _settings(data, db)
+    typer.echo(f"opening the database of {settings.data} ...", err=True)
+    store = Store.open(settings.data, settings.database_url)
+    if fill and ensure_imported(store) is not None:
+        typer.echo(f"first start: imported {settings.data}", err=True)
+    return store
+
+
+def _where(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@app.command("serve")
+@guarded
+def serve(
+    data: DataOpt = None,
+    db: DbOpt = None,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+) -> None:
+    """Run the HTTP API (and its docs at /docs) on the data folder's database."""
+    import uvicorn
+
+    from api.main import create_app
+
+    settings = _settings(data, db)
+    store = _open(data, db)
+    store.config.solver_time_limit_s = settings.solver_time_limit_s
+    store.config.ack_deadline_hours = settings.ack_deadline_hours
+    base = f"http://{host}:{port}"
+    data_flag = f" --data {settings.data}" if data is not None else ""
+    db_flag = " --db URL" if db is not None else ""
+    typer.echo(f"database: {_where(store.url)}")
+    typer.echo(f"serving the API at {base}/api/v1 (docs: {base}/docs)")
+    typer.echo(
+        "create a planner token with: "
+        f"emergency token create --role planner --name NAME{data_flag}{db_flag}"
+    )
+    try:
+        uvicorn.run(create_app(settings, store=store), host=host, port=port, log_level="info")
+    finally:
+        store.dispose()
+
+
+@token_app.command("create")
+@guarded
+def token_create(
+    role: Annotated[
+        str, typer.Option(help="admin, consultation, planner, inspector or enterprise")
+    ],
+    enterprise: Annotated[
+        str | None, typer.Option(help="the enterprise id (role enterprise only)")
+    ] = None,
+    name: Annotated[str, typer.Option(help="who holds the token")] = "",
+    data: DataOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Create a token; it is printed once, alone on the last line, and stored hashed."""
+    from emergency.service.tokens import create_token
+
+    store = _open(data, db)
+    try:
+        with store.session() as session:
+            view, secret = create_token(
+                session, _actor(), role, enterprise_id=enterprise, name=name
+            )
+            session.commit()
+    finally:
+        store.dispose()
+    bound = f" for {view.enterprise_id}" if view.enterprise_id else ""
+    typer.echo(f"token {view.id} ({view.role}{bound}, {view.name}); keep it, it is shown once:")
+    typer.echo(secret)
+
+
+@token_app.command("list")
+@guarded
+def token_list(
+    data: DataOpt = None,
+    db: DbOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """List tokens (never their secrets)."""
+    from emergency.service.tokens import list_tokens
+
+    store = _open(data, db)
+    try:
+        with store.session() as session:
+            tokens = list_tokens(session)
+    finally:
+        store.dispose()
+    if as_json:
+        typer.echo(json.dumps([t.model_dump(mode="json") for t in tokens], ensure_ascii=False))
+        return
+    if not tokens:
+        typer.echo("no tokens")
+    for t in tokens:
+        state = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "active"
+        bound = f" @{t.enterprise_id}" if t.enterprise_id else ""
+        typer.echo(f"{t.id:>4}  {t.role:<12} {t.name}{bound}  ({state})")
+
+
+@token_app.command("revoke")
+@guarded
+def token_revoke(
+    token_id: Annotated[int, typer.Argument(help="the token's id (see `emergency token list`)")],
+    data: DataOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Revoke a token: it stops working at once."""
+    from emergency.errors import InputError
+    from emergency.service.errors import NotFound
+    from emergency.service.tokens import revoke_token
+
+    store = _open(data, db)
+    try:
+        with store.session() as session:
+            try:
+                view = revoke_token(session, _actor(), token_id)
+            except NotFound as exc:
+                raise InputError(str(exc)) from None
+            session.commit()
+    finally:
+        store.dispose()
+    typer.echo(f"token {view.id} revoked")
+
+
+@app.command("import")
+@guarded
+def import_(data: DataOpt = None, db: DbOpt = None) -> None:
+    """(Re)load the inventory and the plans of the data folder into the database.
+
+    The folder is validated first; if anything is wrong, nothing is changed.
+    """
+    from emergency.service.inventory import import_data
+
+    settings = _settings(data, db)
+    store = _open(data, db, fill=False)
+    try:
+        with store.session() as session:
+            summary = import_data(session, _actor(), settings.data)
+    finally:
+        store.dispose()
+    for kind in ("added", "changed", "removed"):
+        for path in getattr(summary, kind):
+            typer.echo(f"{kind:<8} {path}")
+    typer.echo(
+        f"imported {settings.data}: {len(summary.added)} added, {len(summary.changed)} changed, "
+        f"{len(summary.removed)} removed, {len(summary.unchanged)} unchanged"
+    )

@@ -1,0 +1,96 @@
+"""Dependencies: the store, a session per request, the current actor and the role checks.
+
+Each route declares the one action it performs with an ``Annotated`` alias below
+(``CanApprove``, ...); :class:`Allow` checks it against the role matrix
+:data:`emergency.service.access.PERMISSIONS`. :func:`route_actions` lists, for every
+route, the action it declares (the role-matrix test walks it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from emergency.service.access import Action, Actor, require
+from emergency.service.tokens import authenticate
+from emergency.store.db import Store
+
+
+def get_store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+
+
+def get_session(store: StoreDep) -> Iterator[Session]:
+    """A session for the request; service flows commit their own changes."""
+    with store.session() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+bearer = HTTPBearer(auto_error=False, description="a token from `emergency token create`")
+
+
+def get_actor(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Actor:
+    """The token holder (401 without a valid token)."""
+    return authenticate(session, credentials.credentials if credentials else None)
+
+
+CurrentUser = Annotated[Actor, Depends(get_actor)]
+
+
+class Allow:
+    """A dependency: the current actor, if its role may do ``action`` (else 403)."""
+
+    def __init__(self, action: Action) -> None:
+        self.action = action
+
+    def __call__(self, actor: CurrentUser) -> Actor:
+        require(actor, self.action)
+        return actor
+
+
+CanConsult = Annotated[Actor, Depends(Allow(Action.consult))]
+CanReadResponses = Annotated[Actor, Depends(Allow(Action.read_responses))]
+CanOverride = Annotated[Actor, Depends(Allow(Action.override))]
+CanApprove = Annotated[Actor, Depends(Allow(Action.approve))]
+CanRelease = Annotated[Actor, Depends(Allow(Action.release))]
+CanReadOrders = Annotated[Actor, Depends(Allow(Action.read_orders))]
+CanAck = Annotated[Actor, Depends(Allow(Action.ack_order))]
+CanReport = Annotated[Actor, Depends(Allow(Action.report_order))]
+CanReadCompliance = Annotated[Actor, Depends(Allow(Action.read_compliance))]
+CanReadEnterprises = Annotated[Actor, Depends(Allow(Action.read_enterprises))]
+CanReadPlan = Annotated[Actor, Depends(Allow(Action.read_plan))]
+CanWritePlan = Annotated[Actor, Depends(Allow(Action.write_plan))]
+AdminUser = Annotated[Actor, Depends(Allow(Action.read_audit))]
+PlannerUser = CanApprove
+
+
+def route_actions(app: FastAPI) -> list[tuple[str, str, Action | None]]:
+    """(method, path, action) of every API route; action None for public routes."""
+    out = []
+    for route in app.routes:
+        if not isinstance(route, APIRoute):
+            continue
+        action = None
+        stack = list(route.dependant.dependencies)
+        while stack:
+            dep = stack.pop()
+            if isinstance(dep.call, Allow):
+                action = dep.call.action
+            stack.extend(dep.dependencies)
+        for method in sorted(route.methods or ()):
+            out.append((method, route.path, action))
+    return out

@@ -1,0 +1,33 @@
+"""The one place where domain errors become HTTP answers (no tracebacks to users)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from emergency.errors import InputError, ValidationErrors
+from emergency.service.errors import Conflict, Forbidden, NotFound, ServiceError, Unauthorized
+
+STATUS: dict[type[Exception], int] = {
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+}
+
+
+async def domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    """InputError → 400 (with every error listed); Unauthorized 401, Forbidden 403,
+    NotFound 404, Conflict 409."""
+    if isinstance(exc, ValidationErrors):
+        return JSONResponse({"detail": exc.message, "errors": exc.errors}, status_code=400)
+    if isinstance(exc, InputError):
+        return JSONResponse({"detail": exc.message}, status_code=400)
+    status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(InputError, domain_error)
+    app.add_exception_handler(ServiceError, domain_error)

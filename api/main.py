@@ -1,0 +1,84 @@
+"""The application factory: ``create_app(settings)``; ``app`` for ``uvicorn api.main:app``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from api import errors
+from api.limits import BodyLimit
+from api.routers import audit, compliance, consultations, enterprises, orders, public, responses
+from api.settings import Settings
+from emergency import __version__
+from emergency.store.db import Store
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """
+Heavy-pollution weather emergency response (重污染天气应急): the consultation sets the
+warning level, the engine plans the least-cost curtailments, planners approve, enterprises
+receive their orders and report back.
+
+Authenticate with `Authorization: Bearer <token>`; tokens come from
+`emergency token create --role ROLE [--enterprise ID]`. Roles: admin, consultation,
+planner, inspector, enterprise. Missing or bad token → 401; a role without the right →
+403; another enterprise's resource → 404. Every change is written to the audit log.
+"""
+
+
+def api_router() -> APIRouter:
+    router = APIRouter(prefix=API_PREFIX)
+    for module in (consultations, responses, orders, compliance, public, enterprises, audit):
+        router.include_router(module.router)
+    return router
+
+
+def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
+    """The FastAPI application.
+
+    Parameters
+    ----------
+    settings : where the data and the database are (default: from the environment).
+    store : an open store to use (tests); otherwise one is opened at start-up, its schema
+        migrated and, on first start, the data folder imported.
+    """
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = getattr(app.state, "store", None) is None
+        if own:
+            from emergency.service.inventory import open_store
+
+            app.state.store = open_store(
+                settings.data,
+                settings.database_url,
+                solver_time_limit_s=settings.solver_time_limit_s,
+                ack_deadline_hours=settings.ack_deadline_hours,
+            )
+        try:
+            yield
+        finally:
+            if own:
+                app.state.store.dispose()
+                app.state.store = None
+
+    app = FastAPI(
+        title="Emergency response decision engine",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.store = store
+    errors.install(app)
+    app.include_router(api_router())
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,71 @@
+"""Orders: enterprises list, acknowledge and report; planners and inspectors read all."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query
+
+from api.deps import CanAck, CanReadOrders, CanReport, SessionDep
+from emergency.service.orders import (
+    acknowledge,
+    add_report,
+    get_order,
+    list_orders,
+    list_reports,
+)
+from emergency.service.views import OrderStatus, OrderView, ReportIn, ReportView
+
+router = APIRouter(prefix="/orders", tags=["orders"])
+
+REPORT_EXAMPLE = {
+    "at": "2016-12-16T17:00:00+08:00",
+    "load": 0.3,
+    "electricity_kwh": 41000,
+    "baseline_electricity_kwh": 135000,
+    "note": "sinter machine stopped at 00:00; blast furnace at half load",
+}
+
+
+@router.get("", response_model=list[OrderView], summary="Orders (an enterprise: its own)")
+def get_orders(
+    session: SessionDep,
+    actor: CanReadOrders,
+    response: Annotated[int | None, Query(description="only this response's")] = None,
+    source: Annotated[str | None, Query(description="only this source's")] = None,
+    status: OrderStatus | None = None,
+) -> list[OrderView]:
+    """Oldest first. `current` marks the orders in force; a superseded order names the
+    order that replaced it (`superseded_by`)."""
+    return list_orders(session, actor, response_id=response, source=source, status=status)
+
+
+@router.get("/{order_id}", response_model=OrderView, summary="One order with its history")
+def get_one_order(session: SessionDep, actor: CanReadOrders, order_id: int) -> OrderView:
+    return get_order(session, actor, order_id)
+
+
+@router.post("/{order_id}/ack", response_model=OrderView, summary="Acknowledge an order")
+def post_ack(session: SessionDep, actor: CanAck, order_id: int) -> OrderView:
+    """The enterprise confirms receipt (idempotent; 409 once superseded or lifted)."""
+    return acknowledge(session, actor, order_id)
+
+
+@router.post(
+    "/{order_id}/reports",
+    response_model=ReportView,
+    status_code=201,
+    summary="Report load and electricity under an order",
+)
+def post_report(
+    session: SessionDep,
+    actor: CanReport,
+    order_id: int,
+    body: Annotated[ReportIn, Body(openapi_examples={"daily": {"value": REPORT_EXAMPLE}})],
+) -> ReportView:
+    return add_report(session, actor, order_id, body)
+
+
+@router.get("/{order_id}/reports", response_model=list[ReportView], summary="An order's reports")
+def get_reports(session: SessionDep, actor: CanReadOrders, order_id: int) -> list[ReportView]:
+    return list_reports(session, actor, order_id)

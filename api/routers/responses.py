@@ -1,0 +1,165 @@
+"""Responses: review (JSON, CSV, XLSX), overrides, approval and release."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import CanApprove, CanOverride, CanReadResponses, CanRelease, SessionDep
+from emergency.service.orders import approve
+from emergency.service.planning import loaded_data
+from emergency.service.responses import (
+    add_override,
+    get_plan,
+    get_response_detail,
+    list_responses,
+    release,
+)
+from emergency.service.views import (
+    ApprovalResult,
+    OverrideIn,
+    ResponseDetail,
+    ResponseSummary,
+)
+from emergency.solution import ResponsePlan
+
+router = APIRouter(prefix="/responses", tags=["responses"])
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+Version = Annotated[
+    int | None, Query(ge=1, description="a plan version (default: the current one)")
+]
+
+
+class ApproveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    plan_version: int | None = Field(
+        default=None, description="the version reviewed; 409 if it is no longer current"
+    )
+
+
+class ReleaseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str = Field(default="", max_length=2000)
+
+
+@router.get("", response_model=list[ResponseSummary], summary="All responses, newest first")
+def get_responses(
+    session: SessionDep, actor: CanReadResponses, status: str | None = None
+) -> list[ResponseSummary]:
+    return list_responses(session, actor, status=status)
+
+
+@router.get("/{response_id}", response_model=ResponseDetail, summary="One response")
+def get_response(session: SessionDep, actor: CanReadResponses, response_id: int) -> ResponseDetail:
+    """The response with its warning, plan versions, overrides and order counts."""
+    return get_response_detail(session, actor, response_id)
+
+
+@router.get("/{response_id}/plan", response_model=ResponsePlan, summary="The curtailment list")
+def get_response_plan(
+    session: SessionDep, actor: CanReadResponses, response_id: int, version: Version = None
+) -> ResponsePlan:
+    """SPEC §5's plan object for the whole response (days already behind a change are kept
+    as they were planned)."""
+    return get_plan(session, actor, response_id, version=version)
+
+
+@router.get(
+    "/{response_id}/plan.csv",
+    summary="The curtailment list as CSV",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def get_response_plan_csv(
+    session: SessionDep, actor: CanReadResponses, response_id: int, version: Version = None
+) -> Response:
+    from emergency.export import to_csv
+
+    plan = get_plan(session, actor, response_id, version=version)
+    return Response(
+        to_csv(plan, loaded_data(session).dataset),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="response-{response_id}.csv"'},
+    )
+
+
+@router.get(
+    "/{response_id}/plan.xlsx",
+    summary="The curtailment list as an Excel workbook",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {}}}},
+)
+def get_response_plan_xlsx(
+    session: SessionDep, actor: CanReadResponses, response_id: int, version: Version = None
+) -> Response:
+    from emergency.export import to_xlsx
+
+    plan = get_plan(session, actor, response_id, version=version)
+    return Response(
+        to_xlsx(plan, loaded_data(session).dataset),
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="response-{response_id}.xlsx"'},
+    )
+
+
+@router.post(
+    "/{response_id}/overrides",
+    response_model=ResponsePlan,
+    summary="Fix a source's measure (or exempt it) and re-optimise",
+)
+def post_override(
+    session: SessionDep,
+    actor: CanOverride,
+    response_id: int,
+    body: Annotated[
+        OverrideIn,
+        Body(
+            openapi_examples={
+                "measure": {
+                    "summary": "fix a measure",
+                    "value": {"source": "JY-P001", "measure": "stop-sinter", "reason": "order"},
+                },
+                "exempt": {
+                    "summary": "exempt a source",
+                    "value": {"source": "JY-S001", "exempt": True, "reason": "hospital works"},
+                },
+            }
+        ),
+    ],
+) -> ResponsePlan:
+    """The re-optimised plan; the fixed source shows `fixed: "override"` or `"exempt"`.
+    The new plan version needs approval before its orders go out."""
+    return add_override(session, actor, response_id, body)
+
+
+@router.post(
+    "/{response_id}/approve",
+    response_model=ApprovalResult,
+    summary="Approve the current plan: one order per source and period (idempotent)",
+)
+def post_approve(
+    session: SessionDep,
+    actor: CanApprove,
+    response_id: int,
+    body: Annotated[ApproveIn | None, Body()] = None,
+) -> ApprovalResult:
+    """Issue the plan's orders; orders in force that the plan no longer wants are
+    superseded (or lifted). Approving a version twice issues nothing new."""
+    return approve(session, actor, response_id, plan_version=body.plan_version if body else None)
+
+
+@router.post(
+    "/{response_id}/release",
+    response_model=ResponseDetail,
+    summary="Release the response: every order in force is lifted",
+)
+def post_release(
+    session: SessionDep,
+    actor: CanRelease,
+    response_id: int,
+    body: Annotated[ReleaseIn | None, Body()] = None,
+) -> ResponseDetail:
+    return release(session, actor, response_id, note=body.note if body else "")
