@@ -431,6 +431,7 @@ _TRADE: dict[str, tuple[str, ...]] = {
     "printing": ("包装印刷有限公司", "印务有限公司"),
     "other": ("铸造有限公司", "食品有限公司", "新材料有限公司", "环保科技有限公司"),
 }
+_WASTE = ("环保能源有限公司（生活垃圾焚烧）", "危废处置有限公司", "医疗废物处置有限公司")
 _SYLLABLES = "鑫恒宏泰源华瑞丰盛达通隆昌嘉德润康宇兴利安远瀚晟锦辰祥和福正"
 _SURNAMES = "王李张刘陈杨赵黄周吴徐孙马胡朱郭何罗高林郑梁谢宋唐许韩冯邓曹彭曾"
 _GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国志红海波"
@@ -641,10 +642,19 @@ def _frac(x: int) -> float:
 
 
 def _action(line: _Line, load: int) -> str:
+    key = line.lt.key
     if load == 0:
-        return f"{line.name}停产" + ("保温" if line.lt.restart >= 200_000 else "")
+        if key == "bf":
+            return f"{line.name}休风焖炉"
+        if key in ("kiln", "limekiln", "smelt", "reduce", "fuming"):
+            return f"{line.name}停产保温"  # keeping the furnace hot: restarts cost less
+        return f"{line.name}停止作业" if line.lt.schedule == "aux" else f"{line.name}停产"
     if line.lt.schedule == "oven":
         return f"{line.name}延长结焦时间（负荷{load}%）"
+    if line.lt.schedule == "aux":
+        return f"{line.name}减少装卸作业{100 - load}%"
+    if not line.lt.can_stop:
+        return f"{line.name}降负荷至{load}%"
     return f"{line.name}限产{100 - load}%"
 
 
@@ -712,7 +722,8 @@ def _plants(rng: random.Random, n: int) -> list[_Plant]:
             gkind, gprob = GUARANTEES.get(industry, ("", 0.0))
             guarantee = gkind if rng.random() < gprob else ""
             district, lon, lat = _place(rng, _PLACE[industry])
-            trade = _TRADE[industry][rng.randrange(len(_TRADE[industry]))]
+            trades = _TRADE[industry] if not (guarantee and industry == "other") else _WASTE
+            trade = trades[rng.randrange(len(trades))]
             name = f"济源市{brands[len(plants)]}{trade}"
             lines = _make_lines(rng, industry, grade, guarantee)
             plants.append(_Plant(pid, name, industry, district, lon, lat, grade, guarantee, lines))
@@ -903,8 +914,11 @@ ADVICE: dict[str, tuple[str, str]] = {
 
 def _city(rows: list[dict[str, Any]]) -> dict[str, Any]:
     listed = {p: sum(int(r[f"{p}_kg_d"]) for r in rows) for p in POLLUTANTS}
-    # round up to 100 kg so that the listed share stays at or below the design share
-    baseline = {p: max(100, math.ceil(listed[p] / LISTED_SHARE[p] / 100) * 100) for p in POLLUTANTS}
+    # round down to 100 kg: the listed share is at least the design share (never below 50 %)
+    baseline = {
+        p: max(100, listed[p] * 100 // round(LISTED_SHARE[p] * 100) // 100 * 100)
+        for p in POLLUTANTS
+    }
     levels = {}
     for level in LEVELS:
         levels[level] = {

@@ -1,0 +1,321 @@
+"""The synthetic Jiyuan-like city: determinism, validity, composition, magnitudes, CLI."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from emergency import POLLUTANTS
+from emergency.cli import app
+from emergency.dataset import Dataset, load_dataset
+from emergency.paths import REPO_ROOT
+from emergency.synth import INDUSTRY_LINES, SynthCity, cut_envelope, synthesize, write_city
+
+BUNDLED_SOURCES, BUNDLED_SEED = 400, 2016
+KINDS = ("plant", "site", "yard", "quarry")
+
+
+def files_of(root: Path) -> dict[str, bytes]:
+    """Every generated file under a data folder (rule sets excluded), by relative path."""
+    paths = [root / "enterprises.csv", root / "plans" / "city.yaml"]
+    paths += sorted((root / "plans" / "enterprises").glob("*.yaml"))
+    return {str(p.relative_to(root)): p.read_bytes() for p in paths}
+
+
+def written(tmp_path: Path, n: int, seed: int) -> tuple[SynthCity, Path]:
+    city = synthesize(n, seed)
+    out = tmp_path / f"city-{n}-{seed}"
+    write_city(city, out)
+    return city, out
+
+
+# --------------------------------------------------------------------------- determinism
+
+
+def test_same_seed_gives_identical_bytes(tmp_path: Path) -> None:
+    _, a = written(tmp_path / "a", 300, 5)
+    _, b = written(tmp_path / "b", 300, 5)
+    assert files_of(a) == files_of(b)
+
+
+def test_different_seeds_differ(tmp_path: Path) -> None:
+    _, a = written(tmp_path, 300, 5)
+    _, b = written(tmp_path, 300, 6)
+    assert (a / "enterprises.csv").read_bytes() != (b / "enterprises.csv").read_bytes()
+
+
+def test_output_does_not_depend_on_hash_seed(tmp_path: Path) -> None:
+    """Set or dict order under another PYTHONHASHSEED must not leak into the files."""
+    script = (
+        "import sys; from pathlib import Path; from emergency.synth import synthesize, write_city;"
+        "write_city(synthesize(120, 9), Path(sys.argv[1]), copy_rules=False)"
+    )
+    outs = []
+    for hash_seed in ("1", "2"):
+        out = tmp_path / hash_seed
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        subprocess.run([sys.executable, "-c", script, str(out)], check=True, env=env)
+        outs.append(files_of(out))
+    assert outs[0] == outs[1]
+
+
+def test_bundled_data_is_the_documented_command(tmp_path: Path) -> None:
+    """The repository's data is exactly ``emergency synth --sources 400 --seed 2016``."""
+    _, out = written(tmp_path, BUNDLED_SOURCES, BUNDLED_SEED)
+    assert files_of(out) == files_of(REPO_ROOT)
+
+
+def test_rewrite_removes_stale_plans(tmp_path: Path) -> None:
+    write_city(synthesize(300, 1), tmp_path)
+    write_city(synthesize(60, 1), tmp_path)
+    load_dataset(tmp_path)  # no plan without an inventory row is left behind
+
+
+# --------------------------------------------------------------------------- validity
+
+
+@pytest.mark.parametrize(("n", "seed"), [(1, 0), (7, 3), (20, 4), (60, 1), (400, 7), (2000, 11)])
+def test_generated_city_validates(tmp_path: Path, n: int, seed: int) -> None:
+    _, out = written(tmp_path, n, seed)
+    data = load_dataset(out)
+    assert len(data.sources) == n
+    plants = [s for s in data.sources if s.kind == "plant"]
+    assert sorted(data.plans) == sorted(s.id for s in plants)
+
+
+def test_rule_sets_are_copied(tmp_path: Path) -> None:
+    _, out = written(tmp_path, 30, 2)
+    bundled = sorted(p.name for p in (REPO_ROOT / "plans" / "rules").glob("*.yaml"))
+    assert bundled
+    assert sorted(p.name for p in (out / "plans" / "rules").glob("*.yaml")) == bundled
+
+
+def test_rows_are_exact_sums_of_plan_lines() -> None:
+    city = synthesize(400, 3)
+    rows = {r["id"]: r for r in city.rows}
+    for plan in city.plans:
+        row = rows[plan["enterprise"]]
+        for key in (*(f"{p}_kg_d" for p in POLLUTANTS), "value_added_yuan_d"):
+            assert row[key] == sum(line[key] for line in plan["lines"]), (row["id"], key)
+            assert isinstance(row[key], int)
+
+
+def test_stoppable_lines_never_run_below_their_technical_minimum() -> None:
+    """Files give stoppable lines min_load 0 (a stop is load 0); measures still respect
+    the technical minimum of a running furnace."""
+    minimum = {
+        (industry, lt.key): lt.min_load / 100
+        for industry, types in INDUSTRY_LINES.items()
+        for lt in types
+    }
+    city = synthesize(1000, 8)
+    industry = {r["id"]: r["industry"] for r in city.rows}
+    for plan in city.plans:
+        for measure in plan["measures"]:
+            for line_id, load in measure["loads"].items():
+                low = minimum[(industry[plan["enterprise"]], line_id.rsplit("-", 1)[0])]
+                assert load == 0 or load >= low, (plan["enterprise"], measure["id"], line_id)
+
+
+def test_committed_floors_honour_every_supply_edge() -> None:
+    city = synthesize(2000, 12)
+    plans = {p["enterprise"]: p for p in city.plans}
+
+    def load(plan: dict, line: str, level: str) -> float:
+        measure_id = plan["levels"].get(level)
+        if measure_id is None:
+            return 1.0
+        measure = next(m for m in plan["measures"] if m["id"] == measure_id)
+        return float(measure["loads"].get(line, 1.0))
+
+    edges = [(p, e) for p in city.plans for e in p["supplies"]]
+    assert {e["to"]["line"].split("-")[0] for _, e in edges} >= {"bf", "acid"}
+    for plan, edge in edges:
+        down = plans[edge["to"]["enterprise"]]
+        for level in ("yellow", "orange", "red"):
+            up_load = load(plan, edge["line"], level)
+            bound = 1 - edge["share"] * (1 - up_load)
+            assert load(down, edge["to"]["line"], level) <= bound + 1e-9
+
+
+# --------------------------------------------------------------------------- composition
+
+
+def test_composition_of_a_400_source_city() -> None:
+    city = synthesize(400, 2016)
+    kinds = Counter(r["kind"] for r in city.rows)
+    industries = {r["industry"] for r in city.rows if r["kind"] == "plant"}
+    assert kinds["plant"] >= 200
+    assert len(industries) >= 14
+    assert kinds["site"] >= 80
+    assert 15 <= kinds["yard"] <= 21
+    assert 12 <= kinds["quarry"] <= 18
+    assert {r["guarantee"] for r in city.rows} >= {"", "livelihood"}
+    assert all(r["guarantee"] == "livelihood" for r in city.rows if r["industry"] == "heating")
+    districts = {r["district"] for r in city.rows}
+    assert len(districts) >= 15
+    for r in city.rows:
+        assert 112.0 <= float(r["lon"]) <= 112.8 and 34.9 <= float(r["lat"]) <= 35.3
+        prefix = {"plant": "JY-P", "site": "JY-S", "yard": "JY-Y", "quarry": "JY-Q"}[r["kind"]]
+        assert r["id"].startswith(prefix)
+
+
+@pytest.mark.parametrize("n", [20, 57, 1000])
+def test_every_kind_present_from_twenty_sources(n: int) -> None:
+    city = synthesize(n, 1)
+    assert len(city.rows) == n
+    assert set(Counter(r["kind"] for r in city.rows)) == set(KINDS)
+
+
+def test_proportions_scale_with_size() -> None:
+    kinds = Counter(r["kind"] for r in synthesize(4000, 1).rows)
+    assert kinds["site"] == 1120 and kinds["yard"] == 180 and kinds["quarry"] == 150
+
+
+# --------------------------------------------------------------------------- magnitudes
+
+
+def read_listed(root: Path) -> dict[str, int]:
+    with (root / "enterprises.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    return {p: sum(int(r[f"{p}_kg_d"]) for r in rows) for p in POLLUTANTS}
+
+
+def test_bundled_listed_share_of_baseline() -> None:
+    data = load_dataset(REPO_ROOT)
+    listed = read_listed(REPO_ROOT)
+    for p in POLLUTANTS:
+        assert 0.50 <= listed[p] / data.city.baseline_kg_d[p] <= 0.85, p
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_listed_share_for_other_seeds(seed: int) -> None:
+    city = synthesize(400, seed)
+    for p in POLLUTANTS:
+        listed = sum(r[f"{p}_kg_d"] for r in city.rows)
+        assert 0.50 <= listed / city.city["baseline_kg_d"][p] <= 0.85, p
+
+
+def envelope(data: Dataset, level: str) -> dict[str, dict[str, float]]:
+    """Floor, target and largest reachable cut, recomputed from the loaded data only."""
+    keys = (*POLLUTANTS, "so2+nox")
+    floor = dict.fromkeys(keys, 0.0)
+    best = dict.fromkeys(keys, 0.0)
+    protect = set(data.city.protect_grades)
+
+    def pooled(cut: dict[str, float]) -> dict[str, float]:
+        return {**cut, "so2+nox": cut["so2"] + cut["nox"]}
+
+    for source in data.sources:
+        fixed = bool(source.guarantee) or source.grade in protect
+        chosen = data.floor(source.id, level)
+        plan = data.plan(source.id)
+        if plan is not None:
+            ids = plan.measure_ids()
+            allowed = [m for m in ids if plan.at_least_as_strict(m, chosen)]
+            cuts = {m: pooled(plan.cut_kg_d(m)) for m in ids}
+        else:
+            defaults = data.defaults(source.id)
+            assert defaults is not None
+            ids = ["normal", *(m.id for m in defaults.measures)]
+            frac = {
+                m: {p: defaults.measure(m).cut_fraction.get(p, 0.0) for p in POLLUTANTS}
+                for m in ids
+            }
+            allowed = [m for m in ids if all(frac[m][p] >= frac[chosen][p] for p in POLLUTANTS)]
+            emissions = source.emissions()
+            cuts = {m: pooled({p: frac[m][p] * emissions[p] for p in POLLUTANTS}) for m in ids}
+        if fixed:
+            allowed = [chosen]
+        for k in keys:
+            floor[k] += cuts[chosen][k]
+            best[k] += max(cuts[m][k] for m in allowed)
+    target = pooled(data.city.target_kg_d(level))
+    return {"floor": floor, "target": target, "max": best}
+
+
+def test_bundled_orange_targets_need_deepening_and_are_reachable() -> None:
+    """At orange the committed floors fall short, the strictest allowed measures do not."""
+    data = load_dataset(REPO_ROOT)
+    env = envelope(data, "orange")
+    short = [k for k in env["target"] if env["floor"][k] < env["target"][k]]
+    assert "so2+nox" in short  # pooled, as the city plan says
+    assert "vocs" in short
+    for k in ("so2+nox", "pm", "vocs"):
+        assert env["target"][k] <= env["max"][k], k
+
+
+@pytest.mark.parametrize("level", ["yellow", "red"])
+def test_bundled_other_levels_need_deepening_and_are_reachable(level: str) -> None:
+    env = envelope(load_dataset(REPO_ROOT), level)
+    assert any(env["floor"][k] < env["target"][k] for k in env["target"])
+    for k in ("so2+nox", "pm", "vocs"):
+        assert env["target"][k] <= env["max"][k], k
+
+
+def test_generator_envelope_matches_the_loaded_data() -> None:
+    ours = cut_envelope(synthesize(BUNDLED_SOURCES, BUNDLED_SEED))
+    data = load_dataset(REPO_ROOT)
+    for level in ("yellow", "orange", "red"):
+        theirs = envelope(data, level)
+        for part in ("floor", "target", "max"):
+            for k, value in theirs[part].items():
+                assert ours[level][part][k] == pytest.approx(value, abs=1e-6)
+
+
+def test_city_plan_is_marked_synthetic() -> None:
+    text = (REPO_ROOT / "plans" / "city.yaml").read_text(encoding="utf-8")
+    assert text.startswith("# SYNTHETIC DATA")
+    data = load_dataset(REPO_ROOT)
+    assert data.city.rule_set == "henan-2019"
+    assert data.city.level_order == ("yellow", "orange", "red")
+    assert all(data.city.levels[lv].pool_so2_nox for lv in data.city.level_order)
+    assert all(data.city.levels[lv].advice and data.city.levels[lv].advice_en for lv in ("red",))
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def test_cli_writes_a_data_folder(tmp_path: Path) -> None:
+    out = tmp_path / "city"
+    result = CliRunner().invoke(app, ["synth", "--sources", "60", "--seed", "4", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "60 sources" in result.output
+    assert (out / "plans" / "rules").is_dir()
+    assert len(load_dataset(out).sources) == 60
+    assert files_of(out) == files_of(written(tmp_path, 60, 4)[1])
+
+
+def test_cli_refuses_a_non_empty_folder_without_force(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("keep me", encoding="utf-8")
+    args = ["synth", "--sources", "30", "--seed", "1", "--out", str(tmp_path)]
+    refused = CliRunner().invoke(app, args)
+    assert refused.exit_code == 2
+    assert "not empty" in refused.output and "--force" in refused.output
+    assert not (tmp_path / "enterprises.csv").exists()
+    forced = CliRunner().invoke(app, [*args, "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "keep me"
+    load_dataset(tmp_path)
+
+
+@pytest.mark.parametrize("sources", ["0", "-5"])
+def test_cli_rejects_a_bad_source_count(tmp_path: Path, sources: str) -> None:
+    result = CliRunner().invoke(app, ["synth", "--sources", sources, "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "--sources" in result.output
+
+
+def test_cli_rejects_a_file_as_output(tmp_path: Path) -> None:
+    target = tmp_path / "file.csv"
+    target.write_text("x", encoding="utf-8")
+    result = CliRunner().invoke(app, ["synth", "--sources", "5", "--out", str(target)])
+    assert result.exit_code == 2
+    assert "not a folder" in result.output
