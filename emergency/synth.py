@@ -606,7 +606,7 @@ def _link(rng: random.Random, plants: list[_Plant]) -> None:
     if coke:
         for p in by_ind.get("steel", []) + by_ind.get("coal_chemical", []):
             for ln in p.lines:
-                if ln.lt.key in ("bf", "synth") and rng.random() < 0.8:
+                if ln.lt.key == "bf" or (ln.lt.key == "synth" and rng.random() < 0.6):
                     up, uline = coke[rng.randrange(len(coke))]
                     share = rng.randint(60, 100) if ln.lt.key == "bf" else rng.randint(30, 60)
                     up.supplies.append((uline.id, p.id, ln.id, share))
