@@ -18,6 +18,9 @@ import heapq
 
 from emergency.instance import Choice, Instance
 
+ROUNDS = 5
+"""Greedy passes and repairs alternate at most this often (a repair may undo a cut)."""
+
 
 def floor_choice(inst: Instance) -> Choice:
     return [list(src.floor) for src in inst.sources]
@@ -53,6 +56,10 @@ class _Greedy:
             for d in range(inst.n_days)
         ]
         self.need = [dict(t) for t in self.target]
+        self.edges_of: dict[int, list] = {}  # type: ignore[type-arg]
+        for e in inst.edges:
+            self.edges_of.setdefault(e.src[0], []).append(e)
+            self.edges_of.setdefault(e.dst[0], []).append(e)
         for s in range(len(inst.sources)):
             for d in range(inst.n_days):
                 self._apply_cut(s, d, self.choice[s][d], -1.0)
@@ -75,10 +82,21 @@ class _Greedy:
             if m == cur or m not in self.cand[s][d]:
                 continue
             a, b = src.options[m].cut_kg, src.options[cur].cut_kg
-            if all(a[i] >= b[i] for i in range(4)) and any(a[i] > b[i] for i in range(4)):
+            deeper = all(a[i] >= b[i] for i in range(4)) and any(a[i] > b[i] for i in range(4))
+            if deeper and self._couplings_ok(s, d, m):
                 new[d] = m
                 changed = True
         return new if changed else None
+
+    def _couplings_ok(self, s: int, d: int, m: int) -> bool:
+        """Moving (s, d) to m keeps every supply edge of s satisfied by the others' loads."""
+        for e in self.edges_of.get(s, ()):
+            (s1, u), (s2, w) = e.src, e.dst
+            up = _load(self.inst, s1, m if s1 == s else self.choice[s1][d], u)
+            down = _load(self.inst, s2, m if s2 == s else self.choice[s2][d], w)
+            if down > 1 - e.share * (1 - up) + 1e-12:
+                return False
+        return True
 
     def benefit(self, s: int, new: list[int], focus: str | None) -> float:
         total = 0.0
@@ -168,21 +186,25 @@ class _Greedy:
                 break
 
     def _deepen(self, s: int, d: int, ok) -> bool:  # type: ignore[no-untyped-def]
+        """Move (s, d) to the cheapest allowed measure that satisfies ``ok``, preferring one
+        that cuts no less of any pollutant."""
         src = self.inst.sources[s]
         cur = self.choice[s][d]
         if ok(cur):
             return False
+        b = src.options[cur].cut_kg
         best = None
-        for m in self.inst.sources[s].allowed[d]:
-            a, b = src.options[m].cut_kg, src.options[cur].cut_kg
-            if ok(m) and all(a[i] >= b[i] for i in range(4)):
-                key = (src.options[m].cost_yuan_d, m)
-                best = key if best is None or key < best else best
+        for m in src.allowed[d]:
+            if not ok(m):
+                continue
+            a = src.options[m].cut_kg
+            key = (not all(a[i] >= b[i] for i in range(4)), src.options[m].cost_yuan_d, m)
+            best = key if best is None or key < best else best
         if best is None:
             return False
         self._apply_cut(s, d, cur, +1.0)
-        self._apply_cut(s, d, best[1], -1.0)
-        self.choice[s][d] = best[1]
+        self._apply_cut(s, d, best[2], -1.0)
+        self.choice[s][d] = best[2]
         return True
 
 
@@ -194,8 +216,11 @@ def _load(inst: Instance, s: int, m: int, li: int) -> float:
 def greedy_multi(inst: Instance, *, cand: list[list[tuple[int, ...]]] | None = None) -> Choice:
     """All pollutants at once: cost per unit of remaining (target-normalised) need."""
     g = _Greedy(inst, cand)
-    g.run(None)
-    g.repair()
+    for _ in range(ROUNDS):
+        g.run(None)
+        g.repair()
+        if not g.unmet(None):
+            break
     return g.choice
 
 
@@ -203,7 +228,10 @@ def greedy_single(inst: Instance) -> Choice:
     """CoST style: cost per kg of one pollutant, pollutant after pollutant."""
     g = _Greedy(inst, None)
     names = [name for name, _ in inst.pooled_rows(0)] if inst.n_days else []
-    for name in names:
-        g.run(name)
-    g.repair()
+    for _ in range(ROUNDS):
+        for name in names:
+            g.run(name)
+        g.repair()
+        if not g.unmet(None):
+            break
     return g.choice
