@@ -624,6 +624,8 @@ def _link(rng: random.Random, plants: list[_Plant]) -> None:
                 up, uline = heat[rng.randrange(len(heat))]
                 up.supplies.append((uline.id, p.id, ln.id, rng.randint(20, 50)))
     # The committed measures must honour every edge: a consumer's floor follows its supply.
+    # Suppliers (coke ovens, power units, smelting furnaces) are never consumers, so one
+    # pass settles every bound, and no bound falls below the consumer line's minimum.
     index = {p.id: p for p in plants}
     for p in plants:
         lines = {ln.id: ln for ln in p.lines}
@@ -986,10 +988,6 @@ def synthesize(n_sources: int, seed: int) -> SynthCity:
 # --------------------------------------------------------------------------- envelope
 
 
-def _load(x: Any) -> float:
-    return float(x)
-
-
 def cut_envelope(city: SynthCity) -> dict[str, dict[str, dict[str, float]]]:
     """Floor, target and largest reachable cut per level and pollutant (kg/day).
 
@@ -1041,7 +1039,7 @@ def _plant_options(plan: dict[str, Any], level: str) -> tuple[list[Option], Opti
     lines = plan["lines"]
 
     def option(loads: dict[str, Any]) -> Option:
-        vec = {ln["id"]: _load(loads.get(ln["id"], 1.0)) for ln in lines}
+        vec = {ln["id"]: float(loads.get(ln["id"], 1.0)) for ln in lines}
         cut = {p: sum((1 - vec[ln["id"]]) * ln[f"{p}_kg_d"] for ln in lines) for p in POLLUTANTS}
         return vec, _cuts(cut)
 
