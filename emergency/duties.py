@@ -1,16 +1,16 @@
 """Duties: for each source and day, the floor measure and the allowed measures (SPEC §4).
 
 Turns the data folder (inventory, plans, city plan) and the days of a response into an
-:class:`~emergency.instance.Instance`. Cuts and costs are computed in exact decimal
-arithmetic and stored as the nearest float, so ``(1 − 0.8) × 1150`` is 230, not
-229.99999999999997, and the solver's integer scaling stays exact.
+:class:`~emergency.instance.Instance`. Cuts and costs are rounded to :data:`DECIMALS`
+places, which recovers the exact decimal (data carry fewer decimals than that: kg and yuan
+with at most two, loads and fractions with at most four), so ``(1 − 0.8) × 1150`` is 230,
+not 229.99999999999997, and the solver's integer scaling stays exact.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field, model_validator
@@ -47,12 +47,11 @@ class ResponseState(BaseModel):
     """"source/line" → how many days the line has already been stopped (restart paid)."""
 
 
-def _q(x: float) -> Fraction:
-    return Fraction(repr(float(x)))
+DECIMALS = 6
 
 
-def _f(x: Fraction) -> float:
-    return float(x)
+def _r(x: float) -> float:
+    return round(x, DECIMALS) + 0.0
 
 
 def plan_options(plan: Plan) -> tuple[tuple[Line, ...], tuple[Option, ...]]:
@@ -61,22 +60,24 @@ def plan_options(plan: Plan) -> tuple[tuple[Line, ...], tuple[Option, ...]]:
         Line(ln.id, float(ln.restart_cost_yuan), int(ln.min_stop_days)) for ln in plan.lines
     )
     options = []
+    emis = [(ln.so2_kg_d, ln.nox_kg_d, ln.pm_kg_d, ln.vocs_kg_d) for ln in plan.lines]
     for mid in plan.measure_ids():
         m = plan.measure(mid)
         loads = tuple(float(m.loads.get(ln.id, 1.0)) for ln in plan.lines)
-        cut = [Fraction(0)] * 4
-        cost = Fraction(0)
-        for ln, load in zip(plan.lines, loads, strict=True):
-            off = 1 - _q(load)
-            for i, p in enumerate(POLLUTANTS):
-                cut[i] += off * _q(getattr(ln, f"{p}_kg_d"))
-            cost += off * _q(ln.value_added_yuan_d)
+        cut = [0.0, 0.0, 0.0, 0.0]
+        cost = 0.0
+        for ln, e, load in zip(plan.lines, emis, loads, strict=True):
+            off = 1.0 - load
+            if off:
+                for i in range(4):
+                    cut[i] += off * e[i]
+                cost += off * ln.value_added_yuan_d
         options.append(
             Option(
                 mid,
                 m.name or mid,
-                (_f(cut[0]), _f(cut[1]), _f(cut[2]), _f(cut[3])),
-                _f(cost),
+                (_r(cut[0]), _r(cut[1]), _r(cut[2]), _r(cut[3])),
+                _r(cost),
                 loads,
             )
         )
@@ -91,10 +92,10 @@ def default_options(source: Source, city: CityPlan) -> tuple[Option, ...]:
         return tuple(options)
     for m in defaults.measures:
         cut = tuple(
-            _f(_q(m.cut_fraction.get(p, 0.0)) * _q(getattr(source, f"{p}_kg_d")))  # type: ignore[call-overload]
+            _r(m.cut_fraction.get(p, 0.0) * getattr(source, f"{p}_kg_d"))  # type: ignore[call-overload]
             for p in POLLUTANTS
         )
-        cost = _f(_q(m.cost_fraction) * _q(source.value_added_yuan_d))
+        cost = _r(m.cost_fraction * source.value_added_yuan_d)
         options.append(Option(m.id, m.name or m.id, cut, cost))  # type: ignore[arg-type]
     return tuple(options)
 
@@ -180,10 +181,9 @@ def build_instance(
             )
         t = []
         for p in POLLUTANTS:
-            tau = _q(pol.cut_fraction.get(p, 0.0))
-            base = _q(city.baseline_kg_d.get(p, 0.0))  # type: ignore[call-overload]
-            other = _q(pol.other_cut_kg_d.get(p, 0.0))
-            t.append(_f(tau * base - other))
+            tau = pol.cut_fraction.get(p, 0.0)
+            base = city.baseline_kg_d.get(p, 0.0)  # type: ignore[call-overload]
+            t.append(_r(tau * base - pol.other_cut_kg_d.get(p, 0.0)))
         targets.append((t[0], t[1], t[2], t[3]))
         pooled.append(bool(pol.pool_so2_nox))
     return Instance(

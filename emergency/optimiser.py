@@ -215,14 +215,16 @@ def _optimise(
         lp_res = solve_lp(b.lm, inst.n_days)
     say("solving the integer model (CP-SAT)")
     t1 = time.perf_counter()
-    res = solve_cpsat(b.lm, time_limit_s=time_limit_s, hint=_hint(b, start))
+    # The time limit is the whole optimisation's budget: CP-SAT gets what is left.
+    left = max(1.0, time_limit_s - (t1 - t0))
+    res = solve_cpsat(b.lm, time_limit_s=left, hint=_hint(b, start))
     forced_short = False
     if res.status == "infeasible":
         notes.append("the capped targets cannot all be met together; shortfall minimised first")
         forced_short = True
         capped = _least_shortfall(inst, cand, capped, time_limit_s)
         b = build(inst, cand, capped)
-        res = solve_cpsat(b.lm, time_limit_s=time_limit_s, hint=_hint(b, start))
+        res = solve_cpsat(b.lm, time_limit_s=left, hint=_hint(b, start))
     solve_s = time.perf_counter() - t1
 
     if res.has_solution:
