@@ -51,15 +51,15 @@ def least_cost_curve(
 ) -> list[CurvePoint]:
     """One day at ``level`` with the cut fraction of every pollutant set to each point."""
     base = build_instance(dataset, [(dt.date(2000, 1, 1), level)])
-    other = dataset.city.levels[level].other_cut_kg_d  # type: ignore[index]
+    other = dataset.city.levels[level].other_cut_kg_d
     baseline = dataset.city.baseline_kg_d
     out = []
     for k, f in enumerate(points):
         t = [
             float(
-                Fraction(str(f)) * Fraction(str(baseline.get(p, 0.0)))  # type: ignore[call-overload]
+                Fraction(str(f)) * Fraction(str(baseline.get(p, 0.0)))
                 - Fraction(str(other.get(p, 0.0)))
-            )  # type: ignore[call-overload]
+            )
             for p in POLLUTANTS
         ]
         base.targets_kg = [(t[0], t[1], t[2], t[3])]

@@ -87,13 +87,12 @@ def plan_options(plan: Plan) -> tuple[tuple[Line, ...], tuple[Option, ...]]:
 def default_options(source: Source, city: CityPlan) -> tuple[Option, ...]:
     """The city's default measures for a kind without a plan file; ``normal`` first."""
     options = [Option(NORMAL, "normal operation", (0.0, 0.0, 0.0, 0.0), 0.0)]
-    defaults = city.defaults.get(source.kind)  # type: ignore[call-overload]
+    defaults = city.defaults.get(source.kind)
     if defaults is None:
         return tuple(options)
     for m in defaults.measures:
         cut = tuple(
-            _r(m.cut_fraction.get(p, 0.0) * getattr(source, f"{p}_kg_d"))  # type: ignore[call-overload]
-            for p in POLLUTANTS
+            _r(m.cut_fraction.get(p, 0.0) * getattr(source, f"{p}_kg_d")) for p in POLLUTANTS
         )
         cost = _r(m.cost_fraction * source.value_added_yuan_d)
         options.append(Option(m.id, m.name or m.id, cut, cost))  # type: ignore[arg-type]
@@ -129,7 +128,7 @@ def build_instance(
             floors = [options_index(options, plan.floor(level)) for _, level in days]
         else:
             lines, options = (), default_options(src, city)
-            kd = city.defaults.get(src.kind)  # type: ignore[call-overload]
+            kd = city.defaults.get(src.kind)
             floors = [
                 options_index(options, kd.levels.get(level, NORMAL) if kd else NORMAL)
                 for _, level in days
@@ -174,7 +173,7 @@ def build_instance(
     edges = _edges(dataset, index, sources)
     targets, pooled = [], []
     for _, level in days:
-        pol = city.levels.get(level)  # type: ignore[call-overload]
+        pol = city.levels.get(level)
         if pol is None:
             raise InputError(
                 f"plans/city.yaml: levels.{level}: the city plan has no targets for this level"
@@ -182,7 +181,7 @@ def build_instance(
         t = []
         for p in POLLUTANTS:
             tau = pol.cut_fraction.get(p, 0.0)
-            base = city.baseline_kg_d.get(p, 0.0)  # type: ignore[call-overload]
+            base = city.baseline_kg_d.get(p, 0.0)
             t.append(_r(tau * base - pol.other_cut_kg_d.get(p, 0.0)))
         targets.append((t[0], t[1], t[2], t[3]))
         pooled.append(bool(pol.pool_so2_nox))

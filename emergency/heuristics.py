@@ -44,7 +44,7 @@ def _row_cost(inst: Instance, s: int, row: list[int]) -> float:
 class _Greedy:
     def __init__(self, inst: Instance, cand: list[list[tuple[int, ...]]] | None) -> None:
         self.inst = inst
-        self.cand = cand or [list(src.allowed) for src in inst.sources]  # type: ignore[misc]
+        self.cand = cand or [list(src.allowed) for src in inst.sources]
         self.choice = floor_choice(inst)
         self.rows = [inst.pooled_rows(d) for d in range(inst.n_days)]
         reach = [
@@ -56,7 +56,7 @@ class _Greedy:
             for d in range(inst.n_days)
         ]
         self.need = [dict(t) for t in self.target]
-        self.edges_of: dict[int, list] = {}  # type: ignore[type-arg]
+        self.edges_of: dict[int, list] = {}
         for e in inst.edges:
             self.edges_of.setdefault(e.src[0], []).append(e)
             self.edges_of.setdefault(e.dst[0], []).append(e)
@@ -185,7 +185,7 @@ class _Greedy:
             if not changed:
                 break
 
-    def _deepen(self, s: int, d: int, ok) -> bool:  # type: ignore[no-untyped-def]
+    def _deepen(self, s: int, d: int, ok) -> bool:
         """Move (s, d) to the cheapest allowed measure that satisfies ``ok``, preferring one
         that cuts no less of any pollutant."""
         src = self.inst.sources[s]

@@ -72,7 +72,7 @@ def _expr(b: Built, s: int, d: int, coef: list[float]) -> tuple[list[Term], floa
     return terms, const
 
 
-def add_row(b: Built, terms: list[Term], const: float, lo: float, hi: float, tag=None) -> None:  # type: ignore[no-untyped-def]
+def add_row(b: Built, terms: list[Term], const: float, lo: float, hi: float, tag=None) -> None:
     """Add ``lo ≤ const + Σ terms ≤ hi``; a row with no variables is checked, not added."""
     if not terms:
         if const < lo - 1e-9 or const > hi + 1e-9:

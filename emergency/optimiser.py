@@ -121,7 +121,7 @@ def _hint(b: Built, choice: Choice) -> dict[Key, int]:
     for k in b.lm.binaries:
         if k[0] == "x":
             _, s, d, m = k  # type: ignore[misc]
-            hint[k] = int(choice[s][d] == m)  # type: ignore[index]
+            hint[k] = int(choice[s][d] == m)
     return hint
 
 
@@ -328,5 +328,5 @@ def _least_shortfall(
         return [{k: 0.0 for k in row} for row in capped]
     for k in b.lm.continuous:
         _, d, name = k  # type: ignore[misc]
-        out[d][name] = capped[d][name] - res.values[k] / units[k]  # type: ignore[index]
+        out[d][name] = capped[d][name] - res.values[k] / units[k]
     return out

@@ -26,7 +26,7 @@ TimeOpt = Annotated[
 ]
 
 
-def _load_dataset(data: Path | None, err: Console):  # type: ignore[no-untyped-def]
+def _load_dataset(data: Path | None, err: Console):
     from emergency.dataset import load_dataset
     from emergency.paths import default_data_dir
 
@@ -90,7 +90,7 @@ def render(plan: ResponsePlan, console: Console) -> None:
     console.print(table)
     if len(deep) > MAX_ROWS:
         console.print(f"… {len(deep) - MAX_ROWS} more rows: use --csv or --xlsx for all.")
-    seen = set()
+    seen: set[str] = set()
     for a in deep:
         if a.deepened and a.source not in seen and len(seen) < 8:
             seen.add(a.source)
