@@ -7,9 +7,11 @@ first. Each message names the file, the CSV row or YAML line, and the field.
 
 from __future__ import annotations
 
+import gc
 import itertools
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,6 +108,24 @@ def load_dataset(root: Path | str | None = None, progress: Progress | None = Non
     base = Path(root) if root is not None else default_data_dir()
     if not base.is_dir():
         raise ValidationErrors([f"{base}: no such data folder"])
+    with _gc_paused():
+        return _load(base, progress)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: loading creates millions of objects and no
+    cycles, and repeated collections over them cost about a fifth of the load time."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _load(base: Path, progress: Progress | None) -> Dataset:
     errors: list[str] = []
 
     sources: list[Source] = []
