@@ -132,7 +132,7 @@ def stationary(inst: Instance) -> Instance | None:
     over from before, a stationary list (the same measure every day) is optimal: take the
     cheapest day of any optimal list and repeat it — each day still meets its targets and
     couplings, no line restarts, and restarts cannot cost less than one per line stopped
-    on that day. The one-day model carries n × the daily cost and each restart once.
+    on that day. The one-day model carries n × the daily cost plus each restart once.
     """
     n = inst.n_days
     if n <= 1 or inst.stopped_before:
@@ -144,11 +144,20 @@ def stationary(inst: Instance) -> Instance | None:
             return None
     sources = []
     for src in inst.sources:
-        options = tuple(replace(o, cost_yuan_d=o.cost_yuan_d * n) for o in src.options)
+        # Over one stationary day a stop starts exactly when the measure stops the line, so
+        # its restart cost folds into the measure's cost (no start variables needed).
+        options = tuple(
+            replace(
+                o,
+                cost_yuan_d=o.cost_yuan_d * n
+                + sum(ln.restart_cost_yuan for i, ln in enumerate(src.lines) if o.stops(i)),
+            )
+            for o in src.options
+        )
         sources.append(
             SourceDuty(
                 src.id,
-                tuple(replace(ln, min_stop_days=1) for ln in src.lines),
+                tuple(replace(ln, min_stop_days=1, restart_cost_yuan=0.0) for ln in src.lines),
                 options,
                 src.floor[:1],
                 src.allowed[:1],
