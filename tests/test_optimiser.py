@@ -242,3 +242,54 @@ def test_marginal_cost_is_the_price_of_the_last_kg() -> None:
     solved = solve_checked(inst)
     assert solved.marginal_yuan_per_kg[0]["so2"] == pytest.approx(8.0)
     assert "nox" not in solved.marginal_yuan_per_kg[0]  # no NOx target, no price
+
+
+def restart_instance(seed: int, days: int = 3):  # type: ignore[no-untyped-def]
+    rng = random.Random(seed)
+    srcs = []
+    for i in range(12):
+        line = Line(
+            "l", restart_cost_yuan=rng.choice([0, 500, 3000]), min_stop_days=rng.randint(1, 3)
+        )
+        opts = [
+            opt(
+                "half",
+                rng.randint(5, 30),
+                rng.randint(5, 30),
+                cost=rng.randint(100, 900),
+                loads=[0.5],
+            ),
+            opt(
+                "stop",
+                rng.randint(30, 60),
+                rng.randint(30, 60),
+                cost=rng.randint(900, 2000),
+                loads=[0.0],
+            ),
+        ]
+        srcs.append(source(f"S{i}", opts, days=days, lines=(line,)))
+    return instance(srcs, [(150, 150, 0, 0)] * days)
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_stationary_shortcut_equals_the_full_multi_day_model(seed: int) -> None:
+    from emergency.optimiser import _optimise, stationary
+
+    inst = restart_instance(seed)
+    assert stationary(inst) is not None
+    short = solve_checked(inst)
+    full = _optimise(inst, time_limit_s=30, progress=None, lp=True)
+    assert full.status == "optimal"
+    assert short.cost_yuan == full.cost_yuan
+    assert all(row == [row[0]] * 3 for row in short.choice)  # the same measure every day
+
+
+def test_days_that_differ_are_not_collapsed() -> None:
+    from emergency.optimiser import stationary
+
+    inst = restart_instance(1)
+    inst.targets_kg[1] = (100, 100, 0, 0)
+    assert stationary(inst) is None
+    inst = restart_instance(1)
+    inst.stopped_before[(0, 0)] = 1
+    assert stationary(inst) is None
