@@ -249,17 +249,18 @@ def _apply_state(
 
 
 def _edges(dataset: Dataset, index: dict[str, int], sources: list[SourceDuty]) -> list[Edge]:
+    """The supply couplings of the networkx supply graph, as (source, line) index pairs."""
+    from emergency.supply import build_supply_graph
+
     edges = []
-    for sid, plan in dataset.plans.items():
-        for e in plan.supplies:
-            if sid not in index or e.to_enterprise not in index:
-                continue
-            s1, s2 = index[sid], index[e.to_enterprise]
-            u = _line_index(sources[s1], e.line)
-            w = _line_index(sources[s2], e.to_line)
-            if u is None or w is None:
-                continue
-            edges.append(Edge((s1, u), (s2, w), float(e.share)))
+    for (up, u_line), (down, w_line), share in build_supply_graph(dataset).edges(data="share"):
+        if up not in index or down not in index:
+            continue
+        s1, s2 = index[up], index[down]
+        u = _line_index(sources[s1], u_line)
+        w = _line_index(sources[s2], w_line)
+        if u is not None and w is not None:
+            edges.append(Edge((s1, u), (s2, w), float(share)))
     edges.sort(key=lambda e: (e.src, e.dst))
     return edges
 
