@@ -209,7 +209,10 @@ def cross_check(
             )
         row = by_id.get(key)
         if row is None:
-            problems[name].append(Problem(("enterprise",), f"no row {key!r} in {INVENTORY_FILE}"))
+            if key not in source_lines:  # else the row has errors of its own
+                problems[name].append(
+                    Problem(("enterprise",), f"no row {key!r} in {INVENTORY_FILE}")
+                )
             continue
         problems[name] += against_inventory(plan, row, source_lines.get(key))
         problems[name] += supply_targets(plan, plans)

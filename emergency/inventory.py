@@ -189,7 +189,14 @@ def load_inventory(path: Path | str, display: str | None = None) -> tuple[list[S
 
 
 def read_inventory_text(text: str, name: str) -> tuple[list[Source], list[str], dict[str, int]]:
-    """Parse CSV text; also return each valid source's CSV line number (for later messages)."""
+    """Parse CSV text.
+
+    Returns
+    -------
+    sources, errors, lines
+        The valid rows, the messages, and the CSV line of every well-formed id, including
+        rows left out for errors (so that other files are not blamed for naming them).
+    """
     header, header_errors = _check_header(text, name)
     if header is None:
         return [], header_errors, {}
@@ -241,7 +248,7 @@ def read_inventory_text(text: str, name: str) -> tuple[list[Source], list[str], 
             row[c] = values[i]
         sources.append(Source.model_validate(row))
         source_lines[ident] = lines[i]
-    return sources, errors, source_lines
+    return sources, errors, first_line | source_lines
 
 
 def _line_key(message: str) -> int:

@@ -248,7 +248,7 @@ class DefaultMeasure(BaseModel):
 
     id: str = Field(min_length=1)
     name: str = ""
-    cut_fraction: dict[PollutantKey, Fraction] = Field(default_factory=dict)
+    cut_fraction: dict[PollutantKey, Fraction] = Field(default_factory=dict, validate_default=True)
     cost_fraction: Fraction = 0.0
 
     @field_validator("cut_fraction")
@@ -284,8 +284,10 @@ class LevelPolicy(BaseModel):
 
     model_config = _MODEL
 
-    cut_fraction: dict[PollutantKey, Fraction] = Field(default_factory=dict)
-    other_cut_kg_d: dict[PollutantKey, NonNegative] = Field(default_factory=dict)
+    cut_fraction: dict[PollutantKey, Fraction] = Field(default_factory=dict, validate_default=True)
+    other_cut_kg_d: dict[PollutantKey, NonNegative] = Field(
+        default_factory=dict, validate_default=True
+    )
     pool_so2_nox: bool = False
     advice: str = ""
     advice_en: str | None = None

@@ -80,10 +80,15 @@ def render_summary(dataset: Dataset, console: Console) -> None:
     total = len(sources)
     city = dataset.city
     graph = build_supply_graph(dataset)
+    console.print(f"[bold green]valid[/]: {dataset.root}", soft_wrap=True)
     console.print(
-        f"[bold green]valid[/]: {dataset.root}  —  {total} sources, {len(dataset.plans)} plans, "
-        f"{graph.number_of_edges()} supply edges; city plan {city.name!r}, rule set "
-        f"{city.rule_set}, levels {', '.join(city.level_order)}"
+        f"{total} sources, {len(dataset.plans)} plans, {graph.number_of_edges()} supply edges",
+        soft_wrap=True,
+    )
+    console.print(
+        f"city plan {city.name!r}, rule set {city.rule_set}, "
+        f"levels {', '.join(city.level_order)}, AQI standard {city.aqi_standard}",
+        soft_wrap=True,
     )
     console.print(_count_table("by kind", Counter(s.kind for s in sources), total))
     console.print(_count_table("by industry", Counter(s.industry for s in sources), total, 15))
