@@ -582,6 +582,8 @@ def check_plan(plan: Plan) -> list[Problem]:
                 problems.append(Problem(where_, f"unknown line {line_id!r} (lines: {known})"))
             elif load == 0 and not line.can_stop:
                 problems.append(Problem(where_, f"line {line_id!r} cannot stop (can_stop: false)"))
+            elif load == 0:
+                continue  # a stop: min_load bounds a running line, not a stopped one
             elif not line.min_load - _TOLERANCE <= load <= 1 + _TOLERANCE:
                 bounds = f"[{_number(line.min_load)}, 1]"
                 problems.append(Problem(where_, f"load {_number(load)} outside {bounds}"))

@@ -390,3 +390,13 @@ def test_each_city_rule_names_file_line_and_field(
     text = dump_yaml(data)
     _, errors = parse_city_text(text, CITY_FILE)
     assert_error(errors, text, CITY_FILE, field, message, on_line)
+
+
+def test_a_stoppable_line_with_a_minimum_load_may_stop_but_not_run_below_it() -> None:
+    data = steel()
+    data["lines"][0]["min_load"] = 0.6  # sinter-1: runs at 0.6 or more, or stops
+    plan = parsed(data)  # stop-sinter (load 0) and limit-20 (0.8) are fine
+    assert plan.load("stop-sinter", "sinter-1") == 0.0
+    data["measures"][0]["loads"]["sinter-1"] = 0.3
+    with pytest.raises(ValidationErrors, match=r"sinter-1: load 0.3 outside \[0.6, 1\]"):
+        parsed(data)
