@@ -25,27 +25,13 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from emergency import POLLUTANTS
 from emergency.errors import InputError
+from emergency.inventory import COLUMNS
 
-POLLUTANTS: tuple[str, ...] = ("so2", "nox", "pm", "vocs")
 LEVELS: tuple[str, ...] = ("yellow", "orange", "red")  # henan-2019 has no blue
 GRADES: tuple[str, ...] = ("A", "leading", "B", "B-", "C", "D", "")
-CSV_COLUMNS: tuple[str, ...] = (
-    "id",
-    "name",
-    "kind",
-    "industry",
-    "district",
-    "lon",
-    "lat",
-    "grade",
-    "guarantee",
-    "so2_kg_d",
-    "nox_kg_d",
-    "pm_kg_d",
-    "vocs_kg_d",
-    "value_added_yuan_d",
-)
+CSV_COLUMNS = COLUMNS
 
 Progress = Callable[[int, int], None]
 Loads = tuple[int, int, int]  # yellow, orange, red, in hundredths of normal load
