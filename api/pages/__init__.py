@@ -1,0 +1,34 @@
+"""The planner's web pages: server-rendered (Jinja2), served by the API's FastAPI app.
+
+``install(app)`` adds the pages and their static files (CSS, one small script) to an app:
+
+- ``/`` warning, timeline and advice; ``/login``, ``/logout``;
+- ``/responses``; ``/responses/{id}`` the curtailment list (filters, sorting, charts of
+  cuts against targets, costs), ``.../sources/{source}``, ``.../map``, ``.../orders``,
+  ``.../compliance``; ``.../plan.csv``, ``.../plan.xlsx``;
+- ``POST .../overrides``, ``.../approve`` and ``.../release`` (each confirmed on a page).
+
+Pages sign in with the API's tokens (kept in an HttpOnly, SameSite=Strict cookie) and call
+the same service functions as the JSON API. No CDN, no build step.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from api.pages.render import STATIC_DIR
+
+STATIC_PATH = "/static"
+
+
+def install(app: FastAPI) -> None:
+    """Serve the pages and ``/static`` from ``app`` (once; a second call does nothing)."""
+    if getattr(app.state, "pages_installed", False):
+        return
+    from api.pages import actions, routes
+
+    app.include_router(actions.router)
+    app.include_router(routes.router)
+    app.mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="static")
+    app.state.pages_installed = True

@@ -1,0 +1,218 @@
+"""The planner's review pages: warning, responses, curtailment list, source, map, orders,
+compliance. Every page calls the service functions the JSON API calls.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+from markupsafe import Markup
+
+from api.deps import SessionDep
+from api.pages import views
+from api.pages.auth import CanSupervise, CanView, PageActor
+from api.pages.charts import target_charts
+from api.pages.errors import PageRoute
+from api.pages.render import render
+from api.pages.source import source_page
+from api.pages.svgmap import MapLegend, source_map
+from api.pages.timeline import timeline
+from emergency.service.access import Action, allowed
+from emergency.service.compliance import compliance
+from emergency.service.orders import list_orders
+from emergency.service.planning import loaded_data
+from emergency.service.responses import (
+    get_plan,
+    get_response_detail,
+    list_responses,
+    public_warning,
+)
+from emergency.service.views import OrderStatus
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+Version = Annotated[int | None, Query(ge=1)]
+
+
+@router.get("/", response_class=HTMLResponse)
+def dashboard(request: Request, session: SessionDep, actor: PageActor) -> HTMLResponse:
+    """预警 Warning: the warning in force, its timeline and the advice to the public."""
+    warning = public_warning(session)
+    context: dict[str, object] = {
+        "nav": "warning",
+        "warning": warning,
+        "detail": None,
+        "events": [],
+        "responses": [],
+    }
+    if allowed(actor, Action.read_responses):
+        responses = list_responses(session, actor)
+        shown = next((r for r in responses if r.status == "open"), None) or (
+            responses[0] if responses else None
+        )
+        if shown is not None:
+            detail = get_response_detail(session, actor, shown.id)
+            context.update(detail=detail, events=timeline(session, actor, detail))
+        context["responses"] = responses[:8]
+    return render(request, "dashboard.html", context)
+
+
+@router.get("/responses", response_class=HTMLResponse)
+def responses_page(request: Request, session: SessionDep, actor: CanView) -> HTMLResponse:
+    """响应 Responses: every response, newest first."""
+    return render(
+        request,
+        "responses.html",
+        {"nav": "responses", "responses": list_responses(session, actor)},
+    )
+
+
+@router.get("/responses/{response_id}", response_class=HTMLResponse)
+def plan_page(
+    request: Request,
+    session: SessionDep,
+    actor: CanView,
+    response_id: int,
+    version: Version = None,
+    district: str = "",
+    industry: str = "",
+    grade: str = "",
+    kind: str = "",
+    day: str = "",
+    q: str = "",
+    deepened: str = "",
+    sort: str = views.DEFAULT_SORT,
+    order: str = "",
+) -> HTMLResponse:
+    """清单 Curtailment list: filters, sorting, totals against targets, costs."""
+    detail = get_response_detail(session, actor, response_id)
+    plan = get_plan(session, actor, response_id, version=version)
+    dataset = loaded_data(session).dataset
+    filters = views.Filters(
+        district=district,
+        industry=industry,
+        grade=grade,
+        kind=kind,
+        day=day,
+        q=q,
+        deepened=deepened not in ("", "0"),
+        sort=sort,
+        order=order,
+    )
+    chosen_day = views.parse_day(filters.day, plan)
+    if chosen_day is None:
+        filters.day = ""
+    all_rows = views.list_rows(plan, dataset)
+    rows = views.apply(
+        views.list_rows(plan, dataset, chosen_day) if chosen_day else all_rows, filters
+    )
+    version_shown = version or detail.plan_version
+    return render(
+        request,
+        "plan.html",
+        {
+            "nav": "list",
+            "response_id": response_id,
+            "detail": detail,
+            "plan": plan,
+            "version": version_shown,
+            "current": version_shown == detail.plan_version,
+            "filters": filters,
+            "options": views.options(all_rows, plan),
+            "rows": rows,
+            "totals": views.totals(rows),
+            "all_totals": views.totals(all_rows),
+            "charts": target_charts(plan),
+            "sort_keys": views.SORT_KEYS,
+            "can_override": allowed(actor, Action.override) and detail.status == "open",
+            "can_approve": allowed(actor, Action.approve) and detail.status == "open",
+            "can_release": allowed(actor, Action.release) and detail.status == "open",
+        },
+    )
+
+
+@router.get("/responses/{response_id}/sources/{source_id}", response_class=HTMLResponse)
+def source_view(
+    request: Request, session: SessionDep, actor: CanView, response_id: int, source_id: str
+) -> HTMLResponse:
+    """One source: its plan (lines, measures with loads, levels) and why this measure."""
+    return source_page(request, session, actor, response_id, source_id)
+
+
+@router.get("/responses/{response_id}/map", response_class=HTMLResponse)
+def map_page(
+    request: Request,
+    session: SessionDep,
+    actor: CanView,
+    response_id: int,
+    day: str = "",
+    version: Version = None,
+) -> HTMLResponse:
+    """地图 Map: every source from its lon/lat, coloured by what it does on a day."""
+    detail = get_response_detail(session, actor, response_id)
+    plan = get_plan(session, actor, response_id, version=version)
+    dataset = loaded_data(session).dataset
+    days = [d.date for d in plan.days]
+    chosen = views.parse_day(day, plan) or (days[0] if days else None)
+    svg: Markup | None = None
+    legend: list[MapLegend] = []
+    if chosen is not None:
+        svg, legend = source_map(
+            dataset,
+            views.day_categories(plan, chosen),
+            f"/responses/{response_id}/sources/{{source}}",
+            label=f"污染源分布 Sources on {chosen}",
+        )
+    return render(
+        request,
+        "map.html",
+        {
+            "nav": "map",
+            "response_id": response_id,
+            "detail": detail,
+            "days": days,
+            "day": chosen,
+            "svg": svg,
+            "legend": legend,
+        },
+    )
+
+
+@router.get("/responses/{response_id}/orders", response_class=HTMLResponse)
+def orders_page(
+    request: Request,
+    session: SessionDep,
+    actor: CanView,
+    response_id: int,
+    status: OrderStatus | None = None,
+) -> HTMLResponse:
+    """指令 Orders: every order of the response with its status."""
+    detail = get_response_detail(session, actor, response_id)
+    orders = list_orders(session, actor, response_id=response_id, status=status)
+    return render(
+        request,
+        "orders.html",
+        {
+            "nav": "orders",
+            "response_id": response_id,
+            "detail": detail,
+            "orders": orders,
+            "status": status or "",
+        },
+    )
+
+
+@router.get("/responses/{response_id}/compliance", response_class=HTMLResponse)
+def compliance_page(
+    request: Request, session: SessionDep, actor: CanSupervise, response_id: int
+) -> HTMLResponse:
+    """合规 Compliance: acknowledged, reported, anomalies."""
+    detail = get_response_detail(session, actor, response_id)
+    view = compliance(session, actor, response_id)
+    return render(
+        request,
+        "compliance.html",
+        {"nav": "compliance", "response_id": response_id, "detail": detail, "view": view},
+    )

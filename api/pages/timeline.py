@@ -1,0 +1,129 @@
+"""The timeline of a response: consultations, level changes, overrides, orders, release.
+
+Built from the service's views (:func:`get_response_detail`, :func:`list_orders`) plus the
+consultations of the response, which no service function lists yet:
+:func:`consultations` reads them (read-only, same role check as the responses).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from emergency.service.access import Action, Actor, require
+from emergency.service.orders import list_orders
+from emergency.service.views import ResponseDetail
+from emergency.store.models import Consultation
+
+ACTION_LABELS = {
+    "opened": "启动 Opened",
+    "upgraded": "升级 Upgraded",
+    "downgraded": "降级 Downgraded",
+    "unchanged": "维持 Unchanged",
+    "released": "解除 Released",
+    "none": "无预警 No warning",
+    "override": "人工调整 Override",
+    "orders": "下达指令 Orders issued",
+}
+
+
+@dataclass
+class ConsultationItem:
+    id: int
+    received_at: dt.datetime
+    actor: str
+    action: str
+    level: str | None
+    start: dt.date | None
+    end: dt.date | None
+    reason: str
+
+
+@dataclass
+class Event:
+    at: dt.datetime
+    kind: str
+    level: str | None
+    title: str
+    detail: str
+    actor: str
+
+    @property
+    def label(self) -> str:
+        return ACTION_LABELS.get(self.kind, self.kind)
+
+
+def _date(value: object) -> dt.date | None:
+    return dt.date.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def consultations(session: Session, actor: Actor, response_id: int) -> list[ConsultationItem]:
+    """The consultations that acted on a response, oldest first."""
+    require(actor, Action.read_responses)
+    rows = session.scalars(
+        select(Consultation)
+        .where(Consultation.response_id == response_id)
+        .order_by(Consultation.received_at, Consultation.id)
+    )
+    out = []
+    for row in rows:
+        warning = row.warning or {}
+        out.append(
+            ConsultationItem(
+                id=row.id,
+                received_at=row.received_at,
+                actor=row.actor,
+                action=row.action,
+                level=warning.get("level"),
+                start=_date(warning.get("start")),
+                end=_date(warning.get("end")),
+                reason=str(warning.get("reason", "")),
+            )
+        )
+    return out
+
+
+def timeline(session: Session, actor: Actor, detail: ResponseDetail) -> list[Event]:
+    """Every event of a response, oldest first."""
+    events: list[Event] = []
+    for c in consultations(session, actor, detail.id):
+        period = f"{c.start} – {c.end}" if c.start and c.end else ""
+        events.append(
+            Event(
+                c.received_at,
+                c.action,
+                c.level,
+                f"会商 Consultation #{c.id} {period}".strip(),
+                c.reason,
+                c.actor,
+            )
+        )
+    for o in detail.overrides:
+        what = "豁免 exempt" if o.exempt else f"措施 measure {o.measure}"
+        events.append(
+            Event(o.created_at, "override", None, f"{o.source}: {what}", o.reason, o.created_by)
+        )
+    issued: dict[int, list[dt.datetime]] = defaultdict(list)
+    for order in list_orders(session, actor, response_id=detail.id):
+        issued[order.plan_version].append(order.issued_at)
+    for version, times in sorted(issued.items()):
+        events.append(
+            Event(
+                min(times),
+                "orders",
+                None,
+                f"方案第 {version} 版 plan version {version}: {len(times)} 条指令 orders",
+                "",
+                "",
+            )
+        )
+    if detail.released_at is not None and not any(e.kind == "released" for e in events):
+        events.append(
+            Event(detail.released_at, "released", None, "响应解除 Response released", "", "")
+        )
+    events.sort(key=lambda e: e.at)
+    return events
