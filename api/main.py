@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from api import errors
+from api import errors, pages
 from api.limits import BodyLimit
 from api.routers import audit, compliance, consultations, enterprises, orders, public, responses
 from api.settings import Settings
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.state.store = store
     errors.install(app)
     app.include_router(api_router())
+    pages.install(app)  # planner pages at / and their /static files
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app
 
