@@ -8,8 +8,8 @@ route, the action it declares (the role-matrix test walks it).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Callable, Iterable, Iterator
+from typing import Annotated, Any, get_args, get_origin, get_type_hints
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.routing import APIRoute
@@ -78,19 +78,33 @@ AdminUser = Annotated[Actor, Depends(Allow(Action.read_audit))]
 PlannerUser = CanApprove
 
 
+def endpoint_action(endpoint: Callable[..., object]) -> Action | None:
+    """The action an endpoint declares through one of the ``Annotated`` aliases above."""
+    hints = get_type_hints(endpoint, include_extras=True)
+    for hint in hints.values():
+        if get_origin(hint) is not Annotated:
+            continue
+        for meta in get_args(hint)[1:]:
+            call = getattr(meta, "dependency", None)
+            if isinstance(call, Allow):
+                return call.action
+    return None
+
+
 def route_actions(app: FastAPI) -> list[tuple[str, str, Action | None]]:
     """(method, path, action) of every API route; action None for public routes."""
+    try:  # FastAPI ≥ 0.160 keeps included routers lazily
+        from fastapi.routing import iter_route_contexts
+
+        routes: Iterable[Any] = iter_route_contexts(app.routes)
+    except ImportError:  # pragma: no cover
+        routes = app.routes
     out = []
-    for route in app.routes:
-        if not isinstance(route, APIRoute):
+    for route in routes:
+        endpoint, path = getattr(route, "endpoint", None), getattr(route, "path", None)
+        if endpoint is None or path is None or not isinstance(route.original_route, APIRoute):
             continue
-        action = None
-        stack = list(route.dependant.dependencies)
-        while stack:
-            dep = stack.pop()
-            if isinstance(dep.call, Allow):
-                action = dep.call.action
-            stack.extend(dep.dependencies)
-        for method in sorted(route.methods or ()):
-            out.append((method, route.path, action))
+        action = endpoint_action(endpoint)
+        for method in sorted(getattr(route, "methods", None) or ()):
+            out.append((method, path, action))
     return out

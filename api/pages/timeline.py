@@ -1,23 +1,23 @@
 """The timeline of a response: consultations, level changes, overrides, orders, release.
 
-Built from the service's views (:func:`get_response_detail`, :func:`list_orders`) plus the
-consultations of the response, which no service function lists yet:
-:func:`consultations` reads them (read-only, same role check as the responses).
+Built from the service's :func:`get_response_detail` plus two reads no service function
+offers yet, both read-only and behind the same role check as the responses:
+:func:`consultations` (the consultations that acted on the response) and
+:func:`issues` (when each plan version's orders went out, counted in one query instead
+of building every order's view).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from emergency.service.access import Action, Actor, require
-from emergency.service.orders import list_orders
 from emergency.service.views import ResponseDetail
-from emergency.store.models import Consultation
+from emergency.store.models import Consultation, Order, ResponsePlanRow
 
 ACTION_LABELS = {
     "opened": "启动 Opened",
@@ -87,6 +87,26 @@ def consultations(session: Session, actor: Actor, response_id: int) -> list[Cons
     return out
 
 
+def issues(session: Session, actor: Actor, response_id: int) -> list[tuple[int, dt.datetime, int]]:
+    """(plan version, first issue time, number of orders) per version that issued orders."""
+    require(actor, Action.read_orders)
+    rows = session.execute(
+        select(ResponsePlanRow.number, func.min(Order.issued_at), func.count(Order.id))
+        .join(ResponsePlanRow, Order.plan_id == ResponsePlanRow.id)
+        .where(Order.response_id == response_id)
+        .group_by(ResponsePlanRow.number)
+        .order_by(ResponsePlanRow.number)
+    )
+    return [(number, _aware(first), count) for number, first, count in rows]
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    """Aggregates bypass the column type: SQLite hands back naive UTC."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
 def timeline(session: Session, actor: Actor, detail: ResponseDetail) -> list[Event]:
     """Every event of a response, oldest first."""
     events: list[Event] = []
@@ -107,16 +127,13 @@ def timeline(session: Session, actor: Actor, detail: ResponseDetail) -> list[Eve
         events.append(
             Event(o.created_at, "override", None, f"{o.source}: {what}", o.reason, o.created_by)
         )
-    issued: dict[int, list[dt.datetime]] = defaultdict(list)
-    for order in list_orders(session, actor, response_id=detail.id):
-        issued[order.plan_version].append(order.issued_at)
-    for version, times in sorted(issued.items()):
+    for version, first, count in issues(session, actor, detail.id):
         events.append(
             Event(
-                min(times),
+                first,
                 "orders",
                 None,
-                f"方案第 {version} 版 plan version {version}: {len(times)} 条指令 orders",
+                f"方案第 {version} 版 plan version {version}: {count} 条指令 orders",
                 "",
                 "",
             )

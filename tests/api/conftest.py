@@ -1,0 +1,160 @@
+"""Fixtures of the service tests: a small data folder, a store per test, a client, tokens.
+
+Every test that touches the database runs once per available database: SQLite (a temp
+file) always, and PostgreSQL when ``EMERGENCY_TEST_DATABASE_URL`` names a server (each
+test gets its own schema, dropped afterwards). Nothing is skipped: without the variable
+the PostgreSQL cases are simply not generated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from api.main import create_app
+from api.settings import Settings
+from emergency.service.access import SYSTEM
+from emergency.service.inventory import open_store
+from emergency.service.tokens import create_token
+from emergency.store.db import Store, make_engine
+from tests.datafiles import write_small_dataset
+
+PG_ENV = "EMERGENCY_TEST_DATABASE_URL"
+DATABASES = [pytest.param("sqlite", id="sqlite")]
+if os.environ.get(PG_ENV):
+    DATABASES.append(pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres))
+
+ROLES = ("admin", "consultation", "planner", "inspector", "enterprise")
+T0 = dt.datetime(2016, 12, 15, 8, 0, tzinfo=dt.UTC)
+"""16:00 in Jiyuan on 15 Dec 2016: the consultation before the episode."""
+
+
+class Clock:
+    """The service's clock, set by the tests."""
+
+    def __init__(self, now: dt.datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+@pytest.fixture(params=DATABASES)
+def db_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """None for SQLite in the data folder; else a PostgreSQL URL bound to a fresh schema."""
+    if request.param == "sqlite":
+        yield None
+        return
+    base = os.environ[PG_ENV]
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            # A session a test forgot to close holds locks: fail loudly rather than hang.
+            conn.execute(text("SET LOCAL lock_timeout = '10s'"))
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return write_small_dataset(tmp_path / "data")
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def store(data_dir: Path, db_url: str | None, clock: Clock) -> Iterator[Store]:
+    opened = open_store(data_dir, db_url, solver_time_limit_s=10.0, now=clock)
+    try:
+        yield opened
+    finally:
+        opened.dispose()
+
+
+@pytest.fixture
+def settings(data_dir: Path, db_url: str | None) -> Settings:
+    return Settings(data=data_dir, database_url=db_url, max_body_bytes=64 * 1024)
+
+
+@pytest.fixture
+def client(settings: Settings, store: Store) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, store=store)) as test_client:
+        yield test_client
+
+
+def make_token(store: Store, role: str, enterprise: str | None = None) -> str:
+    with store.session() as session:
+        _view, secret = create_token(session, SYSTEM, role, enterprise_id=enterprise)
+        session.commit()
+    return secret
+
+
+def bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+@pytest.fixture
+def auth(store: Store) -> dict[str, dict[str, str]]:
+    """Headers per role; ``enterprise`` is JY-P001, ``enterprise2`` is JY-P002."""
+    headers = {
+        role: bearer(make_token(store, role, "JY-P001" if role == "enterprise" else None))
+        for role in ROLES
+    }
+    headers["enterprise2"] = bearer(make_token(store, "enterprise", "JY-P002"))
+    return headers
+
+
+def forecast(
+    first: dt.date, aqi: list[Any], issued_at: str = "2016-12-15T16:00:00+08:00"
+) -> dict[str, Any]:
+    """A consultation forecast: one AQI value or [low, high] range per day from ``first``."""
+    return {
+        "issued_at": issued_at,
+        "issued_by": ["environment", "meteorology"],
+        "days": [
+            {"date": (first + dt.timedelta(days=i)).isoformat(), "aqi": value}
+            for i, value in enumerate(aqi)
+        ],
+    }
+
+
+DEC = dt.date(2016, 12, 16)
+ORANGE = forecast(DEC, [[210, 260], [240, 290], [250, 300], [190, 240], [110, 150]])
+"""Four days above 200 from 16 Dec (henan-2019: orange, 16–19 Dec)."""
+RED = forecast(
+    dt.date(2016, 12, 17),
+    [[310, 360], [320, 400], [310, 340], [260, 300], [110, 150]],
+    issued_at="2016-12-16T16:00:00+08:00",
+)
+"""Issued on 16 Dec: four days above 200 and three above 300 from 17 Dec (red)."""
+YELLOW = forecast(
+    dt.date(2016, 12, 17),
+    [[200, 230], [205, 240], [100, 150], [90, 120]],
+    issued_at="2016-12-16T16:00:00+08:00",
+)
+"""Issued on 16 Dec: two days above 200 from 17 Dec (yellow)."""
+CLEAN = forecast(
+    dt.date(2016, 12, 20), [[60, 90], [50, 70], [50, 80]], issued_at="2016-12-19T16:00:00+08:00"
+)
+"""Issued on 19 Dec: clean air from 20 Dec — release."""
