@@ -133,7 +133,10 @@ def test_approve_asks_for_confirmation_then_issues_orders(
     assert "already approved" in text(again.text)
     assert "已批准 approved" in text(planner.get(f"/responses/{response_id}").text)
     timeline = text(planner.get("/").text)
-    assert "下达指令 Orders issued" in timeline
+    assert (
+        f"2016-12-15 10:00 下达指令 Orders issued 方案第 1 版 plan version 1: {len(orders)} 条"
+        in (timeline)
+    )
 
 
 def test_approving_a_stale_version_is_a_conflict(planner: TestClient, response_id: int) -> None:
