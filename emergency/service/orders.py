@@ -229,7 +229,7 @@ def approve(
         response_id=response.id,
         plan_version=row.number,
         already_approved=False,
-        issued=[order_view(session, o) for o in done.issued],
+        issued=order_views(session, done.issued),
         superseded=[o.id for o in done.superseded],
         lifted=[o.id for o in done.lifted],
         kept=done.kept,
@@ -267,38 +267,62 @@ def _already(session: Session, response_id: int, number: int) -> ApprovalResult:
 
 
 def order_view(session: Session, order: Order) -> OrderView:
-    events = session.scalars(
-        select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id)
+    return order_views(session, [order])[0]
+
+
+def order_views(session: Session, rows: list[Order]) -> list[OrderView]:
+    """Views of many orders in four queries, whatever their number."""
+    if not rows:
+        return []
+    ids = [o.id for o in rows]
+    history: dict[int, list[OrderEventView]] = {i: [] for i in ids}
+    for event in session.scalars(
+        select(OrderEvent).where(OrderEvent.order_id.in_(ids)).order_by(OrderEvent.id)
+    ):
+        history[event.order_id].append(OrderEventView.model_validate(event, from_attributes=True))
+    reports = dict(
+        session.execute(
+            select(Report.order_id, func.count(Report.id))
+            .where(Report.order_id.in_(ids))
+            .group_by(Report.order_id)
+        ).all()
     )
-    n_reports = session.scalar(select(func.count(Report.id)).where(Report.order_id == order.id))
-    number = session.scalar(
-        select(ResponsePlanRow.number).where(ResponsePlanRow.id == order.plan_id)
+    plan_ids = {o.plan_id for o in rows}
+    numbers = dict(
+        session.execute(
+            select(ResponsePlanRow.id, ResponsePlanRow.number).where(
+                ResponsePlanRow.id.in_(plan_ids)
+            )
+        ).all()
     )
-    source = loaded_data(session).dataset.by_id.get(order.source)
-    return OrderView(
-        id=order.id,
-        response_id=order.response_id,
-        plan_version=number or 0,
-        source=order.source,
-        source_name=source.name if source is not None else order.source,
-        measure=MeasureRef(id=order.measure_id, name=order.measure_name),
-        level=order.level,
-        start=order.start,
-        end=order.end,
-        planned_end=order.planned_end,
-        status=order.status,  # type: ignore[arg-type]
-        current=order.status in IN_FORCE,
-        superseded_by=order.superseded_by,
-        fixed=order.fixed,
-        expected_cut_kg_d=PollutantAmounts(**order.expected_cut_kg_d),
-        allowed_load=order.allowed_load,
-        allowed_load_total=order.allowed_load_total,
-        issued_at=order.issued_at,
-        acknowledged_at=order.acknowledged_at,
-        closed_at=order.closed_at,
-        reports=n_reports or 0,
-        history=[OrderEventView.model_validate(e, from_attributes=True) for e in events],
-    )
+    by_id = loaded_data(session).dataset.by_id
+    return [
+        OrderView(
+            id=o.id,
+            response_id=o.response_id,
+            plan_version=numbers.get(o.plan_id, 0),
+            source=o.source,
+            source_name=by_id[o.source].name if o.source in by_id else o.source,
+            measure=MeasureRef(id=o.measure_id, name=o.measure_name),
+            level=o.level,
+            start=o.start,
+            end=o.end,
+            planned_end=o.planned_end,
+            status=o.status,  # type: ignore[arg-type]
+            current=o.status in IN_FORCE,
+            superseded_by=o.superseded_by,
+            fixed=o.fixed,
+            expected_cut_kg_d=PollutantAmounts(**o.expected_cut_kg_d),
+            allowed_load=o.allowed_load,
+            allowed_load_total=o.allowed_load_total,
+            issued_at=o.issued_at,
+            acknowledged_at=o.acknowledged_at,
+            closed_at=o.closed_at,
+            reports=reports.get(o.id, 0),
+            history=history[o.id],
+        )
+        for o in rows
+    ]
 
 
 def _own_order(session: Session, actor: Actor, order_id: int) -> Order:
@@ -328,7 +352,7 @@ def list_orders(
         query = query.where(Order.source == source)
     if status:
         query = query.where(Order.status == status)
-    return [order_view(session, o) for o in session.scalars(query)]
+    return order_views(session, list(session.scalars(query)))
 
 
 def get_order(session: Session, actor: Actor, order_id: int) -> OrderView:

@@ -18,7 +18,7 @@ from emergency.service.errors import NotFound
 from emergency.service.periods import merge_plans
 from emergency.solution import ResponsePlan, WarningDecision
 from emergency.store.db import store_of
-from emergency.store.inventory import Loaded, load_files, stored_files
+from emergency.store.inventory import Loaded, load_stored
 from emergency.store.models import OverrideRow, Response, ResponsePlanRow
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ ONE_DAY = dt.timedelta(days=1)
 
 def loaded_data(session: Session) -> Loaded:
     """The dataset stored in the database (read once per content, then cached)."""
-    return load_files(stored_files(session))
+    return load_stored(session)
 
 
 def date_range(first: dt.date, last: dt.date) -> list[dt.date]:

@@ -14,7 +14,7 @@ import re
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,12 +63,36 @@ def stored_files(session: Session) -> dict[str, str]:
     return {path: content for path, content in rows}
 
 
+_cache: OrderedDict[str, Loaded] = OrderedDict()
+_lock = threading.Lock()
+"""Datasets read, by content address (a few, least recently used dropped)."""
+
+
 def files_key(files: Mapping[str, str]) -> str:
     """A content address of a set of files."""
+    return _key((path, sha256(text)) for path, text in files.items())
+
+
+def _key(digests: Iterable[tuple[str, str]]) -> str:
     digest = hashlib.sha256()
-    for path in sorted(files):
-        digest.update(f"{path}\0{sha256(files[path])}\0".encode())
+    for path, file_digest in sorted(digests):
+        digest.update(f"{path}\0{file_digest}\0".encode())
     return digest.hexdigest()
+
+
+def load_stored(session: Session) -> Loaded:
+    """The dataset stored in the database; only the files' digests are read when cached."""
+    from emergency.store.models import DataFile
+
+    key = _key(
+        (path, digest) for path, digest in session.execute(select(DataFile.path, DataFile.sha256))
+    )
+    with _lock:
+        hit = _cache.get(key)
+        if hit is not None:
+            _cache.move_to_end(key)
+            return hit
+    return load_files(stored_files(session))
 
 
 @dataclass
@@ -79,10 +103,6 @@ class Loaded:
     folder: Path
     dataset: Dataset
     _tmp: tempfile.TemporaryDirectory[str]
-
-
-_cache: OrderedDict[str, Loaded] = OrderedDict()
-_lock = threading.Lock()
 
 
 def _write(files: Mapping[str, str], root: Path) -> None:
