@@ -129,3 +129,17 @@ def test_enterprise_token_needs_a_listed_enterprise(store: Store) -> None:
         make_token(store, "enterprise", "JY-X999")
     with pytest.raises(InputError, match="only tokens of role 'enterprise'"):
         make_token(store, "planner", "JY-P001")
+
+
+def test_docs_list_the_matrix() -> None:
+    """docs/API.md's role table says what the code does."""
+    from emergency.paths import REPO_ROOT
+
+    documented: dict[str, set[str]] = {}
+    for line in (REPO_ROOT / "docs" / "API.md").read_text(encoding="utf-8").splitlines():
+        match = re.match(r"\| `([a-z.]+)` \|[^|]*\| ([^|]+) \|$", line)
+        if match:
+            roles = {r.strip().split(" ")[0] for r in match.group(2).split(",")}
+            documented[match.group(1)] = roles
+    expected = {a.value: {r.value for r in roles} for a, roles in PERMISSIONS.items()}
+    assert documented == expected
