@@ -131,7 +131,18 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout_s: float = 60.0) -> LiveServer:
+    def start(self, timeout_s: float = 60.0, attempts: int = 3) -> LiveServer:
+        """Start and wait until ``/api/v1/health`` answers (another port if ours was taken)."""
+        for attempt in range(1, attempts + 1):
+            if self._spawn(timeout_s):
+                return self
+            if "address already in use" not in self.log().lower() or attempt == attempts:
+                break
+            self.port = free_port()
+            self.url = f"http://127.0.0.1:{self.port}"
+        raise RuntimeError(f"uvicorn did not start:\n{self.log()}")
+
+    def _spawn(self, timeout_s: float) -> bool:
         env = {**os.environ, "EMERGENCY_DATA": str(self.data_dir), "PYTHONPATH": str(REPO)}
         env.pop("EMERGENCY_DATABASE_URL", None)
         if self.db_url:
@@ -156,15 +167,16 @@ class LiveServer:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"uvicorn exited ({self.process.returncode}):\n{self.log()}")
+                self.process = None
+                return False
             try:
                 if httpx.get(f"{self.url}/api/v1/health", timeout=2).status_code == 200:
-                    return self
+                    return True
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
         self.stop()
-        raise RuntimeError(f"uvicorn did not answer within {timeout_s} s:\n{self.log()}")
+        return False
 
     def log(self) -> str:
         try:
