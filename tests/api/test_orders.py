@@ -206,6 +206,13 @@ def test_upgrade_before_approval_issues_nothing(store: Store) -> None:
     assert up.action == "upgraded" and up.orders_issued == 0 and up.plan_version == 2
     with store.session() as session:
         assert orders.list_orders(session, PLANNER, response_id=rid) == []
+        plan = responses.get_plan(session, PLANNER, rid)
+    # Re-planned from the state on 17 Dec: the sinter machine stopped on the 16th stays
+    # stopped and its restart, paid on the 16th, is not paid again.
+    steel = {a.date: a for a in plan.assignments if a.source == "JY-P001"}
+    assert steel[D[0]].restart_cost_yuan == 400_000 and steel[D[0]].measure == "deep"
+    assert all(steel[d].restart_cost_yuan == 0 for d in D[1:5])
+    assert [(d.date, d.level) for d in plan.days][:2] == [(D[0], "orange"), (D[1], "red")]
 
 
 def test_ack_deadline_and_reports_after_supersede(store: Store, clock: Clock) -> None:

@@ -1,0 +1,6 @@
+"""Storage: the one module boundary behind which the database lives.
+
+- :mod:`emergency.store.db`: engines, sessions, :class:`~emergency.store.db.Store`;
+- :mod:`emergency.store.models`: the schema; :mod:`emergency.store.migrate`: Alembic;
+- :mod:`emergency.store.inventory`: the data folder kept in the database.
+"""
