@@ -63,6 +63,7 @@ class Allow:
 
 
 CanConsult = Annotated[Actor, Depends(Allow(Action.consult))]
+CanReadConsultations = Annotated[Actor, Depends(Allow(Action.read_consultations))]
 CanReadResponses = Annotated[Actor, Depends(Allow(Action.read_responses))]
 CanOverride = Annotated[Actor, Depends(Allow(Action.override))]
 CanApprove = Annotated[Actor, Depends(Allow(Action.approve))]

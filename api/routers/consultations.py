@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Query
 
-from api.deps import CanConsult, SessionDep
-from emergency.service.consult import consult
-from emergency.service.views import ConsultationResult
+from api.deps import CanConsult, CanReadConsultations, SessionDep
+from emergency.service.consult import consult, list_consultations
+from emergency.service.views import ConsultationResult, ConsultationView
 
 router = APIRouter(tags=["consultation"])
 
@@ -61,3 +61,18 @@ def post_consultation(
     """Assess the forecast under the rule set in force; open, upgrade, downgrade or release
     the city's response accordingly (`action`), re-planning the remaining days."""
     return consult(session, actor, forecast)
+
+
+@router.get(
+    "/consultations",
+    response_model=list[ConsultationView],
+    summary="Consultations received, newest first",
+)
+def get_consultations(
+    session: SessionDep,
+    actor: CanReadConsultations,
+    response: Annotated[int | None, Query(description="only this response's")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[ConsultationView]:
+    """The timeline of decisions: each forecast, its warning and the action taken."""
+    return list_consultations(session, actor, response_id=response, limit=limit)

@@ -16,6 +16,7 @@ from emergency.service.responses import (
     get_response_detail,
     list_responses,
     release,
+    remove_override,
 )
 from emergency.service.views import (
     ApprovalResult,
@@ -133,6 +134,18 @@ def post_override(
     """The re-optimised plan; the fixed source shows `fixed: "override"` or `"exempt"`.
     The new plan version needs approval before its orders go out."""
     return add_override(session, actor, response_id, body)
+
+
+@router.delete(
+    "/{response_id}/overrides/{override_id}",
+    response_model=ResponsePlan,
+    summary="Withdraw an override and re-optimise",
+)
+def delete_override(
+    session: SessionDep, actor: CanOverride, response_id: int, override_id: int
+) -> ResponsePlan:
+    """The source is optimised again; the new plan version needs approval."""
+    return remove_override(session, actor, response_id, override_id)
 
 
 @router.post(

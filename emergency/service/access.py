@@ -25,6 +25,7 @@ class Role(StrEnum):
 
 class Action(StrEnum):
     consult = "consult"
+    read_consultations = "consultations.read"
     read_responses = "responses.read"
     override = "responses.override"
     approve = "responses.approve"
@@ -42,6 +43,7 @@ class Action(StrEnum):
 R = Role
 PERMISSIONS: Mapping[Action, frozenset[Role]] = {
     Action.consult: frozenset({R.consultation, R.planner}),
+    Action.read_consultations: frozenset({R.consultation, R.planner, R.inspector}),
     Action.read_responses: frozenset({R.planner, R.inspector}),
     Action.override: frozenset({R.planner}),
     Action.approve: frozenset({R.planner}),

@@ -33,7 +33,7 @@ from emergency.service.planning import (
     loaded_data,
 )
 from emergency.service.uow import commit, raced
-from emergency.service.views import ConsultAction, ConsultationResult
+from emergency.service.views import ConsultAction, ConsultationResult, ConsultationView
 from emergency.solution import WarningDecision
 from emergency.store.db import CITY_OFFSET, store_of
 from emergency.store.models import Approval, Consultation, Response
@@ -122,6 +122,19 @@ def consult(session: Session, actor: Actor, forecast: Any) -> ConsultationResult
         orders_superseded=len(done.superseded),
         orders_lifted=len(done.lifted),
     )
+
+
+def list_consultations(
+    session: Session, actor: Actor, *, response_id: int | None = None, limit: int = 100
+) -> list[ConsultationView]:
+    """Consultations received, newest first (optionally those of one response)."""
+    require(actor, Action.read_consultations)
+    query = select(Consultation).order_by(Consultation.id.desc()).limit(max(1, min(limit, 1000)))
+    if response_id is not None:
+        query = query.where(Consultation.response_id == response_id)
+    return [
+        ConsultationView.model_validate(c, from_attributes=True) for c in session.scalars(query)
+    ]
 
 
 def _state(response: Response) -> dict[str, Any]:

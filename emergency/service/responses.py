@@ -7,25 +7,20 @@ from collections import Counter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from emergency.errors import InputError
 from emergency.service.access import Action, Actor, require
 from emergency.service.audit import record
 from emergency.service.consult import _state, open_response
 from emergency.service.errors import Conflict
 from emergency.service.orders import lift_all
-from emergency.service.periods import NORMAL
+from emergency.service.overrides import add_override, remove_override
 from emergency.service.planning import (
-    active_overrides,
-    add_plan_version,
     current_plan,
     get_response,
     loaded_data,
     plan_row,
-    solve,
 )
 from emergency.service.uow import commit, raced
 from emergency.service.views import (
-    OverrideIn,
     OverrideView,
     PlanVersionView,
     PublicWarning,
@@ -121,91 +116,6 @@ def get_plan(
     return ResponsePlan.model_validate(plan_row(session, response, version).plan)
 
 
-def _check_override(session: Session, body: OverrideIn) -> None:
-    dataset = loaded_data(session).dataset
-    source = dataset.by_id.get(body.source)
-    if source is None:
-        raise InputError(f"source: {body.source!r} is not in the inventory")
-    if body.measure is None or body.measure == NORMAL:
-        return
-    plan = dataset.plans.get(body.source)
-    known: list[str]
-    if plan is not None:
-        known = plan.measure_ids()
-    else:
-        defaults = dataset.city.defaults.get(source.kind)
-        known = [NORMAL] + ([m.id for m in defaults.measures] if defaults else [])
-    if body.measure not in known:
-        raise InputError(
-            f"measure: {body.source} has no measure {body.measure!r} (known: {', '.join(known)})"
-        )
-
-
-def add_override(
-    session: Session, actor: Actor, response_id: int, body: OverrideIn
-) -> ResponsePlan:
-    """Fix one source (a measure on every remaining day, or exempt) and re-optimise.
-
-    Before approval, the whole response is re-planned; once orders are out, the days from
-    today on. A new override of a source replaces the previous one. The new plan still
-    needs approval: its orders are issued by :func:`emergency.service.orders.approve`.
-    """
-    require(actor, Action.override)
-    response = get_response(session, response_id)
-    if response.status != "open":
-        raise Conflict(f"response {response_id} is {response.status}")
-    _check_override(session, body)
-    before = current_plan(session, response)
-    if before is None or not before.days:
-        raise Conflict(f"response {response_id} has no plan yet")
-    first, last = before.days[0].date, before.days[-1].date
-    today = store_of(session).config.today()
-    eff = first if response.approved_plan is None else max(first, today)
-    if eff > last:
-        raise Conflict(f"response {response_id}: its planned days ended on {last}")
-    from emergency.respond import Override
-
-    overrides = [o for o in active_overrides(session, response.id) if o.source != body.source]
-    overrides.append(
-        Override(source=body.source, measure=body.measure, exempt=body.exempt, reason=body.reason)
-    )
-    warning = WarningDecision.model_validate(response.warning)
-    days = [(d.date, d.level) for d in before.days if d.date >= eff]
-    plan = solve(session, warning, days, before=before, effective_from=eff, overrides=overrides)
-    with raced(session, f"response {response_id} changed meanwhile; reload and retry"):
-        old_state = _state(response)
-        for row in session.scalars(
-            select(OverrideRow).where(
-                OverrideRow.response_id == response.id,
-                OverrideRow.source == body.source,
-                OverrideRow.active.is_(True),
-            )
-        ):
-            row.active = False
-        override = OverrideRow(
-            response_id=response.id,
-            source=body.source,
-            measure=body.measure,
-            exempt=body.exempt,
-            reason=body.reason,
-            active=True,
-            created_at=store_of(session).config.now(),
-            created_by=actor.label,
-        )
-        session.add(override)
-        add_plan_version(session, actor, response, plan, reason="override", effective_from=eff)
-        record(
-            session,
-            actor,
-            "response.override",
-            f"response:{response.id}",
-            old_state,
-            {**_state(response), "override": body.model_dump()},
-        )
-    commit(session)
-    return plan
-
-
 def release(session: Session, actor: Actor, response_id: int, *, note: str = "") -> ResponseDetail:
     """Release a response: every order in force is lifted."""
     require(actor, Action.release)
@@ -259,3 +169,14 @@ def public_warning(session: Session) -> PublicWarning:
         advice_en=policy.advice_en if policy else None,
         updated_at=updated or response.opened_at,
     )
+
+
+__all__ = [
+    "add_override",
+    "get_plan",
+    "get_response_detail",
+    "list_responses",
+    "public_warning",
+    "release",
+    "remove_override",
+]

@@ -79,6 +79,18 @@ class ConsultationResult(BaseModel):
     orders_lifted: int = 0
 
 
+class ConsultationView(BaseModel):
+    """A consultation received: the forecast, the decision and what it did."""
+
+    id: int
+    received_at: dt.datetime
+    actor: str
+    action: ConsultAction
+    response_id: int | None
+    warning: WarningDecision
+    forecast: dict[str, Any]
+
+
 class MeasureRef(BaseModel):
     id: str
     name: str

@@ -271,3 +271,36 @@ def test_audit_is_admin_only_filtered_and_has_no_write_route(
     assert len(only) == 2 and {e["action"] for e in only} == {"token.create"}
     for method in ("POST", "PUT", "PATCH", "DELETE"):
         assert client.request(method, f"{API}/audit", headers=auth["admin"]).status_code == 405
+
+
+def test_consultations_timeline(client: TestClient, auth: Auth) -> None:
+    rid = open_response(client, auth)
+    quiet = {**ORANGE, "days": [{"date": "2016-12-16", "aqi": 120}]}
+    client.post(f"{API}/consultations", json=quiet, headers=auth["consultation"])
+    listed = client.get(f"{API}/consultations", headers=auth["inspector"]).json()
+    assert [(c["action"], c["response_id"]) for c in listed] == [
+        ("unchanged", rid),
+        ("opened", rid),
+    ]
+    assert listed[1]["forecast"]["days"][0]["date"] == "2016-12-16"
+    assert listed[1]["warning"]["level"] == "orange"
+    one = client.get(f"{API}/consultations?response={rid}&limit=1", headers=auth["consultation"])
+    assert len(one.json()) == 1
+
+
+def test_withdraw_an_override(client: TestClient, auth: Auth) -> None:
+    rid = open_response(client, auth)
+    planner = auth["planner"]
+    body = {"source": "JY-S001", "exempt": True, "reason": "hospital works"}
+    client.post(f"{API}/responses/{rid}/overrides", json=body, headers=planner)
+    override = client.get(f"{API}/responses/{rid}", headers=planner).json()["overrides"][0]
+    url = f"{API}/responses/{rid}/overrides/{override['id']}"
+    r = client.delete(url, headers=planner)
+    assert r.status_code == 200, r.text
+    site = [a for a in r.json()["assignments"] if a["source"] == "JY-S001"]
+    assert site and {a["fixed"] for a in site} == {""}
+    detail = client.get(f"{API}/responses/{rid}", headers=planner).json()
+    assert detail["plan_version"] == 3 and detail["overrides"][0]["active"] is False
+    assert detail["plans"][-1]["reason"] == "override withdrawn"
+    assert client.delete(url, headers=planner).status_code == 409
+    assert client.delete(f"{API}/responses/{rid}/overrides/99", headers=planner).status_code == 404
