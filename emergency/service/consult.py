@@ -63,34 +63,17 @@ def consult(session: Session, actor: Actor, forecast: Any) -> ConsultationResult
     config = store_of(session).config
     today = parsed.issued_at.astimezone(CITY_OFFSET).date() if parsed.issued_at else config.today()
     response = open_response(session)
-    action: ConsultAction
+    action: ConsultAction = "none"
     done = Issued()
-    number: int | None = None
     if response is None:
-        action = "none" if warning.level is None or warning.start is None else "opened"
-        if action == "opened":
-            response, number = _open(session, actor, warning)
-    else:
-        before_state = _state(response)
-        action = _action(response, warning)
-        if action == "released":
-            done.lifted = lift_all(session, actor, response, "released by the consultation", today)
-            _close(session, response, warning, today)
-        elif action != "unchanged" or warning.end != response.end:
-            eff = max(warning.start or today, response.start, today)
-            if warning.level is not None and warning.end is not None and eff <= warning.end:
-                number, done = _replan(session, actor, response, warning, eff, action)
-            elif action != "unchanged":
-                action = "unchanged"
-        if action != "unchanged" or number is not None:
+        if warning.level is not None and warning.start is not None:
+            response = _open(session, actor, warning)
+            action = "opened"
             record(
-                session,
-                actor,
-                f"response.{action}",
-                f"response:{response.id}",
-                before_state,
-                _state(response),
+                session, actor, "response.opened", f"response:{response.id}", None, _state(response)
             )
+    else:
+        action, done = _follow(session, actor, response, warning, today)
     row = Consultation(
         received_at=config.now(),
         actor=actor.label,
@@ -147,6 +130,33 @@ def _state(response: Response) -> dict[str, Any]:
     }
 
 
+def _follow(
+    session: Session, actor: Actor, response: Response, warning: WarningDecision, today: dt.date
+) -> tuple[ConsultAction, Issued]:
+    """Upgrade, downgrade, extend or release the open response as the decision says."""
+    before = _state(response)
+    action = _action(response, warning)
+    done = Issued()
+    replanned = False
+    if action == "released":
+        done.lifted = lift_all(session, actor, response, "released by the consultation", today)
+        _close(session, response, warning, today)
+    elif warning.level is not None and warning.end is not None:
+        if action != "unchanged" or warning.end != response.end:
+            eff = max(warning.start or today, response.start, today)
+            if eff <= warning.end:  # else the episode is already behind: nothing to re-plan
+                done = _replan(session, actor, response, warning, eff, action)
+                replanned = True
+        if not replanned:
+            action = "unchanged"
+    if action != "unchanged" or replanned:
+        name = action if action != "unchanged" else "extended"
+        record(
+            session, actor, f"response.{name}", f"response:{response.id}", before, _state(response)
+        )
+    return action, done
+
+
 def _action(response: Response, warning: WarningDecision) -> ConsultAction:
     if warning.level is None:
         return "released" if warning.release_ok else "unchanged"
@@ -154,7 +164,7 @@ def _action(response: Response, warning: WarningDecision) -> ConsultAction:
     return "upgraded" if new > old else "downgraded" if new < old else "unchanged"
 
 
-def _open(session: Session, actor: Actor, warning: WarningDecision) -> tuple[Response, int]:
+def _open(session: Session, actor: Actor, warning: WarningDecision) -> Response:
     from emergency.service.planning import solve
 
     assert warning.level is not None and warning.start is not None and warning.end is not None
@@ -180,7 +190,7 @@ def _open(session: Session, actor: Actor, warning: WarningDecision) -> tuple[Res
         session.rollback()
         raise Conflict("a response is already open (opened by a concurrent consultation)") from None
     add_plan_version(session, actor, response, plan, reason="opened", effective_from=warning.start)
-    return response, response.plan_number
+    return response
 
 
 def _replan(
@@ -190,7 +200,7 @@ def _replan(
     warning: WarningDecision,
     eff: dt.date,
     action: str,
-) -> tuple[int, Issued]:
+) -> Issued:
     from emergency.service.planning import solve
 
     assert warning.level is not None and warning.end is not None
@@ -217,7 +227,7 @@ def _replan(
             response.approved_plan = row.number
             session.flush()
             done = issue(session, actor, response, row)
-    return row.number, done
+    return done
 
 
 def _close(session: Session, response: Response, warning: WarningDecision, today: dt.date) -> None:

@@ -243,3 +243,23 @@ def test_ack_deadline_and_reports_after_supersede(store: Store, clock: Clock) ->
     earlier = ReportIn(at=clock.now - dt.timedelta(hours=1), load=0.3, electricity_kwh=10)
     with store.session() as session:
         assert orders.add_report(session, STEEL, steel.id, earlier).order_id == steel.id
+
+
+def test_same_level_with_a_later_end_extends_the_response(store: Store) -> None:
+    from tests.api.conftest import forecast
+
+    rid = opened(store)
+    with store.session() as session:
+        orders.approve(session, PLANNER, rid)
+    longer = forecast(D[1], [[230, 280]] * 5, issued_at="2016-12-16T16:00:00+08:00")
+    with store.session() as session:
+        result = consultations.consult(session, PLANNER, longer)
+        detail = responses.get_response_detail(session, PLANNER, rid)
+    assert result.action == "unchanged" and result.plan_version == 2
+    assert detail.plans[-1].reason == "extended" and detail.end == dt.date(2016, 12, 21)
+    assert detail.approved  # the orders follow the warning at once
+    with store.session() as session:
+        current = orders.list_orders(session, STEEL, status="issued")
+    assert [(o.start, o.end, o.planned_end) for o in current] == [
+        (D[0], None, dt.date(2016, 12, 21))
+    ]
