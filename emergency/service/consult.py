@@ -13,12 +13,14 @@ orders at once (superseding those in force); before approval, the planner approv
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from emergency.errors import InputError
 from emergency.forecast import parse_forecast
 from emergency.rules import LEVEL_RANK, assess, choose_rule_set
 from emergency.service.access import Action, Actor, require
@@ -37,6 +39,9 @@ from emergency.service.views import ConsultAction, ConsultationResult, Consultat
 from emergency.solution import WarningDecision
 from emergency.store.db import CITY_OFFSET, store_of
 from emergency.store.models import Approval, Consultation, Response
+
+RULE_SET_ID = re.compile(r"[A-Za-z0-9_-]+")
+"""A forecast sent over HTTP names a stored rule set by id, never a file on the server."""
 
 
 def open_response(session: Session) -> Response | None:
@@ -57,6 +62,8 @@ def consult(session: Session, actor: Actor, forecast: Any) -> ConsultationResult
     """
     require(actor, Action.consult)
     parsed = parse_forecast(forecast, source="forecast")
+    if parsed.rule_set is not None and not RULE_SET_ID.fullmatch(parsed.rule_set):
+        raise InputError("forecast: rule_set: must be the id of a rule set, e.g. 'henan-2019'")
     data = loaded_data(session)
     rule_set = choose_rule_set(parsed, data_dir=data.folder)
     warning = assess(parsed, rule_set, data.dataset.city.aqi_standard)
