@@ -58,6 +58,14 @@ def _actor() -> Actor:
     return Actor(f"cli:{user}")
 
 
+def _check_folder(settings: Settings) -> None:
+    """Read and validate the data folder before the database is opened, so that a bad
+    folder stops the command (exit 2, naming file, line and field) with nothing changed."""
+    from emergency.store.inventory import load_files, read_folder
+
+    load_files(read_folder(settings.data))
+
+
 def _open(data: Path | None, db: str | None, *, fill: bool = True) -> Store:
     """Open (and migrate) the store; on first start import the data folder if ``fill``."""
     from emergency.service.inventory import ensure_imported
@@ -91,6 +99,7 @@ def serve(
     from api.main import create_app
 
     settings = _settings(data, db)
+    _check_folder(settings)
     store = _open(data, db)
     store.config.solver_time_limit_s = settings.solver_time_limit_s
     store.config.ack_deadline_hours = settings.ack_deadline_hours
@@ -201,6 +210,7 @@ def import_(data: DataOpt = None, db: DbOpt = None) -> None:
     from emergency.service.inventory import import_data
 
     settings = _settings(data, db)
+    _check_folder(settings)
     store = _open(data, db, fill=False)
     try:
         with store.session() as session:
