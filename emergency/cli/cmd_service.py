@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -107,10 +108,12 @@ def serve(
     data_flag = f" --data {settings.data}" if data is not None else ""
     db_flag = " --db URL" if db is not None else ""
     typer.echo(f"database: {_where(store.url)}")
-    typer.echo(f"serving the API at {base}/api/v1 (docs: {base}/docs)")
+    typer.echo(f"planner pages at {base}/ ; the API at {base}/api/v1 (docs: {base}/docs)")
+    # The command as it was typed (e.g. .venv/bin/emergency), so it can be pasted back.
+    exe = sys.argv[0] if sys.argv and Path(sys.argv[0]).name == "emergency" else "emergency"
     typer.echo(
-        "create a planner token with: "
-        f"emergency token create --role planner --name NAME{data_flag}{db_flag}"
+        "sign in with a planner token; create one in another terminal with:\n  "
+        f"{exe} token create --role planner --name NAME{data_flag}{db_flag}"
     )
     try:
         uvicorn.run(create_app(settings, store=store), host=host, port=port, log_level="info")
