@@ -22,8 +22,9 @@ from emergency.duties import (
     supply_conflicts,
 )
 from emergency.errors import InputError, ValidationErrors
+from emergency.heuristics import floor_choice
 from emergency.instance import NORMAL, Choice, Instance
-from emergency.optimiser import Solved, optimise
+from emergency.optimiser import Solved, list_cost, optimise
 from emergency.solution import (
     Assignment,
     DayResult,
@@ -133,9 +134,7 @@ def report(inst: Instance, solved: Solved, warning: WarningDecision) -> Response
         for name, idx in inst.pooled_rows(d):
             for i in idx:
                 marginal[i] = max(marginal[i], solved.marginal_yuan_per_kg[d].get(name, 0.0))
-    floor_cost = sum(
-        src.options[src.floor[d]].cost_yuan_d for src in inst.sources for d in range(inst.n_days)
-    ) + _restart_total(inst, [list(src.floor) for src in inst.sources])
+    floor_cost = float(list_cost(inst, floor_choice(inst)))
     return ResponsePlan(
         warning=warning,
         status=solved.status,  # type: ignore[arg-type]
@@ -149,19 +148,6 @@ def report(inst: Instance, solved: Solved, warning: WarningDecision) -> Response
         marginal_cost_yuan_per_kg=_amounts(marginal),
         assignments=_assignments(inst, solved),
     )
-
-
-def _restart_total(inst: Instance, choice: Choice) -> float:
-    total = 0.0
-    for s, src in enumerate(inst.sources):
-        for li, line in enumerate(src.lines):
-            prev = inst.stopped_before.get((s, li), 0) > 0
-            for d in range(inst.n_days):
-                now = src.options[choice[s][d]].stops(li)
-                if now and not prev:
-                    total += line.restart_cost_yuan
-                prev = now
-    return total
 
 
 def _assignments(inst: Instance, solved: Solved) -> list[Assignment]:
