@@ -173,7 +173,7 @@ def import_data(session: Session, actor: Actor, data_dir: Path) -> ImportSummary
 
 def ensure_imported(store: Store) -> ImportSummary | None:
     """On first start, import the store's data folder; later starts keep the stored data."""
-    with store.session() as session:
+    with store.startup_lock(), store.session() as session:
         if session.scalar(select(func.count()).select_from(DataFile)):
             return None
         return import_data(session, SYSTEM, store.config.data_dir)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,6 +23,7 @@ from emergency.errors import InputError
 
 SQLITE_FILE = "emergency.sqlite"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+STARTUP_LOCK_KEY = 0x656D_6572  # PostgreSQL advisory lock of schema migration and first import
 CITY_OFFSET = dt.timezone(dt.timedelta(hours=8), "+08:00")
 """Chinese plans keep local time at +08:00; "today" for the service is a date there."""
 
@@ -119,8 +120,44 @@ class Store:
         if migrate:
             from emergency.store.migrate import upgrade
 
-            upgrade(store.engine)
+            with store.startup_lock():
+                upgrade(store.engine)
         return store
+
+    @contextmanager
+    def startup_lock(self) -> Iterator[None]:
+        """Hold a lock across processes while the schema is migrated or the data imported.
+
+        Several workers (``uvicorn --workers N``) starting together on a new database
+        would otherwise race: a table created twice, the data folder imported twice, and
+        the worker that loses fails to start, which stops the whole server. PostgreSQL:
+        an advisory lock; SQLite: ``flock`` on the folder holding the database file.
+        """
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": STARTUP_LOCK_KEY})
+                conn.commit()
+                try:
+                    yield
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": STARTUP_LOCK_KEY})
+                    conn.commit()
+            return
+        database = self.engine.url.database
+        if not database or database == ":memory:":
+            yield
+            return
+        import fcntl
+        import os
+
+        # Not the database file itself: closing another descriptor of it would drop the
+        # POSIX locks SQLite holds on it in this process.
+        folder = os.open(Path(database).resolve().parent, os.O_RDONLY)
+        try:
+            fcntl.flock(folder, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(folder)  # releases the lock
 
     def session(self) -> Session:
         session = self._sessions()
