@@ -227,3 +227,24 @@ def test_cli_curve(data: Path, tmp_path: Path) -> None:
     costs = [p["cost_yuan"] for p in pts]
     assert costs == sorted(costs)  # a deeper cut never costs less
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_check_accepts_a_list_and_flags_a_tampered_one(data: Path, tmp_path: Path) -> None:
+    fc = "examples/forecast-orange.json"
+    out = runner.invoke(app, ["respond", "-f", fc, "--data", str(data), "--json"])
+    good = tmp_path / "plan.json"
+    good.write_text(out.output, encoding="utf-8")
+    r = runner.invoke(app, ["check", "--plan", str(good), "--data", str(data)])
+    assert r.exit_code == 0 and r.output.startswith("valid:"), r.output
+    plan = json.loads(out.output)
+    plan["assignments"] = [a for a in plan["assignments"] if a["source"] != "JY-P001"]
+    plan["total_cost_yuan"] += 1000
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(plan), encoding="utf-8")
+    r = runner.invoke(app, ["check", "--plan", str(bad), "--data", str(data)])
+    assert r.exit_code == 1
+    assert "JY-P001" in r.output and "differs from the list's" in r.output
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"status": "optimal"}', encoding="utf-8")
+    r = runner.invoke(app, ["check", "--plan", str(broken), "--data", str(data)])
+    assert r.exit_code == 2 and "broken.json: warning" in r.output

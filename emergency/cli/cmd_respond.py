@@ -204,3 +204,44 @@ def curve_command(
     Console(highlight=False).print(table)
     if plot_out is not None:
         typer.echo(f"plot written to {plot_out}")
+
+
+@app.command("check")
+@guarded
+def check_command(
+    plan_file: Annotated[
+        Path, typer.Option("--plan", "-p", help="A list as printed by `respond --json`.")
+    ],
+    data: DataOpt = None,
+) -> None:
+    """Re-check a saved list against the data with the independent checker.
+
+    Recomputes every cut, cost, restart, floor and supply coupling; exit 0 when the list is
+    valid and its reported total equals the recomputed one, 1 when it is not.
+    """
+    from pydantic import ValidationError
+
+    from emergency.errors import InputError
+    from emergency.respond import check_plan
+
+    try:
+        plan = ResponsePlan.model_validate_json(plan_file.read_bytes())
+    except OSError as exc:
+        raise InputError(f"{plan_file}: cannot read ({exc.strerror})") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(x) for x in first["loc"])
+        raise InputError(f"{plan_file}: {loc}: {first['msg']}") from None
+    err = Console(stderr=True, highlight=False, quiet=not stdout_is_terminal())
+    dataset = _load_dataset(data, err)
+    rep = check_plan(dataset, plan)
+    if rep.ok:
+        typer.echo(
+            f"valid: {len(plan.assignments)} assignments, cost {float(rep.cost_yuan):,.2f} yuan "
+            f"(restarts {float(rep.restart_cost_yuan):,.2f}) equals the reported total"
+        )
+        return
+    for v in rep.violations:
+        typer.echo(v)
+    typer.echo(f"{len(rep.violations)} violation(s)")
+    raise typer.Exit(1)
