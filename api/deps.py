@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Annotated, Any, get_args, get_origin, get_type_hints
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Path, Request
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
@@ -19,6 +19,13 @@ from sqlalchemy.orm import Session
 from emergency.service.access import Action, Actor, require
 from emergency.service.tokens import authenticate
 from emergency.store.db import Store
+
+MAX_ID = 2**31 - 1
+"""Ids are 32-bit integers in the database (PostgreSQL ``integer``)."""
+
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+"""A path id: outside 1..MAX_ID it is refused (422) before any query; a larger one made
+PostgreSQL fail ("integer out of range") and SQLite overflow, a 500 either way."""
 
 
 def get_store(request: Request) -> Store:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import CanReadCompliance, SessionDep
+from api.deps import MAX_ID, CanReadCompliance, SessionDep
 from emergency.service.compliance import compliance
 from emergency.service.views import ComplianceView
 
@@ -17,7 +17,7 @@ router = APIRouter(tags=["supervision"])
 def get_compliance(
     session: SessionDep,
     actor: CanReadCompliance,
-    response: Annotated[int, Query(description="the response id")],
+    response: Annotated[int, Query(ge=1, le=MAX_ID, description="the response id")],
 ) -> ComplianceView:
     """Per order: acknowledged (and when), reported, and anomalies — load or electricity
     above what the order allows, acknowledgement overdue or late."""

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
 
-from api.deps import CanConsult, CanReadConsultations, SessionDep
+from api.deps import MAX_ID, CanConsult, CanReadConsultations, SessionDep
 from emergency.service.consult import consult, list_consultations
 from emergency.service.views import ConsultationResult, ConsultationView
 
@@ -71,7 +71,9 @@ def post_consultation(
 def get_consultations(
     session: SessionDep,
     actor: CanReadConsultations,
-    response: Annotated[int | None, Query(description="only this response's")] = None,
+    response: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="only this response's")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[ConsultationView]:
     """The timeline of decisions: each forecast, its warning and the action taken."""

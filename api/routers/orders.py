@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query
 
-from api.deps import CanAck, CanReadOrders, CanReport, SessionDep
+from api.deps import MAX_ID, CanAck, CanReadOrders, CanReport, Id, SessionDep
 from emergency.service.orders import (
     acknowledge,
     add_report,
@@ -31,7 +31,9 @@ REPORT_EXAMPLE = {
 def get_orders(
     session: SessionDep,
     actor: CanReadOrders,
-    response: Annotated[int | None, Query(description="only this response's")] = None,
+    response: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="only this response's")
+    ] = None,
     source: Annotated[str | None, Query(description="only this source's")] = None,
     status: OrderStatus | None = None,
 ) -> list[OrderView]:
@@ -41,12 +43,12 @@ def get_orders(
 
 
 @router.get("/{order_id}", response_model=OrderView, summary="One order with its history")
-def get_one_order(session: SessionDep, actor: CanReadOrders, order_id: int) -> OrderView:
+def get_one_order(session: SessionDep, actor: CanReadOrders, order_id: Id) -> OrderView:
     return get_order(session, actor, order_id)
 
 
 @router.post("/{order_id}/ack", response_model=OrderView, summary="Acknowledge an order")
-def post_ack(session: SessionDep, actor: CanAck, order_id: int) -> OrderView:
+def post_ack(session: SessionDep, actor: CanAck, order_id: Id) -> OrderView:
     """The enterprise confirms receipt (idempotent; 409 once superseded or lifted)."""
     return acknowledge(session, actor, order_id)
 
@@ -60,12 +62,12 @@ def post_ack(session: SessionDep, actor: CanAck, order_id: int) -> OrderView:
 def post_report(
     session: SessionDep,
     actor: CanReport,
-    order_id: int,
+    order_id: Id,
     body: Annotated[ReportIn, Body(openapi_examples={"daily": {"value": REPORT_EXAMPLE}})],
 ) -> ReportView:
     return add_report(session, actor, order_id, body)
 
 
 @router.get("/{order_id}/reports", response_model=list[ReportView], summary="An order's reports")
-def get_reports(session: SessionDep, actor: CanReadOrders, order_id: int) -> list[ReportView]:
+def get_reports(session: SessionDep, actor: CanReadOrders, order_id: Id) -> list[ReportView]:
     return list_reports(session, actor, order_id)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import CanApprove, CanOverride, CanReadResponses, CanRelease, SessionDep
+from api.deps import MAX_ID, CanApprove, CanOverride, CanReadResponses, CanRelease, Id, SessionDep
 from emergency.service.orders import approve
 from emergency.service.planning import loaded_data
 from emergency.service.responses import (
@@ -30,7 +30,7 @@ router = APIRouter(prefix="/responses", tags=["responses"])
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Version = Annotated[
-    int | None, Query(ge=1, description="a plan version (default: the current one)")
+    int | None, Query(ge=1, le=MAX_ID, description="a plan version (default: the current one)")
 ]
 
 
@@ -54,14 +54,14 @@ def get_responses(
 
 
 @router.get("/{response_id}", response_model=ResponseDetail, summary="One response")
-def get_response(session: SessionDep, actor: CanReadResponses, response_id: int) -> ResponseDetail:
+def get_response(session: SessionDep, actor: CanReadResponses, response_id: Id) -> ResponseDetail:
     """The response with its warning, plan versions, overrides and order counts."""
     return get_response_detail(session, actor, response_id)
 
 
 @router.get("/{response_id}/plan", response_model=ResponsePlan, summary="The curtailment list")
 def get_response_plan(
-    session: SessionDep, actor: CanReadResponses, response_id: int, version: Version = None
+    session: SessionDep, actor: CanReadResponses, response_id: Id, version: Version = None
 ) -> ResponsePlan:
     """SPEC §5's plan object for the whole response (days already behind a change are kept
     as they were planned)."""
@@ -75,7 +75,7 @@ def get_response_plan(
     responses={200: {"content": {"text/csv": {}}}},
 )
 def get_response_plan_csv(
-    session: SessionDep, actor: CanReadResponses, response_id: int, version: Version = None
+    session: SessionDep, actor: CanReadResponses, response_id: Id, version: Version = None
 ) -> Response:
     from emergency.export import to_csv
 
@@ -94,7 +94,7 @@ def get_response_plan_csv(
     responses={200: {"content": {XLSX: {}}}},
 )
 def get_response_plan_xlsx(
-    session: SessionDep, actor: CanReadResponses, response_id: int, version: Version = None
+    session: SessionDep, actor: CanReadResponses, response_id: Id, version: Version = None
 ) -> Response:
     from emergency.export import to_xlsx
 
@@ -114,7 +114,7 @@ def get_response_plan_xlsx(
 def post_override(
     session: SessionDep,
     actor: CanOverride,
-    response_id: int,
+    response_id: Id,
     body: Annotated[
         OverrideIn,
         Body(
@@ -142,7 +142,7 @@ def post_override(
     summary="Withdraw an override and re-optimise",
 )
 def delete_override(
-    session: SessionDep, actor: CanOverride, response_id: int, override_id: int
+    session: SessionDep, actor: CanOverride, response_id: Id, override_id: Id
 ) -> ResponsePlan:
     """The source is optimised again; the new plan version needs approval."""
     return remove_override(session, actor, response_id, override_id)
@@ -156,7 +156,7 @@ def delete_override(
 def post_approve(
     session: SessionDep,
     actor: CanApprove,
-    response_id: int,
+    response_id: Id,
     body: Annotated[ApproveIn | None, Body()] = None,
 ) -> ApprovalResult:
     """Issue the plan's orders; orders in force that the plan no longer wants are
@@ -172,7 +172,7 @@ def post_approve(
 def post_release(
     session: SessionDep,
     actor: CanRelease,
-    response_id: int,
+    response_id: Id,
     body: Annotated[ReleaseIn | None, Body()] = None,
 ) -> ResponseDetail:
     return release(session, actor, response_id, note=body.note if body else "")
