@@ -113,6 +113,49 @@ def plan_text(body: str | bytes | dict[str, Any], what: str) -> str:
     return body
 
 
+MAX_YAML_NODES = 100_000
+"""A plan is a few hundred YAML nodes; more, once aliases are expanded, is an attack."""
+
+
+def refuse_alias_bombs(text: str, what: str) -> None:
+    """Refuse YAML whose aliases expand to more than :data:`MAX_YAML_NODES` nodes.
+
+    A document of nine anchors each repeating the previous one nine times ("billion
+    laughs") is under a kilobyte, parses at once, and expands to 400 million values when
+    the plan is read: several minutes of a worker's CPU for one request. The node graph
+    is sized without expanding it (each node's size counted once).
+    """
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except (yaml.YAMLError, RecursionError):
+        return  # reading the plan reports it, with its line
+    size: dict[int, int] = {}
+    visiting: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)] if root is not None else []
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in size:
+            continue
+        if not children_done and id(node) in visiting:  # an alias inside its own anchor
+            raise InputError(f"{what}: YAML alias refers to a node that contains it")
+        if isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        else:
+            children = []
+        if children_done:
+            size[id(node)] = 1 + sum(size[id(child)] for child in children)
+            if size[id(node)] > MAX_YAML_NODES:
+                raise InputError(
+                    f"{what}: YAML aliases expand to more than {MAX_YAML_NODES} values"
+                )
+            continue
+        visiting.add(id(node))
+        stack.append((node, True))
+        stack.extend((child, False) for child in children if id(child) not in size)
+
+
 def put_plan(
     session: Session, actor: Actor, enterprise_id: str, body: str | bytes | dict[str, Any]
 ) -> PlanDocument:
@@ -127,6 +170,7 @@ def put_plan(
     source = _source(session, actor, enterprise_id)
     path = plan_path(enterprise_id)
     text = plan_text(body, path)
+    refuse_alias_bombs(text, path)
     from emergency.dataset import validate_plan_against
     from emergency.plans import parse_plan_text
 
