@@ -8,14 +8,15 @@ with any problem is rejected with every problem listed, and nothing is stored.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from emergency.errors import InputError, ValidationErrors
+from emergency.errors import InputError, ValidationErrors, where
 from emergency.service.access import SYSTEM, Action, Actor, require, require_own
 from emergency.service.audit import record
 from emergency.service.errors import NotFound
@@ -24,6 +25,7 @@ from emergency.service.uow import commit
 from emergency.service.views import EnterpriseView, ImportSummary, PlanDocument
 from emergency.store.db import Store, store_of
 from emergency.store.inventory import (
+    INVENTORY_FILE,
     load_files,
     plan_path,
     put_file,
@@ -32,7 +34,10 @@ from emergency.store.inventory import (
     sha256,
     stored_files,
 )
-from emergency.store.models import DataFile
+from emergency.store.models import DataFile, Order
+
+if TYPE_CHECKING:
+    from emergency.dataset import Dataset
 
 
 def enterprise_ids(session: Session) -> set[str]:
@@ -156,6 +161,60 @@ def refuse_alias_bombs(text: str, what: str) -> None:
         stack.extend((child, False) for child in children if id(child) not in size)
 
 
+def _length(column: Any) -> int | None:
+    length: int | None = getattr(column.type, "length", None)
+    return length
+
+
+def _unstorable(value: str, limit: int | None) -> str | None:
+    if "\x00" in value:
+        return "must not hold a NUL character (\\u0000)"
+    if limit is not None and len(value) > limit:
+        return f"longer than {limit} characters (an order stores at most {limit})"
+    return None
+
+
+def storable_errors(
+    dataset: Dataset, files: Mapping[str, str], paths: set[str] | None = None
+) -> list[str]:
+    """Ids and names an order could not store, each naming the file, the line and the field.
+
+    Orders copy the source id, the measure id and the measure name; PostgreSQL refuses
+    text holding NUL and text longer than the column, so one such plan would make every
+    approval of a response fail. ``paths``: check only these files.
+    """
+    from emergency.plans import path_text
+    from emergency.ruleset import yaml_line
+
+    column = Order.__table__.c
+    limits = {"id": _length(column.measure_id), "name": _length(column.measure_name)}
+    entries: list[tuple[str, tuple[str, ...], list[Any]]] = [
+        (plan_path(source_id), ("measures",), plan.measures)
+        for source_id, plan in dataset.plans.items()
+    ]
+    entries += [
+        ("plans/city.yaml", ("defaults", kind, "measures"), defaults.measures)
+        for kind, defaults in dataset.city.defaults.items()
+    ]
+    errors = []
+    for path, prefix, measures in entries:
+        if paths is not None and path not in paths:
+            continue
+        for i, measure in enumerate(measures):
+            for key, limit in limits.items():
+                problem = _unstorable(getattr(measure, key), limit)
+                if problem:
+                    loc: list[str | int] = [*prefix, i, key]
+                    line = yaml_line(files.get(path, ""), loc)
+                    errors.append(f"{where(path, line, path_text(loc))}: {problem}")
+    if paths is None or INVENTORY_FILE in paths:
+        for row, source in enumerate(dataset.sources, start=2):
+            problem = _unstorable(source.id, _length(column.source))
+            if problem:
+                errors.append(f"{where(INVENTORY_FILE, row, 'id')}: {problem}")
+    return errors
+
+
 def put_plan(
     session: Session, actor: Actor, enterprise_id: str, body: str | bytes | dict[str, Any]
 ) -> PlanDocument:
@@ -181,7 +240,10 @@ def put_plan(
     files = stored_files(session)
     old = files.get(path)
     files[path] = text
-    load_files(files)  # the whole folder with the new plan in place, as `emergency validate`
+    loaded = load_files(files)  # the whole folder with the new plan, as `emergency validate`
+    errors = storable_errors(loaded.dataset, files, {path})
+    if errors:
+        raise ValidationErrors(errors)
     if old is not None and sha256(old) == sha256(text):
         return get_plan_document(session, actor, enterprise_id)
     put_file(session, path, text, actor.label, store_of(session).config.now())
@@ -200,7 +262,9 @@ def put_plan(
 def import_data(session: Session, actor: Actor, data_dir: Path) -> ImportSummary:
     """Load a data folder into the database (validated first; nothing changes if invalid)."""
     files = read_folder(data_dir)
-    load_files(files)
+    errors = storable_errors(load_files(files).dataset, files)
+    if errors:
+        raise ValidationErrors(errors)
     summary = replace_files(session, files, actor.label, store_of(session).config.now())
     if summary["added"] or summary["changed"] or summary["removed"]:
         record(
