@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 
 from emergency.errors import InputError, ValidationErrors
 from emergency.service.errors import Conflict, Forbidden, NotFound, ServiceError, Unauthorized
@@ -28,6 +29,15 @@ async def domain_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
 
 
+async def unstorable(_request: Request, _exc: Exception) -> JSONResponse:
+    """The database refused a value of the request (PostgreSQL: text holding NUL, a
+    number out of range) → 400. The request's transaction is rolled back with its
+    session: nothing is stored."""
+    detail = "the database refuses a value of this request (text holding NUL \\u0000?)"
+    return JSONResponse({"detail": detail}, status_code=400)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(InputError, domain_error)
     app.add_exception_handler(ServiceError, domain_error)
+    app.add_exception_handler(DataError, unstorable)
