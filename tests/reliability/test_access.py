@@ -1,0 +1,407 @@
+"""Access: the role matrix walked over the app's own route table, tokens, logs, audit log.
+
+The matrix test is generated: the routes come from ``app.routes`` (each with the action its
+``Allow`` dependency declares), the expectations from ``PERMISSIONS``, and each route runs
+against a fresh city for every role, for an enterprise both on its own resources and on
+another enterprise's. A route must have an entry in :data:`ROUTES` (how its resource
+belongs to an enterprise, and a valid body): a new route without one fails
+:func:`test_every_route_has_an_entry_and_an_action`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from sqlalchemy import String, func, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.types import JSON
+
+from api.deps import Allow
+from api.main import create_app
+from api.settings import Settings
+from emergency.service.access import PERMISSIONS, SYSTEM, Action, Role
+from emergency.service.inventory import open_store
+from emergency.service.tokens import create_token
+from emergency.store.db import Store
+from emergency.store.models import AuditEntry, Base
+from tests.reliability.conftest import ServerFactory
+from tests.reliability.invariants import open_store as open_existing
+from tests.reliability.live import API, OVERRIDES, bearer, cli_token, orange, run_cli, where
+
+Scope = Literal["public", "city", "listed", "owned"]
+"""How a route's resource belongs to an enterprise: ``public`` needs no token; ``city``
+belongs to no enterprise; ``listed`` is a list an enterprise sees only its part of;
+``owned`` is one enterprise's (another enterprise gets 404)."""
+
+
+REPORT = {"at": "2026-12-01T17:00:00+08:00", "load": 0.4, "note": "按要求限产"}
+
+
+def plan_body(city: City, whose: str) -> Any:
+    """The enterprise's plan as stored, with a comment that makes it a change."""
+    city.writes += 1
+    return city.plan_texts[city.firms[whose]] + f"\n# reviewed ({city.writes})\n"
+
+
+Body = Callable[["City", str], Any] | None
+ROUTES: dict[tuple[str, str], tuple[Scope, Body]] = {
+    ("POST", "/consultations"): ("city", lambda _c, _w: orange()),
+    ("GET", "/consultations"): ("city", None),
+    ("GET", "/responses"): ("city", None),
+    ("GET", "/responses/{response_id}"): ("city", None),
+    ("GET", "/responses/{response_id}/plan"): ("city", None),
+    ("GET", "/responses/{response_id}/plan.csv"): ("city", None),
+    ("GET", "/responses/{response_id}/plan.xlsx"): ("city", None),
+    ("POST", "/responses/{response_id}/overrides"): ("city", lambda _c, _w: OVERRIDES[1]),
+    ("DELETE", "/responses/{response_id}/overrides/{override_id}"): ("city", None),
+    ("POST", "/responses/{response_id}/approve"): ("city", lambda _c, _w: {}),
+    ("POST", "/responses/{response_id}/release"): ("city", lambda _c, _w: {"note": "air clear"}),
+    ("GET", "/orders"): ("listed", None),
+    ("GET", "/orders/{order_id}"): ("owned", None),
+    ("POST", "/orders/{order_id}/ack"): ("owned", None),
+    ("POST", "/orders/{order_id}/reports"): ("owned", lambda _c, _w: REPORT),
+    ("GET", "/orders/{order_id}/reports"): ("owned", None),
+    ("GET", "/compliance"): ("city", None),
+    ("GET", "/public/warning"): ("public", None),
+    ("GET", "/health"): ("public", None),
+    ("GET", "/enterprises"): ("city", None),
+    ("GET", "/enterprises/{enterprise_id}/plan"): ("owned", None),
+    ("PUT", "/enterprises/{enterprise_id}/plan"): ("owned", plan_body),
+    ("GET", "/audit"): ("city", None),
+}
+"""Every API route (path under /api/v1): its scope and, for writes, a valid body."""
+
+QUERIES = {"/compliance": {"response": "{response_id}"}}
+"""Required query parameters."""
+
+
+def declared_action(route: APIRoute) -> Action | None:
+    """The action a route's ``Allow`` dependency declares (None: a public route)."""
+    actions = set()
+    stack = list(route.dependant.dependencies)
+    while stack:
+        dependency = stack.pop()
+        if isinstance(dependency.call, Allow):
+            actions.add(dependency.call.action)
+        stack.extend(dependency.dependencies)
+    assert len(actions) <= 1, f"{route.path} declares {actions}"
+    return actions.pop() if actions else None
+
+
+def route_table(app: FastAPI) -> list[tuple[str, str, Action | None]]:
+    """(method, path under /api/v1, action) of every API route, from ``app.routes``."""
+    try:  # FastAPI ≥ 0.160 keeps included routers lazily: flatten them
+        from fastapi.routing import iter_route_contexts
+
+        contexts: list[Any] = list(iter_route_contexts(app.routes))
+    except ImportError:  # pragma: no cover
+        contexts = list(app.routes)
+    table = []
+    for context in contexts:
+        route = getattr(context, "original_route", context)
+        path = getattr(context, "path", "")
+        if not isinstance(route, APIRoute) or not path.startswith(f"{API}/"):
+            continue
+        for method in sorted(getattr(context, "methods", None) or route.methods or ()):
+            table.append((method, path.removeprefix(API), declared_action(route)))
+    return table
+
+
+TABLE = route_table(create_app())
+
+
+def test_every_route_has_an_entry_and_an_action() -> None:
+    assert len(TABLE) >= 20
+    listed = {(method, path) for method, path, _ in TABLE}
+    assert listed == set(ROUTES), (
+        f"routes without an entry: {sorted(listed - set(ROUTES))}; "
+        f"entries without a route: {sorted(set(ROUTES) - listed)}"
+    )
+    for method, path, action in TABLE:
+        scope = ROUTES[method, path][0]
+        assert (action is None) == (scope == "public"), (method, path, action)
+        assert action is None or action in PERMISSIONS, (method, path)
+    assert {a for _, _, a in TABLE if a} == set(PERMISSIONS), "an action without a route"
+
+
+@dataclass
+class City:
+    """A fresh small city: an approved response with orders for two enterprises, an
+    override; one token per role and one for a second enterprise."""
+
+    app: FastAPI
+    client: TestClient
+    store: Store
+    tokens: dict[str, str]
+    response_id: int
+    override_id: int
+    orders: dict[str, int]  # whose → an order id ("own": JY-P001's, "other": JY-P002's)
+    firms: dict[str, str]
+    plan_texts: dict[str, str]
+    writes: int = 0
+
+    def path_value(self, name: str, whose: str) -> str:
+        values = {
+            "response_id": self.response_id,
+            "override_id": self.override_id,
+            "order_id": self.orders[whose],
+            "enterprise_id": self.firms[whose],
+        }
+        assert name in values, f"no value for path parameter {name!r}: add it to City"
+        return str(values[name])
+
+    def url(self, path: str, whose: str) -> str:
+        def fill(template: str) -> str:
+            return re.sub(r"\{(\w+)\}", lambda m: self.path_value(m.group(1), whose), template)
+
+        query = "&".join(f"{k}={fill(v)}" for k, v in QUERIES.get(path, {}).items())
+        return API + fill(path) + (f"?{query}" if query else "")
+
+
+FIRMS = {"own": "JY-P001", "other": "JY-P002"}
+
+
+@pytest.fixture
+def city(data_dir: Path, db_url: str | None) -> Iterator[City]:
+    store = open_store(data_dir, db_url, solver_time_limit_s=10.0)
+    tokens = {}
+    with store.session() as session:
+        for role in Role:
+            firm = FIRMS["own"] if role is Role.enterprise else None
+            _view, tokens[role.value] = create_token(session, SYSTEM, role, enterprise_id=firm)
+        _view, tokens["enterprise-other"] = create_token(
+            session, SYSTEM, "enterprise", enterprise_id=FIRMS["other"]
+        )
+        session.commit()
+    app = create_app(Settings(data=data_dir, database_url=db_url), store=store)
+    try:
+        with TestClient(app) as client:
+            planner = bearer(tokens["planner"])
+            opened = client.post(f"{API}/consultations", json=orange(), headers=planner).json()
+            rid = opened["response_id"]
+            assert client.post(f"{API}/responses/{rid}/approve", headers=planner).status_code == 200
+            # a pending version: approving it in the matrix is a change, not a no-op
+            client.post(f"{API}/responses/{rid}/overrides", json=OVERRIDES[0], headers=planner)
+            detail = client.get(f"{API}/responses/{rid}", headers=planner).json()
+            orders = client.get(f"{API}/orders", headers=planner).json()
+            first, texts = {}, {}
+            for whose, firm in FIRMS.items():
+                first[whose] = min(o["id"] for o in orders if o["source"] == firm)
+                plan = client.get(f"{API}/enterprises/{firm}/plan", headers=planner)
+                texts[firm] = plan.json()["text"]
+            override_id = detail["overrides"][0]["id"]
+            yield City(app, client, store, tokens, rid, override_id, first, dict(FIRMS), texts)
+    finally:
+        store.dispose()
+
+
+def request(city: City, method: str, path: str, role: str | None, whose: str) -> Any:
+    _scope, body = ROUTES[method, path]
+    headers = bearer(city.tokens[role]) if role else {}
+    payload = body(city, whose) if body else None
+    if isinstance(payload, str):
+        headers |= {"content-type": "application/yaml"}
+        return city.client.request(method, city.url(path, whose), content=payload, headers=headers)
+    return city.client.request(method, city.url(path, whose), json=payload, headers=headers)
+
+
+def audit_count(store: Store) -> int:
+    with store.session() as session:
+        return int(session.scalar(select(func.count()).select_from(AuditEntry)) or 0)
+
+
+@pytest.mark.parametrize(("method", "path", "action"), TABLE, ids=[f"{m} {p}" for m, p, _ in TABLE])
+def test_role_matrix(city: City, method: str, path: str, action: Action | None) -> None:
+    """One route: no token → 401; every role → 403 unless the matrix allows it; allowed
+    roles are served (GET: 200); an enterprise gets its own resources and 404 for another's;
+    every write that is served adds to the audit log."""
+    scope = ROUTES[method, path][0]
+    if action is None:
+        for role in (None, *city.tokens):
+            assert request(city, method, path, role, "own").status_code == 200
+        return
+    r = request(city, method, path, None, "own")
+    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer", r.text
+    r = city.client.request(method, city.url(path, "own"), headers=bearer("em_" + "x" * 43))
+    assert r.status_code == 401
+    for role in Role:
+        allowed = role in PERMISSIONS[action]
+        holders = ["enterprise", "enterprise-other"] if role is Role.enterprise else [role.value]
+        for holder in holders:
+            # whose resources are the holder's own: JY-P001's, or JY-P002's for the other
+            mine, theirs = ("other", "own") if holder == "enterprise-other" else ("own", "other")
+            before = audit_count(city.store)
+            if allowed and role is Role.enterprise and scope == "owned":
+                r = request(city, method, path, holder, theirs)
+                assert r.status_code == 404, (holder, "another's", method, path, r.status_code)
+                assert audit_count(city.store) == before
+            r = request(city, method, path, holder, mine)
+            seen = (holder, method, path, r.status_code, r.text[:300])
+            assert r.status_code < 500, seen
+            if not allowed:
+                assert r.status_code == 403, seen
+                assert audit_count(city.store) == before, "a refused request was audited"
+                continue
+            assert r.status_code not in (401, 403, 404), seen
+            if method == "GET":
+                assert r.status_code == 200, seen
+            else:
+                assert r.status_code in (200, 201), seen
+                assert audit_count(city.store) > before, f"{method} {path} left no audit entry"
+            if role is Role.enterprise and scope == "listed":
+                assert r.json() and {o["source"] for o in r.json()} == {FIRMS[mine]}, seen
+                widened = city.client.get(
+                    city.url(path, mine),
+                    params={"source": FIRMS[theirs]},
+                    headers=bearer(city.tokens[holder]),
+                )
+                assert widened.json() == []
+
+
+# ----------------------------------------------------------------------------- tokens
+
+
+def text_columns() -> list[tuple[str, str]]:
+    return [
+        (table.name, column.name)
+        for table in Base.metadata.sorted_tables
+        for column in table.columns
+        if isinstance(column.type, String | JSON)
+    ]
+
+
+@pytest.mark.slow
+def test_tokens_are_hashed_at_rest(data_dir: Path, db_url: str | None) -> None:
+    """Tokens from the real command: no column of any table holds a secret, or a part of
+    one; the stored hash is the SHA-256 of the secret; the command's other output and
+    ``token list`` never show it."""
+    secrets = [cli_token(data_dir, db_url, role) for role in ("planner", "admin")]
+    secrets.append(cli_token(data_dir, db_url, "enterprise", "JY-P001"))
+    listed = run_cli("token", "list", "--json", *where(data_dir, db_url))
+    store = open_existing(data_dir, db_url)
+    try:
+        with store.engine.connect() as conn:
+            dump = []
+            for table, column in text_columns():
+                dump += [
+                    str(v)
+                    for v in conn.execute(text(f'SELECT "{column}" FROM "{table}"')).scalars()
+                ]
+            hashes = set(conn.execute(text("SELECT token_hash FROM api_tokens")).scalars())
+    finally:
+        store.dispose()
+    everything = "\n".join(dump)
+    if db_url is None:  # and not in the bytes of the file (or its write-ahead log)
+        for path in data_dir.glob("emergency.sqlite*"):
+            everything += path.read_bytes().decode("latin-1")
+    for secret in secrets:
+        assert secret not in everything and secret[3:20] not in everything
+        assert secret not in listed.stdout + listed.stderr
+    assert hashes == {hashlib.sha256(s.encode()).hexdigest() for s in secrets}
+
+
+@pytest.mark.slow
+def test_no_token_in_the_logs(
+    server_factory: ServerFactory, data_dir: Path, db_url: str | None
+) -> None:
+    """A whole flow against ``uvicorn --log-level debug`` (and ``emergency serve``):
+    neither log holds a token, good or bad, nor an Authorization header."""
+    tokens = {role: cli_token(data_dir, db_url, role) for role in ("planner", "inspector")}
+    tokens["enterprise"] = cli_token(data_dir, db_url, "enterprise", "JY-P001")
+    bad = "em_" + "BadTokenThatMustNotBeLogged" * 2
+    logs: list[str] = []
+    for server in (server_factory(workers=1, log_level="debug"), server_factory()):
+        server.log_path = data_dir.parent / f"server-{len(logs)}.log"
+        server.start()
+        with server.client(tokens["planner"]) as planner:
+            r = planner.post("/consultations", json=orange())
+            rid = r.json()["response_id"]
+            planner.post(f"/responses/{rid}/approve")
+            planner.get(f"/responses/{rid}/plan")
+        with server.client(tokens["enterprise"]) as firm:
+            order = firm.get("/orders").json()[0]["id"]
+            firm.post(f"/orders/{order}/ack")
+            firm.post(f"/orders/{order}/reports", json=REPORT)
+        with server.client(bad) as intruder:
+            assert intruder.get("/orders").status_code == 401
+        with server.client(tokens["inspector"]) as inspector:
+            inspector.get("/compliance", params={"response": rid})
+            inspector.post(f"/responses/{rid}/release")  # 403
+        server.stop()
+        logs.append(server.log())
+    assert "GET /api/v1/orders" in logs[0] and "POST /api/v1/consultations" in logs[1]
+    for log in logs:
+        for secret in [*tokens.values(), bad]:
+            assert secret not in log and secret[3:20] not in log
+        assert "authorization" not in log.lower() and "bearer em_" not in log.lower()
+
+
+# ----------------------------------------------------------------------------- audit log
+
+
+def test_the_audit_log_has_no_route_that_changes_it(city: City) -> None:
+    audit_routes = [(m, p) for m, p, _ in TABLE if "audit" in p]
+    assert audit_routes == [("GET", "/audit")]
+    admin = bearer(city.tokens["admin"])
+    for method in ("PUT", "PATCH", "DELETE", "POST"):
+        assert city.client.request(method, f"{API}/audit", headers=admin).status_code == 405
+        assert city.client.request(method, f"{API}/audit/1", headers=admin).status_code in (
+            404,
+            405,
+        )
+
+
+def test_the_database_refuses_to_change_the_audit_log(city: City) -> None:
+    assert audit_count(city.store) > 3
+    statements = ["UPDATE audit_log SET actor = 'nobody'", "DELETE FROM audit_log"]
+    if city.store.engine.dialect.name == "postgresql":
+        statements.append("TRUNCATE audit_log")
+    for statement in statements:
+        with pytest.raises(DBAPIError, match="append-only"), city.store.engine.begin() as conn:
+            conn.execute(text(statement))
+    with city.store.session() as session:  # through the ORM too
+        entry = session.scalars(select(AuditEntry).limit(1)).one()
+        session.delete(entry)
+        with pytest.raises(DBAPIError, match="append-only"):
+            session.commit()
+    with city.store.session() as session:
+        entry = session.scalars(select(AuditEntry).limit(1)).one()
+        entry.after = {"forged": True}
+        with pytest.raises(DBAPIError, match="append-only"):
+            session.commit()
+    with city.store.session() as session:
+        assert session.scalar(select(func.count()).where(AuditEntry.actor == "nobody")) == 0
+
+
+def test_every_change_names_its_actor_in_the_audit_log(city: City) -> None:
+    """The seeded flow (consultation, override, approval) and an enterprise's ack and
+    report: one entry each, naming the token's role and the target."""
+    order = city.orders["own"]
+    firm = bearer(city.tokens["enterprise"])
+    assert city.client.post(f"{API}/orders/{order}/ack", headers=firm).status_code == 200
+    r = city.client.post(f"{API}/orders/{order}/reports", json=REPORT, headers=firm)
+    assert r.status_code == 201
+    entries = city.client.get(f"{API}/audit", headers=bearer(city.tokens["admin"])).json()
+    by_action = {e["action"]: e for e in entries}
+    for action in (
+        "response.opened",
+        "response.override",
+        "response.approve",
+        "order.ack",
+        "order.report",
+    ):
+        assert action in by_action, sorted(by_action)
+    assert by_action["order.ack"]["actor"].startswith("enterprise:")
+    assert by_action["order.ack"]["target"] == f"order:{order}"
+    assert by_action["response.approve"]["actor"].startswith("planner:")
+    assert json.dumps(entries).count(city.tokens["planner"]) == 0
