@@ -13,6 +13,7 @@ from emergency.service.planning import loaded_data
 from emergency.service.responses import (
     add_override,
     get_plan,
+    get_plan_json,
     get_response_detail,
     list_responses,
     release,
@@ -62,10 +63,12 @@ def get_response(session: SessionDep, actor: CanReadResponses, response_id: Id) 
 @router.get("/{response_id}/plan", response_model=ResponsePlan, summary="The curtailment list")
 def get_response_plan(
     session: SessionDep, actor: CanReadResponses, response_id: Id, version: Version = None
-) -> ResponsePlan:
+) -> Response:
     """SPEC §5's plan object for the whole response (days already behind a change are kept
     as they were planned)."""
-    return get_plan(session, actor, response_id, version=version)
+    # the JSON of a stored version, cached: no per-request validation and serialisation
+    plan = get_plan_json(session, actor, response_id, version=version)
+    return Response(plan, media_type="application/json")
 
 
 @router.get(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 from emergency.service.access import Action, Actor, require
 from emergency.service.audit import record
 from emergency.service.consult import _state, open_response
-from emergency.service.errors import Conflict
+from emergency.service.errors import Conflict, NotFound
 from emergency.service.orders import lift_all
 from emergency.service.overrides import add_override, remove_override
 from emergency.service.planning import (
@@ -114,6 +115,49 @@ def get_plan(
     if response.plan_number == 0:
         raise Conflict(f"response {response_id} has no plan yet")
     return ResponsePlan.model_validate(plan_row(session, response, version).plan)
+
+
+PLAN_JSON_CACHE = 16
+"""Plan versions whose JSON each process keeps (a 400-source city's plan is ~0.5 MB)."""
+_plan_json: OrderedDict[tuple[str, int], bytes] = OrderedDict()
+_plan_json_lock = threading.Lock()
+
+
+def get_plan_json(
+    session: Session, actor: Actor, response_id: int, *, version: int | None = None
+) -> bytes:
+    """:func:`get_plan` as JSON, cached per process by plan version.
+
+    A stored plan version never changes, so its JSON is read, validated and serialised
+    once, not per request: reading the 0.5 MB plan of the bundled city cost ~45 ms of CPU
+    per request, now one small query.
+    """
+    require(actor, Action.read_responses)
+    response = get_response(session, response_id)
+    if response.plan_number == 0:
+        raise Conflict(f"response {response_id} has no plan yet")
+    wanted = response.plan_number if version is None else version
+    row_id = session.scalar(
+        select(ResponsePlanRow.id).where(
+            ResponsePlanRow.response_id == response.id, ResponsePlanRow.number == wanted
+        )
+    )
+    if row_id is None:
+        raise NotFound(f"plan version {wanted} of response {response.id} not found")
+    key = (store_of(session).url, row_id)
+    with _plan_json_lock:
+        cached = _plan_json.get(key)
+        if cached is not None:
+            _plan_json.move_to_end(key)
+            return cached
+    row = session.get(ResponsePlanRow, row_id)
+    assert row is not None
+    data = ResponsePlan.model_validate(row.plan).model_dump_json().encode()
+    with _plan_json_lock:
+        _plan_json[key] = data
+        while len(_plan_json) > PLAN_JSON_CACHE:
+            _plan_json.popitem(last=False)
+    return data
 
 
 def release(session: Session, actor: Actor, response_id: int, *, note: str = "") -> ResponseDetail:
