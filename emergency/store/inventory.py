@@ -74,19 +74,17 @@ def files_key(files: Mapping[str, str]) -> str:
 
 
 def _key(digests: Iterable[tuple[str, str]]) -> str:
-    digest = hashlib.sha256()
-    for path, file_digest in sorted(digests):
-        digest.update(f"{path}\0{file_digest}\0".encode())
-    return digest.hexdigest()
+    # one update of one string: this runs on every request that reads the dataset
+    text = "".join(f"{path}\0{file_digest}\0" for path, file_digest in sorted(digests))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def load_stored(session: Session) -> Loaded:
     """The dataset stored in the database; only the files' digests are read when cached."""
     from emergency.store.models import DataFile
 
-    key = _key(
-        (path, digest) for path, digest in session.execute(select(DataFile.path, DataFile.sha256))
-    )
+    rows = session.connection().execute(select(DataFile.path, DataFile.sha256)).all()
+    key = _key((path, digest) for path, digest in rows)
     with _lock:
         hit = _cache.get(key)
         if hit is not None:
