@@ -21,13 +21,15 @@ import httpx
 import pytest
 from sqlalchemy import func, inspect, select
 
+from emergency.service.access import SYSTEM
 from emergency.service.inventory import open_store
+from emergency.service.tokens import create_token
 from emergency.store.db import Store
 from emergency.store.models import AuditEntry, Base, DataFile
 from tests.datafiles import small_plans, small_rows, write_small_dataset
 from tests.reliability.conftest import ServerFactory
 from tests.reliability.invariants import open_store as open_existing
-from tests.reliability.live import API, cli_token, free_port, run_cli, where
+from tests.reliability.live import API, free_port, run_cli, where
 
 pytestmark = pytest.mark.slow
 
@@ -106,7 +108,11 @@ def test_bad_data_refused_and_an_existing_database_untouched(
 ) -> None:
     """An existing database (tokens, imported data), then the folder goes bad."""
     folder = write_small_dataset(tmp_path / "data")
-    cli_token(folder, db_url, "planner")  # migrates, imports, adds a token
+    store = open_store(folder, db_url)  # migrates, imports; then a token
+    with store.session() as session:
+        create_token(session, SYSTEM, "planner")
+        session.commit()
+    store.dispose()
     before = snapshot(folder, db_url)
     shutil.rmtree(folder / "plans")
     (folder / "enterprises.csv").unlink()
