@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
-from api.deps import SessionDep
+from api.deps import Id, SessionDep
 from api.pages.auth import (
     SESSION_COOKIE,
     CanApprove,
@@ -107,7 +107,7 @@ def override(
     request: Request,
     session: SessionDep,
     actor: CanOverride,
-    response_id: int,
+    response_id: Id,
     source: FormText,
     choice: FormText = "",
     reason: FormText = "",
@@ -168,7 +168,7 @@ def override(
 
 @router.get("/responses/{response_id}/approve", response_class=HTMLResponse)
 def approve_form(
-    request: Request, session: SessionDep, actor: CanApprove, response_id: int
+    request: Request, session: SessionDep, actor: CanApprove, response_id: Id
 ) -> Response:
     """批准 Approve: what approving the current plan version will do; confirm to issue."""
     detail = get_response_detail(session, actor, response_id)
@@ -193,7 +193,7 @@ def approve_action(
     request: Request,
     session: SessionDep,
     actor: CanApprove,
-    response_id: int,
+    response_id: Id,
     plan_version: Annotated[int | None, Form()] = None,
     csrf: FormText = "",
 ) -> Response:
@@ -218,7 +218,7 @@ def approve_action(
 
 @router.get("/responses/{response_id}/release", response_class=HTMLResponse)
 def release_form(
-    request: Request, session: SessionDep, actor: CanRelease, response_id: int
+    request: Request, session: SessionDep, actor: CanRelease, response_id: Id
 ) -> Response:
     """解除 Release: every order in force is lifted; confirm first."""
     detail = get_response_detail(session, actor, response_id)
@@ -232,7 +232,7 @@ def release_action(
     request: Request,
     session: SessionDep,
     actor: CanRelease,
-    response_id: int,
+    response_id: Id,
     note: FormText = "",
     csrf: FormText = "",
 ) -> Response:
@@ -252,7 +252,7 @@ Version = Annotated[int | None, Query(ge=1)]
 
 @router.get("/responses/{response_id}/plan.csv")
 def download_csv(
-    session: SessionDep, actor: CanView, response_id: int, version: Version = None
+    session: SessionDep, actor: CanView, response_id: Id, version: Version = None
 ) -> Response:
     """The list as CSV (the same file as the API's ``plan.csv``)."""
     from emergency.export import to_csv
@@ -267,7 +267,7 @@ def download_csv(
 
 @router.get("/responses/{response_id}/plan.xlsx")
 def download_xlsx(
-    session: SessionDep, actor: CanView, response_id: int, version: Version = None
+    session: SessionDep, actor: CanView, response_id: Id, version: Version = None
 ) -> Response:
     """The list as an Excel workbook (the same file as the API's ``plan.xlsx``)."""
     from emergency.export import to_xlsx

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
-from api.deps import SessionDep
+from api.deps import Id, SessionDep
 from api.pages import views
 from api.pages.auth import CanSupervise, CanView, PageActor
 from api.pages.charts import target_charts
@@ -74,7 +74,7 @@ def plan_page(
     request: Request,
     session: SessionDep,
     actor: CanView,
-    response_id: int,
+    response_id: Id,
     version: Version = None,
     district: str = "",
     industry: str = "",
@@ -135,7 +135,7 @@ def plan_page(
 
 @router.get("/responses/{response_id}/sources/{source_id}", response_class=HTMLResponse)
 def source_view(
-    request: Request, session: SessionDep, actor: CanView, response_id: int, source_id: str
+    request: Request, session: SessionDep, actor: CanView, response_id: Id, source_id: str
 ) -> HTMLResponse:
     """One source: its plan (lines, measures with loads, levels) and why this measure."""
     return source_page(request, session, actor, response_id, source_id)
@@ -146,7 +146,7 @@ def map_page(
     request: Request,
     session: SessionDep,
     actor: CanView,
-    response_id: int,
+    response_id: Id,
     day: str = "",
     version: Version = None,
 ) -> HTMLResponse:
@@ -185,7 +185,7 @@ def orders_page(
     request: Request,
     session: SessionDep,
     actor: CanView,
-    response_id: int,
+    response_id: Id,
     status: OrderStatus | None = None,
 ) -> HTMLResponse:
     """指令 Orders: every order of the response with its status."""
@@ -206,7 +206,7 @@ def orders_page(
 
 @router.get("/responses/{response_id}/compliance", response_class=HTMLResponse)
 def compliance_page(
-    request: Request, session: SessionDep, actor: CanSupervise, response_id: int
+    request: Request, session: SessionDep, actor: CanSupervise, response_id: Id
 ) -> HTMLResponse:
     """合规 Compliance: acknowledged, reported, anomalies."""
     detail = get_response_detail(session, actor, response_id)
