@@ -27,8 +27,11 @@ REPORT_EXAMPLE = {
 }
 
 
+# The two order reads are what enterprises poll: ``async`` keeps them on the event loop
+# (their few indexed queries are shorter than a hop to a worker thread). Everything that
+# may run long (consultations re-plan) stays a plain ``def`` in the thread pool.
 @router.get("", response_model=list[OrderView], summary="Orders (an enterprise: its own)")
-def get_orders(
+async def get_orders(
     session: SessionDep,
     actor: CanReadOrders,
     response: Annotated[
@@ -43,7 +46,7 @@ def get_orders(
 
 
 @router.get("/{order_id}", response_model=OrderView, summary="One order with its history")
-def get_one_order(session: SessionDep, actor: CanReadOrders, order_id: Id) -> OrderView:
+async def get_one_order(session: SessionDep, actor: CanReadOrders, order_id: Id) -> OrderView:
     return get_order(session, actor, order_id)
 
 
