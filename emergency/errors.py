@@ -41,5 +41,8 @@ class ValidationErrors(InputError):
     def __init__(self, errors: Iterable[str]) -> None:
         self.errors = list(errors)
         n = len(self.errors)
-        head = f"{n} error{'s' if n != 1 else ''} in the data"
+        if n == 1:  # one error: one line, naming file, place and field
+            super().__init__(self.errors[0])
+            return
+        head = f"{n} errors in the data"
         super().__init__(head + ":\n" + "\n".join(f"  {e}" for e in self.errors))

@@ -60,3 +60,15 @@ def test_default_folder_comes_from_the_environment(tmp_path: Path) -> None:
 def test_help() -> None:
     result = runner.invoke(app, ["validate", "--help"])
     assert result.exit_code == 0 and "--data" in result.stdout
+
+
+def test_a_single_error_is_one_line(tmp_path: Path) -> None:
+    from tests.datafiles import small_rows, write_small_dataset
+
+    rows = small_rows()
+    rows[0]["so2_kg_d"] = -5
+    data = write_small_dataset(tmp_path / "one", rows=rows)
+    result = runner.invoke(app, ["validate", "--data", str(data)])
+    assert result.exit_code == 2
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: enterprises.csv:2: so2_kg_d"), lines
