@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
 from api.deps import Id, SessionDep
+from api.downloads import plan_download
 from api.pages.auth import (
     SESSION_COOKIE,
     CanApprove,
@@ -38,7 +39,6 @@ from emergency.service.views import OverrideIn
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FormText = Annotated[str, Form()]
 
 
@@ -255,14 +255,7 @@ def download_csv(
     session: SessionDep, actor: CanView, response_id: Id, version: Version = None
 ) -> Response:
     """The list as CSV (the same file as the API's ``plan.csv``)."""
-    from emergency.export import to_csv
-
-    plan = get_plan(session, actor, response_id, version=version)
-    return Response(
-        to_csv(plan, loaded_data(session).dataset),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="response-{response_id}.csv"'},
-    )
+    return plan_download(session, actor, response_id, "csv", version)
 
 
 @router.get("/responses/{response_id}/plan.xlsx")
@@ -270,11 +263,4 @@ def download_xlsx(
     session: SessionDep, actor: CanView, response_id: Id, version: Version = None
 ) -> Response:
     """The list as an Excel workbook (the same file as the API's ``plan.xlsx``)."""
-    from emergency.export import to_xlsx
-
-    plan = get_plan(session, actor, response_id, version=version)
-    return Response(
-        to_xlsx(plan, loaded_data(session).dataset),
-        media_type=XLSX,
-        headers={"Content-Disposition": f'attachment; filename="response-{response_id}.xlsx"'},
-    )
+    return plan_download(session, actor, response_id, "xlsx", version)

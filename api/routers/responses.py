@@ -8,11 +8,10 @@ from fastapi import APIRouter, Body, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import MAX_ID, CanApprove, CanOverride, CanReadResponses, CanRelease, Id, SessionDep
+from api.downloads import XLSX, plan_download
 from emergency.service.orders import approve
-from emergency.service.planning import loaded_data
 from emergency.service.responses import (
     add_override,
-    get_plan,
     get_plan_json,
     get_response_detail,
     list_responses,
@@ -29,7 +28,6 @@ from emergency.solution import ResponsePlan
 
 router = APIRouter(prefix="/responses", tags=["responses"])
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Version = Annotated[
     int | None, Query(ge=1, le=MAX_ID, description="a plan version (default: the current one)")
 ]
@@ -80,14 +78,7 @@ def get_response_plan(
 def get_response_plan_csv(
     session: SessionDep, actor: CanReadResponses, response_id: Id, version: Version = None
 ) -> Response:
-    from emergency.export import to_csv
-
-    plan = get_plan(session, actor, response_id, version=version)
-    return Response(
-        to_csv(plan, loaded_data(session).dataset),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="response-{response_id}.csv"'},
-    )
+    return plan_download(session, actor, response_id, "csv", version)
 
 
 @router.get(
@@ -99,14 +90,7 @@ def get_response_plan_csv(
 def get_response_plan_xlsx(
     session: SessionDep, actor: CanReadResponses, response_id: Id, version: Version = None
 ) -> Response:
-    from emergency.export import to_xlsx
-
-    plan = get_plan(session, actor, response_id, version=version)
-    return Response(
-        to_xlsx(plan, loaded_data(session).dataset),
-        media_type=XLSX,
-        headers={"Content-Disposition": f'attachment; filename="response-{response_id}.xlsx"'},
-    )
+    return plan_download(session, actor, response_id, "xlsx", version)
 
 
 @router.post(

@@ -1,0 +1,37 @@
+"""The curtailment list as a file download (CSV or XLSX): one place for the API and pages."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import Response
+from sqlalchemy.orm import Session
+
+from emergency.export import to_csv, to_xlsx
+from emergency.service.access import Actor
+from emergency.service.planning import loaded_data
+from emergency.service.responses import get_plan
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def plan_download(
+    session: Session,
+    actor: Actor,
+    response_id: int,
+    fmt: Literal["csv", "xlsx"],
+    version: int | None = None,
+) -> Response:
+    """A plan version of a response as an attachment named ``response-<id>.<fmt>``."""
+    plan = get_plan(session, actor, response_id, version=version)
+    dataset = loaded_data(session).dataset
+    if fmt == "csv":
+        body: str | bytes = to_csv(plan, dataset)
+        media = "text/csv; charset=utf-8"
+    else:
+        body, media = to_xlsx(plan, dataset), XLSX
+    return Response(
+        body,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="response-{response_id}.{fmt}"'},
+    )
