@@ -17,15 +17,14 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 from fastapi import FastAPI
 
 from emergency.store.db import CITY_OFFSET, Store
+from tests.serving import wait_until_healthy
 
 REPO = Path(__file__).resolve().parents[2]
 ROLES = ("planner", "inspector", "consultation", "admin", "enterprise")
@@ -164,19 +163,13 @@ class LiveServer:
             self.process = subprocess.Popen(
                 command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
             )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                self.process = None
-                return False
-            try:
-                if httpx.get(f"{self.url}/api/v1/health", timeout=2).status_code == 200:
-                    return True
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        return False
+        healthy = wait_until_healthy(self.process, self.url, timeout_s, poll_s=0.2)
+        if healthy is None:
+            self.process = None
+            return False
+        if not healthy:
+            self.stop()
+        return healthy
 
     def log(self) -> str:
         try:

@@ -19,11 +19,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from tests.serving import wait_until_healthy
 
 REPO = Path(__file__).resolve().parents[2]
 API = "/api/v1"
@@ -143,19 +144,13 @@ class Server:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: kill() takes the workers too
             )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                self.process = None
-                return False
-            try:
-                if httpx.get(f"{self.url}{API}/health", timeout=2).status_code == 200:
-                    return True
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        self.kill()
-        return False
+        healthy = wait_until_healthy(self.process, self.url, timeout_s)
+        if healthy is None:
+            self.process = None
+            return False
+        if not healthy:
+            self.kill()
+        return healthy
 
     def kill(self) -> None:
         """A crash: SIGKILL to the server's process group, nothing gets to clean up."""
