@@ -9,29 +9,21 @@ the PostgreSQL cases are simply not generated.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from api.main import create_app
 from api.settings import Settings
 from emergency.service.access import SYSTEM
 from emergency.service.inventory import open_store
 from emergency.service.tokens import create_token
-from emergency.store.db import Store, make_engine
+from emergency.store.db import Store
+from tests.databases import DATABASES, database_url
 from tests.datafiles import write_small_dataset
-
-PG_ENV = "EMERGENCY_TEST_DATABASE_URL"
-DATABASES = [pytest.param("sqlite", id="sqlite")]
-if os.environ.get(PG_ENV):
-    DATABASES.append(pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres))
 
 ROLES = ("admin", "consultation", "planner", "inspector", "enterprise")
 T0 = dt.datetime(2016, 12, 15, 8, 0, tzinfo=dt.UTC)
@@ -54,23 +46,8 @@ class Clock:
 @pytest.fixture(params=DATABASES)
 def db_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
     """None for SQLite in the data folder; else a PostgreSQL URL bound to a fresh schema."""
-    if request.param == "sqlite":
-        yield None
-        return
-    base = os.environ[PG_ENV]
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            # A session a test forgot to close holds locks: fail loudly rather than hang.
-            conn.execute(text("SET LOCAL lock_timeout = '10s'"))
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with database_url(request.param, prefix="t") as url:
+        yield url
 
 
 @pytest.fixture
