@@ -1,10 +1,9 @@
 """The timeline of a response: consultations, level changes, overrides, orders, release.
 
-Built from the service's :func:`get_response_detail` plus two reads no service function
-offers yet, both read-only and behind the same role check as the responses:
-:func:`consultations` (the consultations that acted on the response) and
-:func:`issues` (when each plan version's orders went out, counted in one query instead
-of building every order's view).
+Built from the service's :func:`get_response_detail` and :func:`list_consultations`, plus
+one read no service function offers yet, read-only and behind the orders' role check:
+:func:`issues` (when each plan version's orders went out, counted in one query instead of
+building every order's view).
 """
 
 from __future__ import annotations
@@ -16,8 +15,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from emergency.service.access import Action, Actor, require
+from emergency.service.consult import list_consultations
 from emergency.service.views import ResponseDetail
-from emergency.store.models import Consultation, Order, ResponsePlanRow
+from emergency.store.models import Order, ResponsePlanRow
 
 ACTION_LABELS = {
     "opened": "启动 Opened",
@@ -57,34 +57,22 @@ class Event:
         return ACTION_LABELS.get(self.kind, self.kind)
 
 
-def _date(value: object) -> dt.date | None:
-    return dt.date.fromisoformat(value) if isinstance(value, str) and value else None
-
-
 def consultations(session: Session, actor: Actor, response_id: int) -> list[ConsultationItem]:
-    """The consultations that acted on a response, oldest first."""
-    require(actor, Action.read_responses)
-    rows = session.scalars(
-        select(Consultation)
-        .where(Consultation.response_id == response_id)
-        .order_by(Consultation.received_at, Consultation.id)
-    )
-    out = []
-    for row in rows:
-        warning = row.warning or {}
-        out.append(
-            ConsultationItem(
-                id=row.id,
-                received_at=row.received_at,
-                actor=row.actor,
-                action=row.action,
-                level=warning.get("level"),
-                start=_date(warning.get("start")),
-                end=_date(warning.get("end")),
-                reason=str(warning.get("reason", "")),
-            )
+    """The consultations that acted on a response, oldest first (the service's own read)."""
+    views = list_consultations(session, actor, response_id=response_id, limit=1000)
+    return [
+        ConsultationItem(
+            id=c.id,
+            received_at=c.received_at,
+            actor=c.actor,
+            action=c.action,
+            level=c.warning.level,
+            start=c.warning.start,
+            end=c.warning.end,
+            reason=c.warning.reason,
         )
-    return out
+        for c in sorted(views, key=lambda c: (c.received_at, c.id))
+    ]
 
 
 def issues(session: Session, actor: Actor, response_id: int) -> list[tuple[int, dt.datetime, int]]:
