@@ -134,9 +134,9 @@ def build_instance(
                 for _, level in days
             ]
         duty = SourceDuty(src.id, lines, options, floors, [], [], [])
-        held = _held(src, city)
+        held_by = held(src, city)
         ov = by_override.get(src.id)
-        for fl in floors:
+        for (_, level), fl in zip(days, floors, strict=True):
             if ov is not None:
                 if ov.exempt:
                     m = 0
@@ -151,19 +151,19 @@ def build_instance(
                 duty.allowed.append((m,))
                 duty.fixed.append("exempt" if ov.exempt else "override")
                 duty.note.append(ov.reason)
-            elif held:
+            elif held_by:
                 duty.allowed.append((fl,))
-                duty.fixed.append(held[0])
-                duty.note.append(held[1])
+                duty.fixed.append(held_by[0])
+                duty.note.append(held_by[1])
             else:
-                floor_opt = options[fl]
-                duty.allowed.append(
-                    tuple(
-                        i
-                        for i, o in enumerate(options)
-                        if _stricter(o, floor_opt, by_fraction=plan is None)
+                if plan is not None:  # the one rule validation uses too
+                    ids = allowed_measures(plan, None, city, level)
+                    duty.allowed.append(tuple(options_index(options, m) for m in ids))
+                else:
+                    floor_opt = options[fl]
+                    duty.allowed.append(
+                        tuple(i for i, o in enumerate(options) if _stricter(o, floor_opt, True))
                     )
-                )
                 duty.fixed.append("")
                 duty.note.append("")
         index[src.id] = len(sources)
@@ -196,6 +196,21 @@ def build_instance(
     )
 
 
+def allowed_measures(plan: Plan, source: Source | None, city: CityPlan, level: str) -> list[str]:
+    """The measures of a plan the optimiser may choose at a level (SPEC §4 "Allowed").
+
+    Guaranteed sources and grades in ``protect_grades`` keep exactly their floor; others may
+    take any measure at least as strict as the floor on every line. Validation (supply edges)
+    and the instance both ask this function.
+    """
+    floor = plan.floor(level)
+    if floor not in plan.measures_by_id:
+        return []
+    if source is not None and held(source, city):
+        return [floor]
+    return [m for m in plan.measure_ids() if plan.at_least_as_strict(m, floor)]
+
+
 def options_index(options: Sequence[Option], measure_id: str) -> int:
     for i, o in enumerate(options):
         if o.id == measure_id:
@@ -203,7 +218,7 @@ def options_index(options: Sequence[Option], measure_id: str) -> int:
     raise KeyError(measure_id)
 
 
-def _held(src: Source, city: CityPlan) -> tuple[str, str] | None:
+def held(src: Source, city: CityPlan) -> tuple[str, str] | None:
     """Why a source is held at its floor, if it is: guaranteed firm or protected grade."""
     if src.guarantee:
         return "guaranteed", f"guaranteed firm ({src.guarantee})"

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import networkx as nx
 
+from emergency.duties import allowed_measures, held
 from emergency.plans import CityPlan, Plan
 
 if TYPE_CHECKING:
@@ -77,20 +78,6 @@ class EdgeProblem:
     message: str
 
 
-def allowed_measures(plan: Plan, source: Source | None, city: CityPlan, level: str) -> list[str]:
-    """The measures the optimiser may choose at a level (SPEC §4 "Allowed").
-
-    Guaranteed sources and grades in ``protect_grades`` keep exactly their floor; others
-    may take any measure at least as strict as the floor on every line.
-    """
-    floor = plan.floor(level)
-    if floor not in plan.measures_by_id:
-        return []
-    if source is not None and (source.guaranteed or source.grade in city.protect_grades):
-        return [floor]
-    return [m for m in plan.measure_ids() if plan.at_least_as_strict(m, floor)]
-
-
 def unsatisfiable_edges(
     plans: Mapping[str, Plan], sources: Mapping[str, Source], city: CityPlan
 ) -> list[EdgeProblem]:
@@ -137,19 +124,13 @@ def unsatisfiable_edges(
 
 
 def _why_fixed(source: Source | None, city: CityPlan) -> str:
-    if source is None:
-        return ""
-    if source.guaranteed:
-        return f" (guaranteed: {source.guarantee}, kept at its floor)"
-    if source.grade in city.protect_grades:
-        return f" (grade {source.grade} is protected, kept at its floor)"
-    return ""
+    reason = held(source, city) if source is not None else None
+    return f" ({reason[1]}, kept at its floor)" if reason else ""
 
 
 __all__ = [
     "EdgeProblem",
     "Node",
-    "allowed_measures",
     "build_supply_graph",
     "describe_cycle",
     "find_cycles",
