@@ -91,6 +91,53 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime]
     revoked_at: Mapped[dt.datetime | None]
+    expires_at: Mapped[dt.datetime | None]
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie holds a random id, the database only its hash.
+
+    Ended by signing out, by revoking the token it was opened with, after ``idle`` without
+    a request and at ``expires_at`` whatever happens.
+    """
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id"), index=True)
+    created_at: Mapped[dt.datetime]
+    last_seen_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
+
+
+class PlanVersion(Base):
+    """One submitted version of an enterprise's plan, and its review.
+
+    A PUT creates a ``pending`` version; only a planner's approval copies its text into
+    the data files the engine plans with. Versions are never edited after review:
+    ``pending`` → ``approved`` | ``rejected`` | ``withdrawn`` (a newer submission).
+    """
+
+    __tablename__ = "plan_versions"
+    __table_args__ = (UniqueConstraint("enterprise_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[str] = mapped_column(String(100), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    content: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    base_sha256: Mapped[str | None] = mapped_column(String(64))
+    submitted_at: Mapped[dt.datetime]
+    submitted_by: Mapped[str] = mapped_column(String(200))
+    reviewed_at: Mapped[dt.datetime | None]
+    reviewed_by: Mapped[str | None] = mapped_column(String(200))
+    review_note: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
 
 class Response(Base):
@@ -139,6 +186,8 @@ class ResponsePlanRow(Base):
     reason: Mapped[str] = mapped_column(String(40))
     effective_from: Mapped[dt.date] = mapped_column(Date)
     plan: Mapped[dict[str, Any]]
+    data_key: Mapped[str | None] = mapped_column(String(64))
+    """Content address of the data files (inventory, city plan, approved plans) it was made with."""
 
 
 class Consultation(Base):
