@@ -30,7 +30,7 @@ def test_migrations_match_the_models(store: Store) -> None:
 
 def test_migrating_twice_is_a_no_op(store: Store) -> None:
     upgrade(store.engine)
-    assert current_revision(store.engine) == "0001"
+    assert current_revision(store.engine) == "0002"
 
 
 def test_sqlite_file_in_the_data_folder_with_wal_and_foreign_keys(
