@@ -316,7 +316,7 @@ def supply_problems(
 
 
 def validate_plan_against(
-    plan: Plan, source: Source, dataset: Dataset, text: str | None = None
+    plan: Plan, source: Source, dataset: Dataset, text: str | None = None, *, reveal: bool = True
 ) -> list[str]:
     """Check a new plan for ``source`` against the rest of the data (``PUT .../plan``).
 
@@ -330,6 +330,11 @@ def validate_plan_against(
         The data it must fit.
     text
         The YAML the plan came from, if any: messages then carry its line numbers.
+    reveal
+        Whether messages may show other enterprises' data (their lines, floors, edges).
+        An enterprise submitting its own plan is told only that a reference to another
+        enterprise is unknown or not allowed, so that errors cannot be used to read a
+        competitor's plan.
 
     Returns
     -------
@@ -345,7 +350,7 @@ def validate_plan_against(
     plans = dict(dataset.plans)
     plans[source.id] = plan
     problems += against_inventory(plan, source)
-    problems += supply_targets(plan, plans)
+    problems += _private(supply_targets(plan, plans), plan, reveal, UNKNOWN_TARGET)
     problems += against_city(plan, dataset.city)
     others: list[str] = []
     # edges of other plans into this one must still find their lines
@@ -353,15 +358,51 @@ def validate_plan_against(
         if other_id == source.id:
             continue
         for problem in supply_targets(other, {source.id: plan}):
-            if problem.path[-1] == "line":
+            if problem.path[-1] != "line":
+                continue
+            if reveal:
                 others.append(f"{where(plan_file(other_id), None, 'supplies')}: {problem.message}")
+            else:
+                others.append(
+                    f"{where(name, None, 'lines')}: a line another enterprise's plan names as "
+                    "supplied is missing; keep its id or ask the planner"
+                )
     relevant = _touching(plans, source.id)
     found = supply_problems(relevant, dataset.by_id, dataset.city)
-    problems += found.pop(name, [])
+    problems += _private(found.pop(name, []), plan, reveal, REFUSED_EDGE)
     for other_name, other_problems in sorted(found.items()):
-        others += format_problems(other_name, other_problems, None)
+        if reveal:
+            others += format_problems(other_name, other_problems, None)
+        else:
+            others.append(
+                f"{where(name, None, 'supplies')}: conflicts with another enterprise's plan; "
+                "ask the planner"
+            )
     node = parse_plan(text, name)[2] if text is not None else None
-    return format_problems(name, problems, node) + others
+    return format_problems(name, problems, node) + sorted(set(others), key=others.index)
+
+
+UNKNOWN_TARGET = "unknown supply target (enterprise or line)"
+REFUSED_EDGE = "this supply edge cannot be accepted with the target's plan; ask the planner"
+
+
+def _private(problems: list[Problem], plan: Plan, reveal: bool, message: str) -> list[Problem]:
+    """Problems of supply edges into other enterprises, told without their data."""
+    if reveal:
+        return problems
+    out = []
+    for problem in problems:
+        path = problem.path
+        crosses = (
+            len(path) >= 2
+            and path[0] == "supplies"
+            and isinstance(path[1], int)
+            and path[1] < len(plan.supplies)
+            and plan.supplies[path[1]].to_enterprise != plan.enterprise
+        )
+        crosses = crosses or ("supply cycle" in problem.message and ", " in problem.message)
+        out.append(Problem(path[:2], message) if crosses else problem)
+    return out
 
 
 def _touching(plans: Mapping[str, Plan], enterprise: str) -> dict[str, Plan]:

@@ -6,9 +6,29 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from api.deps import CanReadEnterprises, CanReadPlan, CanWritePlan, SessionDep
-from emergency.service.inventory import get_plan_document, list_enterprises, put_plan
-from emergency.service.views import EnterpriseView, PlanDocument
+from api.deps import (
+    CanReadEnterprises,
+    CanReadPlan,
+    CanReviewPlan,
+    CanWritePlan,
+    Id,
+    SessionDep,
+)
+from emergency.service.inventory import get_plan_document, list_enterprises
+from emergency.service.plan_review import (
+    approve_plan_version,
+    get_plan_version,
+    list_plan_versions,
+    reject_plan_version,
+    submit_plan,
+)
+from emergency.service.views import (
+    EnterpriseView,
+    PlanDocument,
+    PlanReviewIn,
+    PlanSubmission,
+    PlanSubmissionDetail,
+)
 
 router = APIRouter(prefix="/enterprises", tags=["inventory"])
 
@@ -42,15 +62,18 @@ def get_enterprises(
     )
 
 
-@router.get("/{enterprise_id}/plan", response_model=PlanDocument, summary="An enterprise's plan")
+@router.get(
+    "/{enterprise_id}/plan", response_model=PlanDocument, summary="An enterprise's plan in force"
+)
 def get_plan(session: SessionDep, actor: CanReadPlan, enterprise_id: str) -> PlanDocument:
     return get_plan_document(session, actor, enterprise_id)
 
 
 @router.put(
     "/{enterprise_id}/plan",
-    response_model=PlanDocument,
-    summary="Replace an enterprise's plan (YAML or JSON), validated like the files",
+    response_model=PlanSubmission,
+    status_code=202,
+    summary="Submit a new version of an enterprise's plan (YAML or JSON) for review",
     responses={400: {"description": "every problem of the plan, by line and field"}},
     openapi_extra={
         "requestBody": {
@@ -70,8 +93,61 @@ def put_enterprise_plan(
     actor: CanWritePlan,
     enterprise_id: str,
     body: Annotated[bytes, Depends(raw_body)],
-) -> PlanDocument:
+) -> PlanSubmission:
     """The plan file `plans/enterprises/<id>.yaml`: checked as a plan, against the
     inventory row, the city plan and the supply graph; on any problem nothing is stored
-    and 400 lists them all."""
-    return put_plan(session, actor, enterprise_id, body)
+    and 400 lists them all. A valid plan is stored as a **pending** version (202): the
+    engine keeps planning with the plan in force until a planner approves it. A pending
+    version not yet reviewed is withdrawn by a newer one."""
+    return submit_plan(session, actor, enterprise_id, body)
+
+
+@router.get(
+    "/{enterprise_id}/plan/versions",
+    response_model=list[PlanSubmission],
+    summary="An enterprise's plan versions and their review, newest first",
+)
+def get_plan_versions(
+    session: SessionDep, actor: CanReadPlan, enterprise_id: str
+) -> list[PlanSubmission]:
+    return list_plan_versions(session, actor, enterprise_id)
+
+
+@router.get(
+    "/{enterprise_id}/plan/versions/{number}",
+    response_model=PlanSubmissionDetail,
+    summary="One plan version: text, differences from the plan in force, effect per level",
+)
+def get_enterprise_plan_version(
+    session: SessionDep, actor: CanReadPlan, enterprise_id: str, number: Id
+) -> PlanSubmissionDetail:
+    return get_plan_version(session, actor, enterprise_id, number)
+
+
+@router.post(
+    "/{enterprise_id}/plan/versions/{number}/approve",
+    response_model=PlanSubmission,
+    summary="Approve a pending plan version: new lists use it from now on",
+)
+def approve_enterprise_plan_version(
+    session: SessionDep,
+    actor: CanReviewPlan,
+    enterprise_id: str,
+    number: Id,
+    body: PlanReviewIn | None = None,
+) -> PlanSubmission:
+    """Checked again against the data in force; 409 if it is not pending or the plan in
+    force changed since it was submitted. Lists approved before keep their data."""
+    note = body.note if body is not None else ""
+    return approve_plan_version(session, actor, enterprise_id, number, note=note)
+
+
+@router.post(
+    "/{enterprise_id}/plan/versions/{number}/reject",
+    response_model=PlanSubmission,
+    summary="Reject a pending plan version, with the reason",
+)
+def reject_enterprise_plan_version(
+    session: SessionDep, actor: CanReviewPlan, enterprise_id: str, number: Id, body: PlanReviewIn
+) -> PlanSubmission:
+    return reject_plan_version(session, actor, enterprise_id, number, note=body.note)

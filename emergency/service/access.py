@@ -37,6 +37,7 @@ class Action(StrEnum):
     read_enterprises = "enterprises.read"
     read_plan = "plans.read"
     write_plan = "plans.write"
+    review_plan = "plans.review"
     read_audit = "audit.read"
 
 
@@ -55,6 +56,7 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = {
     Action.read_enterprises: frozenset({R.planner, R.admin}),
     Action.read_plan: frozenset({R.planner, R.admin, R.enterprise}),
     Action.write_plan: frozenset({R.planner, R.admin, R.enterprise}),
+    Action.review_plan: frozenset({R.planner}),
     Action.read_audit: frozenset({R.admin}),
 }
 """Action → the roles allowed to do it. Enterprises: only on their own resources."""

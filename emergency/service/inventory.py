@@ -1,8 +1,8 @@
 """The inventory and the plans as the service keeps them: list, read, replace, import.
 
-A plan sent over HTTP is validated exactly like the files: as a plan, against its
-inventory row and the city plan, and then the whole data folder with it in place; a plan
-with any problem is rejected with every problem listed, and nothing is stored.
+A plan sent over HTTP is validated exactly like the files and then waits for a planner's
+review (:mod:`emergency.service.plan_review`); an import is an administrator's act and
+takes effect at once.
 """
 
 from __future__ import annotations
@@ -28,11 +28,8 @@ from emergency.store.inventory import (
     INVENTORY_FILE,
     load_files,
     plan_path,
-    put_file,
     read_folder,
     replace_files,
-    sha256,
-    stored_files,
 )
 from emergency.store.models import DataFile, Order
 
@@ -65,7 +62,8 @@ def list_enterprises(
     return out
 
 
-def _source(session: Session, actor: Actor, enterprise_id: str) -> Any:
+def plan_source(session: Session, actor: Actor, enterprise_id: str) -> Any:
+    """The inventory row of an enterprise the actor may see (else not found)."""
     require_own(actor, enterprise_id, f"enterprise {enterprise_id}")
     source = loaded_data(session).dataset.by_id.get(enterprise_id)
     if source is None:
@@ -76,7 +74,7 @@ def _source(session: Session, actor: Actor, enterprise_id: str) -> Any:
 def get_plan_document(session: Session, actor: Actor, enterprise_id: str) -> PlanDocument:
     """An enterprise's plan: the stored YAML and the plan as the engine reads it."""
     require(actor, Action.read_plan)
-    _source(session, actor, enterprise_id)
+    plan_source(session, actor, enterprise_id)
     path = plan_path(enterprise_id)
     row = session.get(DataFile, path)
     plan = loaded_data(session).dataset.plans.get(enterprise_id)
@@ -215,65 +213,24 @@ def storable_errors(
     return errors
 
 
-def put_plan(
-    session: Session, actor: Actor, enterprise_id: str, body: str | bytes | dict[str, Any]
-) -> PlanDocument:
-    """Replace (or create) an enterprise's plan after validating it like the files.
-
-    Raises
-    ------
-    ValidationErrors
-        Every problem found, each naming the plan file, the line and the field.
-    """
-    require(actor, Action.write_plan)
-    source = _source(session, actor, enterprise_id)
-    path = plan_path(enterprise_id)
-    text = plan_text(body, path)
-    refuse_alias_bombs(text, path)
-    from emergency.dataset import validate_plan_against
-    from emergency.plans import parse_plan_text
-
-    plan = parse_plan_text(text, path)
-    errors = validate_plan_against(plan, source, loaded_data(session).dataset, text)
-    if errors:
-        raise ValidationErrors(errors)
-    files = stored_files(session)
-    old = files.get(path)
-    files[path] = text
-    loaded = load_files(files)  # the whole folder with the new plan, as `emergency validate`
-    errors = storable_errors(loaded.dataset, files, {path})
-    if errors:
-        raise ValidationErrors(errors)
-    if old is not None and sha256(old) == sha256(text):
-        return get_plan_document(session, actor, enterprise_id)
-    put_file(session, path, text, actor.label, store_of(session).config.now())
-    record(
-        session,
-        actor,
-        "plan.put",
-        f"enterprise:{enterprise_id}",
-        {"sha256": sha256(old)} if old is not None else None,
-        {"sha256": sha256(text), "plan": plan.to_file_dict()},
-    )
-    commit(session)
-    return get_plan_document(session, actor, enterprise_id)
-
-
 def import_data(session: Session, actor: Actor, data_dir: Path) -> ImportSummary:
     """Load a data folder into the database (validated first; nothing changes if invalid)."""
     files = read_folder(data_dir)
     errors = storable_errors(load_files(files).dataset, files)
     if errors:
         raise ValidationErrors(errors)
+    from emergency.service.plan_review import record_imported
+
     summary = replace_files(session, files, actor.label, store_of(session).config.now())
     if summary["added"] or summary["changed"] or summary["removed"]:
+        versions = record_imported(session, actor, files, summary["added"] + summary["changed"])
         record(
             session,
             actor,
             "data.import",
             str(Path(data_dir).resolve()),
             None,
-            {k: v for k, v in summary.items() if k != "unchanged"},
+            {k: v for k, v in summary.items() if k != "unchanged"} | {"plan_versions": versions},
         )
     commit(session)
     return ImportSummary.model_validate(summary)

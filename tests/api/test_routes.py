@@ -211,14 +211,26 @@ def test_get_and_put_plan(client: TestClient, auth: Auth) -> None:
     plan = small_plans()["JY-P001"]
     plan["measures"][0]["name"] = "全厂限产20%（修订）"
     r = client.put(url, json=as_json(plan), headers=auth["enterprise"])
-    assert r.status_code == 200, r.text
-    assert r.json()["plan"]["measures"][0]["name"].endswith("（修订）")
+    assert r.status_code == 202, r.text
+    first = r.json()
+    assert first["status"] == "pending" and not first["in_force"]
+    # pending: the plan in force is unchanged until a planner approves
+    assert client.get(url, headers=auth["planner"]).json()["text"] == doc["text"]
     text = yaml.safe_dump(plan, allow_unicode=True, sort_keys=False).replace("0.8", "0.7", 1)
     r = client.put(
         url, content=text.encode(), headers=auth["planner"] | {"content-type": "application/yaml"}
     )
-    assert r.status_code == 200, r.text
+    assert r.status_code == 202, r.text
+    number = r.json()["number"]
+    assert number == first["number"] + 1
+    versions = client.get(f"{url}/versions", headers=auth["enterprise"]).json()
+    assert [v["status"] for v in versions[:2]] == ["pending", "withdrawn"]
+    r = client.post(f"{url}/versions/{number}/approve", json={}, headers=auth["planner"])
+    assert r.status_code == 200 and r.json()["in_force"], r.text
     assert client.get(url, headers=auth["planner"]).json()["text"] == text
+    # a withdrawn or approved version cannot be approved (again)
+    again = client.post(f"{url}/versions/{number}/approve", headers=auth["planner"])
+    assert again.status_code == 409
 
 
 def test_bad_plan_is_400_with_every_error_and_nothing_stored(
@@ -244,7 +256,7 @@ def test_bad_plan_is_400_with_every_error_and_nothing_stored(
     assert client.put(url, content=b"", headers=auth["planner"]).status_code == 400
     assert client.get(url, headers=auth["planner"]).json()["text"] == before
     actions = [e["action"] for e in client.get(f"{API}/audit", headers=auth["admin"]).json()]
-    assert "plan.put" not in actions
+    assert "plan.submitted" not in actions
 
 
 def test_body_size_limit_is_413(client: TestClient, auth: Auth) -> None:
