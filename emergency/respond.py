@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from emergency import POLLUTANTS
 from emergency.checker import CheckReport, check
@@ -179,9 +179,17 @@ def _assignments(inst: Instance, solved: Solved) -> list[Assignment]:
                     cost_yuan=round(opt.cost_yuan_d + restart, 6),
                     restart_cost_yuan=restart,
                     why=_why(inst, solved, s, d),
+                    loads=_line_loads(src.lines, opt.loads),
+                    floor_cost_yuan=round(floor.cost_yuan_d, 6),
                 )
             )
     return out
+
+
+def _line_loads(lines: Sequence[Any], loads: Sequence[float]) -> dict[str, float] | None:
+    if not loads:
+        return None
+    return {line.id: float(load) for line, load in zip(lines, loads, strict=True)}
 
 
 _LABEL = {"so2": "SO2", "nox": "NOx", "pm": "PM", "vocs": "VOCs", "so2+nox": "SO2+NOx"}
@@ -230,10 +238,10 @@ def state_at(plan: ResponsePlan, dataset: Dataset, before: dt.date) -> ResponseS
     """Which lines a list in force has stopped, and for how many days, up to ``before``."""
     from emergency.duties import plan_options
 
-    by_source: dict[str, dict[dt.date, str]] = {}
+    by_source: dict[str, dict[dt.date, Assignment]] = {}
     for a in plan.assignments:
         if a.date < before:
-            by_source.setdefault(a.source, {})[a.date] = a.measure
+            by_source.setdefault(a.source, {})[a.date] = a
     stopped: dict[str, int] = {}
     for sid, per_day in by_source.items():
         p = dataset.plans.get(sid)
@@ -243,18 +251,23 @@ def state_at(plan: ResponsePlan, dataset: Dataset, before: dt.date) -> ResponseS
         for li, line in enumerate(lines):
             count = 0
             day = before - dt.timedelta(days=1)
-            while day in per_day:
-                try:
-                    opt = options[options_index(options, per_day[day])]
-                except KeyError:
-                    break
-                if not opt.stops(li):
-                    break
+            while day in per_day and _stopped(per_day[day], options, li, line.id):
                 count += 1
                 day -= dt.timedelta(days=1)
             if count:
                 stopped[f"{sid}/{line.id}"] = count
     return ResponseState(stopped_days=stopped)
+
+
+def _stopped(a: Assignment, options: Sequence[Any], li: int, line_id: str) -> bool:
+    """Whether an assignment stopped a line: from the loads it was planned with, or (lists
+    stored before they carried loads) from the measure in the plan in force."""
+    if a.loads is not None:
+        return a.loads.get(line_id) == 0.0
+    try:
+        return bool(options[options_index(options, a.measure)].stops(li))
+    except KeyError:
+        return False
 
 
 def check_plan(

@@ -98,6 +98,16 @@ class Assignment(BaseModel):
     cost_yuan: float
     restart_cost_yuan: float = 0.0
     why: str
+    loads: dict[str, float] | None = Field(
+        default=None,
+        description="load of each line under the measure (plans), as planned that day",
+    )
+    load_total: float | None = Field(
+        default=None, description="load of the whole source, value-added weighted"
+    )
+    floor_cost_yuan: float | None = Field(
+        default=None, description="daily cost of the floor measure, as planned that day"
+    )
 
 
 class ResponsePlan(BaseModel):

@@ -37,7 +37,7 @@ from emergency.service.planning import (
 from emergency.service.uow import commit, raced
 from emergency.service.views import ConsultAction, ConsultationResult, ConsultationView
 from emergency.solution import WarningDecision
-from emergency.store.db import CITY_OFFSET, store_of
+from emergency.store.db import StoreConfig, store_of
 from emergency.store.models import Approval, Consultation, Response
 
 RULE_SET_ID = re.compile(r"[A-Za-z0-9_-]+")
@@ -62,19 +62,23 @@ def consult(session: Session, actor: Actor, forecast: Any) -> ConsultationResult
     """
     require(actor, Action.consult)
     parsed = parse_forecast(forecast, source="forecast")
+    most = store_of(session).config.max_forecast_days
+    if len(parsed.days) > most:  # every day is planned: bound the work of one request
+        raise InputError(f"forecast: days: {len(parsed.days)} days; at most {most} are taken")
     if parsed.rule_set is not None and not RULE_SET_ID.fullmatch(parsed.rule_set):
         raise InputError("forecast: rule_set: must be the id of a rule set, e.g. 'henan-2019'")
     data = loaded_data(session)
     rule_set = choose_rule_set(parsed, data_dir=data.folder)
     warning = assess(parsed, rule_set, data.dataset.city.aqi_standard)
     config = store_of(session).config
-    today = parsed.issued_at.astimezone(CITY_OFFSET).date() if parsed.issued_at else config.today()
+    _check_issued_at(parsed.issued_at, config)
+    today = config.today()  # the server's clock decides what is past, never the forecast
     response = open_response(session)
     action: ConsultAction = "none"
     done = Issued()
     if response is None:
-        if warning.level is not None and warning.start is not None:
-            response = _open(session, actor, warning)
+        if warning.level is not None and warning.end is not None and warning.end >= today:
+            response = _open(session, actor, warning, today)
             action = "opened"
             record(
                 session, actor, "response.opened", f"response:{response.id}", None, _state(response)
@@ -112,6 +116,33 @@ def consult(session: Session, actor: Actor, forecast: Any) -> ConsultationResult
         orders_superseded=len(done.superseded),
         orders_lifted=len(done.lifted),
     )
+
+
+def _check_issued_at(issued_at: dt.datetime | None, config: StoreConfig) -> None:
+    """Refuse a forecast dated ahead of the server's clock, or too old to act on.
+
+    Raises
+    ------
+    Conflict
+        ``issued_at`` more than ``clock_skew_minutes`` ahead of now, or older than
+        ``consultation_max_age_hours``: a replayed or late forecast must not change orders.
+    """
+    if issued_at is None:
+        return
+    now = config.now()
+    ahead = issued_at - now
+    if ahead > dt.timedelta(minutes=config.clock_skew_minutes):
+        raise Conflict(
+            f"forecast: issued_at {issued_at.isoformat()} is ahead of the server's clock "
+            f"({now.isoformat()}); 会商时间晚于服务器时间"
+        )
+    if now - issued_at > dt.timedelta(hours=config.consultation_max_age_hours):
+        raise Conflict(
+            f"forecast: issued_at {issued_at.isoformat()} is more than "
+            f"{config.consultation_max_age_hours:g} h before the server's clock "
+            f"({now.isoformat()}): a late or replayed forecast cannot change the response; "
+            "会商已过期"
+        )
 
 
 def list_consultations(
@@ -158,10 +189,18 @@ def _follow(
             action = "unchanged"
     if action != "unchanged" or replanned:
         name = action if action != "unchanged" else "extended"
-        record(
-            session, actor, f"response.{name}", f"response:{response.id}", before, _state(response)
-        )
+        after = {**_state(response), **_touched(done)}
+        record(session, actor, f"response.{name}", f"response:{response.id}", before, after)
     return action, done
+
+
+def _touched(done: Issued) -> dict[str, list[int]]:
+    """The ids of the orders a change issued, superseded and lifted (for the audit log)."""
+    return {
+        "issued": [o.id for o in done.issued],
+        "superseded": [o.id for o in done.superseded],
+        "lifted": [o.id for o in done.lifted],
+    }
 
 
 def _action(response: Response, warning: WarningDecision) -> ConsultAction:
@@ -171,19 +210,20 @@ def _action(response: Response, warning: WarningDecision) -> ConsultAction:
     return "upgraded" if new > old else "downgraded" if new < old else "unchanged"
 
 
-def _open(session: Session, actor: Actor, warning: WarningDecision) -> Response:
+def _open(session: Session, actor: Actor, warning: WarningDecision, today: dt.date) -> Response:
     from emergency.service.planning import solve
 
     assert warning.level is not None and warning.start is not None and warning.end is not None
-    days = [(d, warning.level) for d in date_range(warning.start, warning.end)]
+    start = max(warning.start, today)  # days already behind are not planned or ordered
+    days = [(d, warning.level) for d in date_range(start, warning.end)]
     # Solve before writing: no write lock is held while the optimiser runs.
-    plan = solve(session, warning, days, before=None, effective_from=warning.start, overrides=[])
+    plan = solve(session, warning, days, before=None, effective_from=start, overrides=[])
     config = store_of(session).config
     response = Response(
         city=config.city,
         status="open",
         level=warning.level,
-        start=warning.start,
+        start=start,
         end=warning.end,
         rule_set=warning.rule_set,
         warning=warning.model_dump(mode="json"),
@@ -196,7 +236,7 @@ def _open(session: Session, actor: Actor, warning: WarningDecision) -> Response:
     except IntegrityError:
         session.rollback()
         raise Conflict("a response is already open (opened by a concurrent consultation)") from None
-    add_plan_version(session, actor, response, plan, reason="opened", effective_from=warning.start)
+    add_plan_version(session, actor, response, plan, reason="opened", effective_from=start)
     return response
 
 
@@ -221,7 +261,8 @@ def _replan(
         reason = action if action != "unchanged" else "extended"
         row = add_plan_version(session, actor, response, plan, reason=reason, effective_from=eff)
         done = Issued()
-        if response.approved_plan is not None:
+        previous = response.approved_plan
+        if previous is not None:
             # Orders are out: they must follow the warning now, not after a review.
             session.add(
                 Approval(
@@ -234,6 +275,14 @@ def _replan(
             response.approved_plan = row.number
             session.flush()
             done = issue(session, actor, response, row)
+            record(
+                session,
+                actor,
+                "response.approve",
+                f"response:{response.id}",
+                {"approved_plan": previous, "by": "consultation"},
+                {"plan_version": row.number, **_touched(done), "kept": done.kept},
+            )
     return done
 
 

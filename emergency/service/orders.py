@@ -10,13 +10,14 @@ nothing new.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from emergency.errors import InputError
 from emergency.service.access import Action, Actor, require, require_own
 from emergency.service.audit import record
 from emergency.service.errors import Conflict, NotFound
@@ -32,7 +33,7 @@ from emergency.service.views import (
     ReportView,
 )
 from emergency.solution import PollutantAmounts, ResponsePlan
-from emergency.store.db import store_of
+from emergency.store.db import CITY_OFFSET, store_of
 from emergency.store.models import (
     Approval,
     Order,
@@ -103,27 +104,32 @@ def orders_in_force(session: Session, response_id: int) -> list[Order]:
 
 
 def issue(session: Session, actor: Actor, response: Response, row: ResponsePlanRow) -> Issued:
-    """Bring the orders in force in line with plan version ``row`` (no commit)."""
+    """Bring the orders in force in line with plan version ``row`` (no commit).
+
+    Nothing dated before the server's today is issued or superseded: a plan version
+    approved late issues its orders from today on, and an order whose days are all behind
+    stays as it was.
+    """
     plan = ResponsePlan.model_validate(row.plan)
-    wanted = [
-        p for p in periods(plan, loaded_data(session).dataset) if p.last >= row.effective_from
-    ]
+    first_day = max(row.effective_from, store_of(session).config.today())
+    wanted = [p for p in periods(plan, loaded_data(session).dataset) if p.last >= first_day]
     wanted_keys = {p.key for p in wanted}
     done = Issued()
     in_force = orders_in_force(session, response.id)
     have = {_key(o): o for o in in_force}
-    starts = {(p.source, p.start) for p in wanted}
+    starts = {(p.source, max(p.start, first_day)) for p in wanted}
     stale = [
         o
         for o in in_force
-        if _key(o) not in wanted_keys and (not _finished(o, row) or (o.source, o.start) in starts)
+        if _key(o) not in wanted_keys
+        and (not _finished(o, first_day) or (o.source, o.start) in starts)
     ]
     now = store_of(session).config.now()
     for order in stale:  # first, so that a new order may take the same start
         order.status = "superseded"
         order.closed_at = now
-        if order.end is None and order.start < row.effective_from:
-            order.end = row.effective_from - ONE_DAY  # its last day in force
+        if order.end is None and order.start < first_day:
+            order.end = first_day - ONE_DAY  # its last day in force
     session.flush()
     for p in wanted:
         kept = have.get(p.key)
@@ -131,6 +137,8 @@ def issue(session: Session, actor: Actor, response: Response, row: ResponsePlanR
             kept.planned_end = p.last
             done.kept += 1
             continue
+        if p.start < first_day:  # its days behind were never ordered: from today on
+            p = replace(p, start=first_day)
         order = _new_order(session, response, row, p)
         session.add(order)
         done.issued.append(order)
@@ -154,9 +162,9 @@ def issue(session: Session, actor: Actor, response: Response, row: ResponsePlanR
     return done
 
 
-def _finished(order: Order, row: ResponsePlanRow) -> bool:
-    """An order whose period ended before the plan version takes effect stays as it is."""
-    return order.end is not None and order.end < row.effective_from
+def _finished(order: Order, first_day: dt.date) -> bool:
+    """An order whose period ended before ``first_day`` stays as it is."""
+    return order.end is not None and order.end < first_day
 
 
 def lift_all(
@@ -378,8 +386,69 @@ def acknowledge(session: Session, actor: Actor, order_id: int) -> OrderView:
     return order_view(session, order)
 
 
+CLOCK_SKEW = dt.timedelta(minutes=5)
+"""A report may be dated this far after the server's clock (the enterprise's clock runs
+ahead a little); any later, it reports what has not happened yet."""
+
+
+def report_period(order: Order, grace_hours: float) -> tuple[dt.datetime, dt.datetime]:
+    """When a report on ``order`` may be dated: from its first day's 00:00 in the city
+    (+08:00) to the end of its last day plus ``grace_hours`` (the report deadline).
+
+    The last day is ``end``; while the order is open-ended, ``planned_end`` (the last day
+    its plan foresees); for an order closed before it came into force, the day it was
+    closed.
+    """
+    if order.end is not None:
+        last = order.end
+    elif order.closed_at is not None:
+        last = order.closed_at.astimezone(CITY_OFFSET).date()
+    else:
+        last = order.planned_end
+    first = dt.datetime.combine(order.start, dt.time(0), tzinfo=CITY_OFFSET)
+    after = dt.datetime.combine(last + ONE_DAY, dt.time(0), tzinfo=CITY_OFFSET)
+    return first, after + dt.timedelta(hours=grace_hours)
+
+
+def _local(at: dt.datetime) -> str:
+    return f"{at.astimezone(CITY_OFFSET):%Y-%m-%d %H:%M}+08:00"
+
+
+def _check_report_time(session: Session, order: Order, at: dt.datetime) -> None:
+    """A report is tied to its order: acknowledged first, dated within the order's period
+    (:func:`report_period`) and not after the server's clock (plus :data:`CLOCK_SKEW`)."""
+    if order.acknowledged_at is None:
+        raise Conflict(
+            f"order {order.id} is not acknowledged: acknowledge the order first, then report"
+        )
+    config = store_of(session).config
+    first, until = report_period(order, config.report_grace_hours)
+    if not first <= at <= until:
+        raise Conflict(
+            f"at: {_local(at)} is outside order {order.id}'s period: reports on it are "
+            f"dated from {_local(first)} to {_local(until)}"
+        )
+    now = config.now()
+    if at > now + CLOCK_SKEW:
+        raise InputError(
+            f"at: {_local(at)} is in the future (server time {_local(now)}); report what "
+            f"happened, from {_local(first)} to now"
+        )
+
+
 def add_report(session: Session, actor: Actor, order_id: int, body: ReportIn) -> ReportView:
-    """The enterprise reports its load and electricity under an order."""
+    """The enterprise reports its load and electricity under an order.
+
+    Raises
+    ------
+    Conflict
+        The order was superseded or lifted before ``at``; it is not acknowledged yet (a
+        report is refused until the enterprise has confirmed it received the order: what
+        it reports on is then known to be that order); or ``at`` lies outside the order's
+        period (:func:`report_period`).
+    InputError
+        ``at`` is after the server's clock (more than :data:`CLOCK_SKEW` ahead).
+    """
     require(actor, Action.report_order)
     order = _own_order(session, actor, order_id)
     if order.closed_at is not None and body.at > order.closed_at:
@@ -387,6 +456,7 @@ def add_report(session: Session, actor: Actor, order_id: int, body: ReportIn) ->
         raise Conflict(
             f"order {order_id} was {order.status} before {body.at:%Y-%m-%d %H:%M}{current}"
         )
+    _check_report_time(session, order, body.at)
     report = Report(
         order_id=order.id,
         at=body.at,

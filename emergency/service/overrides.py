@@ -67,7 +67,7 @@ def _replan(
         raise Conflict(f"response {response.id} has no plan yet")
     first, last = before.days[0].date, before.days[-1].date
     today = store_of(session).config.today()
-    eff = first if response.approved_plan is None else max(first, today)
+    eff = max(first, today)  # days behind are never re-planned, approved or not
     if eff > last:
         raise Conflict(f"response {response.id}: its planned days ended on {last}")
     warning = WarningDecision.model_validate(response.warning)

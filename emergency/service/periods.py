@@ -58,6 +58,8 @@ def allowed_loads(dataset: Dataset, source: str, measure: str) -> tuple[dict[str
     """
     plan = dataset.plans.get(source)
     if plan is not None:
+        if measure not in plan.measures_by_id:
+            return {}, 1.0  # not this plan's measure: the caller keeps what it has
         loads = {line.id: plan.load(measure, line.id) for line in plan.lines}
         weights = {line.id: line.value_added_yuan_d for line in plan.lines}
         total_weight = sum(weights.values())
@@ -140,11 +142,31 @@ def periods(plan: ResponsePlan, dataset: Dataset) -> list[Period]:
     return out
 
 
+def stamp_loads(plan: ResponsePlan, dataset: Dataset) -> ResponsePlan:
+    """Write into each assignment the loads it allows, from the data it was planned with.
+
+    A list keeps what it was made with: once stamped, orders and re-plans read an
+    assignment's loads and floor cost from the assignment, never from a plan approved
+    later (which may have renamed or changed the measure).
+    """
+    for a in plan.assignments:
+        if a.load_total is None:
+            loads, a.load_total = allowed_loads(dataset, a.source, a.measure)
+            if a.loads is None and loads:
+                a.loads = loads
+        if a.floor_cost_yuan is None:
+            a.floor_cost_yuan = round(floor_cost_yuan_d(dataset, a.source, a.floor), 6)
+    return plan
+
+
 def _period(
     run: list[Assignment], level_of: dict[dt.date, str], last_day: dt.date, dataset: Dataset
 ) -> Period:
     first = run[0]
-    loads, total = allowed_loads(dataset, first.source, first.measure)
+    if first.load_total is not None:
+        loads, total = dict(first.loads or {}), first.load_total
+    else:  # a list stored before assignments carried their loads
+        loads, total = allowed_loads(dataset, first.source, first.measure)
     fixed = next((a.fixed for a in run if a.fixed in ("override", "exempt")), first.fixed)
     return Period(
         source=first.source,
@@ -175,7 +197,12 @@ def merge_plans(
     kept_days = [d for d in before.days if d.date < effective_from]
     kept = [a for a in before.assignments if a.date < effective_from]
     kept_cost = sum(a.cost_yuan for a in kept)
-    kept_floor = sum(floor_cost_yuan_d(dataset, a.source, a.floor) for a in kept)
+    kept_floor = sum(
+        a.floor_cost_yuan
+        if a.floor_cost_yuan is not None
+        else floor_cost_yuan_d(dataset, a.source, a.floor)
+        for a in kept
+    )
     days = kept_days + [d for d in after.days if d.date >= effective_from]
     start = days[0].date if days else after.warning.start
     end = days[-1].date if days else after.warning.end

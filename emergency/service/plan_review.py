@@ -162,7 +162,7 @@ def record_imported(
     at once, and the history of each plan starts (or goes on) with them.
     """
     now = store_of(session).config.now()
-    prefix = plan_path("")
+    prefix, suffix = plan_path("*").split("*")
     numbers = dict(
         session.execute(
             select(PlanVersion.enterprise_id, func.max(PlanVersion.number)).group_by(
@@ -172,9 +172,9 @@ def record_imported(
     )
     ids = []
     for path in paths:
-        if not path.startswith(prefix) or not path.endswith(".yaml"):
+        if not path.startswith(prefix) or not path.endswith(suffix):
             continue
-        enterprise_id = path[len(prefix) : -len(".yaml")]
+        enterprise_id = path[len(prefix) : -len(suffix)]
         for row in _versions(session, enterprise_id, status=PENDING):
             row.status = WITHDRAWN
             row.reviewed_at, row.reviewed_by = now, actor.label

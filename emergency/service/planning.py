@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from emergency.service.access import Actor
 from emergency.service.errors import NotFound
-from emergency.service.periods import merge_plans
+from emergency.service.periods import merge_plans, stamp_loads
 from emergency.solution import ResponsePlan, WarningDecision
 from emergency.store.db import store_of
 from emergency.store.inventory import Loaded, load_stored
@@ -97,7 +97,9 @@ def solve(
         overrides=overrides,
         time_limit_s=store_of(session).config.solver_time_limit_s,
     )
-    return merge_plans(before, plan, effective_from, data.dataset)
+    if before is not None:
+        stamp_loads(before, data.dataset)  # a list stored before assignments carried loads
+    return merge_plans(before, stamp_loads(plan, data.dataset), effective_from, data.dataset)
 
 
 def add_plan_version(
@@ -119,6 +121,7 @@ def add_plan_version(
         reason=reason,
         effective_from=effective_from,
         plan=plan.model_dump(mode="json"),
+        data_key=loaded_data(session).key,
     )
     session.add(row)
     response.plan_number = number

@@ -44,14 +44,34 @@ class StoreConfig:
         Time limit of one optimisation, seconds.
     ack_deadline_hours
         Overrides ``city.ack_deadline_hours`` when set.
+    report_grace_hours
+        How long after an order's last day a report on it is still taken (the report
+        deadline); a report's ``at`` must fall within the order's period plus this.
+    max_forecast_days
+        The longest consultation forecast taken (days); each day is planned, so a
+        longer one costs minutes of solver time per request.
     now
-        The clock (UTC, timezone-aware); tests replace it.
+        The clock (UTC, timezone-aware); tests replace it. It alone decides what is past.
+    clock_skew_minutes
+        A consultation issued more than this ahead of the server's clock is refused.
+    consultation_max_age_hours
+        A consultation issued longer ago than this is refused (late or replayed).
+    session_idle_hours
+        A browser session of the pages ends after this long without a request.
+    session_max_hours
+        A browser session ends this long after signing in, whatever happens.
     """
 
     data_dir: Path
     solver_time_limit_s: float = 20.0
     ack_deadline_hours: float | None = None
+    report_grace_hours: float = 24.0
+    max_forecast_days: int = 15
     now: Callable[[], dt.datetime] = utc_now
+    clock_skew_minutes: float = 5.0
+    consultation_max_age_hours: float = 24.0
+    session_idle_hours: float = 2.0
+    session_max_hours: float = 12.0
     city: str = "city"
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -116,6 +116,12 @@ def forecast(
     }
 
 
+def at_issue(clock: Clock, fc: dict[str, Any]) -> dict[str, Any]:
+    """Set the server's clock to the forecast's issue time (the server decides what is past)."""
+    clock.now = dt.datetime.fromisoformat(fc["issued_at"]).astimezone(dt.UTC)
+    return fc
+
+
 DEC = dt.date(2016, 12, 16)
 ORANGE = forecast(DEC, [[210, 260], [240, 290], [250, 300], [190, 240], [110, 150]])
 """Four days above 200 from 16 Dec (henan-2019: orange, 16–19 Dec)."""

@@ -4,9 +4,11 @@ consultation → plan → override → approve → ack → report → compliance
 
 from __future__ import annotations
 
+import datetime as dt
+
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import CLEAN, ORANGE, RED, Clock
+from tests.api.conftest import CLEAN, ORANGE, RED, Clock, at_issue
 
 API = "/api/v1"
 
@@ -80,7 +82,8 @@ def test_the_whole_flow(client: TestClient, auth: dict[str, dict[str, str]], clo
     r = client.post(f"{API}/orders/{order['id']}/ack", headers=company)
     assert r.status_code == 200 and r.json()["status"] == "acknowledged"
 
-    # 6. It reports: load above the allowed one, and electricity above allowed × baseline.
+    # 6. Next day it reports: load above the allowed one, electricity above allowed × baseline.
+    clock.now = dt.datetime(2016, 12, 16, 9, 30, tzinfo=dt.UTC)  # 17:30 in Jiyuan
     report = {
         "at": "2016-12-16T17:00:00+08:00",
         "load": 0.95,
@@ -124,7 +127,9 @@ def test_the_whole_flow(client: TestClient, auth: dict[str, dict[str, str]], clo
     assert levels["2016-12-20"] == "red"
 
     # 9. Release: the air clears; every order in force is lifted.
-    r = client.post(f"{API}/consultations", json=CLEAN, headers=auth["consultation"])
+    r = client.post(
+        f"{API}/consultations", json=at_issue(clock, CLEAN), headers=auth["consultation"]
+    )
     assert r.status_code == 200, r.text
     assert r.json()["action"] == "released" and r.json()["orders_lifted"] >= 5
     statuses = {o["status"] for o in client.get(f"{API}/orders", headers=planner).json()}

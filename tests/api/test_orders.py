@@ -20,7 +20,7 @@ from emergency.service.views import OverrideIn, ReportIn
 from emergency.solution import Assignment, DayResult, PollutantAmounts, ResponsePlan
 from emergency.solution import WarningDecision as Warning_
 from emergency.store.db import Store
-from tests.api.conftest import ORANGE, RED, YELLOW, Clock
+from tests.api.conftest import ORANGE, RED, YELLOW, Clock, at_issue
 
 PLANNER = Actor("planner", Role.planner, token_id=1)
 STEEL = Actor("steel", Role.enterprise, "JY-P001", token_id=2)
@@ -184,14 +184,14 @@ def test_override_after_approval_supersedes_only_what_changed(store: Store, cloc
     assert old.superseded_by == second.issued[0].id
 
 
-def test_downgrade_supersedes_and_same_level_is_unchanged(store: Store) -> None:
+def test_downgrade_supersedes_and_same_level_is_unchanged(store: Store, clock: Clock) -> None:
     rid = opened(store)
     with store.session() as session:
         orders.approve(session, PLANNER, rid)
         again = consultations.consult(session, PLANNER, ORANGE)
     assert again.action == "unchanged" and again.plan_version == 1
     with store.session() as session:
-        down = consultations.consult(session, PLANNER, YELLOW)
+        down = consultations.consult(session, PLANNER, at_issue(clock, YELLOW))
     assert down.action == "downgraded" and down.orders_superseded > 0
     with store.session() as session:
         current = orders.list_orders(session, STEEL, status="issued")
@@ -199,10 +199,10 @@ def test_downgrade_supersedes_and_same_level_is_unchanged(store: Store) -> None:
     assert current[0].measure.id == "limit-20" or current[0].allowed_load_total > 0
 
 
-def test_upgrade_before_approval_issues_nothing(store: Store) -> None:
+def test_upgrade_before_approval_issues_nothing(store: Store, clock: Clock) -> None:
     rid = opened(store)
     with store.session() as session:
-        up = consultations.consult(session, PLANNER, RED)
+        up = consultations.consult(session, PLANNER, at_issue(clock, RED))
     assert up.action == "upgraded" and up.orders_issued == 0 and up.plan_version == 2
     with store.session() as session:
         assert orders.list_orders(session, PLANNER, response_id=rid) == []
@@ -236,7 +236,7 @@ def test_ack_deadline_and_reports_after_supersede(store: Store, clock: Clock) ->
     with store.session() as session:
         assert compliance(session, PLANNER, rid).anomalies == []
     with store.session() as session:
-        consultations.consult(session, PLANNER, RED)  # supersedes at once
+        consultations.consult(session, PLANNER, at_issue(clock, RED))  # supersedes at once
     late = ReportIn(at=clock.now + dt.timedelta(hours=1), load=0.3)
     with store.session() as session, pytest.raises(Conflict, match="superseded"):
         orders.add_report(session, STEEL, steel.id, late)
@@ -245,7 +245,7 @@ def test_ack_deadline_and_reports_after_supersede(store: Store, clock: Clock) ->
         assert orders.add_report(session, STEEL, steel.id, earlier).order_id == steel.id
 
 
-def test_same_level_with_a_later_end_extends_the_response(store: Store) -> None:
+def test_same_level_with_a_later_end_extends_the_response(store: Store, clock: Clock) -> None:
     from tests.api.conftest import forecast
 
     rid = opened(store)
@@ -253,7 +253,7 @@ def test_same_level_with_a_later_end_extends_the_response(store: Store) -> None:
         orders.approve(session, PLANNER, rid)
     longer = forecast(D[1], [[230, 280]] * 5, issued_at="2016-12-16T16:00:00+08:00")
     with store.session() as session:
-        result = consultations.consult(session, PLANNER, longer)
+        result = consultations.consult(session, PLANNER, at_issue(clock, longer))
         detail = responses.get_response_detail(session, PLANNER, rid)
     assert result.action == "unchanged" and result.plan_version == 2
     assert detail.plans[-1].reason == "extended" and detail.end == dt.date(2016, 12, 21)

@@ -15,7 +15,13 @@ from tests.api.conftest import ORANGE, ROLES, bearer, make_token
 
 API = "/api/v1"
 PUBLIC = {("GET", f"{API}/public/warning"), ("GET", f"{API}/health")}
-PATH_VALUES = {"response_id": "1", "order_id": "1", "enterprise_id": "JY-P001", "override_id": "1"}
+PATH_VALUES = {
+    "response_id": "1",
+    "order_id": "1",
+    "enterprise_id": "JY-P001",
+    "override_id": "1",
+    "number": "1",
+}
 """Order 1 is JY-P001's (orders are issued by source), the enterprise tokens' own."""
 
 
