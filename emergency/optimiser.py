@@ -225,14 +225,17 @@ def _optimise(
     say("solving the integer model (CP-SAT)")
     t1 = time.perf_counter()
     # The time limit is the whole optimisation's budget: CP-SAT gets what is left.
-    left = max(1.0, time_limit_s - (t1 - t0))
+    deadline = t0 + time_limit_s
+    left = max(1.0, deadline - t1)
     res = solve_cpsat(b.lm, time_limit_s=left, hint=_hint(b, start))
     forced_short = False
     if res.status == "infeasible":
         notes.append("the capped targets cannot all be met together; shortfall minimised first")
         forced_short = True
-        capped = _least_shortfall(inst, cand, capped, time_limit_s)
+        half = max(0.5, (deadline - time.perf_counter()) / 2)
+        capped = _least_shortfall(inst, cand, capped, half)
         b = build(inst, cand, capped)
+        left = max(0.5, deadline - time.perf_counter())
         res = solve_cpsat(b.lm, time_limit_s=left, hint=_hint(b, start))
     solve_s = time.perf_counter() - t1
 

@@ -9,6 +9,7 @@ independent checker.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -66,7 +67,12 @@ def plan_response(
     time_limit_s: float = 20.0,
     progress: Callable[[str], None] | None = None,
 ) -> ResponsePlan:
-    """The least-cost list for ``days`` (default: the warning's period at its level)."""
+    """The least-cost list for ``days`` (default: the warning's period at its level).
+
+    ``time_limit_s`` is the budget of the whole call: building the duties counts against
+    it, and the optimiser returns the best list found so far, with its bound and gap.
+    """
+    started = time.perf_counter()
     days = list(days) if days is not None else response_days(warning)
     if warning.level is None or not days:
         return ResponsePlan(warning=warning, status="no_warning")
@@ -74,7 +80,8 @@ def plan_response(
     conflicts = supply_conflicts(inst)
     if conflicts:
         raise ValidationErrors(conflicts)
-    solved = optimise(inst, time_limit_s=time_limit_s, progress=progress)
+    left = max(1.0, time_limit_s - (time.perf_counter() - started))
+    solved = optimise(inst, time_limit_s=left, progress=progress)
     return report(inst, solved, warning)
 
 
