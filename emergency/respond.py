@@ -193,6 +193,33 @@ def _assignments(inst: Instance, solved: Solved) -> list[Assignment]:
     return out
 
 
+def _supply_why(inst: Instance, solved: Solved, s: int, d: int) -> str:
+    """The supply edges that rule out the floor of source ``s`` on day ``d``, if any.
+
+    An edge ``load(w) <= 1 - share (1 - load(u))`` binds when the upstream line's chosen
+    load leaves the downstream line less than its floor load: then the edge, not the
+    targets, is why the source goes below its plan measure.
+    """
+    src = inst.sources[s]
+    floor = src.options[src.floor[d]]
+    reasons = []
+    for edge in inst.edges:
+        if edge.dst[0] != s or not floor.loads:
+            continue
+        (us, ul), (_, wl) = edge.src, edge.dst
+        upstream = inst.sources[us]
+        chosen = upstream.options[solved.choice[us][d]]
+        up_load = chosen.loads[ul] if chosen.loads else 1.0
+        bound = 1.0 - edge.share * (1.0 - up_load)
+        if floor.loads[wl] > bound + 1e-9:
+            reasons.append(
+                f"{src.lines[wl].id} is supplied by {upstream.id}/{upstream.lines[ul].id} "
+                f"(share {edge.share:g}), which runs at {up_load:g}, so it may run at most at "
+                f"{bound:g} (supply edge; its floor runs it at {floor.loads[wl]:g})"
+            )
+    return "; ".join(reasons)
+
+
 def _line_loads(lines: Sequence[Any], loads: Sequence[float]) -> dict[str, float] | None:
     if not loads:
         return None
@@ -220,6 +247,9 @@ def _why(inst: Instance, solved: Solved, s: int, d: int) -> str:
     if m == src.floor[d]:
         return f"plan measure for {level} (floor)"
     opt, fl = src.options[m], src.options[src.floor[d]]
+    supplied = _supply_why(inst, solved, s, d)
+    if supplied:
+        return f"deepened from {fl.id} to {opt.id}: {supplied}"
     gains = []
     value = 0.0
     for name, idx in inst.pooled_rows(d):
