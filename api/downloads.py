@@ -1,4 +1,8 @@
-"""The curtailment list as a file download (CSV or XLSX): one place for the API and pages."""
+"""The curtailment list as a file download (CSV or XLSX): one place for the API and pages.
+
+The files come from :mod:`emergency.export`, which writes text that a spreadsheet would
+take for a formula (``=HYPERLINK(...)`` as a measure's name) as text with a leading ``'``.
+"""
 
 from __future__ import annotations
 

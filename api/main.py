@@ -57,6 +57,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
                 settings.database_url,
                 solver_time_limit_s=settings.solver_time_limit_s,
                 ack_deadline_hours=settings.ack_deadline_hours,
+                report_grace_hours=settings.report_grace_hours,
+                max_forecast_days=settings.max_forecast_days,
             )
         try:
             yield

@@ -26,3 +26,12 @@ class Settings(BaseSettings):
     ack_deadline_hours: float | None = Field(
         default=None, gt=0, description="overrides the city plan's ack_deadline_hours"
     )
+    report_grace_hours: float = Field(
+        default=24.0,
+        ge=0,
+        le=24 * 366,
+        description="reports are taken until this long after an order's last day",
+    )
+    max_forecast_days: int = Field(
+        default=15, ge=1, le=366, description="longer consultation forecasts get 400"
+    )

@@ -1,4 +1,11 @@
-"""A curtailment list as a table: rows for CSV and XLSX downloads (CLI and service)."""
+"""A curtailment list as a table: rows for CSV and XLSX downloads (CLI and service).
+
+Names in a plan come from enterprises and planners. A text cell that begins with ``=``,
+``+``, ``-``, ``@``, a tab or a carriage return would be run as a formula by a spreadsheet
+opening the file (``=HYPERLINK(...)``: CSV injection), so both files write it as text with
+a leading apostrophe (OWASP's rule), and the workbook stores every text cell as a string,
+never as a formula. Numbers stay numbers.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +40,25 @@ COLUMNS = [
     "restart_cost_yuan",
     "why",
 ]
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet takes for the start of a formula in a text cell."""
+
+
+def cell(value: Any) -> Any:
+    """``value`` for a spreadsheet: text that could be a formula gets a leading ``'``."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _append(sheet: Any, values: list[Any]) -> None:
+    """Append a row of :func:`cell` values; text is stored as a string, never a formula."""
+    sheet.append([cell(v) for v in values])
+    for written in sheet[sheet.max_row]:
+        if isinstance(written.value, str):
+            written.data_type = "s"
 
 
 def plan_rows(plan: ResponsePlan, dataset: Dataset | None = None) -> list[dict[str, Any]]:
@@ -88,32 +114,43 @@ def day_rows(plan: ResponsePlan) -> list[dict[str, Any]]:
 
 
 def to_csv(plan: ResponsePlan, dataset: Dataset | None = None) -> str:
-    """The list as CSV text (UTF-8, header row)."""
+    """The list as CSV text (UTF-8, header row); text cells through :func:`cell`."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(plan_rows(plan, dataset))
+    writer.writerows({k: _csv_cell(v) for k, v in row.items()} for row in plan_rows(plan, dataset))
     return buf.getvalue()
 
 
+def _csv_cell(value: Any) -> Any:
+    """:func:`cell`, with a carriage return in text written as a line feed: the csv module
+    quotes a field holding a line feed (its line terminator) but not a lone CR, which
+    many readers take for the end of the row (and the text after it for a new cell)."""
+    value = cell(value)
+    if isinstance(value, str) and "\r" in value:
+        return value.replace("\r\n", "\n").replace("\r", "\n")
+    return value
+
+
 def to_xlsx(plan: ResponsePlan, dataset: Dataset | None = None) -> bytes:
-    """The list as an XLSX workbook: sheets ``list``, ``days`` and ``summary``."""
+    """The list as an XLSX workbook: sheets ``list``, ``days`` and ``summary``; text cells
+    through :func:`cell`, stored as strings."""
     from openpyxl import Workbook
 
     wb = Workbook()
     ws = wb.active
     assert ws is not None
     ws.title = "list"
-    ws.append(COLUMNS)
+    _append(ws, COLUMNS)
     for row in plan_rows(plan, dataset):
-        ws.append([row[c] for c in COLUMNS])
+        _append(ws, [row[c] for c in COLUMNS])
     ws.freeze_panes = "A2"
     days = wb.create_sheet("days")
     drows = day_rows(plan)
     header = list(drows[0]) if drows else ["date"]
-    days.append(header)
+    _append(days, header)
     for row in drows:
-        days.append([row[c] for c in header])
+        _append(days, [row[c] for c in header])
     summary = wb.create_sheet("summary")
     w = plan.warning
     for key, value in [
@@ -132,7 +169,7 @@ def to_xlsx(plan: ResponsePlan, dataset: Dataset | None = None) -> bytes:
             for p in POLLUTANTS
         ),
     ]:
-        summary.append([key, value])
+        _append(summary, [key, value])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from emergency import LEVELS
+from emergency.bounds import BoundedDate, BoundedDatetime
 from emergency.errors import InputError
 
 Level = Literal["blue", "yellow", "orange", "red"]
@@ -67,7 +68,7 @@ class Concentrations(_Strict):
 class ForecastDay(_Strict):
     """One forecast day: ``aqi`` (value or ``[low, high]``) or ``concentrations``."""
 
-    date: dt.date
+    date: BoundedDate
     aqi: float | tuple[float, float] | None = None
     concentrations: Concentrations | None = None
     primary: list[str] = Field(default_factory=list)
@@ -125,7 +126,7 @@ class ForecastDay(_Strict):
 class Forecast(_Strict):
     """A consultation forecast: who issued it, when, and the daily AQI ahead."""
 
-    issued_at: dt.datetime | None = None
+    issued_at: BoundedDatetime | None = None
     issued_by: list[str] = Field(default_factory=list)
     city: str | None = None
     rule_set: str | None = None

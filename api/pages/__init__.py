@@ -6,10 +6,12 @@
 - ``/responses``; ``/responses/{id}`` the curtailment list (filters, sorting, charts of
   cuts against targets, costs), ``.../sources/{source}``, ``.../map``, ``.../orders``,
   ``.../compliance``; ``.../plan.csv``, ``.../plan.xlsx``;
-- ``POST .../overrides``, ``.../approve`` and ``.../release`` (each confirmed on a page).
+- ``POST .../overrides``, ``.../approve`` and ``.../release`` (each confirmed on a page);
+- ``/plans`` the plan versions waiting for review, ``/plans/{id}/versions/{n}`` one of them.
 
-Pages sign in with the API's tokens (kept in an HttpOnly, SameSite=Strict cookie) and call
-the same service functions as the JSON API. No CDN, no build step.
+Pages sign in with the API's tokens, which open a server-side session (its random id in an
+HttpOnly, SameSite=Strict cookie), and call the same service functions as the JSON API.
+No CDN, no build step.
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ def install(app: FastAPI) -> None:
     """Serve the pages and ``/static`` from ``app`` (once; a second call does nothing)."""
     if getattr(app.state, "pages_installed", False):
         return
-    from api.pages import actions, routes
+    from api.pages import actions, plans, routes
 
     app.include_router(actions.router)
+    app.include_router(plans.router)
     app.include_router(routes.router)
     app.mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="static")
     app.state.pages_installed = True

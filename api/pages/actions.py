@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
-from api.deps import Id, SessionDep
+from api.deps import MAX_ID, Id, SessionDep
 from api.downloads import plan_download
 from api.pages.auth import (
     SESSION_COOKIE,
@@ -194,7 +194,7 @@ def approve_action(
     session: SessionDep,
     actor: CanApprove,
     response_id: Id,
-    plan_version: Annotated[int | None, Form()] = None,
+    plan_version: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
     csrf: FormText = "",
 ) -> Response:
     check_csrf(request, csrf)
@@ -247,7 +247,7 @@ def release_action(
 # ----------------------------------------------------------------------------- downloads
 
 
-Version = Annotated[int | None, Query(ge=1)]
+Version = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
 @router.get("/responses/{response_id}/plan.csv")

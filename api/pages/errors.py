@@ -58,6 +58,16 @@ def problem_page(request: Request, exc: Exception) -> Response:
     raise exc
 
 
+OUT_OF_RANGE = ("greater_than_equal", "less_than_equal", "greater_than", "less_than")
+
+
+def _names_nothing(error: Any) -> bool:
+    """A bad path value, or a query number out of range (``?version=99999999999999999999``):
+    no such thing can exist, so the page is 404 (other bad values: 400)."""
+    where = error.get("loc", ("",))[0]
+    return where == "path" or (where == "query" and error.get("type") in OUT_OF_RANGE)
+
+
 class PageRoute(APIRoute):
     """A route whose domain errors (and bad path or form values) render as pages."""
 
@@ -74,7 +84,7 @@ class PageRoute(APIRoute):
                     f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: {e.get('msg', '')}"
                     for e in exc.errors()
                 ]
-                status = 404 if any(e.get("loc", ("",))[0] == "path" for e in exc.errors()) else 400
+                status = 404 if any(_names_nothing(e) for e in exc.errors()) else 400
                 return error_page(request, status, "请求参数有误 Bad request", fields)
 
         return guarded

@@ -107,7 +107,10 @@ def local_time(value: dt.datetime | None) -> str:
     """``2016-12-15 18:00`` in the city's time (+08:00)."""
     if value is None:
         return "–"
-    return value.astimezone(CITY_OFFSET).strftime("%Y-%m-%d %H:%M")
+    try:
+        return value.astimezone(CITY_OFFSET).strftime("%Y-%m-%d %H:%M")
+    except (OverflowError, ValueError):  # a stored time at the edge of year 1 or 9999
+        return value.isoformat(sep=" ", timespec="minutes")
 
 
 def day(value: dt.date | None) -> str:

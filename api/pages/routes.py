@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
-from api.deps import Id, SessionDep
+from api.deps import MAX_ID, Id, SessionDep
 from api.pages import views
 from api.pages.auth import CanSupervise, CanView, PageActor
 from api.pages.charts import target_charts
@@ -33,7 +33,8 @@ from emergency.service.views import OrderStatus
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-Version = Annotated[int | None, Query(ge=1)]
+Version = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+"""A plan version: outside 1..MAX_ID a 404 page (it cannot exist), never a query."""
 
 
 @router.get("/", response_class=HTMLResponse)

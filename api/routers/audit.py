@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from api.deps import AdminUser, SessionDep
+from emergency.bounds import BoundedDatetime
 from emergency.service.audit import AuditView, list_audit
 
 router = APIRouter(tags=["audit"])
@@ -19,7 +19,9 @@ def get_audit(
     actor: AdminUser,
     action: str | None = None,
     target: str | None = None,
-    since: dt.datetime | None = None,
+    since: Annotated[
+        BoundedDatetime | None, Query(description="entries at or after (2000–2100)")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[AuditView]:
     return list_audit(session, actor, action=action, target=target, since=since, limit=limit)

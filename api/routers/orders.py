@@ -68,6 +68,10 @@ def post_report(
     order_id: Id,
     body: Annotated[ReportIn, Body(openapi_examples={"daily": {"value": REPORT_EXAMPLE}})],
 ) -> ReportView:
+    """Acknowledge the order first (409 before). `at` (with a UTC offset) must fall in the
+    order's period — from its first day 00:00 (+08:00) to the end of its last day plus the
+    report deadline (`report_grace_hours`, 24 h) — else 409; after the server's clock
+    (5 minutes' leeway) it is 400."""
     return add_report(session, actor, order_id, body)
 
 

@@ -36,7 +36,10 @@ Version = Annotated[
 class ApproveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     plan_version: int | None = Field(
-        default=None, description="the version reviewed; 409 if it is no longer current"
+        default=None,
+        ge=1,
+        le=MAX_ID,
+        description="the version reviewed; 409 if it is no longer current",
     )
 
 

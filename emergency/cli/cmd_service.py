@@ -104,6 +104,8 @@ def serve(
     store = _open(data, db)
     store.config.solver_time_limit_s = settings.solver_time_limit_s
     store.config.ack_deadline_hours = settings.ack_deadline_hours
+    store.config.report_grace_hours = settings.report_grace_hours
+    store.config.max_forecast_days = settings.max_forecast_days
     base = f"http://{host}:{port}"
     data_flag = f" --data {settings.data}" if data is not None else ""
     db_flag = " --db URL" if db is not None else ""

@@ -9,6 +9,10 @@ Anomalies (DOMAIN §7):
   latest earlier report that gave one;
 - ``ack_overdue`` / ``ack_late``: no acknowledgement within the deadline
   (``city.ack_deadline_hours``, or the service's setting).
+
+The view is computed from whatever is stored: a report dated at the edge of year 9999
+(accepted before reports were held to their order's period) or a deadline too large for
+a date must not make it fail — the compliance page is everyone's.
 """
 
 from __future__ import annotations
@@ -76,7 +80,7 @@ def compliance(session: Session, actor: Actor, response_id: int) -> ComplianceVi
                 end=order.end,
                 acknowledged=order.acknowledged_at is not None,
                 acknowledged_at=order.acknowledged_at,
-                ack_due=due(order, hours),
+                ack_due=_due(order, hours),
                 reported=bool(reports[order.id]),
                 reports=len(reports[order.id]),
                 last_report_at=reports[order.id][-1].at if reports[order.id] else None,
@@ -95,8 +99,17 @@ def compliance(session: Session, actor: Actor, response_id: int) -> ComplianceVi
     )
 
 
+def _due(order: Order, hours: float) -> dt.datetime:
+    """When the acknowledgement is due; the last representable time if that lies beyond
+    it (a huge or non-finite deadline must not break the view for everyone)."""
+    try:
+        return due(order, hours)
+    except (OverflowError, ValueError):
+        return dt.datetime.max.replace(tzinfo=dt.UTC)
+
+
 def _ack_anomalies(order: Order, hours: float, now: dt.datetime) -> list[Anomaly]:
-    deadline = due(order, hours)
+    deadline = _due(order, hours)
     if order.acknowledged_at is not None:
         if order.acknowledged_at > deadline:
             late = order.acknowledged_at - deadline

@@ -8,8 +8,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from emergency.bounds import BoundedAwareDatetime
 from emergency.solution import PollutantAmounts, WarningDecision
 
 ConsultAction = Literal["opened", "upgraded", "downgraded", "unchanged", "released", "none"]
@@ -156,9 +157,13 @@ class OverrideIn(_In):
 
 
 class ReportIn(_In):
-    """What an enterprise did: its load (fraction of normal) and metered electricity."""
+    """What an enterprise did: its load (fraction of normal) and metered electricity.
 
-    at: AwareDatetime
+    ``at`` carries a UTC offset and lies within 2000–2100 (:mod:`emergency.bounds`); the
+    order's own period is checked by :func:`emergency.service.orders.add_report`. Numbers
+    are finite (``NaN``, ``Infinity`` are refused)."""
+
+    at: BoundedAwareDatetime
     load: float = Field(ge=0, le=2, description="production load, fraction of normal")
     electricity_kwh: float | None = Field(default=None, ge=0)
     baseline_electricity_kwh: float | None = Field(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 from typing import Any
@@ -164,12 +165,15 @@ def test_orders_filters_reports_and_errors(client: TestClient, auth: Auth, clock
     assert client.post(f"{API}/orders/{oid}/reports", json=bad, headers=other).status_code == 422
     good = {"at": "2016-12-16T17:00:00+08:00", "load": 0.6, "electricity_kwh": 1000}
     r = client.post(f"{API}/orders/{oid}/reports", json=good, headers=other)
+    assert r.status_code == 409 and "acknowledge the order first" in r.json()["detail"]
+    ack = client.post(f"{API}/orders/{oid}/ack", headers=other)
+    assert ack.json()["status"] == "acknowledged"
+    clock.now = dt.datetime(2016, 12, 16, 9, 30, tzinfo=dt.UTC)  # 17:30 in Jiyuan, next day
+    r = client.post(f"{API}/orders/{oid}/reports", json=good, headers=other)
     assert r.status_code == 201 and r.json()["order_id"] == oid
     reports = client.get(f"{API}/orders/{oid}/reports", headers=auth["planner"]).json()
     assert [x["load"] for x in reports] == [0.6]
     assert client.get(f"{API}/orders/{oid}", headers=other).json()["reports"] == 1
-    ack = client.post(f"{API}/orders/{oid}/ack", headers=other)
-    assert ack.json()["status"] == "acknowledged"
     again = client.post(f"{API}/orders/{oid}/ack", headers=other)
     assert (
         again.status_code == 200

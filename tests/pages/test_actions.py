@@ -177,6 +177,7 @@ def test_compliance_shows_acknowledged_reported_and_anomalies(
         order = list_orders(session, firm)[0]
         acknowledge(session, firm, order.id)
         at = dt.datetime(2016, 12, 16, 17, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+        store.config.now = lambda: at + dt.timedelta(minutes=30)  # reported the next day
         add_report(session, firm, order.id, ReportIn(at=at, load=0.95, note="running"))
     page = planner.get(f"/responses/{response_id}/compliance")
     assert page.status_code == 200

@@ -214,6 +214,20 @@ def orange(days: int = 4) -> dict[str, Any]:
     return forecast(city_today() + dt.timedelta(days=1), [*ranges, [110, 150]])
 
 
+def orange_today(days: int = 4) -> dict[str, Any]:
+    """``orange`` from today: its orders are in force at once, so an enterprise can report
+    on them now (a report is dated within its order's period and not in the future)."""
+    today = orange(days)
+    for i, day in enumerate(today["days"]):
+        day["date"] = (city_today() + dt.timedelta(days=i)).isoformat()
+    return today
+
+
+def report_now(load: float = 0.4, note: str = "按要求限产") -> dict[str, Any]:
+    """An enterprise's report dated now (in force: ``orange_today``'s orders)."""
+    return {"at": dt.datetime.now(CITY_OFFSET).isoformat(), "load": load, "note": note}
+
+
 def red() -> dict[str, Any]:
     """Four days above 200, three of them above 300, from tomorrow (red)."""
     ranges = [[310, 360], [320, 400], [310, 340], [260, 300], [110, 150]]

@@ -32,11 +32,21 @@ from api.settings import Settings
 from emergency.service.access import PERMISSIONS, SYSTEM, Action, Role
 from emergency.service.inventory import open_store
 from emergency.service.tokens import create_token
-from emergency.store.db import Store
-from emergency.store.models import AuditEntry, Base
+from emergency.store.db import Store, utc_now
+from emergency.store.models import AuditEntry, Base, Order
 from tests.reliability.conftest import ServerFactory
 from tests.reliability.invariants import open_store as open_existing
-from tests.reliability.live import API, OVERRIDES, bearer, cli_token, orange, run_cli, where
+from tests.reliability.live import (
+    API,
+    OVERRIDES,
+    bearer,
+    cli_token,
+    orange,
+    orange_today,
+    report_now,
+    run_cli,
+    where,
+)
 
 Scope = Literal["public", "city", "listed", "owned"]
 """How a route's resource belongs to an enterprise: ``public`` needs no token; ``city``
@@ -44,7 +54,16 @@ belongs to no enterprise; ``listed`` is a list an enterprise sees only its part 
 ``owned`` is one enterprise's (another enterprise gets 404)."""
 
 
-REPORT = {"at": "2026-12-01T17:00:00+08:00", "load": 0.4, "note": "按要求限产"}
+def report_body(city: City, whose: str) -> Any:
+    """A report dated now on the order, acknowledged first — straight in the store, as the
+    acknowledgement has its own row in the matrix (a report before it is 409)."""
+    with city.store.session() as session:
+        order = session.get(Order, city.orders[whose])
+        assert order is not None
+        if order.acknowledged_at is None:
+            order.status, order.acknowledged_at = "acknowledged", utc_now()
+            session.commit()
+    return report_now()
 
 
 def plan_body(city: City, whose: str) -> Any:
@@ -69,7 +88,7 @@ ROUTES: dict[tuple[str, str], tuple[Scope, Body]] = {
     ("GET", "/orders"): ("listed", None),
     ("GET", "/orders/{order_id}"): ("owned", None),
     ("POST", "/orders/{order_id}/ack"): ("owned", None),
-    ("POST", "/orders/{order_id}/reports"): ("owned", lambda _c, _w: REPORT),
+    ("POST", "/orders/{order_id}/reports"): ("owned", report_body),
     ("GET", "/orders/{order_id}/reports"): ("owned", None),
     ("GET", "/compliance"): ("city", None),
     ("GET", "/public/warning"): ("public", None),
@@ -187,7 +206,8 @@ def city(data_dir: Path, db_url: str | None) -> Iterator[City]:
     try:
         with TestClient(app) as client:
             planner = bearer(tokens["planner"])
-            opened = client.post(f"{API}/consultations", json=orange(), headers=planner).json()
+            today = orange_today()  # orders in force now: an enterprise can report on them
+            opened = client.post(f"{API}/consultations", json=today, headers=planner).json()
             rid = opened["response_id"]
             assert client.post(f"{API}/responses/{rid}/approve", headers=planner).status_code == 200
             # a pending version: approving it in the matrix is a change, not a no-op
@@ -331,7 +351,7 @@ def test_no_token_in_the_logs(
         with server.client(tokens["enterprise"]) as firm:
             order = firm.get("/orders").json()[0]["id"]
             firm.post(f"/orders/{order}/ack")
-            firm.post(f"/orders/{order}/reports", json=REPORT)
+            firm.post(f"/orders/{order}/reports", json=report_now())
         with server.client(bad) as intruder:
             assert intruder.get("/orders").status_code == 401
         with server.client(tokens["inspector"]) as inspector:
@@ -389,7 +409,7 @@ def test_every_change_names_its_actor_in_the_audit_log(city: City) -> None:
     order = city.orders["own"]
     firm = bearer(city.tokens["enterprise"])
     assert city.client.post(f"{API}/orders/{order}/ack", headers=firm).status_code == 200
-    r = city.client.post(f"{API}/orders/{order}/reports", json=REPORT, headers=firm)
+    r = city.client.post(f"{API}/orders/{order}/reports", json=report_now(), headers=firm)
     assert r.status_code == 201
     entries = city.client.get(f"{API}/audit", headers=bearer(city.tokens["admin"])).json()
     by_action = {e["action"]: e for e in entries}

@@ -41,7 +41,7 @@ from emergency.service.inventory import open_store
 from emergency.service.tokens import create_token
 from emergency.store.db import Store
 from emergency.store.models import Base
-from tests.reliability.live import API, OVERRIDES, bearer, orange
+from tests.reliability.live import API, OVERRIDES, bearer, orange, orange_today, report_now
 
 SCHEMA = openapi.from_asgi("/openapi.json", create_app())
 OPERATIONS = {
@@ -103,20 +103,21 @@ def city(data_dir: Path, db_url: str | None) -> Iterator[City]:
     try:
         with TestClient(app) as client:
             planner = bearer(tokens["planner"])
-            rid = client.post(f"{API}/consultations", json=orange(), headers=planner).json()[
+            today = orange_today()  # orders in force now: an enterprise can report on them
+            rid = client.post(f"{API}/consultations", json=today, headers=planner).json()[
                 "response_id"
             ]
             client.post(f"{API}/responses/{rid}/overrides", json=OVERRIDES[0], headers=planner)
             assert client.post(f"{API}/responses/{rid}/approve", headers=planner).status_code == 200
             detail = client.get(f"{API}/responses/{rid}", headers=planner).json()
             orders = client.get(f"{API}/orders", headers=bearer(tokens["enterprise"])).json()
-            report = {"at": "2026-12-01T17:00:00+08:00", "load": 0.4, "note": "报告"}
             order_id = orders[0]["id"]
-            client.post(
-                f"{API}/orders/{order_id}/reports",
-                json=report,
-                headers=bearer(tokens["enterprise"]),
+            company = bearer(tokens["enterprise"])
+            assert client.post(f"{API}/orders/{order_id}/ack", headers=company).status_code == 200
+            report = client.post(
+                f"{API}/orders/{order_id}/reports", json=report_now(note="报告"), headers=company
             )
+            assert report.status_code == 201, report.text
             ids = {
                 "response_id": rid,
                 "order_id": order_id,
@@ -300,7 +301,7 @@ def test_sql_and_unicode_text_is_stored_verbatim(city: City) -> None:
     c, rid, order_id = city.client, city.ids["response_id"], city.ids["order_id"]
     firm = city.headers("enterprise")
     for text in [*SQLISH, "济源钢铁厂 🌫️ \u202eRTL\u202c", "Robert'); DROP TABLE reports;--"]:
-        report = {"at": "2026-12-01T17:00:00+08:00", "load": 0.3, "note": text}
+        report = report_now(load=0.3, note=text)
         r = c.post(f"{API}/orders/{order_id}/reports", json=report, headers=firm)
         assert r.status_code == 201, r.text
         assert c.get(f"{API}/orders/{order_id}/reports", headers=firm).json()[-1]["note"] == text
@@ -321,7 +322,7 @@ def test_text_the_database_refuses_is_a_4xx_and_stores_nothing(city: City) -> No
     answers = [
         c.post(
             f"{API}/orders/{order_id}/reports",
-            json={"at": "2026-12-01T17:00:00+08:00", "load": 0.3, "note": "a\u0000b"},
+            json=report_now(load=0.3, note="a\u0000b"),
             headers=city.headers("enterprise"),
         ),
         c.post(
