@@ -7,9 +7,18 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from api import errors, pages
+from api import docs, errors, pages
 from api.limits import BodyLimit
-from api.routers import audit, compliance, consultations, enterprises, orders, public, responses
+from api.routers import (
+    audit,
+    compliance,
+    consultations,
+    enterprises,
+    orders,
+    plan_versions,
+    public,
+    responses,
+)
 from api.settings import Settings
 from emergency import __version__
 from emergency.store.db import Store
@@ -22,15 +31,17 @@ warning level, the engine plans the least-cost curtailments, planners approve, e
 receive their orders and report back.
 
 Authenticate with `Authorization: Bearer <token>`; tokens come from
-`emergency token create --role ROLE [--enterprise ID]`. Roles: admin, consultation,
-planner, inspector, enterprise. Missing or bad token → 401; a role without the right →
-403; another enterprise's resource → 404. Every change is written to the audit log.
+`emergency token create --role ROLE [--enterprise ID] [--expires 90d]`. Roles: admin,
+consultation, planner, inspector, enterprise. Missing, bad, revoked or expired token → 401;
+a role without the right → 403; another enterprise's resource → 404. Every change is
+written to the audit log.
 """
 
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for module in (consultations, responses, orders, compliance, public, enterprises, audit):
+    modules = (consultations, responses, orders, compliance, public, enterprises, plan_versions)
+    for module in (*modules, audit):
         router.include_router(module.router)
     return router
 
@@ -53,12 +64,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             from emergency.service.inventory import open_store
 
             app.state.store = open_store(
-                settings.data,
-                settings.database_url,
-                solver_time_limit_s=settings.solver_time_limit_s,
-                ack_deadline_hours=settings.ack_deadline_hours,
-                report_grace_hours=settings.report_grace_hours,
-                max_forecast_days=settings.max_forecast_days,
+                settings.data, settings.database_url, **settings.store_options()
             )
         try:
             yield
@@ -72,7 +78,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # FastAPI's pages load scripts from a CDN: see api/docs.py
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
@@ -80,6 +87,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     errors.install(app)
     app.include_router(api_router())
     pages.install(app)  # planner pages at / and their /static files
+    if settings.docs:
+        docs.install(app)  # Swagger UI at /docs, from local files
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,3 +36,27 @@ class Settings(BaseSettings):
     max_forecast_days: int = Field(
         default=15, ge=1, le=366, description="longer consultation forecasts get 400"
     )
+    session_idle_hours: float = Field(
+        default=2.0, gt=0, description="a browser session ends after this long without a request"
+    )
+    session_max_hours: float = Field(
+        default=12.0, gt=0, description="a browser session ends this long after signing in"
+    )
+    clock_skew_minutes: float = Field(
+        default=5.0, ge=0, le=60, description="consultations issued further ahead are refused"
+    )
+    consultation_max_age_hours: float = Field(
+        default=24.0, gt=0, le=24 * 30, description="older consultations are refused (409)"
+    )
+    docs: bool = Field(
+        default=True, description="serve the API docs page at /docs (Swagger UI, local files)"
+    )
+
+    def store_options(self) -> dict[str, Any]:
+        """The settings the store's configuration shares (one list, used by every server)."""
+        from dataclasses import fields
+
+        from emergency.store.db import StoreConfig
+
+        shared = {f.name for f in fields(StoreConfig)} & set(type(self).model_fields)
+        return {name: getattr(self, name) for name in sorted(shared)}

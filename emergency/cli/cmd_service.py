@@ -102,10 +102,8 @@ def serve(
     settings = _settings(data, db)
     _check_folder(settings)
     store = _open(data, db)
-    store.config.solver_time_limit_s = settings.solver_time_limit_s
-    store.config.ack_deadline_hours = settings.ack_deadline_hours
-    store.config.report_grace_hours = settings.report_grace_hours
-    store.config.max_forecast_days = settings.max_forecast_days
+    for name, value in settings.store_options().items():
+        setattr(store.config, name, value)
     base = f"http://{host}:{port}"
     data_flag = f" --data {settings.data}" if data is not None else ""
     db_flag = " --db URL" if db is not None else ""
@@ -133,22 +131,29 @@ def token_create(
         str | None, typer.Option(help="the enterprise id (role enterprise only)")
     ] = None,
     name: Annotated[str, typer.Option(help="who holds the token")] = "",
+    expires: Annotated[
+        str | None,
+        typer.Option(help="the token stops working after this long: 90d, 12h or 30m"),
+    ] = None,
     data: DataOpt = None,
     db: DbOpt = None,
 ) -> None:
     """Create a token; it is printed once, alone on the last line, and stored hashed."""
-    from emergency.service.tokens import create_token
+    from emergency.service.tokens import create_token, parse_duration
 
+    expires_in = parse_duration(expires, "--expires") if expires is not None else None
     store = _open(data, db)
     try:
         with store.session() as session:
             view, secret = create_token(
-                session, _actor(), role, enterprise_id=enterprise, name=name
+                session, _actor(), role, enterprise_id=enterprise, name=name, expires_in=expires_in
             )
             session.commit()
     finally:
         store.dispose()
     bound = f" for {view.enterprise_id}" if view.enterprise_id else ""
+    if view.expires_at is not None:
+        bound += f", expires {view.expires_at:%Y-%m-%d %H:%M} UTC"
     typer.echo(f"token {view.id} ({view.role}{bound}, {view.name}); keep it, it is shown once:")
     typer.echo(secret)
 
@@ -167,6 +172,7 @@ def token_list(
     try:
         with store.session() as session:
             tokens = list_tokens(session)
+        now = store.config.now()
     finally:
         store.dispose()
     if as_json:
@@ -175,7 +181,14 @@ def token_list(
     if not tokens:
         typer.echo("no tokens")
     for t in tokens:
-        state = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "active"
+        if t.revoked_at:
+            state = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}"
+        elif t.expires_at is not None and t.expires_at <= now:
+            state = f"expired {t.expires_at:%Y-%m-%d %H:%M} UTC"
+        elif t.expires_at is not None:
+            state = f"active, expires {t.expires_at:%Y-%m-%d %H:%M} UTC"
+        else:
+            state = "active"
         bound = f" @{t.enterprise_id}" if t.enterprise_id else ""
         typer.echo(f"{t.id:>4}  {t.role:<12} {t.name}{bound}  ({state})")
 
