@@ -87,6 +87,7 @@ CanReadCompliance = Annotated[Actor, Depends(Allow(Action.read_compliance))]
 CanReadEnterprises = Annotated[Actor, Depends(Allow(Action.read_enterprises))]
 CanReadPlan = Annotated[Actor, Depends(Allow(Action.read_plan))]
 CanWritePlan = Annotated[Actor, Depends(Allow(Action.write_plan))]
+CanReviewPlan = Annotated[Actor, Depends(Allow(Action.review_plan))]
 AdminUser = Annotated[Actor, Depends(Allow(Action.read_audit))]
 PlannerUser = CanApprove
 

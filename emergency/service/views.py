@@ -265,3 +265,83 @@ class ImportSummary(BaseModel):
     changed: list[str]
     removed: list[str]
     unchanged: list[str]
+
+
+PlanVersionStatus = Literal["pending", "approved", "rejected", "withdrawn"]
+
+
+class PlanSubmission(BaseModel):
+    """One submitted version of an enterprise's plan and where its review stands."""
+
+    enterprise: str
+    number: int
+    status: PlanVersionStatus = Field(
+        description="pending: waiting for a planner; only an approved version is planned with"
+    )
+    sha256: str
+    submitted_at: dt.datetime
+    submitted_by: str
+    reviewed_at: dt.datetime | None
+    reviewed_by: str | None
+    review_note: str
+    in_force: bool = Field(description="this version is the plan the engine uses now")
+
+
+class LineChange(BaseModel):
+    line: str
+    change: Literal["added", "removed", "changed"]
+    fields: dict[str, list[Any]] = Field(
+        default_factory=dict, description="field → [before, after]"
+    )
+
+
+class MeasureChange(BaseModel):
+    measure: str
+    change: Literal["added", "removed", "changed"]
+    loads: dict[str, list[float | None]] = Field(
+        default_factory=dict, description="line → [load before, load after]"
+    )
+
+
+class EdgeChange(BaseModel):
+    change: Literal["added", "removed", "changed"]
+    line: str
+    to_enterprise: str
+    to_line: str
+    share: list[float | None] = Field(description="[before, after]")
+    other_enterprise: bool = Field(description="the edge binds another enterprise's line")
+
+
+class LevelEffect(BaseModel):
+    """What a plan commits to at one level, before and after the change."""
+
+    level: str
+    floor_before: str | None
+    floor_after: str
+    cut_before_kg_d: PollutantAmounts | None
+    cut_after_kg_d: PollutantAmounts
+    cost_before_yuan_d: float | None
+    cost_after_yuan_d: float
+    weaker: list[str] = Field(description="pollutants whose floor cut gets smaller")
+
+
+class PlanSubmissionDetail(PlanSubmission):
+    """A version with its text, its differences from the plan in force and their effect."""
+
+    text: str
+    base: int | None = Field(description="the version in force it is compared with")
+    diff: str = Field(description="unified diff of the YAML against the plan in force")
+    lines: list[LineChange]
+    measures: list[MeasureChange]
+    levels: dict[str, list[str | None]] = Field(description="level → [floor before, after]")
+    supplies: list[EdgeChange]
+    effect: list[LevelEffect]
+    warnings: list[str] = Field(
+        description="what a reviewer must look at: weaker floors, edges binding other firms"
+    )
+
+
+class PlanReviewIn(_In):
+    """A planner's decision on a pending plan version."""
+
+    note: str = Field(default="", max_length=2000, description="the reason (required to reject)")
