@@ -41,10 +41,15 @@ def app_with_pages() -> FastAPI:
     return app
 
 
-def orange_forecast(start: dt.date) -> dict[str, Any]:
-    """Four days above AQI 200 from ``start`` (henan-2019: orange), then clean air."""
+def orange_forecast(start: dt.date, issued: dt.datetime | None = None) -> dict[str, Any]:
+    """Four days above AQI 200 from ``start`` (henan-2019: orange), then clean air.
+
+    Issued at ``issued`` (default: 16:00 the day before ``start``); the server refuses a
+    forecast issued ahead of its clock or a day before it.
+    """
     ranges = [(210, 260), (240, 290), (250, 300), (190, 240), (110, 150), (70, 100)]
-    issued = dt.datetime.combine(start - dt.timedelta(days=1), dt.time(16), tzinfo=CITY_OFFSET)
+    if issued is None:
+        issued = dt.datetime.combine(start - dt.timedelta(days=1), dt.time(16), CITY_OFFSET)
     return {
         "issued_at": issued.isoformat(),
         "issued_by": ["environment", "meteorology"],
@@ -88,7 +93,8 @@ def open_orange(store: Store, consultation_token: str, start: dt.date) -> int:
 
     with store.session() as session:
         actor = authenticate(session, consultation_token)
-        result = consult(session, actor, orange_forecast(start))
+        issued = store.config.now().astimezone(CITY_OFFSET)  # the server's clock
+        result = consult(session, actor, orange_forecast(start, issued))
     assert result.response_id is not None, result
     return result.response_id
 

@@ -18,6 +18,7 @@ from emergency.service.responses import get_plan, get_response_detail
 from emergency.service.tokens import authenticate
 from emergency.service.views import ReportIn
 from emergency.store.db import Store
+from tests.pages.conftest import sign_in
 from tests.pages.test_review import rows_of, text
 
 
@@ -179,6 +180,7 @@ def test_compliance_shows_acknowledged_reported_and_anomalies(
         at = dt.datetime(2016, 12, 16, 17, tzinfo=dt.timezone(dt.timedelta(hours=8)))
         store.config.now = lambda: at + dt.timedelta(minutes=30)  # reported the next day
         add_report(session, firm, order.id, ReportIn(at=at, load=0.95, note="running"))
+    sign_in(planner, tokens["planner"])  # the next day: yesterday's session has expired
     page = planner.get(f"/responses/{response_id}/compliance")
     assert page.status_code == 200
     shown = text(page.text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from html import unescape
 
@@ -12,7 +13,7 @@ from emergency.service.responses import get_plan
 from emergency.service.tokens import authenticate
 from emergency.solution import ResponsePlan
 from emergency.store.db import Store
-from tests.pages.conftest import START
+from tests.pages.conftest import NOW, START, sign_in
 from tests.pages.live import orange_forecast
 
 
@@ -210,7 +211,7 @@ def test_timeline_follows_upgrade_and_release(
 ) -> None:
     from emergency.service.consult import consult
 
-    red = orange_forecast(START)
+    red = orange_forecast(START, NOW)
     for day, aqi in zip(
         red["days"], [(280, 320), (300, 350), (300, 330), (220, 260)], strict=False
     ):
@@ -225,9 +226,11 @@ def test_timeline_follows_upgrade_and_release(
         "issued_at": "2016-12-18T16:00:00+08:00",
         "days": [{"date": "2016-12-19", "aqi": [60, 90]}, {"date": "2016-12-20", "aqi": [50, 70]}],
     }
+    store.config.now = lambda: dt.datetime(2016, 12, 18, 8, 0, tzinfo=dt.UTC)  # when it is issued
     with store.session() as session:
         actor = authenticate(session, tokens["consultation"])
         assert consult(session, actor, clean).action == "released"
+    sign_in(planner, tokens["planner"])  # three days later: the session has expired
     shown = text(planner.get("/").text)
     assert "当前无预警 No warning in force" in shown
     assert "最近的响应 Latest response" in shown
