@@ -96,6 +96,17 @@ ROUTES: dict[tuple[str, str], tuple[Scope, Body]] = {
     ("GET", "/enterprises"): ("city", None),
     ("GET", "/enterprises/{enterprise_id}/plan"): ("owned", None),
     ("PUT", "/enterprises/{enterprise_id}/plan"): ("owned", plan_body),
+    ("GET", "/enterprises/{enterprise_id}/plan/versions"): ("owned", None),
+    ("GET", "/enterprises/{enterprise_id}/plan/versions/{number}"): ("owned", None),
+    ("POST", "/enterprises/{enterprise_id}/plan/versions/{number}/approve"): (
+        "city",
+        lambda _c, _w: {"note": "checked"},
+    ),
+    ("POST", "/enterprises/{enterprise_id}/plan/versions/{number}/reject"): (
+        "city",
+        lambda _c, _w: {"note": "floors too weak"},
+    ),
+    ("GET", "/plan-versions/pending"): ("city", None),
     ("GET", "/audit"): ("city", None),
 }
 """Every API route (path under /api/v1): its scope and, for writes, a valid body."""
@@ -167,6 +178,7 @@ class City:
     orders: dict[str, int]  # whose → an order id ("own": JY-P001's, "other": JY-P002's)
     firms: dict[str, str]
     plan_texts: dict[str, str]
+    pending: dict[str, int]  # whose → the number of a pending plan version of the firm
     writes: int = 0
 
     def path_value(self, name: str, whose: str) -> str:
@@ -175,6 +187,7 @@ class City:
             "override_id": self.override_id,
             "order_id": self.orders[whose],
             "enterprise_id": self.firms[whose],
+            "number": self.pending[whose],
         }
         assert name in values, f"no value for path parameter {name!r}: add it to City"
         return str(values[name])
@@ -214,13 +227,19 @@ def city(data_dir: Path, db_url: str | None) -> Iterator[City]:
             client.post(f"{API}/responses/{rid}/overrides", json=OVERRIDES[0], headers=planner)
             detail = client.get(f"{API}/responses/{rid}", headers=planner).json()
             orders = client.get(f"{API}/orders", headers=planner).json()
-            first, texts = {}, {}
+            first, texts, pending = {}, {}, {}
             for whose, firm in FIRMS.items():
                 first[whose] = min(o["id"] for o in orders if o["source"] == firm)
-                plan = client.get(f"{API}/enterprises/{firm}/plan", headers=planner)
-                texts[firm] = plan.json()["text"]
+                url = f"{API}/enterprises/{firm}/plan"
+                texts[firm] = client.get(url, headers=planner).json()["text"]
+                yaml = planner | {"content-type": "application/yaml"}
+                put = client.put(url, content=texts[firm] + "\n# pending\n", headers=yaml)
+                assert put.status_code == 202, put.text
+                pending[whose] = put.json()["number"]
             override_id = detail["overrides"][0]["id"]
-            yield City(app, client, store, tokens, rid, override_id, first, dict(FIRMS), texts)
+            yield City(
+                app, client, store, tokens, rid, override_id, first, dict(FIRMS), texts, pending
+            )
     finally:
         store.dispose()
 
@@ -276,7 +295,7 @@ def test_role_matrix(city: City, method: str, path: str, action: Action | None) 
             if method == "GET":
                 assert r.status_code == 200, seen
             else:
-                assert r.status_code in (200, 201), seen
+                assert r.status_code in (200, 201, 202), seen
                 assert audit_count(city.store) > before, f"{method} {path} left no audit entry"
             if role is Role.enterprise and scope == "listed":
                 assert r.json() and {o["source"] for o in r.json()} == {FIRMS[mine]}, seen
