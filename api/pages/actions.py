@@ -20,8 +20,13 @@ from api.pages.auth import (
     CanRelease,
     CanView,
     check_csrf,
+    check_login_csrf,
+    check_origin,
     flash,
+    login_csrf_token,
+    login_nonce,
     safe_next,
+    set_login_cookie,
     sign_in,
     sign_out,
 )
@@ -34,8 +39,9 @@ from emergency.service.orders import approve
 from emergency.service.periods import periods
 from emergency.service.planning import loaded_data
 from emergency.service.responses import add_override, get_plan, get_response_detail, release
-from emergency.service.tokens import authenticate
+from emergency.service.sessions import end_session, open_session, session_actor
 from emergency.service.views import OverrideIn
+from emergency.store.db import store_of
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -49,51 +55,75 @@ def _see(url: str) -> RedirectResponse:
 # ----------------------------------------------------------------------------- signing in
 
 
+def _login_page(
+    request: Request, next: str, error: str | None = None, status_code: int = 200
+) -> Response:
+    """The sign-in form, with the CSRF token of this browser's pre-sign-in cookie."""
+    nonce, new = login_nonce(request)
+    context = {"next": safe_next(next), "error": error, "csrf": login_csrf_token(nonce)}
+    response = render(request, "login.html", context, status_code=status_code)
+    if new:
+        set_login_cookie(request, response, nonce)
+    return response
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, session: SessionDep, next: str = "/") -> Response:
     """登录 Sign in with an API token."""
-    secret = request.cookies.get(SESSION_COOKIE)
-    if secret:
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if session_id:
         try:
-            authenticate(session, secret)
+            session_actor(session, session_id)
             return _see(safe_next(next))
         except Unauthorized:
             pass
-    return render(request, "login.html", {"next": safe_next(next), "error": None})
+    return _login_page(request, next)
 
 
 @router.post("/login", response_class=HTMLResponse)
 def login(
-    request: Request, session: SessionDep, token: FormText = "", next: FormText = "/"
+    request: Request,
+    session: SessionDep,
+    token: FormText = "",
+    next: FormText = "/",
+    csrf: FormText = "",
 ) -> Response:
-    secret = token.strip()
-    try:
-        actor = authenticate(session, secret)
-    except Unauthorized:
-        return render(
+    """Open a session: only from our own sign-in form (Origin and CSRF token checked)."""
+    check_origin(request)
+    if not check_login_csrf(request, csrf):
+        return _login_page(
             request,
-            "login.html",
-            {"next": safe_next(next), "error": "令牌无效或已撤销 Invalid or revoked token"},
-            status_code=401,
+            next,
+            "登录表单已过期，请重试 The sign-in form has expired: please try again",
+            status_code=403,
         )
+    try:
+        actor, session_id = open_session(session, token.strip())
+    except Unauthorized:
+        return _login_page(
+            request, next, "令牌无效或已撤销 Invalid or revoked token", status_code=401
+        )
+    end_session(session, request.cookies.get(SESSION_COOKIE))  # the browser's previous one
     response = _see(safe_next(next))
-    sign_in(request, response, secret)
+    max_age_s = round(store_of(session).config.session_max_hours * 3600)
+    sign_in(request, response, session_id, max_age_s)
     flash(request, response, f"已登录 Signed in as {actor.name} ({actor.role})")
     return response
 
 
 @router.post("/logout")
 def logout(request: Request, session: SessionDep, csrf: FormText = "") -> Response:
-    """退出 Sign out: the cookie is cleared (the token itself stays valid for the API)."""
-    secret = request.cookies.get(SESSION_COOKIE)
-    if secret:
+    """退出 Sign out: the session ends (the token itself stays valid for the API)."""
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if session_id:
         try:
-            authenticate(session, secret)
+            session_actor(session, session_id)
         except Unauthorized:
             pass
         else:
-            request.state.session_secret = secret
+            request.state.session_id = session_id
             check_csrf(request, csrf)
+            end_session(session, session_id)
     response = _see("/login")
     sign_out(response)
     return response

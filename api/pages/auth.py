@@ -1,11 +1,16 @@
-"""Signing in to the pages: the API's bearer token, kept in an HttpOnly cookie.
+"""Signing in to the pages: a server-side session opened with an API token.
 
-The cookie carries the token itself, so the pages and the API check the same thing with the
-same service function (:func:`emergency.service.tokens.authenticate`): a revoked token
-signs the browser out at its next request. The cookie is ``HttpOnly`` (no script reads
-it), ``SameSite=Strict`` (no other site's page sends it) and ``Secure`` over HTTPS. Each
-form also carries a CSRF token derived from the session token (HMAC), checked on every
-POST as a second line behind SameSite.
+Signing in (``POST /login``) checks that the form came from our own sign-in page: a
+present ``Origin`` (else ``Referer``) must name this host, and the form's CSRF token must
+match the pre-sign-in cookie ``emergency_login`` (a random value; the form carries its
+HMAC, compared in constant time). A sign-in opens a session
+(:mod:`emergency.service.sessions`): the cookie ``emergency_session`` holds a random
+session id, the database only its SHA-256 hash. The session ends at sign-out, when its
+token is revoked or expires, after ``session_idle_hours`` without a request and
+``session_max_hours`` after signing in. The cookie is ``HttpOnly`` (no script reads it),
+``SameSite=Strict`` (no other site's page sends it) and ``Secure`` over HTTPS. Each form
+also carries a CSRF token derived from the session id (HMAC), checked on every POST as a
+second line behind SameSite.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ import base64
 import hashlib
 import hmac
 import json
+import re
+import secrets
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
@@ -22,13 +29,16 @@ from fastapi import Depends, Request, Response
 from api.deps import SessionDep
 from emergency.service.access import Action, Actor, require
 from emergency.service.errors import Forbidden, Unauthorized
-from emergency.service.tokens import authenticate
+from emergency.service.sessions import session_actor
 
 SESSION_COOKIE = "emergency_session"
+LOGIN_COOKIE = "emergency_login"
 FLASH_COOKIE = "emergency_flash"
-SESSION_MAX_AGE_S = 12 * 3600
-"""A working day: sign in again the next morning."""
-CSRF_CONTEXT = b"emergency-pages-csrf-v1"
+LOGIN_MAX_AGE_S = 3600
+"""The sign-in form works for an hour (then it is shown again, with a new token)."""
+CSRF_CONTEXT = b"emergency-pages-csrf-v2"
+LOGIN_CSRF_CONTEXT = b"emergency-login-csrf-v1"
+DEFAULT_PORTS = {"http": ":80", "https": ":443"}
 
 
 class SignInRequired(Exception):
@@ -53,14 +63,14 @@ def login_url(request: Request) -> str:
 
 
 def page_actor(request: Request, session: SessionDep) -> Actor:
-    """The signed-in actor (the token in the session cookie); else sign in first."""
-    secret = request.cookies.get(SESSION_COOKIE)
+    """The signed-in actor (the session in the cookie); else sign in first."""
+    session_id = request.cookies.get(SESSION_COOKIE)
     try:
-        actor = authenticate(session, secret)
+        actor = session_actor(session, session_id)
     except Unauthorized:
         raise SignInRequired from None
     request.state.actor = actor
-    request.state.session_secret = secret
+    request.state.session_id = session_id
     return actor
 
 
@@ -85,12 +95,16 @@ CanRelease = Annotated[Actor, Depends(Need(Action.release))]
 CanSupervise = Annotated[Actor, Depends(Need(Action.read_compliance))]
 
 
+def _mac(key: str, context: bytes) -> str:
+    return hmac.new(key.encode("utf-8"), context, hashlib.sha256).hexdigest()
+
+
 def csrf_token(request: Request) -> str:
     """The CSRF token of the signed-in session ('' when signed out)."""
-    secret = getattr(request.state, "session_secret", None)
-    if not secret:
+    session_id = getattr(request.state, "session_id", None)
+    if not session_id:
         return ""
-    return hmac.new(secret.encode("utf-8"), CSRF_CONTEXT, hashlib.sha256).hexdigest()
+    return _mac(session_id, CSRF_CONTEXT)
 
 
 def check_csrf(request: Request, token: str) -> None:
@@ -100,16 +114,72 @@ def check_csrf(request: Request, token: str) -> None:
         raise Forbidden("表单已过期，请刷新后重试 The form has expired: reload the page and retry")
 
 
-def sign_in(request: Request, response: Response, secret: str) -> None:
+def _netloc(scheme: str, netloc: str) -> str:
+    """``host[:port]`` in lower case, without the scheme's default port."""
+    netloc = netloc.lower()
+    default = DEFAULT_PORTS.get(scheme.lower())
+    return netloc.removesuffix(default) if default else netloc
+
+
+def check_origin(request: Request) -> None:
+    """Refuse a form sent by another site's page.
+
+    The browser's ``Origin`` header (else ``Referer``), when present, must name this host;
+    ``Origin: null`` (a sandboxed or privacy-redirected page) is refused too.
+    """
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if not source:
+        return
+    sent = urlsplit(source)
+    if _netloc(sent.scheme, sent.netloc) != _netloc(request.url.scheme, request.url.netloc):
+        raise Forbidden("来源不符 This form was sent from another site")
+
+
+def login_nonce(request: Request) -> tuple[str, bool]:
+    """The pre-sign-in value of this browser: (value, whether the cookie must be set)."""
+    nonce = request.cookies.get(LOGIN_COOKIE, "")
+    if re.fullmatch(r"[A-Za-z0-9_-]{43}", nonce):
+        return nonce, False
+    return secrets.token_urlsafe(32), True
+
+
+def login_csrf_token(nonce: str) -> str:
+    """The sign-in form's CSRF token: an HMAC of the pre-sign-in cookie's value."""
+    return _mac(nonce, LOGIN_CSRF_CONTEXT)
+
+
+def check_login_csrf(request: Request, token: str) -> bool:
+    """Whether the sign-in form's token matches this browser's pre-sign-in cookie."""
+    nonce = request.cookies.get(LOGIN_COOKIE, "")
+    if not nonce:
+        return False
+    return hmac.compare_digest(login_csrf_token(nonce), token or "")
+
+
+def set_login_cookie(request: Request, response: Response, nonce: str) -> None:
+    response.set_cookie(
+        LOGIN_COOKIE,
+        nonce,
+        max_age=LOGIN_MAX_AGE_S,
+        path="/login",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+
+
+def sign_in(request: Request, response: Response, session_id: str, max_age_s: int) -> None:
+    """Hand the browser its new session (and drop the pre-sign-in cookie)."""
     response.set_cookie(
         SESSION_COOKIE,
-        secret,
-        max_age=SESSION_MAX_AGE_S,
+        session_id,
+        max_age=max_age_s,
         path="/",
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
     )
+    response.delete_cookie(LOGIN_COOKIE, path="/login", httponly=True, samesite="strict")
 
 
 def sign_out(response: Response) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -93,8 +94,18 @@ def client(app: FastAPI) -> Iterator[TestClient]:
         yield test_client
 
 
+def login_csrf(client: TestClient) -> str:
+    """The CSRF token of the sign-in form (the client keeps its pre-sign-in cookie)."""
+    form = client.get("/login", follow_redirects=False)
+    match = re.search(r'name="csrf" value="([0-9a-f]+)"', form.text)
+    assert match, form.text
+    return match.group(1)
+
+
 def sign_in(client: TestClient, token: str) -> TestClient:
-    answer = client.post("/login", data={"token": token, "next": "/"}, follow_redirects=False)
+    """Sign in as a browser does: open the form, send it back with its CSRF token."""
+    data = {"token": token, "next": "/", "csrf": login_csrf(client)}
+    answer = client.post("/login", data=data, follow_redirects=False)
     assert answer.status_code == 303, answer.text
     return client
 

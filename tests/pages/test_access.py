@@ -9,7 +9,7 @@ from emergency.service.access import SYSTEM
 from emergency.service.responses import get_response_detail
 from emergency.service.tokens import authenticate, list_tokens, revoke_token
 from emergency.store.db import Store
-from tests.pages.conftest import sign_in
+from tests.pages.conftest import login_csrf, sign_in
 
 PAGES = [
     "/",
@@ -60,9 +60,8 @@ def test_signed_out_actions_change_nothing(
 
 
 def test_sign_in_sets_a_strict_http_only_cookie(client: TestClient, tokens: dict[str, str]) -> None:
-    answer = client.post(
-        "/login", data={"token": tokens["planner"], "next": "/responses"}, follow_redirects=False
-    )
+    form = {"token": tokens["planner"], "next": "/responses", "csrf": login_csrf(client)}
+    answer = client.post("/login", data=form, follow_redirects=False)
     assert answer.status_code == 303
     assert answer.headers["location"] == "/responses"
     cookie = next(
@@ -79,20 +78,21 @@ def test_sign_in_sets_a_strict_http_only_cookie(client: TestClient, tokens: dict
 
 
 def test_bad_token_is_refused_without_a_cookie(client: TestClient) -> None:
-    answer = client.post("/login", data={"token": "em_not-a-token"}, follow_redirects=False)
+    csrf = login_csrf(client)
+    form = {"token": "em_not-a-token", "csrf": csrf}
+    answer = client.post("/login", data=form, follow_redirects=False)
     assert answer.status_code == 401
     assert "令牌无效或已撤销 Invalid or revoked token" in answer.text
     assert "emergency_session" not in answer.headers.get("set-cookie", "")
-    assert client.post("/login", data={}, follow_redirects=False).status_code == 401
+    assert client.post("/login", data={"csrf": csrf}, follow_redirects=False).status_code == 401
 
 
 @pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "\\\\evil"])
 def test_sign_in_never_redirects_off_site(
     client: TestClient, tokens: dict[str, str], target: str
 ) -> None:
-    answer = client.post(
-        "/login", data={"token": tokens["planner"], "next": target}, follow_redirects=False
-    )
+    form = {"token": tokens["planner"], "next": target, "csrf": login_csrf(client)}
+    answer = client.post("/login", data=form, follow_redirects=False)
     assert answer.headers["location"] == "/"
 
 
