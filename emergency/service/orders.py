@@ -206,6 +206,7 @@ def approve(
     row = plan_row(session, response)
     if _approval(session, row.id) is not None:
         return _already(session, response_id, row.number)
+    previous = response.approved_plan
     try:
         session.add(
             Approval(
@@ -229,7 +230,7 @@ def approve(
         actor,
         "response.approve",
         f"response:{response.id}",
-        {"approved_plan": None},
+        {"approved_plan": previous},
         _summary(row.number, done),
     )
     commit(session)
