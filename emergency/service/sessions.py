@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from emergency.service.access import Actor
+from emergency.service.audit import record
 from emergency.service.errors import Unauthorized
 from emergency.service.tokens import authenticate, token_actor
 from emergency.service.uow import commit
@@ -54,15 +55,23 @@ def open_session(session: Session, secret: str | None) -> tuple[Actor, str]:
     config = store_of(session).config
     now = config.now()
     session_id = secrets.token_urlsafe(32)
-    session.add(
-        WebSession(
-            session_hash=hash_session(session_id),
-            token_id=actor.token_id,
-            created_at=now,
-            last_seen_at=now,
-            expires_at=now + dt.timedelta(hours=config.session_max_hours),
-            ended_at=None,
-        )
+    row = WebSession(
+        session_hash=hash_session(session_id),
+        token_id=actor.token_id,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + dt.timedelta(hours=config.session_max_hours),
+        ended_at=None,
+    )
+    session.add(row)
+    session.flush()
+    record(
+        session,
+        actor,
+        "session.signed_in",
+        f"web_session:{row.id}",
+        None,
+        {"token": actor.token_id, "expires_at": row.expires_at.isoformat()},
     )
     commit(session)
     return actor, session_id
@@ -109,5 +118,10 @@ def end_session(session: Session, session_id: str | None) -> bool:
     if row is None or row.ended_at is not None:
         return False
     row.ended_at = store_of(session).config.now()
+    try:
+        actor = token_actor(session, row.token_id)
+    except Unauthorized:  # its token was revoked meanwhile: still note who signed out
+        actor = Actor(f"token#{row.token_id}")
+    record(session, actor, "session.signed_out", f"web_session:{row.id}", None, None)
     commit(session)
     return True

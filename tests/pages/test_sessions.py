@@ -24,7 +24,7 @@ from emergency.service.access import SYSTEM
 from emergency.service.inventory import open_store
 from emergency.service.tokens import create_token, list_tokens, revoke_token
 from emergency.store.db import Store
-from emergency.store.models import ApiToken, WebSession
+from emergency.store.models import ApiToken, AuditEntry, WebSession
 from tests.datafiles import write_small_dataset
 from tests.pages.conftest import NOW, city_rows, login_csrf, sign_in
 from tests.pages.live import LiveServer, make_tokens
@@ -248,6 +248,17 @@ def test_sign_out_ends_the_session_on_the_server(
         assert answer.status_code == 303
         assert answer.headers["location"].startswith("/login")
         assert replay.get("/login", follow_redirects=False).status_code == 200
+
+
+def test_signing_in_and_out_is_audited(planner: TestClient, store: Store) -> None:
+    planner.post("/logout", data={"csrf": page_csrf(planner)}, follow_redirects=False)
+    [row] = sessions(store)
+    with store.session() as session:
+        entries = session.scalars(
+            select(AuditEntry).where(AuditEntry.target == f"web_session:{row.id}")
+        ).all()
+    assert [e.action for e in entries] == ["session.signed_in", "session.signed_out"]
+    assert all(e.actor.startswith("planner:") for e in entries)
 
 
 def test_revoking_the_token_ends_its_sessions(
