@@ -87,6 +87,7 @@ def get_response_detail(session: Session, actor: Actor, response_id: int) -> Res
                 status=plan.status,
                 total_cost_yuan=plan.total_cost_yuan,
                 approved=row.id in approved,
+                data_key=row.data_key,
             )
         )
     overrides = session.scalars(

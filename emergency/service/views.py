@@ -30,6 +30,11 @@ class PlanVersionView(BaseModel):
     status: str
     total_cost_yuan: float
     approved: bool
+    data_key: str | None = Field(
+        default=None,
+        description="content address of the data (inventory, city plan, approved plans) "
+        "the version was planned with",
+    )
 
 
 class OverrideView(BaseModel):

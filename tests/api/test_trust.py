@@ -123,6 +123,8 @@ def test_renamed_measures_do_not_freeze_the_response(
     assert days["2016-12-16"]["measure"] == "deep"
     assert days["2016-12-16"]["loads"] == {"sinter-1": 0.0, "bf-1": 0.5}
     assert days["2016-12-17"]["measure"] == "deep-v2"
+    versions = client.get(f"{API}/responses/{rid}", headers=auth["planner"]).json()["plans"]
+    assert versions[0]["data_key"] != versions[1]["data_key"]  # made with other plans
     steel = client.get(f"{API}/orders?source=JY-P001", headers=auth["planner"]).json()
     assert [(o["measure"]["id"], o["status"], o["start"]) for o in steel] == [
         ("deep", "superseded", "2016-12-16"),
