@@ -8,8 +8,33 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import typer
+import typer.core
 
 from emergency.errors import InputError
+
+
+def _flags_show_no_type() -> None:
+    """Boolean flags take no value: show none in ``--help`` (``--json``, not ``--json <bool>``).
+
+    Typer's rich help (≥ 0.2x) prints a type for every option, flags included, as if
+    ``--json`` wanted a value; its plain help already leaves flags bare. Done once, here, for
+    every command; a Typer without ``display_type_rich`` is left as it is.
+    """
+    option = typer.core.TyperOption
+    shown = getattr(option, "display_type_rich", None)
+    if shown is None or getattr(shown, "flags_bare", False):
+        return
+
+    def display_type_rich(self: Any, ctx: Any) -> str | None:
+        if getattr(self, "is_flag", False) and not getattr(self, "count", False):
+            return self.metavar  # None unless a command names one on purpose
+        return shown(self, ctx)
+
+    display_type_rich.flags_bare = True  # type: ignore[attr-defined]
+    option.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_show_no_type()
 
 app = typer.Typer(
     name="emergency",
