@@ -17,11 +17,11 @@ from pathlib import Path
 
 import networkx as nx
 
-from emergency import LEVELS
+from emergency import LEVELS, NORMAL
 from emergency.errors import ValidationErrors, where
 from emergency.inventory import Source, read_inventory_text
+from emergency.measures import kind_defaults, source_measures
 from emergency.plans import (
-    NORMAL,
     CityPlan,
     KindDefaults,
     Plan,
@@ -75,17 +75,11 @@ class Dataset:
 
     def defaults(self, source_id: str) -> KindDefaults | None:
         """The city defaults a source follows: only when it has no plan file."""
-        if source_id in self.plans:
-            return None
-        return self.city.defaults.get(self.by_id[source_id].kind)
+        return kind_defaults(self, source_id)
 
     def floor(self, source_id: str, level: str | None) -> str:
-        """The measure a source must at least apply at a level (SPEC §4 "Floor")."""
-        plan = self.plans.get(source_id)
-        if plan is not None:
-            return plan.floor(level)
-        defaults = self.defaults(source_id)
-        return defaults.floor(level) if defaults is not None else NORMAL
+        """The measure a source must at least apply at a level."""
+        return source_measures(self, source_id).floor(level)
 
 
 def load_dataset(root: Path | str | None = None, progress: Progress | None = None) -> Dataset:

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 from emergency import POLLUTANTS
 
-NORMAL = "normal"
 """The measure every source has: every line at load 1.0, no cut, no cost."""
 
 FIXED_KINDS = ("guaranteed", "protected_grade", "override", "exempt")
@@ -59,12 +58,6 @@ class SourceDuty:
     """Per day: '' when the optimiser may choose, else why the source is held (FIXED_KINDS)."""
     note: list[str]
     """Per day: a human reason attached to a fixed choice (override reason, guarantee kind)."""
-
-    def option_index(self, measure_id: str) -> int:
-        for i, opt in enumerate(self.options):
-            if opt.id == measure_id:
-                return i
-        raise KeyError(measure_id)
 
 
 @dataclass(frozen=True, slots=True)

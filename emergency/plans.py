@@ -31,11 +31,10 @@ from pydantic import (
     model_validator,
 )
 
-from emergency import LEVELS, POLLUTANTS
+from emergency import LEVELS, NORMAL, POLLUTANTS
 from emergency.errors import ValidationErrors, where
 from emergency.inventory import GRADES
 
-NORMAL = "normal"
 """The implicit measure of every source: all lines at load 1.0, no cut, no cost."""
 
 DEFAULT_KINDS: tuple[str, ...] = ("site", "yard", "quarry")

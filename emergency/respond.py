@@ -13,18 +13,18 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from emergency import POLLUTANTS
+from emergency import NORMAL, POLLUTANTS
 from emergency.checker import CheckReport, check
 from emergency.duties import (
     Override,
     ResponseState,
     build_instance,
-    options_index,
     supply_conflicts,
 )
 from emergency.errors import InputError, ValidationErrors
 from emergency.heuristics import floor_choice
-from emergency.instance import NORMAL, Choice, Instance
+from emergency.instance import Choice, Instance
+from emergency.measures import options_index, plan_options
 from emergency.optimiser import Solved, list_cost, optimise
 from emergency.solution import (
     Assignment,
@@ -273,8 +273,6 @@ def _why(inst: Instance, solved: Solved, s: int, d: int) -> str:
 
 def state_at(plan: ResponsePlan, dataset: Dataset, before: dt.date) -> ResponseState:
     """Which lines a list in force has stopped, and for how many days, up to ``before``."""
-    from emergency.duties import plan_options
-
     by_source: dict[str, dict[dt.date, Assignment]] = {}
     for a in plan.assignments:
         if a.date < before:

@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING
 
 import networkx as nx
 
-from emergency.duties import allowed_measures, held
+from emergency.measures import allowed_measures, held
 from emergency.plans import CityPlan, Plan
 
 if TYPE_CHECKING:
-    from emergency.dataset import Dataset
     from emergency.inventory import Source
 
 Node = tuple[str, str]
@@ -29,11 +28,6 @@ MAX_CYCLES = 100
 """Stop listing cycles after this many: one is enough to reject the data."""
 
 _TOLERANCE = 1e-9
-
-
-def build_supply_graph(dataset: Dataset) -> nx.DiGraph:
-    """The supply graph of a data folder (nodes are the lines named in supply edges)."""
-    return graph_from_plans(dataset.plans)
 
 
 def graph_from_plans(plans: Mapping[str, Plan]) -> nx.DiGraph:
@@ -131,7 +125,6 @@ def _why_fixed(source: Source | None, city: CityPlan) -> str:
 __all__ = [
     "EdgeProblem",
     "Node",
-    "build_supply_graph",
     "describe_cycle",
     "find_cycles",
     "graph_from_plans",

@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 
+from emergency import NORMAL
 from emergency.dataset import Dataset, load_dataset, validate_plan_against
 from emergency.errors import ValidationErrors
 from emergency.paths import REPO_ROOT
-from emergency.plans import NORMAL, parse_plan_text
-from emergency.supply import build_supply_graph, find_cycles, graph_from_plans
+from emergency.plans import parse_plan_text
+from emergency.supply import find_cycles, graph_from_plans
 from tests.datafiles import dump_yaml, small_city, small_plans, small_rows, write_small_dataset
 
 CSV = "enterprises.csv"
@@ -70,7 +71,7 @@ def test_floors_come_from_plans_then_city_defaults(small: Dataset) -> None:
 
 
 def test_supply_graph(small: Dataset) -> None:
-    graph = build_supply_graph(small)
+    graph = graph_from_plans(small.plans)
     assert list(graph.edges(data="share")) == [(("JY-P002", "coke-1"), ("JY-P001", "bf-1"), 1.0)]
     assert find_cycles(graph) == []
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from emergency import NORMAL
 from emergency.errors import ValidationErrors
 from emergency.plans import (
-    NORMAL,
     CityPlan,
     Plan,
     SupplyEdge,

@@ -12,12 +12,11 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from api.pages.render import render
-from emergency import POLLUTANTS
-from emergency.duties import default_options, plan_options
+from emergency import NORMAL, POLLUTANTS
+from emergency.measures import source_measures
 from emergency.service.access import Action, Actor, allowed
 from emergency.service.errors import NotFound
 from emergency.service.inventory import get_plan_document
-from emergency.service.periods import NORMAL
 from emergency.service.planning import loaded_data
 from emergency.service.responses import get_plan, get_response_detail
 from emergency.solution import Assignment
@@ -44,27 +43,19 @@ class DayInfo:
 
 def measures(dataset: Any, source_id: str) -> tuple[list[Any], list[MeasureInfo]]:
     """The source's lines (plans only) and measures, ``normal`` first."""
+    found = source_measures(dataset, source_id)
     plan = dataset.plans.get(source_id)
-    source = dataset.by_id[source_id]
-    if plan is not None:
-        _, opts = plan_options(plan)
-        levels_of = plan.levels
-        lines = list(plan.lines)
-    else:
-        opts = default_options(source, dataset.city)
-        defaults = dataset.city.defaults.get(source.kind)
-        levels_of = defaults.levels if defaults is not None else {}
-        lines = []
+    lines = list(plan.lines) if plan is not None else []
     out = []
-    for opt in opts:
+    for opt in found.options:
         out.append(
             MeasureInfo(
                 id=opt.id,
                 name=opt.name,
                 cut_kg_d=dict(zip(POLLUTANTS, opt.cut_kg, strict=True)),
                 cost_yuan_d=opt.cost_yuan_d,
-                loads={line.id: load for line, load in zip(lines, opt.loads, strict=False)},
-                levels=[lvl for lvl, mid in levels_of.items() if mid == opt.id],
+                loads=dict(zip(found.line_ids, opt.loads, strict=False)),
+                levels=[lvl for lvl, mid in found.floors.items() if mid == opt.id],
             )
         )
     return lines, out

@@ -11,15 +11,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from emergency import POLLUTANTS
+from emergency import NORMAL, ONE_DAY, POLLUTANTS
 from emergency.inventory import GRADES, KINDS
-from emergency.service.periods import NORMAL, measure_name
+from emergency.measures import measure_name
 from emergency.solution import Assignment, PollutantAmounts, ResponsePlan
 
 if TYPE_CHECKING:
     from emergency.dataset import Dataset
 
-ONE_DAY = dt.timedelta(days=1)
 
 SORT_KEYS: dict[str, str] = {
     "cost": "费用 cost",

@@ -17,7 +17,7 @@ from emergency import POLLUTANTS
 from emergency.cli.app import app, guarded, stdout_is_terminal
 from emergency.dataset import Dataset, load_dataset
 from emergency.paths import default_data_dir
-from emergency.supply import build_supply_graph
+from emergency.supply import graph_from_plans
 
 DataOption = Annotated[
     Path | None,
@@ -79,7 +79,7 @@ def render_summary(dataset: Dataset, console: Console) -> None:
     sources = dataset.sources
     total = len(sources)
     city = dataset.city
-    graph = build_supply_graph(dataset)
+    graph = graph_from_plans(dataset.plans)
     console.print(f"[bold green]valid[/]: {dataset.root}", soft_wrap=True)
     console.print(
         f"{total} sources, {len(dataset.plans)} plans, {graph.number_of_edges()} supply edges",

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from emergency import ONE_DAY
 from emergency.errors import InputError
 from emergency.service.access import Action, Actor, require, require_own
 from emergency.service.audit import record
@@ -44,7 +45,6 @@ from emergency.store.models import (
 )
 
 IN_FORCE = ("issued", "acknowledged")
-ONE_DAY = dt.timedelta(days=1)
 
 
 @dataclass

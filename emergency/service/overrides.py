@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from emergency import NORMAL
 from emergency.errors import InputError
+from emergency.measures import source_measures
 from emergency.service.access import Action, Actor, require
 from emergency.service.audit import record
 from emergency.service.consult import _state
 from emergency.service.errors import Conflict, NotFound
-from emergency.service.periods import NORMAL
 from emergency.service.planning import (
     active_overrides,
     add_plan_version,
@@ -38,18 +39,11 @@ if TYPE_CHECKING:
 
 def _check(session: Session, body: OverrideIn) -> None:
     dataset = loaded_data(session).dataset
-    source = dataset.by_id.get(body.source)
-    if source is None:
+    if body.source not in dataset.by_id:
         raise InputError(f"source: {body.source!r} is not in the inventory")
     if body.measure is None or body.measure == NORMAL:
         return
-    plan = dataset.plans.get(body.source)
-    known: list[str]
-    if plan is not None:
-        known = plan.measure_ids()
-    else:
-        defaults = dataset.city.defaults.get(source.kind)
-        known = [NORMAL] + ([m.id for m in defaults.measures] if defaults else [])
+    known = source_measures(dataset, body.source).ids()
     if body.measure not in known:
         raise InputError(
             f"measure: {body.source} has no measure {body.measure!r} (known: {', '.join(known)})"

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from emergency import POLLUTANTS
+from emergency import NORMAL, ONE_DAY, POLLUTANTS
+from emergency.measures import allowed_loads, floor_cost_yuan_d, measure_name
 from emergency.solution import Assignment, ResponsePlan
 
 if TYPE_CHECKING:
     from emergency.dataset import Dataset
 
-NORMAL = "normal"
-ONE_DAY = dt.timedelta(days=1)
 
 OrderKey = tuple[str, str, str, dt.date, dt.date | None]
 """(source, measure, level, start, end): two orders with the same key are the same order."""
@@ -47,58 +46,6 @@ class Period:
     @property
     def key(self) -> OrderKey:
         return (self.source, self.measure_id, self.level, self.start, self.end)
-
-
-def allowed_loads(dataset: Dataset, source: str, measure: str) -> tuple[dict[str, float], float]:
-    """Load allowed per line under a measure, and for the whole source.
-
-    The whole-source load is weighted by value added (the same weights as the cost), so
-    it equals ``1 − daily cost / daily value added``; for a source following the city's
-    defaults it is ``1 − cost_fraction``. Enterprises report one load for the whole source.
-    """
-    plan = dataset.plans.get(source)
-    if plan is not None:
-        if measure not in plan.measures_by_id:
-            return {}, 1.0  # not this plan's measure: the caller keeps what it has
-        loads = {line.id: plan.load(measure, line.id) for line in plan.lines}
-        weights = {line.id: line.value_added_yuan_d for line in plan.lines}
-        total_weight = sum(weights.values())
-        if total_weight > 0:
-            total = sum(loads[k] * w for k, w in weights.items()) / total_weight
-        else:
-            total = sum(loads.values()) / len(loads) if loads else 1.0
-        return loads, round(total, 6)
-    defaults = _defaults(dataset, source)
-    if defaults is None or measure == NORMAL:
-        return {}, 1.0
-    try:
-        cost_fraction = float(defaults.measure(measure).cost_fraction)
-    except KeyError:
-        return {}, 1.0
-    return {}, round(1.0 - cost_fraction, 6)
-
-
-def _defaults(dataset: Dataset, source: str) -> Any:
-    row = dataset.by_id.get(source)
-    if row is None:
-        return None
-    return dataset.city.defaults.get(row.kind)
-
-
-def measure_name(dataset: Dataset, source: str, measure: str) -> str:
-    """The display name of a source's measure (its plan's, or the city default's)."""
-    if measure == NORMAL:
-        return "normal operation"
-    plan = dataset.plans.get(source)
-    try:
-        if plan is not None:
-            return plan.measure(measure).name or measure
-        defaults = _defaults(dataset, source)
-        if defaults is not None:
-            return defaults.measure(measure).name or measure
-    except KeyError:
-        pass
-    return measure
 
 
 def _cut(assignment: Assignment) -> dict[str, float]:
@@ -221,21 +168,3 @@ def merge_plans(
             "assignments": kept + [a for a in after.assignments if a.date >= effective_from],
         }
     )
-
-
-def floor_cost_yuan_d(dataset: Dataset, source: str, measure: str) -> float:
-    """Daily cost of a source's measure (restart costs aside)."""
-    plan = dataset.plans.get(source)
-    if plan is not None:
-        try:
-            return plan.cost_yuan_d(measure)
-        except KeyError:
-            return 0.0
-    defaults = _defaults(dataset, source)
-    row = dataset.by_id.get(source)
-    if defaults is None or row is None or measure == NORMAL:
-        return 0.0
-    try:
-        return float(defaults.measure(measure).cost_fraction) * row.value_added_yuan_d
-    except KeyError:
-        return 0.0

@@ -24,8 +24,6 @@ from emergency.store.models import OverrideRow, Response, ResponsePlanRow
 if TYPE_CHECKING:
     from emergency.respond import Override
 
-ONE_DAY = dt.timedelta(days=1)
-
 
 def loaded_data(session: Session) -> Loaded:
     """The dataset stored in the database (read once per content, then cached)."""

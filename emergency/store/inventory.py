@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from emergency.dataset import INVENTORY_FILE
 from emergency.errors import InputError, ValidationErrors
 
 if TYPE_CHECKING:
     from emergency.dataset import Dataset
 
-INVENTORY_FILE = "enterprises.csv"
 PLAN_DIRS = ("plans",)
 PLAN_SUFFIXES = (".yaml", ".yml")
 CACHE_SIZE = 4

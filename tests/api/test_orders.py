@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 
+from emergency.measures import allowed_loads
 from emergency.service import consult as consultations
 from emergency.service import orders, responses
 from emergency.service.access import Actor, Role
 from emergency.service.compliance import compliance
 from emergency.service.errors import Conflict
-from emergency.service.periods import allowed_loads, merge_plans, periods
+from emergency.service.periods import merge_plans, periods
 from emergency.service.planning import loaded_data
 from emergency.service.views import OverrideIn, ReportIn
 from emergency.solution import Assignment, DayResult, PollutantAmounts, ResponsePlan
