@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.state.store = store
     errors.install(app)
     app.include_router(api_router())
+    app.include_router(public.root)  # GET /health (also under /api/v1)
     pages.install(app)  # planner pages at / and their /static files
     if settings.docs:
         docs.install(app)  # Swagger UI at /docs, from local files

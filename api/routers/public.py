@@ -1,4 +1,4 @@
-"""``GET /public/warning``: the warning in force, for anyone (no token)."""
+"""``GET /public/warning``: the warning in force, for anyone (no token); ``GET /health``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from emergency.service.responses import public_warning
 from emergency.service.views import PublicWarning
 
 router = APIRouter(tags=["public"])
+root = APIRouter(tags=["public"])
+"""Routes at the root, outside ``/api/v1``: ``GET /health`` for load balancers and people."""
 
 
 @router.get("/public/warning", response_model=PublicWarning, summary="The warning in force")
@@ -23,3 +25,9 @@ def health(session: SessionDep) -> dict[str, str]:
 
     session.execute(text("SELECT 1"))
     return {"status": "ok"}
+
+
+@root.get("/health", summary="Liveness and database check", include_in_schema=False)
+def root_health(session: SessionDep) -> dict[str, str]:
+    """The same check as ``/api/v1/health``, where a newcomer or a load balancer looks first."""
+    return health(session)

@@ -115,6 +115,14 @@ def test_public_routes_need_no_token(client: TestClient) -> None:
     assert client.get(f"{API}/health").json() == {"status": "ok"}
 
 
+def test_health_at_the_root_too(client: TestClient) -> None:
+    """``GET /health`` (where one looks first) answers like ``/api/v1/health``, no token."""
+    answer = client.get("/health")
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"status": "ok"}
+    assert client.post("/health").status_code == 405
+
+
 def test_tokens_are_stored_hashed(store: Store) -> None:
     from sqlalchemy import select
 
