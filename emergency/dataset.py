@@ -25,15 +25,13 @@ from emergency.plans import (
     CityPlan,
     KindDefaults,
     Plan,
-    Problem,
     check_plan,
-    compose_file,
-    format_problems,
     load_city_plan,
     load_plan,
     parse_plan,
 )
 from emergency.supply import describe_cycle, find_cycles, graph_from_plans, unsatisfiable_edges
+from emergency.yamlfile import Problem, compose_file, format_problems
 
 INVENTORY_FILE = "enterprises.csv"
 CITY_FILE = "plans/city.yaml"

@@ -1,8 +1,8 @@
-"""Emergency plans (SPEC §3): the one-plant-one-policy plans (一厂一策) and the city plan.
+"""Emergency plans: the one-plant-one-policy plans (一厂一策) and the city plan.
 
-Models are pydantic with ``extra="forbid"``. Loaders parse YAML once (libyaml when present),
-keep the node tree while checking the file, and report every problem with the file, the
-YAML line and the field, e.g.
+Models are pydantic with ``extra="forbid"``. Loaders parse YAML once
+(:mod:`emergency.yamlfile`), keep the node tree while checking the file, and report every
+problem with the file, the YAML line and the field, e.g.
 ``plans/enterprises/JY-P001.yaml:14: measures[1].loads.sinter-1: load 1.2 outside [0.3, 1]``.
 
 Checks inside one file live here (:func:`check_plan`, :func:`check_city_plan`); checks
@@ -12,10 +12,8 @@ across files (inventory totals, supply edges, cycles) live in :mod:`emergency.da
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import itertools
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -34,8 +32,7 @@ from pydantic import (
 from emergency import LEVELS, NORMAL, POLLUTANTS
 from emergency.errors import ValidationErrors, where
 from emergency.inventory import GRADES
-
-"""The implicit measure of every source: all lines at load 1.0, no cut, no cost."""
+from emergency.yamlfile import Problem, format_problems, read_yaml
 
 DEFAULT_KINDS: tuple[str, ...] = ("site", "yard", "quarry")
 """Kinds that may go without a plan file and then follow the city's default measures."""
@@ -59,10 +56,6 @@ NonNegative = Annotated[float, Field(ge=0)]
 
 _MODEL = ConfigDict(extra="forbid", allow_inf_nan=False, coerce_numbers_to_str=True)
 _TOLERANCE = 1e-9
-
-# libyaml is ~10x faster; the pure-Python loaders give the same nodes and marks
-_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_BaseComposer: Any = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
 
 
 # --------------------------------------------------------------------------- plan models
@@ -332,199 +325,6 @@ class CityPlan(BaseModel):
             p: policy.cut_fraction[p] * self.baseline_kg_d.get(p, 0.0) - policy.other_cut_kg_d[p]
             for p in POLLUTANTS
         }
-
-
-# --------------------------------------------------------------------------- locating problems
-
-PathKey = tuple[str | int, ...]
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A problem found in a YAML file: where (a path of keys and indices) and what."""
-
-    path: PathKey
-    message: str
-
-
-def path_text(path: Sequence[str | int]) -> str:
-    """``("measures", 1, "loads", "sinter-1")`` → ``measures[1].loads.sinter-1``."""
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
-def locate(node: yaml.Node | None, path: Sequence[str | int]) -> int | None:
-    """The 1-based YAML line of ``path`` in a composed document (the deepest part found)."""
-    if node is None:
-        return None
-    line: int = node.start_mark.line + 1
-    for part in path:
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(part):
-                    line, node = key_node.start_mark.line + 1, value_node
-                    break
-            else:
-                return line
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if not 0 <= part < len(node.value):
-                return line
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            return line
-    return line
-
-
-def format_problems(name: str, problems: Iterable[Problem], node: yaml.Node | None) -> list[str]:
-    """Messages ``file:line: field: what`` for problems of one file."""
-    located = [(locate(node, p.path), p) for p in problems]
-    located.sort(key=lambda item: item[0] or 0)
-    return [f"{where(name, line, path_text(p.path) or None)}: {p.message}" for line, p in located]
-
-
-class _Loader(_SafeLoader):
-    """Safe loader that refuses duplicate keys (PyYAML would silently keep the last)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[str] = set()
-        for key_node, _ in node.value:
-            if isinstance(key_node, yaml.ScalarNode):
-                if key_node.value in seen:
-                    raise _duplicate(key_node)
-                seen.add(key_node.value)
-        return super().construct_mapping(node, deep=deep)
-
-
-def _duplicate(key_node: yaml.Node) -> yaml.constructor.ConstructorError:
-    return yaml.constructor.ConstructorError(
-        None, None, f"duplicate key {key_node.value!r}", key_node.start_mark
-    )
-
-
-# Fast path. Composing with the base loader and typing each *distinct* plain scalar once
-# (cached) is about twice as fast as the safe loader's per-node construction, which matters
-# for tens of thousands of plan files. Anything unusual (explicit tags, merge keys,
-# recursive aliases, unhashable keys) falls back to the safe loader above.
-_PLAIN = "tag:emergency.invalid,2024:plain"
-_MAP = "tag:yaml.org,2002:map"
-_SEQ = "tag:yaml.org,2002:seq"
-_STR = "tag:yaml.org,2002:str"
-_IMPLICIT = yaml.resolver.Resolver.yaml_implicit_resolvers
-_CONSTRUCTORS = yaml.constructor.SafeConstructor.yaml_constructors
-_CONSTRUCTOR = yaml.constructor.SafeConstructor()
-
-
-class _Composer(_BaseComposer):
-    """Composes nodes and marks plain scalars for :func:`_plain` instead of resolving them."""
-
-    def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
-        if kind is yaml.ScalarNode and implicit[0]:
-            return _PLAIN
-        return super().resolve(kind, value, implicit)
-
-    # no path resolvers are registered: skip the per-node bookkeeping
-    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
-        return None
-
-    def ascend_resolver(self) -> None:
-        return None
-
-
-class _Fallback(Exception):
-    """The fast path met YAML it does not handle; use the safe loader."""
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _plain(value: str) -> Any:
-    """A plain scalar typed exactly as the safe loader would (int, float, bool, date, ...)."""
-    for tag, regexp in _IMPLICIT.get(value[:1], []) + _IMPLICIT.get(None, []):
-        if regexp.match(value):
-            if tag == _STR:
-                return value
-            construct = _CONSTRUCTORS.get(tag)
-            if construct is None:  # the merge key "<<"
-                raise _Fallback
-            try:
-                return construct(_CONSTRUCTOR, yaml.ScalarNode(tag, value))
-            except (ValueError, yaml.YAMLError):  # e.g. the date 2016-13-45: keep the text
-                return value
-    return value
-
-
-def _build(node: yaml.Node) -> Any:
-    kind = node.__class__
-    if kind is yaml.ScalarNode:
-        if node.tag == _PLAIN:
-            return _plain(node.value)
-        if node.tag == _STR:
-            return node.value
-    elif kind is yaml.SequenceNode and node.tag == _SEQ:
-        return [_build(item) for item in node.value]
-    elif kind is yaml.MappingNode and node.tag == _MAP:
-        mapping: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = _build(key_node)
-            if not isinstance(key, (str, int, float, bool, dt.date, type(None))):
-                raise _Fallback
-            if key in mapping:
-                raise _duplicate(key_node)
-            mapping[key] = _build(value_node)
-        return mapping
-    raise _Fallback
-
-
-def _yaml_error(exc: yaml.YAMLError, name: str) -> ValidationErrors:
-    if isinstance(exc, yaml.MarkedYAMLError):
-        mark = exc.problem_mark or exc.context_mark
-        detail = " ".join(str(x) for x in (exc.context, exc.problem) if x)
-        line = mark.line + 1 if mark is not None else None
-        return ValidationErrors([f"{where(name, line)}: YAML: {detail}"])
-    return ValidationErrors([f"{where(name)}: YAML: {exc}"])
-
-
-def read_yaml(text: str, name: str) -> tuple[Any, yaml.Node | None]:
-    """Parse one YAML document; return the data and its node tree (for line numbers).
-
-    Data are typed as by ``yaml.safe_load``; duplicate keys are refused.
-
-    Raises
-    ------
-    ValidationErrors
-        On a syntax error, with the line where the parser stopped.
-    """
-    composer = _Composer(text)
-    try:
-        node = composer.get_single_node()
-        if node is None:
-            return None, None
-        return _build(node), node
-    except yaml.YAMLError as exc:
-        raise _yaml_error(exc, name) from None
-    except (_Fallback, RecursionError):
-        pass
-    finally:
-        composer.dispose()
-    loader = _Loader(text)
-    try:
-        node = loader.get_single_node()
-        return loader.construct_document(node), node
-    except yaml.YAMLError as exc:
-        raise _yaml_error(exc, name) from None
-    except ValueError as exc:  # e.g. an explicit !!timestamp that is no date
-        raise ValidationErrors([f"{where(name)}: YAML: {exc}"]) from None
-    finally:
-        loader.dispose()
-
-
-def compose_file(path: Path) -> yaml.Node | None:
-    """The node tree of a YAML file, or None if it cannot be read or parsed."""
-    try:
-        return read_yaml(path.read_text(encoding="utf-8"), str(path))[1]
-    except (OSError, UnicodeDecodeError, ValidationErrors):
-        return None
 
 
 def pydantic_problems(exc: ValidationError) -> list[Problem]:

@@ -8,7 +8,7 @@ set is a new file, never code. :mod:`emergency.rules` holds a forecast against o
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
@@ -21,6 +21,7 @@ from emergency.aqi import STANDARDS
 from emergency.errors import InputError
 from emergency.forecast import Forecast, Level, describe_error, field_path
 from emergency.paths import DEFAULT_RULE_SET, default_data_dir, rules_dir
+from emergency.yamlfile import line_of
 
 RangeEnd = Literal["upper", "lower", "mid"]
 
@@ -184,32 +185,6 @@ def _rule_file(name_or_path: str | Path, data_dir: Path | None) -> Path:
     return path
 
 
-def yaml_line(text: str, loc: Sequence[str | int]) -> int | None:
-    """1-based line of the deepest node of ``loc`` found in a YAML document."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return None
-    if node is None:
-        return None
-    line: int = node.start_mark.line + 1
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = [(k, v) for k, v in node.value if getattr(k, "value", None) == str(part)]
-            if not match:
-                break
-            line = match[0][0].start_mark.line + 1
-            node = match[0][1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if part >= len(node.value):
-                break
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line
-
-
 def _path_parts(path: str) -> list[str | int]:
     """``levels.red.any_of[0].run`` → ``['levels', 'red', 'any_of', 0, 'run']``."""
     parts: list[str | int] = []
@@ -237,7 +212,7 @@ def parse_rule_set(text: str, source: str, stem: str | None = None) -> RuleSet:
     """
 
     def fail(path: str, message: str) -> InputError:
-        line = yaml_line(text, _path_parts(path))
+        line = line_of(text, _path_parts(path))
         place = f"{source}:{line}" if line else source
         return InputError(f"{place}: {path}: {message}" if path else f"{place}: {message}")
 

@@ -19,13 +19,11 @@ from emergency.plans import (
     dump_plan,
     load_city_plan,
     load_plan,
-    locate,
     parse_city_text,
     parse_plan,
     parse_plan_text,
-    path_text,
-    read_yaml,
 )
+from emergency.yamlfile import locate, path_text, read_yaml
 from tests.datafiles import dump_yaml, small_city, small_plans
 
 PLAN_FILE = "plans/enterprises/JY-P001.yaml"

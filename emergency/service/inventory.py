@@ -32,6 +32,7 @@ from emergency.store.inventory import (
     replace_files,
 )
 from emergency.store.models import DataFile, Order
+from emergency.yamlfile import line_of, path_text
 
 if TYPE_CHECKING:
     from emergency.dataset import Dataset
@@ -116,49 +117,6 @@ def plan_text(body: str | bytes | dict[str, Any], what: str) -> str:
     return body
 
 
-MAX_YAML_NODES = 100_000
-"""A plan is a few hundred YAML nodes; more, once aliases are expanded, is an attack."""
-
-
-def refuse_alias_bombs(text: str, what: str) -> None:
-    """Refuse YAML whose aliases expand to more than :data:`MAX_YAML_NODES` nodes.
-
-    A document of nine anchors each repeating the previous one nine times ("billion
-    laughs") is under a kilobyte, parses at once, and expands to 400 million values when
-    the plan is read: several minutes of a worker's CPU for one request. The node graph
-    is sized without expanding it (each node's size counted once).
-    """
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except (yaml.YAMLError, RecursionError):
-        return  # reading the plan reports it, with its line
-    size: dict[int, int] = {}
-    visiting: set[int] = set()
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)] if root is not None else []
-    while stack:
-        node, children_done = stack.pop()
-        if id(node) in size:
-            continue
-        if not children_done and id(node) in visiting:  # an alias inside its own anchor
-            raise InputError(f"{what}: YAML alias refers to a node that contains it")
-        if isinstance(node, yaml.MappingNode):
-            children = [part for pair in node.value for part in pair]
-        elif isinstance(node, yaml.SequenceNode):
-            children = list(node.value)
-        else:
-            children = []
-        if children_done:
-            size[id(node)] = 1 + sum(size[id(child)] for child in children)
-            if size[id(node)] > MAX_YAML_NODES:
-                raise InputError(
-                    f"{what}: YAML aliases expand to more than {MAX_YAML_NODES} values"
-                )
-            continue
-        visiting.add(id(node))
-        stack.append((node, True))
-        stack.extend((child, False) for child in children if id(child) not in size)
-
-
 def _length(column: Any) -> int | None:
     length: int | None = getattr(column.type, "length", None)
     return length
@@ -181,9 +139,6 @@ def storable_errors(
     text holding NUL and text longer than the column, so one such plan would make every
     approval of a response fail. ``paths``: check only these files.
     """
-    from emergency.plans import path_text
-    from emergency.ruleset import yaml_line
-
     column = Order.__table__.c
     limits = {"id": _length(column.measure_id), "name": _length(column.measure_name)}
     entries: list[tuple[str, tuple[str, ...], list[Any]]] = [
@@ -203,7 +158,7 @@ def storable_errors(
                 problem = _unstorable(getattr(measure, key), limit)
                 if problem:
                     loc: list[str | int] = [*prefix, i, key]
-                    line = yaml_line(files.get(path, ""), loc)
+                    line = line_of(files.get(path, ""), loc)
                     errors.append(f"{where(path, line, path_text(loc))}: {problem}")
     if paths is None or INVENTORY_FILE in paths:
         for row, source in enumerate(dataset.sources, start=2):

@@ -38,6 +38,7 @@ from emergency.solution import PollutantAmounts
 from emergency.store.db import store_of
 from emergency.store.inventory import load_files, plan_path, put_file, sha256, stored_files
 from emergency.store.models import DataFile, PlanVersion
+from emergency.yamlfile import refuse_alias_bombs
 
 if TYPE_CHECKING:
     from emergency.inventory import Source
@@ -65,7 +66,7 @@ def validated_plan(
     """
     from emergency.dataset import validate_plan_against
     from emergency.plans import parse_plan_text
-    from emergency.service.inventory import refuse_alias_bombs, storable_errors
+    from emergency.service.inventory import storable_errors
 
     path = plan_path(source.id)
     refuse_alias_bombs(text, path)
