@@ -42,9 +42,9 @@ def _row_cost(inst: Instance, s: int, row: list[int]) -> float:
 
 
 class _Greedy:
-    def __init__(self, inst: Instance, cand: list[list[tuple[int, ...]]] | None) -> None:
+    def __init__(self, inst: Instance, candidates: list[list[tuple[int, ...]]] | None) -> None:
         self.inst = inst
-        self.cand = cand or [list(src.allowed) for src in inst.sources]
+        self.candidates = candidates or [list(src.allowed) for src in inst.sources]
         self.choice = floor_choice(inst)
         self.rows = [inst.pooled_rows(d) for d in range(inst.n_days)]
         reach = [
@@ -79,10 +79,12 @@ class _Greedy:
         changed = False
         for d in range(self.inst.n_days):
             cur = new[d]
-            if m == cur or m not in self.cand[s][d]:
+            if m == cur or m not in self.candidates[s][d]:
                 continue
-            a, b = src.options[m].cut_kg, src.options[cur].cut_kg
-            deeper = all(a[i] >= b[i] for i in range(4)) and any(a[i] > b[i] for i in range(4))
+            new_cut, cur_cut = src.options[m].cut_kg, src.options[cur].cut_kg
+            deeper = all(new_cut[i] >= cur_cut[i] for i in range(4)) and any(
+                new_cut[i] > cur_cut[i] for i in range(4)
+            )
             if deeper and self._couplings_ok(s, d, m):
                 new[d] = m
                 changed = True
@@ -192,13 +194,14 @@ class _Greedy:
         cur = self.choice[s][d]
         if ok(cur):
             return False
-        b = src.options[cur].cut_kg
+        cur_cut = src.options[cur].cut_kg
         best = None
         for m in src.allowed[d]:
             if not ok(m):
                 continue
-            a = src.options[m].cut_kg
-            key = (not all(a[i] >= b[i] for i in range(4)), src.options[m].cost_yuan_d, m)
+            new_cut = src.options[m].cut_kg
+            shallower = not all(new_cut[i] >= cur_cut[i] for i in range(4))
+            key = (shallower, src.options[m].cost_yuan_d, m)
             best = key if best is None or key < best else best
         if best is None:
             return False
@@ -213,25 +216,31 @@ def _load(inst: Instance, s: int, m: int, li: int) -> float:
     return loads[li] if loads else 1.0
 
 
-def greedy_multi(inst: Instance, *, cand: list[list[tuple[int, ...]]] | None = None) -> Choice:
-    """All pollutants at once: cost per unit of remaining (target-normalised) need."""
-    g = _Greedy(inst, cand)
+def greedy_multi(
+    inst: Instance, *, candidates: list[list[tuple[int, ...]]] | None = None
+) -> Choice:
+    """All pollutants at once: cost per unit of remaining (target-normalised) need.
+
+    ``candidates`` (per source and day) narrows the measures tried; by default the allowed
+    ones.
+    """
+    greedy = _Greedy(inst, candidates)
     for _ in range(ROUNDS):
-        g.run(None)
-        g.repair()
-        if not g.unmet(None):
+        greedy.run(None)
+        greedy.repair()
+        if not greedy.unmet(None):
             break
-    return g.choice
+    return greedy.choice
 
 
 def greedy_single(inst: Instance) -> Choice:
     """CoST style: cost per kg of one pollutant, pollutant after pollutant."""
-    g = _Greedy(inst, None)
+    greedy = _Greedy(inst, None)
     names = [name for name, _ in inst.pooled_rows(0)] if inst.n_days else []
     for _ in range(ROUNDS):
         for name in names:
-            g.run(name)
-        g.repair()
-        if not g.unmet(None):
+            greedy.run(name)
+        greedy.repair()
+        if not greedy.unmet(None):
             break
-    return g.choice
+    return greedy.choice

@@ -8,11 +8,27 @@ Variables are keyed tuples: ``("x", s, d, m)`` — source s takes measure m on d
 ``("short", d, row)`` — a shortfall on a target row (kg, continuous ≥ 0; phase 1 only).
 Coefficients are in natural units (kg, yuan, loads); :mod:`emergency.scaling` turns rows
 into integers for CP-SAT.
+
+Every constraint family is one function ``add_…(built: BuiltModel) -> None`` that reads the
+instance, the candidate measures and the targets from ``built`` and appends to
+``built.linear``; :data:`FAMILIES` lists them and :func:`build` runs them in that order. A
+new family is one more such function in :data:`FAMILIES`, a feasible and an infeasible case
+in ``tests/test_model.py``, and it touches three other places:
+
+- the checker (:func:`emergency.checker.check`) must test the same rule, independently: it
+  is the specification every list is held to;
+- the dominance pruning (:func:`emergency.optimiser.candidates`) drops a measure when
+  another is at least as good on cuts, cost and stopped lines; if the new rule can make a
+  dominated measure the better one (as supply edges do with loads), the pruning must know;
+- the stationary-day folding (:func:`emergency.optimiser.stationary`), if the rule links
+  days (as stops do) or differs between days: the one-day equivalent must stay exact, or
+  refuse to fold.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from emergency.instance import Instance
@@ -23,7 +39,7 @@ Term = tuple[float, Key]
 
 @dataclass
 class Row:
-    """``lo ≤ const + Σ coef·var ≤ hi``; ``name`` tags target rows as ("target", d, row)."""
+    """``lo ≤ Σ coef·var ≤ hi``; ``tag`` names the row, target rows as ("target", d, row)."""
 
     terms: list[Term]
     lo: float = -math.inf
@@ -33,6 +49,8 @@ class Row:
 
 @dataclass
 class LinearModel:
+    """Variables, rows and objective, in natural units (no solver attached)."""
+
     binaries: list[Key] = field(default_factory=list)
     continuous: dict[Key, float] = field(default_factory=dict)
     """Continuous variables ≥ 0 with their upper bound."""
@@ -43,25 +61,32 @@ class LinearModel:
 
 
 @dataclass
-class Built:
+class BuiltModel:
+    """The rows of one instance, and what every constraint family reads to write them."""
+
     instance: Instance
-    cand: list[list[tuple[int, ...]]]
-    lm: LinearModel
+    candidates: list[list[tuple[int, ...]]]
+    """Per source and day: the measures the model may choose (``optimiser.candidates``)."""
+    targets_kg: list[dict[str, float]]
+    """Per day and target row: the cut imposed (already capped at what is reachable)."""
+    slack: bool
+    """Target rows may fall short, by a continuous ``("short", d, row)`` variable (phase 1)."""
+    linear: LinearModel = field(default_factory=LinearModel)
 
 
-def pick(b: Built, s: int, d: int) -> list[tuple[int, Key | None]]:
+def measure_vars(built: BuiltModel, s: int, d: int) -> list[tuple[int, Key | None]]:
     """(measure, variable) for a source-day; the variable is None when the choice is forced."""
-    c = b.cand[s][d]
-    if len(c) == 1:
-        return [(c[0], None)]
-    return [(m, ("x", s, d, m)) for m in c]
+    options = built.candidates[s][d]
+    if len(options) == 1:
+        return [(options[0], None)]
+    return [(m, ("x", s, d, m)) for m in options]
 
 
-def _expr(b: Built, s: int, d: int, coef: list[float]) -> tuple[list[Term], float]:
+def _per_measure(built: BuiltModel, s: int, d: int, coef: list[float]) -> tuple[list[Term], float]:
     """Σ coef[m]·x[s,d,m] split into variable terms and a constant (forced choices)."""
     terms: list[Term] = []
     const = 0.0
-    for m, key in pick(b, s, d):
+    for m, key in measure_vars(built, s, d):
         c = coef[m]
         if not c:
             continue
@@ -72,38 +97,46 @@ def _expr(b: Built, s: int, d: int, coef: list[float]) -> tuple[list[Term], floa
     return terms, const
 
 
-def add_row(b: Built, terms: list[Term], const: float, lo: float, hi: float, tag=None) -> None:
+def add_row(
+    built: BuiltModel,
+    terms: list[Term],
+    const: float,
+    lo: float,
+    hi: float,
+    tag: tuple[str, int, str] | None = None,
+) -> None:
     """Add ``lo ≤ const + Σ terms ≤ hi``; a row with no variables is checked, not added."""
     if not terms:
         if const < lo - 1e-9 or const > hi + 1e-9:
             raise Infeasible(f"forced choices violate {tag or 'a constraint'}")
         return
-    b.lm.rows.append(Row(terms, lo - const, hi - const, tag))
+    built.linear.rows.append(Row(terms, lo - const, hi - const, tag))
 
 
 class Infeasible(Exception):
     """The forced choices alone break a constraint (e.g. a supply edge)."""
 
 
-def add_choice(b: Built) -> None:
+def add_choice(built: BuiltModel) -> None:
     """Exactly one measure per source and day; daily costs in the objective."""
-    inst = b.instance
+    inst, linear = built.instance, built.linear
     for s, src in enumerate(inst.sources):
         costs = [o.cost_yuan_d for o in src.options]
         for d in range(inst.n_days):
-            if len(b.cand[s][d]) == 1:
-                b.lm.objective_const += costs[b.cand[s][d][0]]
+            options = built.candidates[s][d]
+            if len(options) == 1:
+                linear.objective_const += costs[options[0]]
                 continue
-            keys: list[Key] = [("x", s, d, m) for m in b.cand[s][d]]
-            b.lm.binaries.extend(keys)
-            b.lm.one_of.append(keys)
-            b.lm.objective.extend((costs[k[3]], k) for k in keys if costs[k[3]])  # type: ignore[misc]
+            keys: list[Key] = [("x", s, d, m) for m in options]
+            linear.binaries.extend(keys)
+            linear.one_of.append(keys)
+            linear.objective.extend((costs[k[3]], k) for k in keys if costs[k[3]])  # type: ignore[misc]
 
 
-def stop_lines(b: Built) -> list[tuple[int, int]]:
+def stop_lines(built: BuiltModel) -> list[tuple[int, int]]:
     """Lines whose stops matter across days: some candidate stops them, and a stop costs a
     restart, lasts several days, or continues a stop from before the instance."""
-    inst = b.instance
+    inst = built.instance
     out = []
     for s, src in enumerate(inst.sources):
         for li, line in enumerate(src.lines):
@@ -113,27 +146,27 @@ def stop_lines(b: Built) -> list[tuple[int, int]]:
                 or inst.stopped_before.get((s, li), 0) > 0
             )
             if relevant and any(
-                src.options[m].stops(li) for d in range(inst.n_days) for m in b.cand[s][d]
+                src.options[m].stops(li) for d in range(inst.n_days) for m in built.candidates[s][d]
             ):
                 out.append((s, li))
     return out
 
 
-def add_stops(b: Built) -> None:
+def add_stops(built: BuiltModel) -> None:
     """A stop start costs the restart and keeps the line stopped for its minimum days."""
-    inst = b.instance
+    inst, linear = built.instance, built.linear
     n = inst.n_days
-    for s, li in stop_lines(b):
+    for s, li in stop_lines(built):
         line = inst.sources[s].lines[li]
         stops = [1.0 if o.stops(li) else 0.0 for o in inst.sources[s].options]
-        z = [_expr(b, s, d, stops) for d in range(n)]
+        z = [_per_measure(built, s, d, stops) for d in range(n)]
         before = inst.stopped_before.get((s, li), 0)
         if before:
             for d in range(min(line.min_stop_days - before, n)):
-                add_row(b, *z[d], 1.0, math.inf, ("stopped", d, f"{s}/{li}"))
+                add_row(built, *z[d], 1.0, math.inf, ("stopped", d, f"{s}/{li}"))
         for d in range(n):
             y: Key = ("start", s, li, d)
-            b.lm.binaries.append(y)
+            linear.binaries.append(y)
             # y ≥ z[d] − z[d−1]   ⇔   y − z[d] + z[d−1] ≥ 0
             terms = [(1.0, y)] + [(-c, k) for c, k in z[d][0]]
             const = -z[d][1]
@@ -142,25 +175,25 @@ def add_stops(b: Built) -> None:
             else:
                 terms += z[d - 1][0]
                 const += z[d - 1][1]
-            add_row(b, terms, const, 0.0, math.inf)
+            add_row(built, terms, const, 0.0, math.inf)
             for t in range(d + 1, min(d + line.min_stop_days, n)):
-                add_row(b, [*z[t][0], (-1.0, y)], z[t][1], 0.0, math.inf)
+                add_row(built, [*z[t][0], (-1.0, y)], z[t][1], 0.0, math.inf)
             if line.restart_cost_yuan:
-                b.lm.objective.append((line.restart_cost_yuan, y))
+                linear.objective.append((line.restart_cost_yuan, y))
 
 
-def add_supply(b: Built) -> None:
+def add_supply(built: BuiltModel) -> None:
     """load(dst) ≤ 1 − σ (1 − load(src))   ⇔   load(dst) − σ·load(src) ≤ 1 − σ."""
-    inst = b.instance
+    inst = built.instance
     for e in inst.edges:
         (s1, u), (s2, w) = e.src, e.dst
         up = [_load(inst, s1, m, u) for m in range(len(inst.sources[s1].options))]
         dn = [_load(inst, s2, m, w) for m in range(len(inst.sources[s2].options))]
         for d in range(inst.n_days):
-            t2, c2 = _expr(b, s2, d, dn)
-            t1, c1 = _expr(b, s1, d, up)
+            t2, c2 = _per_measure(built, s2, d, dn)
+            t1, c1 = _per_measure(built, s1, d, up)
             terms = t2 + [(-e.share * c, k) for c, k in t1]
-            add_row(b, terms, c2 - e.share * c1, -math.inf, 1.0 - e.share, ("supply", d, ""))
+            add_row(built, terms, c2 - e.share * c1, -math.inf, 1.0 - e.share, ("supply", d, ""))
 
 
 def _load(inst: Instance, s: int, m: int, li: int) -> float:
@@ -168,41 +201,48 @@ def _load(inst: Instance, s: int, m: int, li: int) -> float:
     return loads[li] if loads else 1.0
 
 
-def add_targets(b: Built, capped: list[dict[str, float]], slack: bool = False) -> None:
-    """Σ cut ≥ min(T, R) per day and row (pollutant, or SO2+NOx pooled)."""
-    inst = b.instance
+def add_targets(built: BuiltModel) -> None:
+    """Σ cut ≥ target per day and row (pollutant, or SO2+NOx pooled); the targets are
+    ``built.targets_kg``, already capped at min(T, R)."""
+    inst, linear = built.instance, built.linear
     for d in range(inst.n_days):
         for name, idx in inst.pooled_rows(d):
-            target = capped[d][name]
+            target = built.targets_kg[d][name]
             if target <= 0:
                 continue
             terms: list[Term] = []
             const = 0.0
             for s, src in enumerate(inst.sources):
                 cut = [sum(o.cut_kg[i] for i in idx) for o in src.options]
-                t, c = _expr(b, s, d, cut)
+                t, c = _per_measure(built, s, d, cut)
                 terms += t
                 const += c
-            if slack:
+            if built.slack:
                 key: Key = ("short", d, name)
-                b.lm.continuous[key] = target
+                linear.continuous[key] = target
                 terms.append((1.0, key))
-            add_row(b, terms, const, target, math.inf, ("target", d, name))
+            add_row(built, terms, const, target, math.inf, ("target", d, name))
 
 
-FAMILIES = (add_choice, add_stops, add_supply)
+Family = Callable[[BuiltModel], None]
+
+FAMILIES: tuple[Family, ...] = (add_choice, add_stops, add_supply, add_targets)
+"""Every constraint family, in the order the rows are written (``add_choice`` first: it
+declares the measure variables the others use)."""
 
 
 def build(
     inst: Instance,
-    cand: list[list[tuple[int, ...]]],
-    capped: list[dict[str, float]],
+    candidates: list[list[tuple[int, ...]]],
+    targets_kg: list[dict[str, float]],
     *,
     slack: bool = False,
-) -> Built:
-    """The whole model: every constraint family, then the targets."""
-    b = Built(inst, cand, LinearModel())
+) -> BuiltModel:
+    """The whole model: every constraint family of :data:`FAMILIES`, in order.
+
+    Raises :class:`Infeasible` when the forced choices alone break a row.
+    """
+    built = BuiltModel(inst, candidates, targets_kg, slack)
     for family in FAMILIES:
-        family(b)
-    add_targets(b, capped, slack=slack)
-    return b
+        family(built)
+    return built

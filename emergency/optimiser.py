@@ -22,7 +22,7 @@ from emergency.cpsat import continuous_scales, solve_cpsat
 from emergency.heuristics import greedy_multi
 from emergency.instance import Choice, Instance, Option, SourceDuty
 from emergency.lp import LpResult, solve_lp
-from emergency.model import Built, Infeasible, Key, build
+from emergency.model import BuiltModel, Infeasible, Key, build
 from emergency.scaling import decimal_scale
 
 Progress = Callable[[str], None]
@@ -116,9 +116,9 @@ def capped_targets(inst: Instance) -> tuple[list[dict[str, float]], list[dict[st
     return capped, reach
 
 
-def _hint(b: Built, choice: Choice) -> dict[Key, int]:
+def _hint(built: BuiltModel, choice: Choice) -> dict[Key, int]:
     hint: dict[Key, int] = {}
-    for k in b.lm.binaries:
+    for k in built.linear.binaries:
         if k[0] == "x":
             _, s, d, m = k  # type: ignore[misc]
             hint[k] = int(choice[s][d] == m)
@@ -210,38 +210,38 @@ def _optimise(
 ) -> Solved:
     say = progress or (lambda _msg: None)
     t0 = time.perf_counter()
-    cand = candidates(inst)
+    candidate_measures = candidates(inst)
     capped, reach = capped_targets(inst)
     notes: list[str] = []
     say("building the model")
-    b = build(inst, cand, capped)
-    start = greedy_multi(inst, cand=cand)
+    built = build(inst, candidate_measures, capped)
+    start = greedy_multi(inst, candidates=candidate_measures)
     build_s = time.perf_counter() - t0
 
     lp_res = None
     if lp:
         say("solving the LP relaxation")
-        lp_res = solve_lp(b.lm, inst.n_days)
+        lp_res = solve_lp(built.linear, inst.n_days)
     say("solving the integer model (CP-SAT)")
     t1 = time.perf_counter()
     # The time limit is the whole optimisation's budget: CP-SAT gets what is left.
     deadline = t0 + time_limit_s
     left = max(1.0, deadline - t1)
-    res = solve_cpsat(b.lm, time_limit_s=left, hint=_hint(b, start))
+    res = solve_cpsat(built.linear, time_limit_s=left, hint=_hint(built, start))
     forced_short = False
     if res.status == "infeasible":
         notes.append("the capped targets cannot all be met together; shortfall minimised first")
         forced_short = True
         half = max(0.5, (deadline - time.perf_counter()) / 2)
-        capped = _least_shortfall(inst, cand, capped, half)
-        b = build(inst, cand, capped)
+        capped = _least_shortfall(inst, candidate_measures, capped, half)
+        built = build(inst, candidate_measures, capped)
         left = max(0.5, deadline - time.perf_counter())
-        res = solve_cpsat(b.lm, time_limit_s=left, hint=_hint(b, start))
+        res = solve_cpsat(built.linear, time_limit_s=left, hint=_hint(built, start))
     solve_s = time.perf_counter() - t1
 
     if res.has_solution:
-        choice = read_choice(b, res.values)
-        cp_bound = (res.bound_units / res.objective_scale) + b.lm.objective_const
+        choice = read_choice(built, res.values)
+        cp_bound = (res.bound_units / res.objective_scale) + built.linear.objective_const
         proven = res.status == "optimal"
     else:
         notes.append(f"CP-SAT found no list within {time_limit_s:g} s; the greedy list is given")
@@ -274,14 +274,19 @@ def _optimise(
     )
 
 
-def read_choice(b: Built, values: dict[Key, int]) -> Choice:
-    inst = b.instance
+def read_choice(built: BuiltModel, values: dict[Key, int]) -> Choice:
+    """The measure of each source and day in a solution's ``values``."""
+    inst = built.instance
     choice: Choice = []
     for s in range(len(inst.sources)):
         row = []
         for d in range(inst.n_days):
-            c = b.cand[s][d]
-            row.append(c[0] if len(c) == 1 else next(m for m in c if values[("x", s, d, m)]))
+            options = built.candidates[s][d]
+            row.append(
+                options[0]
+                if len(options) == 1
+                else next(m for m in options if values[("x", s, d, m)])
+            )
         choice.append(row)
     return choice
 
@@ -322,23 +327,25 @@ def shortfalls(inst: Instance, choice: Choice) -> list[dict[str, float]]:
 
 def _least_shortfall(
     inst: Instance,
-    cand: list[list[tuple[int, ...]]],
+    candidate_measures: list[list[tuple[int, ...]]],
     capped: list[dict[str, float]],
     time_limit_s: float,
 ) -> list[dict[str, float]]:
     """Phase 1: the capped targets less the least Σ shortfall/T (weights per kg ∝ 1/T)."""
     try:
-        b = build(inst, cand, capped, slack=True)
+        built = build(inst, candidate_measures, capped, slack=True)
     except Infeasible:
         return [{k: 0.0 for k in row} for row in capped]
 
-    units = continuous_scales(b.lm)
-    weights = [(max(1, round(1e9 / (ub * units[k]))), k) for k, ub in b.lm.continuous.items()]
-    res = solve_cpsat(b.lm, time_limit_s=time_limit_s, objective=weights)
+    units = continuous_scales(built.linear)
+    weights = [
+        (max(1, round(1e9 / (ub * units[k]))), k) for k, ub in built.linear.continuous.items()
+    ]
+    res = solve_cpsat(built.linear, time_limit_s=time_limit_s, objective=weights)
     out = [dict(row) for row in capped]
     if not res.has_solution:
         return [{k: 0.0 for k in row} for row in capped]
-    for k in b.lm.continuous:
+    for k in built.linear.continuous:
         _, d, name = k  # type: ignore[misc]
         out[d][name] = capped[d][name] - res.values[k] / units[k]
     return out
