@@ -39,32 +39,32 @@ class CpResult:
 
 
 def solve_cpsat(
-    lm: LinearModel,
+    linear: LinearModel,
     *,
     time_limit_s: float,
     hint: dict[Key, int] | None = None,
     objective: list[tuple[int, Key]] | None = None,
 ) -> CpResult:
-    """Solve ``lm``; ``objective`` (integer weights) replaces the model's own when given."""
+    """Solve ``linear``; ``objective`` (integer weights) replaces the model's own when given."""
     model = cp_model.CpModel()
     var: dict[Key, cp_model.IntVar] = {}
-    for k in lm.binaries:
+    for k in linear.binaries:
         var[k] = model.new_bool_var(str(k))
     # A continuous variable (a shortfall, kg) lives in one target row and is counted in
     # that row's integer unit (1/scale kg).
-    cscale = continuous_scales(lm)
-    for k, ub in lm.continuous.items():
-        var[k] = model.new_int_var(0, math.ceil(ub * cscale[k]), str(k))
-    for group in lm.one_of:
+    units = continuous_scales(linear)
+    for k, ub in linear.continuous.items():
+        var[k] = model.new_int_var(0, math.ceil(ub * units[k]), str(k))
+    for group in linear.one_of:
         model.add_exactly_one([var[k] for k in group])
-    for row in lm.rows:
+    for row in linear.rows:
         coefs = [c for c, _ in row.terms]
         keys = [k for _, k in row.terms]
-        if any(k in cscale for k in keys):
-            sc = next(cscale[k] for k in keys if k in cscale)
-            ints = [round(c * sc) for c in coefs]
+        if any(k in units for k in keys):
+            scale = next(units[k] for k in keys if k in units)
+            ints = [round(c * scale) for c in coefs]
             expr = sum(c * var[k] for c, k in zip(ints, keys, strict=True))
-            model.add(expr >= round_up(row.lo * sc))
+            model.add(expr >= round_up(row.lo * scale))
             continue
         ints, lo_i, hi_i = scale_row(coefs, row.lo, row.hi)
         expr = sum(c * var[k] for c, k in zip(ints, keys, strict=True))
@@ -77,8 +77,8 @@ def solve_cpsat(
         obj_scale = 1
         model.minimize(sum(w * var[k] for w, k in objective))
     else:
-        obj_scale = decimal_scale([abs(c) for c, _ in lm.objective])
-        model.minimize(sum(round(c * obj_scale) * var[k] for c, k in lm.objective))
+        obj_scale = decimal_scale([abs(c) for c, _ in linear.objective])
+        model.minimize(sum(round(c * obj_scale) * var[k] for c, k in linear.objective))
     if hint:
         for k, v in hint.items():
             if k in var:
@@ -108,13 +108,13 @@ def solve_cpsat(
     return CpResult(name, values, obj, bound, obj_scale, solver.wall_time)
 
 
-def continuous_scales(lm: LinearModel) -> dict[Key, int]:
+def continuous_scales(linear: LinearModel) -> dict[Key, int]:
     """The integer unit (1/scale kg) CP-SAT uses for each continuous variable."""
     out: dict[Key, int] = {}
-    for row in lm.rows:
+    for row in linear.rows:
         keys = [k for _, k in row.terms]
         for k in keys:
-            if k in lm.continuous:
-                rest = [abs(c) for c, kk in row.terms if kk not in lm.continuous]
+            if k in linear.continuous:
+                rest = [abs(c) for c, kk in row.terms if kk not in linear.continuous]
                 out[k] = decimal_scale([*rest, abs(row.lo)])
     return out

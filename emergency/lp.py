@@ -23,26 +23,25 @@ class LpResult:
     """A lower bound on the least cost (valid when status is optimal)."""
     duals: list[dict[str, float]] = field(default_factory=list)
     """Per day and target row: yuan per kg."""
-    values: dict[Key, float] = field(default_factory=dict)
     seconds: float = 0.0
 
 
-def solve_lp(lm: LinearModel, n_days: int, *, keep_values: bool = False) -> LpResult:
-    """Solve the relaxation of ``lm``."""
+def solve_lp(linear: LinearModel, n_days: int) -> LpResult:
+    """Solve the relaxation of ``linear``."""
     t0 = time.perf_counter()
     solver = pywraplp.Solver.CreateSolver("GLOP")
     inf = solver.infinity()
     var: dict[Key, pywraplp.Variable] = {}
-    for k in lm.binaries:
+    for k in linear.binaries:
         var[k] = solver.NumVar(0.0, 1.0, "")
-    for k, ub in lm.continuous.items():
+    for k, ub in linear.continuous.items():
         var[k] = solver.NumVar(0.0, ub, "")
-    for group in lm.one_of:
+    for group in linear.one_of:
         ct = solver.Constraint(1.0, 1.0)
         for k in group:
             ct.SetCoefficient(var[k], 1.0)
     targets: list[tuple[int, str, pywraplp.Constraint]] = []
-    for row in lm.rows:
+    for row in linear.rows:
         lo = row.lo if math.isfinite(row.lo) else -inf
         hi = row.hi if math.isfinite(row.hi) else inf
         ct = solver.Constraint(lo, hi)
@@ -51,9 +50,9 @@ def solve_lp(lm: LinearModel, n_days: int, *, keep_values: bool = False) -> LpRe
         if row.tag and row.tag[0] == "target":
             targets.append((row.tag[1], row.tag[2], ct))
     obj = solver.Objective()
-    for c, k in lm.objective:
+    for c, k in linear.objective:
         obj.SetCoefficient(var[k], obj.GetCoefficient(var[k]) + c)
-    obj.SetOffset(lm.objective_const)
+    obj.SetOffset(linear.objective_const)
     obj.SetMinimization()
     st = solver.Solve()
     if st != pywraplp.Solver.OPTIMAL:
@@ -66,5 +65,4 @@ def solve_lp(lm: LinearModel, n_days: int, *, keep_values: bool = False) -> LpRe
     duals: list[dict[str, float]] = [{} for _ in range(n_days)]
     for d, name, ct in targets:
         duals[d][name] = max(0.0, ct.dual_value())
-    values = {k: v.solution_value() for k, v in var.items()} if keep_values else {}
-    return LpResult("optimal", obj.Value(), duals, values, time.perf_counter() - t0)
+    return LpResult("optimal", obj.Value(), duals, time.perf_counter() - t0)
