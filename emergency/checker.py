@@ -18,7 +18,7 @@ from emergency.instance import Choice, Instance
 
 
 @lru_cache(maxsize=65536)
-def q(x: float) -> Fraction:
+def exact_decimal(x: float) -> Fraction:
     """The decimal a data file wrote, exactly (0.7 → 7/10, not the binary float)."""
     return Fraction(repr(float(x)))
 
@@ -46,7 +46,7 @@ class CheckReport:
 
 def _load(instance: Instance, s: int, m: int, line: int) -> Fraction:
     loads = instance.sources[s].options[m].loads
-    return q(loads[line]) if loads else Fraction(1)
+    return exact_decimal(loads[line]) if loads else Fraction(1)
 
 
 def check(
@@ -95,8 +95,8 @@ def check(
         for s, src in enumerate(instance.sources):
             opt = src.options[choice[s][d]]
             for i in range(4):
-                cut[i] += q(opt.cut_kg[i])
-            rep.daily_cost_yuan += q(opt.cost_yuan_d)
+                cut[i] += exact_decimal(opt.cut_kg[i])
+            rep.daily_cost_yuan += exact_decimal(opt.cost_yuan_d)
         rep.cut_kg.append(cut)
 
     # Stops: restart costs and minimum stop days (state before day 1 included).
@@ -116,7 +116,7 @@ def check(
             for d in range(n):
                 if stopped[d] and not prev:
                     rep.starts.append((s, li, d))
-                    rep.restart_cost_yuan += q(line.restart_cost_yuan)
+                    rep.restart_cost_yuan += exact_decimal(line.restart_cost_yuan)
                     for t in range(d, min(d + line.min_stop_days, n)):
                         if not stopped[t]:
                             rep.violations.append(
@@ -131,7 +131,7 @@ def check(
         for d in range(n):
             up = _load(instance, s1, choice[s1][d], u)
             down = _load(instance, s2, choice[s2][d], w)
-            if down > 1 - q(e.share) * (1 - up):
+            if down > 1 - exact_decimal(e.share) * (1 - up):
                 rep.violations.append(
                     f"{instance.sources[s2].id}/{instance.sources[s2].lines[w].id} "
                     f"{instance.dates[d]}: load {float(down):g} exceeds what its supplier "
@@ -143,11 +143,11 @@ def check(
     for d in range(n):
         short: dict[str, Fraction] = {}
         for name, idx in instance.pooled_rows(d):
-            target = sum((q(instance.targets_kg[d][i]) for i in idx), Fraction(0))
+            target = sum((exact_decimal(instance.targets_kg[d][i]) for i in idx), Fraction(0))
             reach = Fraction(0)
             for src in instance.sources:
                 reach += max(
-                    sum((q(src.options[m].cut_kg[i]) for i in idx), Fraction(0))
+                    sum((exact_decimal(src.options[m].cut_kg[i]) for i in idx), Fraction(0))
                     for m in src.allowed[d]
                 )
             capped = min(target, reach)
@@ -156,7 +156,7 @@ def check(
                 short[name] = capped - got
                 allowed = Fraction(0)
                 if allowed_shortfall_kg is not None:
-                    allowed = q(allowed_shortfall_kg[d].get(name, 0.0))
+                    allowed = exact_decimal(allowed_shortfall_kg[d].get(name, 0.0))
                 if capped - got > allowed + Fraction(1, 1000):
                     rep.violations.append(
                         f"{instance.dates[d]} {name}: cut {float(got):.2f} kg below the "
