@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 
 from emergency import POLLUTANTS
 
-"""The measure every source has: every line at load 1.0, no cut, no cost."""
-
 FIXED_KINDS = ("guaranteed", "protected_grade", "override", "exempt")
+"""Why a source-day is held to one measure (``SourceDuty.fixed``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +50,12 @@ class SourceDuty:
     id: str
     lines: tuple[Line, ...]
     options: tuple[Option, ...]
-    """``options[0]`` is always the normal operation."""
+    """``options[0]`` is always normal operation (:data:`emergency.NORMAL`)."""
     floor: list[int]
     allowed: list[tuple[int, ...]]
     fixed: list[str]
-    """Per day: '' when the optimiser may choose, else why the source is held (FIXED_KINDS)."""
+    """Per day: '' when the optimiser may choose, else why the source is held (FIXED_KINDS),
+    or 'state' when a stop begun before the instance narrows the choice."""
     note: list[str]
     """Per day: a human reason attached to a fixed choice (override reason, guarantee kind)."""
 
