@@ -202,6 +202,35 @@ def test_cli_respond_human_output_and_bad_input(data: Path, tmp_path: Path) -> N
     assert r.exit_code == 2
 
 
+@pytest.mark.parametrize("width", [80, 100])
+def test_respond_table_never_cuts_a_date(dataset: Dataset, width: int) -> None:
+    """In 80 columns the dates stay whole (they were cut to ``2016-12-…``)."""
+    import io
+
+    from rich.console import Console
+
+    from emergency.cli.cmd_respond import render
+
+    plan = plan_response(dataset, warning(days=3))
+    out = io.StringIO()
+    render(plan, Console(file=out, width=width, highlight=False, color_system=None))
+    text = out.getvalue()
+    assert "2016-12-…" not in text and "2016-12…" not in text
+    for day in range(3):
+        date = str(START + dt.timedelta(days=day))
+        rows = [line for line in text.splitlines() if line.startswith(date)]
+        assert rows, f"no row of the cuts table starts with {date}:\n{text}"
+        assert any(f" {date} " in line for line in text.splitlines()), "the list's date column"
+    assert max(len(line) for line in text.splitlines()) <= width
+
+
+def test_cli_respond_table_in_80_columns(data: Path) -> None:
+    fc = "examples/forecast-orange.json"
+    r = runner.invoke(app, ["respond", "-f", fc, "--data", str(data)], env={"COLUMNS": "80"})
+    assert r.exit_code == 0, r.output
+    assert "2016-12-16" in r.output and "…" not in r.output.split("Curtailment")[0]
+
+
 def test_cli_curve(data: Path, tmp_path: Path) -> None:
     png = tmp_path / "curve.png"
     r = runner.invoke(

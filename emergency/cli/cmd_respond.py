@@ -34,6 +34,17 @@ def _load_dataset(data: Path | None, err: Console):
         return load_dataset(data or default_data_dir())
 
 
+def _table(title: str) -> Table:
+    """A table that fits 80 columns: no outer edge, no padding at its two sides."""
+    return Table(title=title, show_edge=False, pad_edge=False)
+
+
+def _date_column(table: Table) -> None:
+    """A date is never cut (``2016-12-…``) nor wrapped, nor are numbers: when the table is too
+    wide, its text columns (level, measure, floor) fold onto a second line instead."""
+    table.add_column("date", no_wrap=True, min_width=len("2016-12-16"))
+
+
 def render(plan: ResponsePlan, console: Console) -> None:
     """Readable summary: warning, totals against targets, the list."""
     w = plan.warning
@@ -53,14 +64,17 @@ def render(plan: ResponsePlan, console: Console) -> None:
     )
     for note in plan.notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False)
-    totals = Table(title="Cuts against targets (kg/day)", show_edge=False)
-    for col in ("date", "level", "pollutant", "target", "cut", "short", "reachable", "yuan/kg"):
-        totals.add_column(col, justify="left" if col in ("date", "level") else "right")
+    totals = _table("Cuts against targets (kg/day)")
+    _date_column(totals)
+    totals.add_column("level", overflow="fold")
+    totals.add_column("pollutant", justify="right", overflow="fold")
+    for col in ("target", "cut", "short", "reachable", "yuan/kg"):
+        totals.add_column(col, justify="right", no_wrap=True)
     for day in plan.days:
         for r in day.rows:
             short = f"[red]{r.shortfall_kg:,.0f}[/]" if r.shortfall_kg > 0.5 else "0"
             totals.add_row(
-                f"{day.date} ",
+                str(day.date),
                 day.level,
                 _LABEL.get(r.row, r.row),
                 f"{r.target_kg:,.0f}",
@@ -71,13 +85,16 @@ def render(plan: ResponsePlan, console: Console) -> None:
             )
     console.print(totals)
     deep = sorted(plan.assignments, key=lambda a: (not a.deepened, -a.cost_yuan, a.source))
-    table = Table(
-        title=f"Curtailment list: {len(plan.assignments)} source-days "
-        f"({sum(a.deepened for a in plan.assignments)} deepened beyond the plan)",
-        show_edge=False,
+    table = _table(
+        f"Curtailment list: {len(plan.assignments)} source-days "
+        f"({sum(a.deepened for a in plan.assignments)} deepened beyond the plan)"
     )
-    for col in ("source", "date", "measure", "floor", *POLLUTANTS, "yuan"):
-        table.add_column(col, justify="right" if col in (*POLLUTANTS, "yuan") else "left")
+    table.add_column("source", no_wrap=True)
+    _date_column(table)
+    for col in ("measure", "floor"):
+        table.add_column(col, overflow="fold")
+    for col in (*POLLUTANTS, "yuan"):
+        table.add_column(col, justify="right", no_wrap=True)
     for a in deep[:MAX_ROWS]:
         table.add_row(
             a.source,
