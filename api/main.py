@@ -19,8 +19,8 @@ from api.routers import (
     public,
     responses,
 )
-from api.settings import Settings
 from emergency import __version__
+from emergency.settings import Settings
 from emergency.store.db import Store
 
 API_PREFIX = "/api/v1"
@@ -61,11 +61,9 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = getattr(app.state, "store", None) is None
         if own:
-            from emergency.service.inventory import open_store
+            from emergency.service.inventory import open_service
 
-            app.state.store = open_store(
-                settings.data, settings.database_url, **settings.store_options()
-            )
+            app.state.store = open_service(settings)
         try:
             yield
         finally:

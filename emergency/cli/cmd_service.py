@@ -17,8 +17,8 @@ import typer
 from emergency.cli.app import app, guarded
 
 if TYPE_CHECKING:
-    from api.settings import Settings
     from emergency.service.access import Actor
+    from emergency.settings import Settings
     from emergency.store.db import Store
 
 token_app = typer.Typer(help="API tokens: create (shown once), list, revoke.", no_args_is_help=True)
@@ -39,7 +39,7 @@ DbOpt = Annotated[
 
 
 def _settings(data: Path | None, db: str | None) -> Settings:
-    from api.settings import Settings
+    from emergency.settings import Settings
 
     settings = Settings()
     if data is not None:
@@ -69,12 +69,16 @@ def _check_folder(settings: Settings) -> None:
 
 def _open(data: Path | None, db: str | None, *, fill: bool = True) -> Store:
     """Open (and migrate) the store; on first start import the data folder if ``fill``."""
+    return _open_with(_settings(data, db), fill=fill)
+
+
+def _open_with(settings: Settings, *, fill: bool = True) -> Store:
+    """Open (and migrate) the store of ``settings``; on first start import if ``fill``."""
     from emergency.service.inventory import ensure_imported
     from emergency.store.db import Store
 
-    settings = _settings(data, db)
     typer.echo(f"opening the database of {settings.data} ...", err=True)
-    store = Store.open(settings.data, settings.database_url)
+    store = Store.from_settings(settings)
     if fill and ensure_imported(store) is not None:
         typer.echo(f"first start: imported {settings.data}", err=True)
     return store
@@ -101,9 +105,7 @@ def serve(
 
     settings = _settings(data, db)
     _check_folder(settings)
-    store = _open(data, db)
-    for name, value in settings.store_options().items():
-        setattr(store.config, name, value)
+    store = _open_with(settings)
     base = f"http://{host}:{port}"
     data_flag = f" --data {settings.data}" if data is not None else ""
     db_flag = " --db URL" if db is not None else ""

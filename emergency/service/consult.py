@@ -36,8 +36,9 @@ from emergency.service.planning import (
 )
 from emergency.service.uow import commit, raced
 from emergency.service.views import ConsultAction, ConsultationResult, ConsultationView
+from emergency.settings import Settings
 from emergency.solution import WarningDecision
-from emergency.store.db import StoreConfig, store_of
+from emergency.store.db import store_of
 from emergency.store.models import Approval, Consultation, Response
 
 RULE_SET_ID = re.compile(r"[A-Za-z0-9_-]+")
@@ -118,7 +119,7 @@ def consult(session: Session, actor: Actor, forecast: Any) -> ConsultationResult
     )
 
 
-def _check_issued_at(issued_at: dt.datetime | None, config: StoreConfig) -> None:
+def _check_issued_at(issued_at: dt.datetime | None, config: Settings) -> None:
     """Refuse a forecast dated ahead of the server's clock, or too old to act on.
 
     Raises

@@ -23,6 +23,7 @@ from emergency.service.errors import NotFound
 from emergency.service.planning import loaded_data
 from emergency.service.uow import commit
 from emergency.service.views import EnterpriseView, ImportSummary, PlanDocument
+from emergency.settings import Settings
 from emergency.store.db import Store, store_of
 from emergency.store.inventory import (
     INVENTORY_FILE,
@@ -196,11 +197,18 @@ def ensure_imported(store: Store) -> ImportSummary | None:
     with store.startup_lock(), store.session() as session:
         if session.scalar(select(func.count()).select_from(DataFile)):
             return None
-        return import_data(session, SYSTEM, store.config.data_dir)
+        return import_data(session, SYSTEM, store.config.data)
 
 
 def open_store(data_dir: Path, url: str | None = None, **config: Any) -> Store:
     """Open the service's store: migrate the schema and import the data on first start."""
     store = Store.open(data_dir, url, **config)
+    ensure_imported(store)
+    return store
+
+
+def open_service(settings: Settings) -> Store:
+    """:func:`open_store` for the settings of a server."""
+    store = Store.from_settings(settings)
     ensure_imported(store)
     return store

@@ -33,8 +33,9 @@ from emergency.service.views import (
     ReportIn,
     ReportView,
 )
+from emergency.settings import CITY_OFFSET
 from emergency.solution import PollutantAmounts, ResponsePlan
-from emergency.store.db import CITY_OFFSET, store_of
+from emergency.store.db import store_of
 from emergency.store.models import (
     Approval,
     Order,

@@ -7,10 +7,8 @@ mapped to the psycopg 3 driver.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,63 +18,11 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from emergency.errors import InputError
+from emergency.settings import Settings
 
 SQLITE_FILE = "emergency.sqlite"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 STARTUP_LOCK_KEY = 0x656D_6572  # PostgreSQL advisory lock of schema migration and first import
-CITY_OFFSET = dt.timezone(dt.timedelta(hours=8), "+08:00")
-"""Chinese plans keep local time at +08:00; "today" for the service is a date there."""
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-@dataclass
-class StoreConfig:
-    """What the service needs besides the database.
-
-    Attributes
-    ----------
-    data_dir
-        The data folder imported on first start (``enterprises.csv`` and ``plans/``).
-    solver_time_limit_s
-        Time limit of one optimisation, seconds.
-    ack_deadline_hours
-        Overrides ``city.ack_deadline_hours`` when set.
-    report_grace_hours
-        How long after an order's last day a report on it is still taken (the report
-        deadline); a report's ``at`` must fall within the order's period plus this.
-    max_forecast_days
-        The longest consultation forecast taken (days); each day is planned, so a
-        longer one costs minutes of solver time per request.
-    now
-        The clock (UTC, timezone-aware); tests replace it. It alone decides what is past.
-    clock_skew_minutes
-        A consultation issued more than this ahead of the server's clock is refused.
-    consultation_max_age_hours
-        A consultation issued longer ago than this is refused (late or replayed).
-    session_idle_hours
-        A browser session of the pages ends after this long without a request.
-    session_max_hours
-        A browser session ends this long after signing in, whatever happens.
-    """
-
-    data_dir: Path
-    solver_time_limit_s: float = 20.0
-    ack_deadline_hours: float | None = None
-    report_grace_hours: float = 24.0
-    max_forecast_days: int = 15
-    now: Callable[[], dt.datetime] = utc_now
-    clock_skew_minutes: float = 5.0
-    consultation_max_age_hours: float = 24.0
-    session_idle_hours: float = 2.0
-    session_max_hours: float = 12.0
-    city: str = "city"
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def today(self) -> dt.date:
-        return self.now().astimezone(CITY_OFFSET).date()
 
 
 def database_url(data_dir: Path, url: str | None = None) -> str:
@@ -125,7 +71,7 @@ class Store:
     functions need only a session and an actor.
     """
 
-    def __init__(self, url: str, config: StoreConfig) -> None:
+    def __init__(self, url: str, config: Settings) -> None:
         self.url = url
         self.config = config
         self.engine = make_engine(url)
@@ -136,7 +82,13 @@ class Store:
         cls, data_dir: Path, url: str | None = None, *, migrate: bool = True, **config: Any
     ) -> Store:
         """Open the store of a data folder; by default migrate its schema to the head."""
-        store = cls(database_url(data_dir, url), StoreConfig(data_dir=Path(data_dir), **config))
+        settings = Settings(data=Path(data_dir), database_url=url, **config)
+        return cls.from_settings(settings, migrate=migrate)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, migrate: bool = True) -> Store:
+        """Open the store the settings name; by default migrate its schema to the head."""
+        store = cls(database_url(settings.data, settings.database_url), settings)
         if migrate:
             from emergency.store.migrate import upgrade
 

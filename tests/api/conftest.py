@@ -17,10 +17,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from api.settings import Settings
 from emergency.service.access import SYSTEM
 from emergency.service.inventory import open_store
 from emergency.service.tokens import create_token
+from emergency.settings import Settings
 from emergency.store.db import Store
 from tests.databases import DATABASES, database_url
 from tests.datafiles import write_small_dataset

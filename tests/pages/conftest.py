@@ -21,8 +21,8 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.pages import install
-from api.settings import Settings
 from emergency.service.inventory import open_store
+from emergency.settings import Settings
 from emergency.store.db import Store
 from tests.datafiles import small_rows, write_small_dataset
 from tests.pages.live import LiveServer, Seeded, make_tokens, open_orange, seed

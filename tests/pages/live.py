@@ -23,7 +23,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from emergency.store.db import CITY_OFFSET, Store
+from emergency.settings import CITY_OFFSET
+from emergency.store.db import Store
 from tests.serving import wait_until_healthy
 
 REPO = Path(__file__).resolve().parents[2]

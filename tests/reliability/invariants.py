@@ -25,8 +25,9 @@ from sqlalchemy import select
 
 from emergency.service.periods import OrderKey, periods
 from emergency.service.planning import loaded_data
+from emergency.settings import Settings
 from emergency.solution import ResponsePlan
-from emergency.store.db import Store, StoreConfig, database_url
+from emergency.store.db import Store, database_url
 from emergency.store.models import (
     Approval,
     AuditEntry,
@@ -53,7 +54,7 @@ class State:
 
 def open_store(data_dir: Path, db_url: str | None) -> Store:
     """The store of a data folder, as it is: no migration, no first-start import."""
-    return Store(database_url(data_dir, db_url), StoreConfig(data_dir=data_dir))
+    return Store(database_url(data_dir, db_url), Settings(data=data_dir))
 
 
 def _key(order: Order) -> OrderKey:

@@ -28,11 +28,11 @@ from sqlalchemy.types import JSON
 
 from api.deps import Allow
 from api.main import create_app
-from api.settings import Settings
 from emergency.service.access import PERMISSIONS, SYSTEM, Action, Role
 from emergency.service.inventory import open_store
 from emergency.service.tokens import create_token
-from emergency.store.db import Store, utc_now
+from emergency.settings import Settings, utc_now
+from emergency.store.db import Store
 from emergency.store.models import AuditEntry, Base, Order
 from tests.reliability.conftest import ServerFactory
 from tests.reliability.invariants import open_store as open_existing

@@ -66,11 +66,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.main import create_app
-from api.settings import Settings
 from emergency.service.access import SYSTEM, Actor, Role
 from emergency.service.inventory import open_store
 from emergency.service.tokens import create_token
-from emergency.store.db import CITY_OFFSET, Store
+from emergency.settings import CITY_OFFSET, Settings
+from emergency.store.db import Store
 from emergency.store.inventory import plan_path
 from emergency.store.models import (
     ApiToken,

@@ -36,10 +36,10 @@ from schemathesis.specs.openapi.checks import content_type_conformance, response
 from sqlalchemy import func, select
 
 from api.main import create_app
-from api.settings import Settings
 from emergency.service.access import SYSTEM
 from emergency.service.inventory import open_store
 from emergency.service.tokens import create_token
+from emergency.settings import Settings
 from emergency.store.db import Store
 from emergency.store.models import Base
 from tests.reliability.live import API, OVERRIDES, bearer, orange, orange_today, report_now

@@ -32,10 +32,10 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from api.main import create_app
-from api.settings import Settings
 from emergency.cli import app as cli
 from emergency.service.inventory import open_store
-from emergency.store.db import CITY_OFFSET, Store
+from emergency.settings import CITY_OFFSET, Settings
+from emergency.store.db import Store
 from emergency.store.models import Order, Report
 from tests.api.conftest import ORANGE, Clock, bearer, forecast, make_token
 from tests.datafiles import small_city, small_plans, small_rows, write_small_dataset

@@ -1,0 +1,76 @@
+"""Settings of the engine and the service: one object, from the environment or the code.
+
+``EMERGENCY_DATA``, ``EMERGENCY_DATABASE_URL``, ``EMERGENCY_SOLVER_TIME_LIMIT_S``, ... —
+every field below, with the ``EMERGENCY_`` prefix. The store of a data folder carries one
+(:attr:`emergency.store.db.Store.config`), and so does the HTTP service; the clock
+(:attr:`Settings.now`) is the one every piece of code reads the time through, so tests fix
+"now" by giving another.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from emergency.paths import default_data_dir
+
+MIB = 1024 * 1024
+CITY_OFFSET = dt.timezone(dt.timedelta(hours=8), "+08:00")
+"""Chinese plans keep local time at +08:00; "today" for the service is a date there."""
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Settings(BaseSettings):
+    """Where the data and the database are, the limits of the service, and its clock."""
+
+    model_config = SettingsConfigDict(env_prefix="EMERGENCY_", extra="ignore")
+
+    data: Path = Field(default_factory=default_data_dir, description="the data folder")
+    database_url: str | None = Field(
+        default=None, description="PostgreSQL URL; default: SQLite file in the data folder"
+    )
+    max_body_bytes: int = Field(default=MIB, gt=0, description="larger requests get 413")
+    solver_time_limit_s: float = Field(default=20.0, gt=0)
+    ack_deadline_hours: float | None = Field(
+        default=None, gt=0, description="overrides the city plan's ack_deadline_hours"
+    )
+    report_grace_hours: float = Field(
+        default=24.0,
+        ge=0,
+        le=24 * 366,
+        description="reports are taken until this long after an order's last day",
+    )
+    max_forecast_days: int = Field(
+        default=15, ge=1, le=366, description="longer consultation forecasts get 400"
+    )
+    session_idle_hours: float = Field(
+        default=2.0, gt=0, description="a browser session ends after this long without a request"
+    )
+    session_max_hours: float = Field(
+        default=12.0, gt=0, description="a browser session ends this long after signing in"
+    )
+    clock_skew_minutes: float = Field(
+        default=5.0, ge=0, le=60, description="consultations issued further ahead are refused"
+    )
+    consultation_max_age_hours: float = Field(
+        default=24.0, gt=0, le=24 * 30, description="older consultations are refused (409)"
+    )
+    docs: bool = Field(
+        default=True, description="serve the API docs page at /docs (Swagger UI, local files)"
+    )
+
+    city: str = Field(default="city", description="the city's key in the database")
+    now: Callable[[], dt.datetime] = Field(
+        default=utc_now, exclude=True, description="the clock (UTC, timezone-aware)"
+    )
+
+    def today(self) -> dt.date:
+        """The server's date in the city (+08:00): what is past is before it."""
+        return self.now().astimezone(CITY_OFFSET).date()
