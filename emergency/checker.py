@@ -5,7 +5,8 @@ day, it recomputes in exact rational arithmetic the cuts, the daily costs, the s
 and their restart costs, and reports every violated rule of SPEC §4: measures outside the
 allowed set (floors, guaranteed firms, protected grades, overrides), minimum stop days,
 supply couplings and the (capped) targets. Every optimiser test and the benchmark run
-their lists through it; it shares no code with the optimiser.
+their lists through it; it shares no code with the optimiser. A new constraint family in
+:mod:`emergency.model` needs its rule here too, written again from the specification.
 """
 
 from __future__ import annotations

@@ -58,6 +58,8 @@ def candidates(inst: Instance) -> list[list[tuple[int, ...]]]:
     Measure m is dropped on a day when another allowed measure cuts at least as much of every
     pollutant, costs no more per day and stops no line that m keeps running (so restarts and
     minimum stops are no worse). Sources in a supply edge keep all measures: loads matter.
+    A new constraint family (:mod:`emergency.model`) must not make a dropped measure the
+    better one; if it can, say so here as the supply edges do.
     """
     coupled = {e.src[0] for e in inst.edges} | {e.dst[0] for e in inst.edges}
     out: list[list[tuple[int, ...]]] = []
@@ -133,6 +135,8 @@ def stationary(inst: Instance) -> Instance | None:
     cheapest day of any optimal list and repeat it — each day still meets its targets and
     couplings, no line restarts, and restarts cannot cost less than one per line stopped
     on that day. The one-day model carries n × the daily cost plus each restart once.
+    A new constraint family (:mod:`emergency.model`) that links or tells apart days must
+    keep this argument true, or make this function return None.
     """
     n = inst.n_days
     if n <= 1 or inst.stopped_before:

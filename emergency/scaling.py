@@ -54,11 +54,11 @@ def scale_row(coefs: list[float], lo: float, hi: float) -> tuple[list[int], int,
     ints = [round(c * scale) for c in coefs]
     lo_i = round_up(lo * scale) if math.isfinite(lo) else -UNBOUNDED
     hi_i = round_down(hi * scale) if math.isfinite(hi) else UNBOUNDED
-    g = 0
+    divisor = 0
     for c in ints:
-        g = math.gcd(g, c)
-    if g > 1:
-        ints = [c // g for c in ints]
-        lo_i = lo_i if lo_i == -UNBOUNDED else -((-lo_i) // g)
-        hi_i = hi_i if hi_i == UNBOUNDED else hi_i // g
+        divisor = math.gcd(divisor, c)
+    if divisor > 1:
+        ints = [c // divisor for c in ints]
+        lo_i = lo_i if lo_i == -UNBOUNDED else -((-lo_i) // divisor)
+        hi_i = hi_i if hi_i == UNBOUNDED else hi_i // divisor
     return ints, lo_i, hi_i
