@@ -2,9 +2,9 @@
 
 The data is SYNTHETIC. Magnitudes are public order-of-magnitude knowledge (see
 ``docs/DATA.md``); names are invented; coordinates are spread around the real towns and
-parks of Jiyuan. The same ``(n_sources, seed)`` gives byte-identical files: every random
-draw comes from one ``random.Random(seed)`` in a fixed order, nothing depends on set order,
-hashing or the clock.
+parks of Jiyuan. :mod:`emergency.synth_write` writes the city. The same
+``(n_sources, seed)`` gives byte-identical files: every random draw comes from one
+``random.Random(seed)`` in a fixed order, nothing depends on set order, hashing or the clock.
 
 Loads are kept in hundredths (integers) while building, so that the level monotonicity and
 the supply-edge inequalities hold exactly, not up to float rounding. Emissions are integer
@@ -13,27 +13,20 @@ kg/day and value added integer yuan/day, so the inventory row is the exact sum o
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 import random
-import re
-import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 from emergency import POLLUTANTS
 from emergency.errors import InputError
-from emergency.inventory import COLUMNS
+from emergency.synth_write import SynthCity
+from emergency.synth_write import write_city as write_city  # callers import it from here
 
 LEVELS: tuple[str, ...] = ("yellow", "orange", "red")  # henan-2019 has no blue
 GRADES: tuple[str, ...] = ("A", "leading", "B", "B-", "C", "D", "")
-CSV_COLUMNS = COLUMNS
-
-Progress = Callable[[int, int], None]
 Loads = tuple[int, int, int]  # yellow, orange, red, in hundredths of normal load
 HALF = -1  # schedule marker: stop every other line of this type (one line: run at half)
 
@@ -423,27 +416,6 @@ _SURNAMES = "王李张刘陈杨赵黄周吴徐孙马胡朱郭何罗高林郑梁�
 _GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国志红海波"
 
 # --------------------------------------------------------------------------- result
-
-
-@dataclass
-class SynthCity:
-    """An in-memory synthetic city, ready to be written with :func:`write_city`.
-
-    Attributes
-    ----------
-    rows
-        Inventory rows in ``enterprises.csv`` column order, ids sorted within each kind.
-    plans
-        One plan dict per plant (``plans/enterprises/<id>.yaml``), in row order.
-    city
-        The city plan (``plans/city.yaml``).
-    """
-
-    n_sources: int
-    seed: int
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    plans: list[dict[str, Any]] = field(default_factory=list)
-    city: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -1046,140 +1018,3 @@ def _default_options(
     normal = option({})
     chosen = by_id[defaults["levels"][level]] if level in defaults["levels"] else normal
     return [normal, *by_id.values()], chosen
-
-
-# --------------------------------------------------------------------------- writing
-
-# A tiny YAML emitter for the shapes written here: an order of magnitude faster than
-# PyYAML's pure-Python dumper, and the layout (flow maps for loads) is ours to choose.
-_FLOW_KEYS = frozenset(
-    {"loads", "to", "contact", "cut_fraction", "other_cut_kg_d", "baseline_kg_d"}
-)
-_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$|^\d{4}-\d{2}-\d{2}$")
-_RESERVED = frozenset({"true", "false", "yes", "no", "on", "off", "y", "n", "null", "~"})
-
-
-def _scalar(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    text = str(value)
-    if _PLAIN.match(text) and text.lower() not in _RESERVED:
-        return text
-    return json.dumps(text, ensure_ascii=False)
-
-
-def _flow(value: Any) -> str:
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_scalar(k)}: {_flow(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_flow(v) for v in value) + "]"
-    return _scalar(value)
-
-
-def _is_flat(value: Any) -> bool:
-    return isinstance(value, list) and not any(isinstance(v, dict | list) for v in value)
-
-
-def _block(data: dict[str, Any], indent: int, out: list[str]) -> None:
-    pad = " " * indent
-    for key, value in data.items():
-        head = f"{pad}{_scalar(key)}:"
-        if not isinstance(value, dict | list):
-            out.append(f"{head} {_scalar(value)}")
-        elif key in _FLOW_KEYS or not value or _is_flat(value):
-            out.append(f"{head} {_flow(value)}")
-        elif isinstance(value, dict):
-            out.append(head)
-            _block(value, indent + 2, out)
-        else:
-            out.append(head)
-            for item in value:
-                start = len(out)
-                _block(item, indent + 4, out)
-                out[start] = f"{pad}  - " + out[start][indent + 4 :]
-
-
-def to_yaml(data: dict[str, Any], header: Iterable[str] = ()) -> str:
-    """YAML text of a plan or city-plan dict, with ``# `` comment lines on top."""
-    out = [f"# {line}" if line else "#" for line in header]
-    _block(data, 0, out)
-    return "\n".join(out) + "\n"
-
-
-def _plan_header(row: dict[str, Any]) -> list[str]:
-    grade = row["grade"] or "not graded"
-    extra = f" · guaranteed ({row['guarantee']})" if row["guarantee"] else ""
-    return [
-        "SYNTHETIC DATA — one-plant-one-policy plan (一厂一策) of an invented, Jiyuan-like firm.",
-        f"{row['name']} · {row['industry']} · grade {grade}{extra} · {row['district']}",
-        "Generated by `emergency synth`; see docs/DATA.md.",
-    ]
-
-
-def _city_header(city: SynthCity) -> list[str]:
-    listed = {p: sum(int(r[f"{p}_kg_d"]) for r in city.rows) for p in POLLUTANTS}
-    base = city.city["baseline_kg_d"]
-    shares = ", ".join(f"{p} {listed[p] / base[p]:.0%}" for p in POLLUTANTS)
-    return [
-        "SYNTHETIC DATA — a Jiyuan-like city plan for testing and demonstration.",
-        "Not the official plan of Jiyuan (济源市); every number is invented to a plausible",
-        "order of magnitude (docs/DATA.md).",
-        f"Generated by: emergency synth --sources {city.n_sources} --seed {city.seed}",
-        "",
-        "baseline_kg_d is the whole-society daily emission; the listed sources in",
-        f"enterprises.csv are {shares} of it.",
-    ]
-
-
-def write_city(
-    city: SynthCity, out_dir: Path, progress: Progress | None = None, copy_rules: bool = True
-) -> None:
-    """Write ``enterprises.csv``, ``plans/city.yaml`` and ``plans/enterprises/*.yaml``.
-
-    Existing ``plans/enterprises/*.yaml`` files are removed first (a smaller city must not
-    leave stale plans behind). With ``copy_rules`` the repository's ``plans/rules/*.yaml``
-    are copied too, so the folder is a complete data folder.
-
-    Parameters
-    ----------
-    city
-        The city from :func:`synthesize`.
-    out_dir
-        The data folder; created if missing.
-    progress
-        Called as ``progress(done, total)`` while the plan files are written.
-    copy_rules
-        Copy the bundled rule sets into ``out_dir/plans/rules``.
-    """
-    from emergency.paths import REPO_ROOT
-
-    out_dir = Path(out_dir)
-    plans_dir = out_dir / "plans" / "enterprises"
-    plans_dir.mkdir(parents=True, exist_ok=True)
-    for stale in sorted(plans_dir.glob("*.yaml")):
-        stale.unlink()
-    total = len(city.plans) + 2
-    with (out_dir / "enterprises.csv").open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(CSV_COLUMNS)
-        writer.writerows([row[c] for c in CSV_COLUMNS] for row in city.rows)
-    (out_dir / "plans" / "city.yaml").write_text(
-        to_yaml(city.city, _city_header(city)), encoding="utf-8"
-    )
-    if progress:
-        progress(2, total)
-    rows = {row["id"]: row for row in city.rows}
-    step = max(1, len(city.plans) // 200)
-    for i, plan in enumerate(city.plans, start=1):
-        text = to_yaml(plan, _plan_header(rows[plan["enterprise"]]))
-        (plans_dir / f"{plan['enterprise']}.yaml").write_text(text, encoding="utf-8")
-        if progress and (i % step == 0 or i == len(city.plans)):
-            progress(i + 2, total)
-    source = REPO_ROOT / "plans" / "rules"
-    target = out_dir / "plans" / "rules"
-    if copy_rules and source.is_dir() and source.resolve() != target.resolve():
-        target.mkdir(parents=True, exist_ok=True)
-        for rule in sorted(source.glob("*.yaml")):
-            shutil.copyfile(rule, target / rule.name)
