@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 from emergency import POLLUTANTS
 
-FIXED_KINDS = ("guaranteed", "protected_grade", "override", "exempt")
 """Why a source-day is held to one measure (``SourceDuty.fixed``)."""
 
 

@@ -34,6 +34,7 @@ from emergency.solution import (
     TargetRow,
     WarningDecision,
 )
+from emergency.vocabulary import Fixed, PlanStatus
 
 if TYPE_CHECKING:
     from emergency.dataset import Dataset
@@ -75,7 +76,7 @@ def plan_response(
     started = time.perf_counter()
     days = list(days) if days is not None else response_days(warning)
     if warning.level is None or not days:
-        return ResponsePlan(warning=warning, status="no_warning")
+        return ResponsePlan(warning=warning, status=PlanStatus.no_warning)
     inst = build_instance(dataset, days, overrides=overrides, state=state)
     conflicts = supply_conflicts(inst)
     if conflicts:
@@ -144,7 +145,7 @@ def report(inst: Instance, solved: Solved, warning: WarningDecision) -> Response
     floor_cost = float(list_cost(inst, floor_choice(inst)))
     return ResponsePlan(
         warning=warning,
-        status=solved.status,  # type: ignore[arg-type]
+        status=PlanStatus(solved.status),
         total_cost_yuan=float(solved.cost_yuan),
         floor_cost_yuan=round(floor_cost, 6),
         bound_yuan=round(solved.bound_yuan, 6),
@@ -181,7 +182,7 @@ def _assignments(inst: Instance, solved: Solved) -> list[Assignment]:
                     measure_name=opt.name,
                     floor=floor.id,
                     deepened=m != src.floor[d],
-                    fixed=src.fixed[d],  # type: ignore[arg-type]
+                    fixed=Fixed(src.fixed[d]),
                     cut_kg=_amounts(opt.cut_kg),
                     cost_yuan=round(opt.cost_yuan_d + restart, 6),
                     restart_cost_yuan=restart,

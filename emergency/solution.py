@@ -7,11 +7,10 @@ Quantities carry their unit in their name: ``_kg`` (kilograms on that day), ``_y
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
-Status = Literal["optimal", "feasible", "short", "no_warning"]
+from emergency.vocabulary import Fixed, PlanStatus
 
 
 class WarningDay(BaseModel):
@@ -93,7 +92,7 @@ class Assignment(BaseModel):
     measure_name: str = ""
     floor: str
     deepened: bool
-    fixed: Literal["", "guaranteed", "protected_grade", "override", "exempt", "state"] = ""
+    fixed: Fixed = Fixed.free
     cut_kg: PollutantAmounts
     cost_yuan: float
     restart_cost_yuan: float = 0.0
@@ -114,7 +113,7 @@ class ResponsePlan(BaseModel):
     """A least-cost curtailment list for a response."""
 
     warning: WarningDecision
-    status: Status
+    status: PlanStatus
     total_cost_yuan: float = 0.0
     floor_cost_yuan: float = 0.0
     bound_yuan: float = 0.0

@@ -29,7 +29,7 @@ from emergency.service.responses import (
     list_responses,
     public_warning,
 )
-from emergency.service.views import OrderStatus
+from emergency.vocabulary import OrderStatus
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 

@@ -15,6 +15,7 @@ from emergency import NORMAL, ONE_DAY, POLLUTANTS
 from emergency.inventory import GRADES, KINDS
 from emergency.measures import measure_name
 from emergency.solution import Assignment, PollutantAmounts, ResponsePlan
+from emergency.vocabulary import BY_PLANNER, HELD
 
 if TYPE_CHECKING:
     from emergency.dataset import Dataset
@@ -155,11 +156,11 @@ class Options:
 
 
 def category(measure: str, deepened: bool, fixed: str) -> str:
-    if fixed in ("override", "exempt"):
+    if fixed in BY_PLANNER:
         return "override"
     if measure == NORMAL:
         return "normal"
-    if fixed in ("guaranteed", "protected_grade"):
+    if fixed in HELD:
         return "held"
     return "deepened" if deepened else "floor"
 

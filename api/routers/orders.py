@@ -14,7 +14,8 @@ from emergency.service.orders import (
     list_orders,
     list_reports,
 )
-from emergency.service.views import OrderStatus, OrderView, ReportIn, ReportView
+from emergency.service.views import OrderView, ReportIn, ReportView
+from emergency.vocabulary import OrderStatus
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 

@@ -28,6 +28,7 @@ from emergency.service.planning import get_response, loaded_data
 from emergency.service.views import Anomaly, AnomalyKind, ComplianceRow, ComplianceView, MeasureRef
 from emergency.store.db import store_of
 from emergency.store.models import Order, Report
+from emergency.vocabulary import OrderStatus
 
 LOAD_TOLERANCE = 0.02
 """Reported load may exceed the allowed load by this much (metering and rounding)."""
@@ -75,7 +76,7 @@ def compliance(session: Session, actor: Actor, response_id: int) -> ComplianceVi
                 source=order.source,
                 source_name=source.name if source is not None else order.source,
                 measure=MeasureRef(id=order.measure_id, name=order.measure_name),
-                status=order.status,  # type: ignore[arg-type]
+                status=OrderStatus(order.status),
                 start=order.start,
                 end=order.end,
                 acknowledged=order.acknowledged_at is not None,

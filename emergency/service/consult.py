@@ -40,6 +40,7 @@ from emergency.settings import Settings
 from emergency.solution import WarningDecision
 from emergency.store.db import store_of
 from emergency.store.models import Approval, Consultation, Response
+from emergency.vocabulary import ResponseStatus
 
 RULE_SET_ID = re.compile(r"[A-Za-z0-9_-]+")
 """A forecast sent over HTTP names a stored rule set by id, never a file on the server."""
@@ -48,7 +49,9 @@ RULE_SET_ID = re.compile(r"[A-Za-z0-9_-]+")
 def open_response(session: Session) -> Response | None:
     """The city's open response, if any."""
     city = store_of(session).config.city
-    return session.scalar(select(Response).where(Response.city == city, Response.status == "open"))
+    return session.scalar(
+        select(Response).where(Response.city == city, Response.status == ResponseStatus.open)
+    )
 
 
 def consult(session: Session, actor: Actor, forecast: Any) -> ConsultationResult:
@@ -222,7 +225,7 @@ def _open(session: Session, actor: Actor, warning: WarningDecision, today: dt.da
     config = store_of(session).config
     response = Response(
         city=config.city,
-        status="open",
+        status=ResponseStatus.open,
         level=warning.level,
         start=start,
         end=warning.end,
@@ -288,7 +291,7 @@ def _replan(
 
 
 def _close(session: Session, response: Response, warning: WarningDecision, today: dt.date) -> None:
-    response.status = "released"
+    response.status = ResponseStatus.released
     response.released_at = store_of(session).config.now()
     response.end = min(response.end, max(response.start, today))
     response.warning = {**response.warning, "release": warning.model_dump(mode="json")}

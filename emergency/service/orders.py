@@ -44,8 +44,7 @@ from emergency.store.models import (
     Response,
     ResponsePlanRow,
 )
-
-IN_FORCE = ("issued", "acknowledged")
+from emergency.vocabulary import IN_FORCE, OrderStatus, ResponseStatus
 
 
 @dataclass
@@ -86,7 +85,7 @@ def _new_order(session: Session, response: Response, row: ResponsePlanRow, p: Pe
         end=p.end,
         planned_end=p.last,
         fixed=p.fixed,
-        status="issued",
+        status=OrderStatus.issued,
         expected_cut_kg_d=p.cut_kg_d,
         allowed_load=p.allowed_load,
         allowed_load_total=p.allowed_load_total,
@@ -127,7 +126,7 @@ def issue(session: Session, actor: Actor, response: Response, row: ResponsePlanR
     ]
     now = store_of(session).config.now()
     for order in stale:  # first, so that a new order may take the same start
-        order.status = "superseded"
+        order.status = OrderStatus.superseded
         order.closed_at = now
         if order.end is None and order.start < first_day:
             order.end = first_day - ONE_DAY  # its last day in force
@@ -156,7 +155,7 @@ def issue(session: Session, actor: Actor, response: Response, row: ResponsePlanR
             done.superseded.append(order)
             _event(session, order, actor, "superseded", f"by order {order.superseded_by}: {note}")
         else:
-            order.status = "lifted"
+            order.status = OrderStatus.lifted
             done.lifted.append(order)
             _event(session, order, actor, "lifted", f"back to normal operation: {note}")
     session.flush()
@@ -175,7 +174,7 @@ def lift_all(
     now = store_of(session).config.now()
     lifted = orders_in_force(session, response.id)
     for order in lifted:
-        order.status = "lifted"
+        order.status = OrderStatus.lifted
         order.closed_at = now
         if order.end is None and order.start <= today:
             order.end = min(order.planned_end, today)  # its last day in force
@@ -196,7 +195,7 @@ def approve(
     """
     require(actor, Action.approve)
     response = get_response(session, response_id)
-    if response.status != "open":
+    if response.status != ResponseStatus.open:
         raise Conflict(f"response {response_id} is {response.status}")
     if response.plan_number == 0:
         raise Conflict(f"response {response_id} has no plan to approve")
@@ -318,7 +317,7 @@ def order_views(session: Session, rows: list[Order]) -> list[OrderView]:
             start=o.start,
             end=o.end,
             planned_end=o.planned_end,
-            status=o.status,  # type: ignore[arg-type]
+            status=OrderStatus(o.status),
             current=o.status in IN_FORCE,
             superseded_by=o.superseded_by,
             fixed=o.fixed,
@@ -374,13 +373,13 @@ def acknowledge(session: Session, actor: Actor, order_id: int) -> OrderView:
     """The enterprise confirms it received the order (idempotent)."""
     require(actor, Action.ack_order)
     order = _own_order(session, actor, order_id)
-    if order.status == "acknowledged":
+    if order.status == OrderStatus.acknowledged:
         return order_view(session, order)
-    if order.status != "issued":
+    if order.status != OrderStatus.issued:
         current = f"; the current order is {order.superseded_by}" if order.superseded_by else ""
         raise Conflict(f"order {order_id} is {order.status}{current}")
     before = {"status": order.status}
-    order.status = "acknowledged"
+    order.status = OrderStatus.acknowledged
     order.acknowledged_at = store_of(session).config.now()
     _event(session, order, actor, "acknowledged")
     record(session, actor, "order.ack", f"order:{order.id}", before, {"status": order.status})

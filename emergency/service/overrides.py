@@ -32,6 +32,7 @@ from emergency.service.views import OverrideIn
 from emergency.solution import ResponsePlan, WarningDecision
 from emergency.store.db import store_of
 from emergency.store.models import OverrideRow, Response
+from emergency.vocabulary import ResponseStatus
 
 if TYPE_CHECKING:
     from emergency.respond import Override
@@ -54,7 +55,7 @@ def _replan(
     session: Session, actor: Actor, response: Response, overrides: list[Override]
 ) -> tuple[ResponsePlan, Any]:
     """Plan the remaining days under ``overrides``; returns the plan and its first day."""
-    if response.status != "open":
+    if response.status != ResponseStatus.open:
         raise Conflict(f"response {response.id} is {response.status}")
     before = current_plan(session, response)
     if before is None or not before.days:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from emergency import NORMAL, ONE_DAY, POLLUTANTS
 from emergency.measures import allowed_loads, floor_cost_yuan_d, measure_name
 from emergency.solution import Assignment, ResponsePlan
+from emergency.vocabulary import BY_PLANNER
 
 if TYPE_CHECKING:
     from emergency.dataset import Dataset
@@ -114,7 +115,7 @@ def _period(
         loads, total = dict(first.loads or {}), first.load_total
     else:  # a list stored before assignments carried their loads
         loads, total = allowed_loads(dataset, first.source, first.measure)
-    fixed = next((a.fixed for a in run if a.fixed in ("override", "exempt")), first.fixed)
+    fixed = next((a.fixed for a in run if a.fixed in BY_PLANNER), first.fixed)
     return Period(
         source=first.source,
         measure_id=first.measure,

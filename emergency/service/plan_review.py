@@ -38,13 +38,19 @@ from emergency.solution import PollutantAmounts
 from emergency.store.db import store_of
 from emergency.store.inventory import load_files, plan_path, put_file, sha256, stored_files
 from emergency.store.models import DataFile, PlanVersion
+from emergency.vocabulary import PlanVersionStatus
 from emergency.yamlfile import refuse_alias_bombs
 
 if TYPE_CHECKING:
     from emergency.inventory import Source
     from emergency.plans import Plan
 
-PENDING, APPROVED, REJECTED, WITHDRAWN = "pending", "approved", "rejected", "withdrawn"
+PENDING, APPROVED, REJECTED, WITHDRAWN = (
+    PlanVersionStatus.pending,
+    PlanVersionStatus.approved,
+    PlanVersionStatus.rejected,
+    PlanVersionStatus.withdrawn,
+)
 _TOLERANCE = 1e-9
 
 
@@ -543,7 +549,7 @@ def _view(row: PlanVersion, current: DataFile | None) -> PlanSubmission:
     return PlanSubmission(
         enterprise=row.enterprise_id,
         number=row.number,
-        status=row.status,  # type: ignore[arg-type]
+        status=PlanVersionStatus(row.status),
         sha256=row.sha256,
         submitted_at=row.submitted_at,
         submitted_by=row.submitted_by,

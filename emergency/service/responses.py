@@ -31,6 +31,7 @@ from emergency.service.views import (
 from emergency.solution import ResponsePlan, WarningDecision
 from emergency.store.db import store_of
 from emergency.store.models import Approval, Order, OverrideRow, Response, ResponsePlanRow
+from emergency.vocabulary import ResponseStatus
 
 
 def _summary(session: Session, response: Response) -> dict[str, object]:
@@ -165,7 +166,7 @@ def release(session: Session, actor: Actor, response_id: int, *, note: str = "")
     """Release a response: every order in force is lifted."""
     require(actor, Action.release)
     response = get_response(session, response_id)
-    if response.status != "open":
+    if response.status != ResponseStatus.open:
         raise Conflict(f"response {response_id} is already {response.status}")
     old_state = _state(response)
     config = store_of(session).config
@@ -173,7 +174,7 @@ def release(session: Session, actor: Actor, response_id: int, *, note: str = "")
         lifted = lift_all(
             session, actor, response, note or "released by the planner", config.today()
         )
-        response.status = "released"
+        response.status = ResponseStatus.released
         response.released_at = config.now()
         response.end = min(response.end, max(response.start, config.today()))
         session.flush()

@@ -12,9 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from emergency.bounds import BoundedAwareDatetime
 from emergency.solution import PollutantAmounts, WarningDecision
+from emergency.vocabulary import OrderStatus, PlanVersionStatus, ResponseStatus
 
 ConsultAction = Literal["opened", "upgraded", "downgraded", "unchanged", "released", "none"]
-OrderStatus = Literal["issued", "acknowledged", "superseded", "lifted"]
 
 
 class _In(BaseModel):
@@ -50,7 +50,7 @@ class OverrideView(BaseModel):
 
 class ResponseSummary(BaseModel):
     id: int
-    status: Literal["open", "released"]
+    status: ResponseStatus
     level: str
     start: dt.date
     end: dt.date
@@ -270,9 +270,6 @@ class ImportSummary(BaseModel):
     changed: list[str]
     removed: list[str]
     unchanged: list[str]
-
-
-PlanVersionStatus = Literal["pending", "approved", "rejected", "withdrawn"]
 
 
 class PlanSubmission(BaseModel):
