@@ -36,13 +36,16 @@ def where(file: str | None, place: str | int | None = None, field: str | None = 
 
 
 class ValidationErrors(InputError):
-    """Several input errors found in one pass (a data folder reports all of them)."""
+    """Several input errors found in one pass (a data folder, a forecast: all of them).
 
-    def __init__(self, errors: Iterable[str]) -> None:
+    ``what`` names the input in the heading of several errors (``3 errors in forecast.json``).
+    """
+
+    def __init__(self, errors: Iterable[str], what: str = "the data") -> None:
         self.errors = list(errors)
         n = len(self.errors)
         if n == 1:  # one error: one line, naming file, place and field
             super().__init__(self.errors[0])
             return
-        head = f"{n} errors in the data"
+        head = f"{n} errors in {what}"
         super().__init__(head + ":\n" + "\n".join(f"  {e}" for e in self.errors))

@@ -1,16 +1,20 @@
-"""The consultation forecast (SPEC §5): a joint environment–meteorology daily AQI forecast.
+"""The consultation forecast (docs/FORMATS.md): a joint environment–meteorology daily AQI forecast.
 
 Each day gives exactly one of an AQI value, an AQI range ``[low, high]``, or the daily
 concentrations from which the engine computes the AQI. Days are consecutive calendar dates.
-Every error names the file and the field, e.g.
-``forecast.json: days[1].concentrations.pm25: must be ≥ 0, got -3``.
+Every problem is reported at once, each naming the file, the JSON line (when the forecast
+was read from text) and the field, e.g.
+``forecast.json:14: days[1].concentrations.pm25: must be ≥ 0, got -3``.
 """
 
 from __future__ import annotations
 
+import bisect
+import contextlib
 import datetime as dt
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -20,14 +24,16 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    TypeAdapter,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from emergency import LEVELS
 from emergency.bounds import BoundedDate, BoundedDatetime
-from emergency.errors import InputError
+from emergency.errors import InputError, ValidationErrors, where
 
 Level = Literal["blue", "yellow", "orange", "red"]
 Standard = Literal["HJ633-2012", "HJ633-2026", "by-date"]
@@ -37,6 +43,12 @@ POLLUTANT_KEYS: tuple[str, ...] = ("pm25", "pm10", "so2", "no2", "co", "o3_8h", 
 
 PRIMARY_NAMES: frozenset[str] = frozenset((*POLLUTANT_KEYS, "o3"))
 """Names accepted for ``primary`` (forecasters often write plain ``o3``)."""
+
+WIDE_ABOVE = 300.0
+"""A range whose high is above this AQI ..."""
+WIDE_FACTOR = 3.0
+"""... and more than this many times its low is refused as a likely typo ([210, 2600] for
+[210, 260]: off-scale, and orange turned red) unless the day says ``"wide_range": true``."""
 
 
 class _Strict(BaseModel):
@@ -69,23 +81,33 @@ class ForecastDay(_Strict):
     """One forecast day: ``aqi`` (value or ``[low, high]``) or ``concentrations``."""
 
     date: BoundedDate
+    wide_range: bool | None = Field(default=None, strict=True)
+    """True: the ``aqi`` range is meant to be this wide (see :data:`WIDE_FACTOR`)."""
     aqi: float | tuple[float, float] | None = None
     concentrations: Concentrations | None = None
     primary: list[str] = Field(default_factory=list)
 
     @field_validator("aqi", mode="before")
     @classmethod
-    def _aqi(cls, value: Any) -> Any:
+    def _aqi(cls, value: Any, info: ValidationInfo) -> Any:
         if value is None:
             return None
         if isinstance(value, list | tuple):
             if len(value) != 2 or not all(_is_number(v) for v in value):
                 raise ValueError(f"a range must be [low, high] numbers, got {value!r}")
             low, high = float(value[0]), float(value[1])
+            day = info.data.get("date")
+            shown = f"range [{value[0]}, {value[1]}]" + (f" on {day}" if day else "")
             if low < 0:
-                raise ValueError(f"must be ≥ 0, got {value[0]}")
+                raise ValueError(f"must be ≥ 0, got {value[0]} ({shown})")
             if low > high:
-                raise ValueError(f"range [{value[0]}, {value[1]}]: low must be ≤ high")
+                raise ValueError(f"{shown}: low must be ≤ high")
+            if high > WIDE_ABOVE and high > WIDE_FACTOR * low and not info.data.get("wide_range"):
+                raise ValueError(
+                    f"{shown} is implausibly wide: the high is above {WIDE_ABOVE:g} and more "
+                    f"than {WIDE_FACTOR:g}× the low (a typo?); if it is meant, add "
+                    '"wide_range": true to this day'
+                )
             return (low, high)
         if not _is_number(value):
             raise ValueError(f"must be a number or [low, high], got {value!r}")
@@ -146,15 +168,8 @@ class Forecast(_Strict):
 
     @model_validator(mode="after")
     def _consecutive(self) -> Forecast:
-        for i in range(1, len(self.days)):
-            before, date = self.days[i - 1].date, self.days[i].date
-            if date == before:
-                raise ValueError(f"days[{i}].date: {date} is duplicated")
-            if date < before:
-                raise ValueError(f"days[{i}].date: {date} is out of order (after {before})")
-            if date != before + dt.timedelta(days=1):
-                missing = before + dt.timedelta(days=1)
-                raise ValueError(f"days[{i}].date: {date} follows {before}; {missing} is missing")
+        for i, message in date_problems([d.date for d in self.days]):
+            raise ValueError(f"days[{i}].date: {message}")  # the first; parse_forecast: all
         return self
 
     @property
@@ -166,6 +181,27 @@ class Forecast(_Strict):
     def dates(self) -> list[dt.date]:
         """The forecast days in order."""
         return [d.date for d in self.days]
+
+
+def date_problems(dates: Sequence[dt.date | None]) -> list[tuple[int, str]]:
+    """``(index, message)`` for each day not the day after the one before it.
+
+    A ``None`` (a date that could not be read) is skipped together with its neighbours'
+    comparisons, so one bad date gives one error, not three.
+    """
+    problems: list[tuple[int, str]] = []
+    for i in range(1, len(dates)):
+        before, date = dates[i - 1], dates[i]
+        if before is None or date is None:
+            continue
+        if date == before:
+            problems.append((i, f"{date} is duplicated"))
+        elif date < before:
+            problems.append((i, f"{date} is out of order (after {before})"))
+        elif date != before + dt.timedelta(days=1):
+            missing = before + dt.timedelta(days=1)
+            problems.append((i, f"{date} follows {before}; {missing} is missing"))
+    return problems
 
 
 def _is_number(value: Any) -> bool:
@@ -230,32 +266,155 @@ def describe_error(error: Mapping[str, Any]) -> tuple[str, str]:
     return path, f"{message}, got {value!r}"
 
 
-def _raise_validation(exc: ValidationError, source: str) -> None:
-    path, message = describe_error(exc.errors(include_url=False)[0])
-    where = f"{source}: {path}" if path else source
-    raise InputError(f"{where}: {message}") from None
+JsonPath = tuple[str | int, ...]
+
+_DATE: TypeAdapter[dt.date] = TypeAdapter(BoundedDate)
+_WS = re.compile(r"[ \t\n\r]*")
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_SCALAR = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?|true|false|null")
 
 
-def parse_forecast(obj: Any, source: str = "<input>") -> Forecast:
+def json_lines(text: str) -> dict[JsonPath, int]:
+    """The 1-based line of every member and item of a JSON document, by path.
+
+    A member's line is its key's; an item's, where it starts. ``text`` must be valid JSON
+    (decoded already); anything unexpected gives what was found so far (lines are a help,
+    never a reason to fail).
+    """
+    starts = [i for i, c in enumerate(text) if c == "\n"]
+    lines: dict[JsonPath, int] = {}
+
+    def line(i: int) -> int:
+        return bisect.bisect_left(starts, i) + 1
+
+    def skip(i: int) -> int:
+        match = _WS.match(text, i)
+        return match.end() if match else i
+
+    def string(i: int) -> tuple[str, int]:
+        match = _STRING.match(text, i)
+        if match is None:
+            raise ValueError(f"no JSON string at {i}")
+        return str(json.loads(match.group())), match.end()
+
+    def value(i: int, path: JsonPath) -> int:
+        i = skip(i)
+        lines.setdefault(path, line(i))
+        opening = text[i]
+        if opening == '"':
+            return string(i)[1]
+        if opening not in "{[":
+            scalar = _SCALAR.match(text, i)
+            if scalar is None:
+                raise ValueError(f"no JSON value at {i}")
+            return scalar.end()
+        closing, i, k = ("}" if opening == "{" else "]"), skip(i + 1), 0
+        if text[i] == closing:
+            return i + 1
+        while True:
+            if opening == "{":
+                key, j = string(skip(i))
+                member = (*path, key)
+                if member in lines:  # a repeated key: the last wins, as in json
+                    for seen in [p for p in lines if p[: len(member)] == member]:
+                        del lines[seen]
+                lines[member] = line(skip(i))
+                i = value(skip(j) + 1, member)  # after the ':'
+            else:
+                i = value(i, (*path, k))
+                k += 1
+            i = skip(i)
+            if text[i] != ",":
+                return i + 1
+            i += 1
+
+    with contextlib.suppress(ValueError, IndexError, RecursionError):
+        value(0, ())
+    return lines
+
+
+def _line_of(lines: Mapping[JsonPath, int], path: JsonPath) -> int | None:
+    """The line of ``path``, or of the deepest part of it found."""
+    for n in range(len(path), -1, -1):
+        if path[:n] in lines:
+            return lines[path[:n]]
+    return None
+
+
+def _loc(error: Mapping[str, Any]) -> JsonPath:
+    """The path of a pydantic error in the JSON (its type markers dropped)."""
+    return tuple(
+        p
+        for p in error.get("loc", ())
+        if isinstance(p, int)
+        or (isinstance(p, str) and p != "[key]" and not p.startswith(("function-", "tuple[")))
+    )
+
+
+def _raw_dates(obj: Mapping[str, Any]) -> list[dt.date | None]:
+    days = obj.get("days")
+    if not isinstance(days, list):
+        return []
+    dates: list[dt.date | None] = []
+    for day in days:
+        try:
+            dates.append(_DATE.validate_python(day.get("date")) if isinstance(day, dict) else None)
+        except ValidationError:
+            dates.append(None)
+    return dates
+
+
+def forecast_problems(exc: ValidationError, obj: Mapping[str, Any]) -> list[tuple[JsonPath, str]]:
+    """Every problem of a forecast that failed validation: ``(path, message)``.
+
+    Pydantic checks the order of the days only when every day is valid, and stops at the
+    first; the dates are checked here on their own, so all problems come out at once.
+    """
+    problems: list[tuple[JsonPath, str]] = []
+    for error in exc.errors(include_url=False):
+        loc = _loc(error)
+        if not loc and error.get("type") == "value_error":
+            continue  # the order of the days (Forecast._consecutive): all of them below
+        _path, message = describe_error(error)
+        problems.append((loc, message))
+    problems += [(("days", i, "date"), m) for i, m in date_problems(_raw_dates(obj))]
+
+    def day(problem: tuple[JsonPath, str]) -> int:  # fields first, then day by day
+        loc = problem[0]
+        return loc[1] if len(loc) > 1 and loc[0] == "days" and isinstance(loc[1], int) else -1
+
+    return sorted(problems, key=day)
+
+
+def parse_forecast(obj: Any, source: str = "<input>", text: str | None = None) -> Forecast:
     """Validate a decoded forecast JSON object.
 
     Parameters
     ----------
     obj : the decoded JSON (a mapping).
     source : file name used in error messages.
+    text : the JSON text ``obj`` was decoded from, if any: errors then name its lines.
 
     Raises
     ------
-    InputError
-        One line naming ``source`` and the field, for the first problem found.
+    ValidationErrors
+        Every problem found, one line each naming ``source``, the line (with ``text``)
+        and the field: ``forecast.json:9: days[1].aqi: ...``. One problem: one line.
     """
     if not isinstance(obj, Mapping):
         raise InputError(f"{source}: expected a JSON object, got {type(obj).__name__}")
     try:
         forecast = Forecast.model_validate(obj)
     except ValidationError as exc:
-        _raise_validation(exc, source)
-        raise  # unreachable: keeps type checkers sure a Forecast is returned
+        problems = forecast_problems(exc, obj)
+        lines = json_lines(text) if text is not None else {}
+        located = [(_line_of(lines, path), path, message) for path, message in problems]
+        if lines:
+            located.sort(key=lambda item: item[0] or 0)
+        raise ValidationErrors(
+            [f"{where(source, line, field_path(path) or None)}: {m}" for line, path, m in located],
+            what=source,
+        ) from None
     forecast._source = source
     return forecast
 
@@ -265,12 +424,13 @@ def _reject_constant(name: str) -> None:
 
 
 def load_forecast(path: str | Path) -> Forecast:
-    """Read and validate a forecast JSON file (SPEC §5).
+    """Read and validate a forecast JSON file (docs/FORMATS.md).
 
     Raises
     ------
     InputError
-        Unreadable file, malformed JSON (with line and column), or invalid content.
+        Unreadable file or malformed JSON (with line and column); :class:`ValidationErrors`
+        listing every problem of the content, each with its line.
     """
     source = str(path)
     try:
@@ -284,4 +444,4 @@ def load_forecast(path: str | Path) -> Forecast:
         raise InputError(f"{source}:{exc.lineno}:{exc.colno}: malformed JSON: {exc.msg}") from None
     except ValueError as exc:
         raise InputError(f"{source}: malformed JSON: {exc}") from None
-    return parse_forecast(obj, source)
+    return parse_forecast(obj, source, text)

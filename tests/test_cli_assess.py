@@ -156,12 +156,12 @@ BAD_DAYS = [
 @pytest.mark.parametrize(("days", "fragment"), BAD_DAYS)
 def test_bad_forecast(tmp_path: Path, days: list[dict[str, Any]], fragment: str) -> None:
     path = write(tmp_path / "forecast.json", {"days": days})
-    assert_one_line_error(run("--forecast", path), "forecast.json: ", fragment)
+    assert_one_line_error(run("--forecast", path), "forecast.json:1: ", fragment)  # one line
 
 
 def test_unknown_level_in_regional_order(tmp_path: Path) -> None:
     path = plain_forecast(tmp_path, regional_order="purple")
-    assert_one_line_error(run("--forecast", path), "forecast.json: regional_order", "purple")
+    assert_one_line_error(run("--forecast", path), "forecast.json:1: regional_order", "purple")
 
 
 def test_unknown_rule_set(tmp_path: Path) -> None:
@@ -204,3 +204,22 @@ def test_bad_city_standard(tmp_path: Path) -> None:
     (data / "plans" / "city.yaml").write_text("aqi_standard: GB3095\n")
     result = run("--forecast", plain_forecast(tmp_path), "--data", data)
     assert_one_line_error(result, "city.yaml: aqi_standard", "GB3095")
+
+
+@pytest.mark.parametrize("command", ["assess", "respond"])
+def test_every_forecast_problem_is_listed_with_its_line(tmp_path: Path, command: str) -> None:
+    path = tmp_path / "forecast.json"
+    days = [
+        {"date": "2016-12-16", "aqi": [210, 2600]},
+        {"date": "2016-12-17", "aqi": [260, 210]},
+        {"date": "2016-12-19", "aqi": 230},
+    ]
+    path.write_text(json.dumps({"days": days}, indent=2), encoding="utf-8")
+    result = runner.invoke(app, [command, "--forecast", str(path)])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == f"error: 3 errors in {path}:"
+    assert len(lines) == 4
+    assert f"{path}:5: days[0].aqi: range [210, 2600] on 2016-12-16 is implausibly" in lines[1]
+    assert f"{path}:12: days[1].aqi: range [260, 210] on 2016-12-17: low must be" in lines[2]
+    assert f"{path}:18: days[2].date: 2016-12-19 follows 2016-12-17" in lines[3]

@@ -79,6 +79,33 @@ def test_bad_forecast_is_400_naming_the_field(client: TestClient, auth: Auth) ->
     assert client.post(f"{API}/consultations", json=[1], headers=auth["planner"]).status_code == 422
 
 
+def test_forecast_with_several_mistakes_is_400_listing_them_all(
+    client: TestClient, auth: Auth
+) -> None:
+    days = [
+        {"date": "2016-12-16", "aqi": [210, 2600]},
+        {"date": "2016-12-17", "aqi": [260, 210]},
+        {"date": "2016-12-19", "aqi": 230, "colour": "red"},
+    ]
+    r = client.post(f"{API}/consultations", json={"days": days}, headers=auth["consultation"])
+    assert r.status_code == 400, r.text
+    errors = r.json()["errors"]
+    assert [e.split(": ")[1] for e in errors] == [
+        "days[0].aqi",
+        "days[1].aqi",
+        "days[2].colour",
+        "days[2].date",
+    ]
+    assert "implausibly wide" in errors[0] and '"wide_range": true' in errors[0]
+    assert r.json()["detail"].startswith("4 errors in forecast:")
+    days[0]["wide_range"] = True
+    days[1]["aqi"] = [210, 260]
+    days[2] = {"date": "2016-12-18", "aqi": 230}
+    r = client.post(f"{API}/consultations", json={"days": days}, headers=auth["consultation"])
+    assert r.status_code == 200, r.text
+    assert r.json()["warning"]["level"] == "red"  # 2600 is off-scale: meant, and taken
+
+
 def test_responses_list_detail_plan_and_downloads(client: TestClient, auth: Auth) -> None:
     rid = open_response(client, auth)
     listed = client.get(f"{API}/responses", headers=auth["inspector"]).json()
