@@ -16,7 +16,16 @@ from emergency import POLLUTANTS
 from emergency.cli import app
 from emergency.dataset import Dataset, load_dataset
 from emergency.paths import REPO_ROOT
-from emergency.synth import INDUSTRY_LINES, SynthCity, cut_envelope, synthesize, write_city
+from emergency.synth import SynthCity, cut_envelope, synthesize, write_city
+from emergency.synth_tables import (
+    CITY_FILE,
+    INDUSTRIES_FILE,
+    CityTables,
+    IndustryTables,
+    city_tables,
+    industry_tables,
+    load_tables,
+)
 
 BUNDLED_SOURCES, BUNDLED_SEED = 400, 2016
 KINDS = ("plant", "site", "yard", "quarry")
@@ -78,6 +87,121 @@ def test_rewrite_removes_stale_plans(tmp_path: Path) -> None:
     load_dataset(tmp_path)  # no plan without an inventory row is left behind
 
 
+# --------------------------------------------------------------------------- tables
+
+
+def test_bundled_tables_load_and_validate() -> None:
+    tables = industry_tables()
+    assert len(tables.industries) == 18
+    assert sum(ind.weight for ind in tables.industries.values()) == 255
+    steel = tables.industries["steel"]
+    assert steel.lines[0].key == "sinter" and steel.lines[0].so2_kg_d == 1500
+    assert steel.lines[0].value_added_yuan_d == 600_000  # underscores in the file are digits
+    assert tables.schedules["kiln"]["C"][0] == -1  # `half`
+    assert list(city_tables().defaults) == ["site", "yard", "quarry"]
+    assert industry_tables() is tables  # read once
+
+
+def broken(tmp_path: Path, source: Path, old: str, new: str) -> Path:
+    """A copy of a bundled table file with one text replaced (which must occur)."""
+    text = source.read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / source.name
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "so2_kg_d: 1500,",
+            "so2_kg_d: lots,",
+            "synth_industries.yaml: industries.steel.lines[0].so2_kg_d: "
+            "Input should be a valid integer (got 'lots')",
+        ),
+        (
+            "min_stop_days: 2}",
+            "min_stop_days: 2, colour: red}",
+            "synth_industries.yaml: industries.steel.lines[0].colour: "
+            "Extra inputs are not permitted",
+        ),
+        (
+            "schedule: sinter,",
+            "schedule: sintr,",
+            "synth_industries.yaml: industries.steel.lines[0].schedule: no schedule 'sintr'",
+        ),
+        (
+            "    B-: [90, 80, 60]\n",
+            "",
+            "synth_industries.yaml: schedules.main: missing grade 'B-'",
+        ),
+        (
+            "B: [95, 85, 70]",
+            "B: [95, half, 70]",
+            "synth_industries.yaml: schedules.main.B: `half` is allowed at yellow only",
+        ),
+        (
+            "grades: {A: 2, B: 5, C: 3}",
+            "grades: {A: 2, E: 5, C: 3}",
+            "synth_industries.yaml: industries.steel.grades.E: unknown grade 'E'",
+        ),
+        (
+            "placement: heavy",
+            "placement: hevy",
+            "synth_industries.yaml: industries.steel.placement: no placement 'hevy'",
+        ),
+    ],
+)
+def test_a_broken_industry_table_names_file_and_key(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    path = broken(tmp_path, INDUSTRIES_FILE, old, new)
+    with pytest.raises(ValueError) as excinfo:
+        load_tables(path, IndustryTables)
+    assert str(excinfo.value).startswith(message)
+
+
+def test_a_key_given_twice_is_refused(tmp_path: Path) -> None:
+    """A second ``steel:`` would silently replace the first; the error gives its line."""
+    lines = INDUSTRIES_FILE.read_text(encoding="utf-8").splitlines()
+    line = lines.index("  coking:") + 1
+    path = broken(tmp_path, INDUSTRIES_FILE, "  coking:\n", "  steel:\n")
+    with pytest.raises(
+        ValueError, match=rf"^synth_industries\.yaml:{line}: YAML: key 'steel' given"
+    ):
+        load_tables(path, IndustryTables)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "cut_fraction: 0.20",
+            "cut_fraction: 1.20",
+            "synth_city.yaml: levels.orange.cut_fraction: Input should be less than or equal to 1",
+        ),
+        (
+            "levels: {yellow: cover-water,",
+            "levels: {yellow: cover-waters,",
+            "synth_city.yaml: defaults.yard: levels.yellow: no measure 'cover-waters'",
+        ),
+        (
+            "listed_share: {so2: 0.6, nox: 0.5,",
+            "listed_share: {so2: 0.6,",
+            "synth_city.yaml: listed_share: missing pollutant 'nox'",
+        ),
+    ],
+)
+def test_a_broken_city_table_names_file_and_key(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    path = broken(tmp_path, CITY_FILE, old, new)
+    with pytest.raises(ValueError) as excinfo:
+        load_tables(path, CityTables)
+    assert str(excinfo.value).startswith(message)
+
+
 # --------------------------------------------------------------------------- validity
 
 
@@ -111,9 +235,9 @@ def test_stoppable_lines_never_run_below_their_technical_minimum() -> None:
     """Files give stoppable lines min_load 0 (a stop is load 0); measures still respect
     the technical minimum of a running furnace."""
     minimum = {
-        (industry, lt.key): lt.min_load / 100
-        for industry, types in INDUSTRY_LINES.items()
-        for lt in types
+        (key, lt.key): lt.min_load_pct / 100
+        for key, industry in industry_tables().industries.items()
+        for lt in industry.lines
     }
     city = synthesize(1000, 8)
     industry = {r["id"]: r["industry"] for r in city.rows}
