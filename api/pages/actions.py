@@ -36,9 +36,10 @@ from api.pages.source import source_page
 from emergency.errors import InputError, ValidationErrors
 from emergency.service.errors import Conflict, Unauthorized
 from emergency.service.orders import approve
+from emergency.service.overrides import add_override
 from emergency.service.periods import periods
 from emergency.service.planning import loaded_data
-from emergency.service.responses import add_override, get_plan, get_response_detail, release
+from emergency.service.responses import get_plan, get_response_detail, release
 from emergency.service.sessions import end_session, open_session, session_actor
 from emergency.service.views import OverrideIn
 from emergency.store.db import store_of

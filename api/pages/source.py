@@ -13,25 +13,12 @@ from sqlalchemy.orm import Session
 
 from api.pages.render import render
 from emergency import NORMAL, POLLUTANTS
-from emergency.measures import source_measures
 from emergency.service.access import Action, Actor, allowed
 from emergency.service.errors import NotFound
-from emergency.service.inventory import get_plan_document
+from emergency.service.inventory import get_plan_document, source_measure_views
 from emergency.service.planning import loaded_data
 from emergency.service.responses import get_plan, get_response_detail
 from emergency.solution import Assignment
-
-
-@dataclass
-class MeasureInfo:
-    """A measure the source may take, with its daily cut and cost (the optimiser's)."""
-
-    id: str
-    name: str
-    cut_kg_d: dict[str, float]
-    cost_yuan_d: float
-    loads: dict[str, float]
-    levels: list[str]
 
 
 @dataclass
@@ -39,26 +26,6 @@ class DayInfo:
     date: Any
     level: str
     assignment: Assignment | None
-
-
-def measures(dataset: Any, source_id: str) -> tuple[list[Any], list[MeasureInfo]]:
-    """The source's lines (plans only) and measures, ``normal`` first."""
-    found = source_measures(dataset, source_id)
-    plan = dataset.plans.get(source_id)
-    lines = list(plan.lines) if plan is not None else []
-    out = []
-    for opt in found.options:
-        out.append(
-            MeasureInfo(
-                id=opt.id,
-                name=opt.name,
-                cut_kg_d=dict(zip(POLLUTANTS, opt.cut_kg, strict=True)),
-                cost_yuan_d=opt.cost_yuan_d,
-                loads=dict(zip(found.line_ids, opt.loads, strict=False)),
-                levels=[lvl for lvl, mid in found.floors.items() if mid == opt.id],
-            )
-        )
-    return lines, out
 
 
 def source_page(
@@ -83,7 +50,7 @@ def source_page(
     can_read_plan = allowed(actor, Action.read_plan)
     if can_read_plan and source_id in dataset.plans:
         document = get_plan_document(session, actor, source_id)
-    lines, infos = measures(dataset, source_id)
+    lines, infos = source_measure_views(session, actor, source_id)
     by_day = {a.date: a for a in plan.assignments if a.source == source_id}
     days = [DayInfo(d.date, d.level, by_day.get(d.date)) for d in plan.days]
     overrides = [o for o in detail.overrides if o.source == source_id]

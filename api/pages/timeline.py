@@ -1,9 +1,8 @@
 """The timeline of a response: consultations, level changes, overrides, orders, release.
 
-Built from the service's :func:`get_response_detail` and :func:`list_consultations`, plus
-one read no service function offers yet, read-only and behind the orders' role check:
-:func:`issues` (when each plan version's orders went out, counted in one query instead of
-building every order's view).
+Built from the service's :func:`get_response_detail`, :func:`list_consultations` and
+:func:`issued_per_version` (when each plan version's orders went out, counted in one query
+instead of building every order's view).
 """
 
 from __future__ import annotations
@@ -11,13 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from emergency.service.access import Action, Actor, require
+from emergency.service.access import Actor
 from emergency.service.consult import list_consultations
+from emergency.service.orders import issued_per_version
 from emergency.service.views import ResponseDetail
-from emergency.store.models import Order, ResponsePlanRow
 
 ACTION_LABELS = {
     "opened": "启动 Opened",
@@ -75,26 +73,6 @@ def consultations(session: Session, actor: Actor, response_id: int) -> list[Cons
     ]
 
 
-def issues(session: Session, actor: Actor, response_id: int) -> list[tuple[int, dt.datetime, int]]:
-    """(plan version, first issue time, number of orders) per version that issued orders."""
-    require(actor, Action.read_orders)
-    rows = session.execute(
-        select(ResponsePlanRow.number, func.min(Order.issued_at), func.count(Order.id))
-        .join(ResponsePlanRow, Order.plan_id == ResponsePlanRow.id)
-        .where(Order.response_id == response_id)
-        .group_by(ResponsePlanRow.number)
-        .order_by(ResponsePlanRow.number)
-    )
-    return [(number, _aware(first), count) for number, first, count in rows]
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    """Aggregates bypass the column type: SQLite hands back naive UTC."""
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
-
-
 def timeline(session: Session, actor: Actor, detail: ResponseDetail) -> list[Event]:
     """Every event of a response, oldest first."""
     events: list[Event] = []
@@ -115,7 +93,7 @@ def timeline(session: Session, actor: Actor, detail: ResponseDetail) -> list[Eve
         events.append(
             Event(o.created_at, "override", None, f"{o.source}: {what}", o.reason, o.created_by)
         )
-    for version, first, count in issues(session, actor, detail.id):
+    for version, first, count in issued_per_version(session, actor, detail.id):
         events.append(
             Event(
                 first,

@@ -10,13 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import MAX_ID, CanApprove, CanOverride, CanReadResponses, CanRelease, Id, SessionDep
 from api.downloads import XLSX, plan_download
 from emergency.service.orders import approve
+from emergency.service.overrides import add_override, remove_override
 from emergency.service.responses import (
-    add_override,
     get_plan_json,
     get_response_detail,
     list_responses,
     release,
-    remove_override,
 )
 from emergency.service.views import (
     ApprovalResult,

@@ -26,7 +26,7 @@ from emergency.rules import LEVEL_RANK, assess, choose_rule_set
 from emergency.service.access import Action, Actor, require
 from emergency.service.audit import record
 from emergency.service.errors import Conflict
-from emergency.service.orders import Issued, issue, lift_all
+from emergency.service.orders import Issued, approve_version
 from emergency.service.planning import (
     active_overrides,
     add_plan_version,
@@ -34,24 +34,17 @@ from emergency.service.planning import (
     date_range,
     loaded_data,
 )
+from emergency.service.responses import open_response, release_response, response_state
 from emergency.service.uow import commit, raced
 from emergency.service.views import ConsultAction, ConsultationResult, ConsultationView
 from emergency.settings import Settings
 from emergency.solution import WarningDecision
 from emergency.store.db import store_of
-from emergency.store.models import Approval, Consultation, Response
+from emergency.store.models import Consultation, Response
 from emergency.vocabulary import ResponseStatus
 
 RULE_SET_ID = re.compile(r"[A-Za-z0-9_-]+")
 """A forecast sent over HTTP names a stored rule set by id, never a file on the server."""
-
-
-def open_response(session: Session) -> Response | None:
-    """The city's open response, if any."""
-    city = store_of(session).config.city
-    return session.scalar(
-        select(Response).where(Response.city == city, Response.status == ResponseStatus.open)
-    )
 
 
 def consult(session: Session, actor: Actor, forecast: Any) -> ConsultationResult:
@@ -85,7 +78,12 @@ def consult(session: Session, actor: Actor, forecast: Any) -> ConsultationResult
             response = _open(session, actor, warning, today)
             action = "opened"
             record(
-                session, actor, "response.opened", f"response:{response.id}", None, _state(response)
+                session,
+                actor,
+                "response.opened",
+                f"response:{response.id}",
+                None,
+                response_state(response),
             )
     else:
         action, done = _follow(session, actor, response, warning, today)
@@ -162,28 +160,20 @@ def list_consultations(
     ]
 
 
-def _state(response: Response) -> dict[str, Any]:
-    return {
-        "status": response.status,
-        "level": response.level,
-        "start": response.start.isoformat(),
-        "end": response.end.isoformat(),
-        "plan_version": response.plan_number,
-    }
-
-
 def _follow(
     session: Session, actor: Actor, response: Response, warning: WarningDecision, today: dt.date
 ) -> tuple[ConsultAction, Issued]:
     """Upgrade, downgrade, extend or release the open response as the decision says."""
-    before = _state(response)
+    before = response_state(response)
     action = _action(response, warning)
     done = Issued()
     replanned = False
     if action == "released":
-        done.lifted = lift_all(session, actor, response, "released by the consultation", today)
-        _close(session, response, warning, today)
-    elif warning.level is not None and warning.end is not None:
+        done.lifted = release_response(
+            session, actor, response, "released by the consultation", decision=warning
+        )
+        return action, done
+    if warning.level is not None and warning.end is not None:
         if action != "unchanged" or warning.end != response.end:
             eff = max(warning.start or today, response.start, today)
             if eff <= warning.end:  # else the episode is already behind: nothing to re-plan
@@ -193,7 +183,7 @@ def _follow(
             action = "unchanged"
     if action != "unchanged" or replanned:
         name = action if action != "unchanged" else "extended"
-        after = {**_state(response), **_touched(done)}
+        after = {**response_state(response), **_touched(done)}
         record(session, actor, f"response.{name}", f"response:{response.id}", before, after)
     return action, done
 
@@ -265,34 +255,7 @@ def _replan(
         reason = action if action != "unchanged" else "extended"
         row = add_plan_version(session, actor, response, plan, reason=reason, effective_from=eff)
         done = Issued()
-        previous = response.approved_plan
-        if previous is not None:
+        if response.approved_plan is not None:
             # Orders are out: they must follow the warning now, not after a review.
-            session.add(
-                Approval(
-                    response_id=response.id,
-                    plan_id=row.id,
-                    approved_at=store_of(session).config.now(),
-                    approved_by=actor.label,
-                )
-            )
-            response.approved_plan = row.number
-            session.flush()
-            done = issue(session, actor, response, row)
-            record(
-                session,
-                actor,
-                "response.approve",
-                f"response:{response.id}",
-                {"approved_plan": previous, "by": "consultation"},
-                {"plan_version": row.number, **_touched(done), "kept": done.kept},
-            )
+            done = approve_version(session, actor, response, row, by="consultation")
     return done
-
-
-def _close(session: Session, response: Response, warning: WarningDecision, today: dt.date) -> None:
-    response.status = ResponseStatus.released
-    response.released_at = store_of(session).config.now()
-    response.end = min(response.end, max(response.start, today))
-    response.warning = {**response.warning, "release": warning.model_dump(mode="json")}
-    session.flush()

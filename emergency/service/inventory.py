@@ -16,13 +16,15 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from emergency import POLLUTANTS
 from emergency.errors import InputError, ValidationErrors, where
+from emergency.measures import source_measures
 from emergency.service.access import SYSTEM, Action, Actor, require, require_own
 from emergency.service.audit import record
 from emergency.service.errors import NotFound
 from emergency.service.planning import loaded_data
 from emergency.service.uow import commit
-from emergency.service.views import EnterpriseView, ImportSummary, PlanDocument
+from emergency.service.views import EnterpriseView, ImportSummary, MeasureView, PlanDocument
 from emergency.settings import Settings
 from emergency.store.db import Store, store_of
 from emergency.store.inventory import (
@@ -37,6 +39,7 @@ from emergency.yamlfile import line_of, path_text
 
 if TYPE_CHECKING:
     from emergency.dataset import Dataset
+    from emergency.plans import Line
 
 
 def enterprise_ids(session: Session) -> set[str]:
@@ -71,6 +74,30 @@ def plan_source(session: Session, actor: Actor, enterprise_id: str) -> Any:
     if source is None:
         raise NotFound(f"enterprise {enterprise_id} not found")
     return source
+
+
+def source_measure_views(
+    session: Session, actor: Actor, source_id: str
+) -> tuple[list[Line], list[MeasureView]]:
+    """A source's lines (plans only) and measures, ``normal`` first, with cut and cost."""
+    require(actor, Action.read_responses)
+    dataset = loaded_data(session).dataset
+    if source_id not in dataset.by_id:
+        raise NotFound(f"source {source_id} not found")
+    found = source_measures(dataset, source_id)
+    plan = dataset.plans.get(source_id)
+    views = [
+        MeasureView(
+            id=opt.id,
+            name=opt.name,
+            cut_kg_d=dict(zip(POLLUTANTS, opt.cut_kg, strict=True)),
+            cost_yuan_d=opt.cost_yuan_d,
+            loads=dict(zip(found.line_ids, opt.loads, strict=False)),
+            levels=[lvl for lvl, mid in found.floors.items() if mid == opt.id],
+        )
+        for opt in found.options
+    ]
+    return (list(plan.lines) if plan is not None else []), views
 
 
 def get_plan_document(session: Session, actor: Actor, enterprise_id: str) -> PlanDocument:

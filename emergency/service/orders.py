@@ -183,6 +183,41 @@ def lift_all(
     return lifted
 
 
+def approve_version(
+    session: Session, actor: Actor, response: Response, row: ResponsePlanRow, *, by: str = ""
+) -> Issued:
+    """Approve plan version ``row`` and issue its orders; audited (no commit).
+
+    The one approval, whoever makes it: a planner, or a consultation whose change must
+    reach orders already out (``by="consultation"``). A second approval of the same version
+    fails on the unique approval row (``IntegrityError`` at the flush).
+    """
+    previous = response.approved_plan
+    session.add(
+        Approval(
+            response_id=response.id,
+            plan_id=row.id,
+            approved_at=store_of(session).config.now(),
+            approved_by=actor.label,
+        )
+    )
+    response.approved_plan = row.number
+    session.flush()
+    done = issue(session, actor, response, row)
+    before: dict[str, object] = {"approved_plan": previous}
+    if by:
+        before["by"] = by
+    record(
+        session,
+        actor,
+        "response.approve",
+        f"response:{response.id}",
+        before,
+        _summary(row.number, done),
+    )
+    return done
+
+
 def approve(
     session: Session, actor: Actor, response_id: int, *, plan_version: int | None = None
 ) -> ApprovalResult:
@@ -206,33 +241,14 @@ def approve(
     row = plan_row(session, response)
     if _approval(session, row.id) is not None:
         return _already(session, response_id, row.number)
-    previous = response.approved_plan
     try:
-        session.add(
-            Approval(
-                response_id=response.id,
-                plan_id=row.id,
-                approved_at=store_of(session).config.now(),
-                approved_by=actor.label,
-            )
-        )
-        response.approved_plan = row.number
-        session.flush()
+        done = approve_version(session, actor, response, row)
     except (IntegrityError, StaleDataError):
         # Lost a race: another approval of this version committed first, or the plan changed.
         session.rollback()
         if _approval(session, row.id) is not None:
             return _already(session, response_id, row.number)
         raise Conflict(f"response {response_id} changed meanwhile; reload and retry") from None
-    done = issue(session, actor, response, row)
-    record(
-        session,
-        actor,
-        "response.approve",
-        f"response:{response.id}",
-        {"approved_plan": previous},
-        _summary(row.number, done),
-    )
     commit(session)
     return ApprovalResult(
         response_id=response.id,
@@ -332,6 +348,28 @@ def order_views(session: Session, rows: list[Order]) -> list[OrderView]:
         )
         for o in rows
     ]
+
+
+def issued_per_version(
+    session: Session, actor: Actor, response_id: int
+) -> list[tuple[int, dt.datetime, int]]:
+    """(plan version, first issue time, number of orders) per version that issued orders."""
+    require(actor, Action.read_orders)
+    rows = session.execute(
+        select(ResponsePlanRow.number, func.min(Order.issued_at), func.count(Order.id))
+        .join(ResponsePlanRow, Order.plan_id == ResponsePlanRow.id)
+        .where(Order.response_id == response_id)
+        .group_by(ResponsePlanRow.number)
+        .order_by(ResponsePlanRow.number)
+    )
+    return [(number, _aware(first), count) for number, first, count in rows]
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    """Aggregates bypass the column type: SQLite hands back naive UTC."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 def _own_order(session: Session, actor: Actor, order_id: int) -> Order:

@@ -17,7 +17,6 @@ from emergency.errors import InputError
 from emergency.measures import source_measures
 from emergency.service.access import Action, Actor, require
 from emergency.service.audit import record
-from emergency.service.consult import _state
 from emergency.service.errors import Conflict, NotFound
 from emergency.service.planning import (
     active_overrides,
@@ -27,6 +26,7 @@ from emergency.service.planning import (
     loaded_data,
     solve,
 )
+from emergency.service.responses import response_state
 from emergency.service.uow import commit, raced
 from emergency.service.views import OverrideIn
 from emergency.solution import ResponsePlan, WarningDecision
@@ -102,7 +102,7 @@ def add_override(
     )
     plan, eff = _replan(session, actor, response, overrides)
     with raced(session, f"response {response_id} changed meanwhile; reload and retry"):
-        old_state = _state(response)
+        old_state = response_state(response)
         for row in _active_rows(session, response.id, body.source):
             row.active = False
         session.add(
@@ -118,7 +118,7 @@ def add_override(
             )
         )
         add_plan_version(session, actor, response, plan, reason="override", effective_from=eff)
-        after = {**_state(response), "override": body.model_dump()}
+        after = {**response_state(response), "override": body.model_dump()}
         record(session, actor, "response.override", f"response:{response.id}", old_state, after)
     commit(session)
     return plan
@@ -138,12 +138,12 @@ def remove_override(
     overrides = [o for o in active_overrides(session, response.id) if o.source != row.source]
     plan, eff = _replan(session, actor, response, overrides)
     with raced(session, f"response {response_id} changed meanwhile; reload and retry"):
-        old_state = _state(response)
+        old_state = response_state(response)
         row.active = False
         add_plan_version(
             session, actor, response, plan, reason="override withdrawn", effective_from=eff
         )
-        after = {**_state(response), "withdrawn": override_id, "source": row.source}
+        after = {**response_state(response), "withdrawn": override_id, "source": row.source}
         record(
             session,
             actor,

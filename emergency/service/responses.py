@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, OrderedDict
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from emergency.service.access import Action, Actor, require
 from emergency.service.audit import record
-from emergency.service.consult import _state, open_response
 from emergency.service.errors import Conflict, NotFound
 from emergency.service.orders import lift_all
-from emergency.service.overrides import add_override, remove_override
 from emergency.service.planning import (
     current_plan,
     get_response,
@@ -32,6 +31,53 @@ from emergency.solution import ResponsePlan, WarningDecision
 from emergency.store.db import store_of
 from emergency.store.models import Approval, Order, OverrideRow, Response, ResponsePlanRow
 from emergency.vocabulary import ResponseStatus
+
+
+def open_response(session: Session) -> Response | None:
+    """The city's open response, if any."""
+    city = store_of(session).config.city
+    return session.scalar(
+        select(Response).where(Response.city == city, Response.status == ResponseStatus.open)
+    )
+
+
+def response_state(response: Response) -> dict[str, Any]:
+    """What the audit log keeps of a response before and after a change."""
+    return {
+        "status": response.status,
+        "level": response.level,
+        "start": response.start.isoformat(),
+        "end": response.end.isoformat(),
+        "plan_version": response.plan_number,
+    }
+
+
+def release_response(
+    session: Session,
+    actor: Actor,
+    response: Response,
+    note: str,
+    *,
+    decision: WarningDecision | None = None,
+) -> list[Order]:
+    """End a response today: every order in force is lifted; audited (no commit).
+
+    ``decision``: the consultation's warning decision that released it, kept with the
+    response; None for a planner's release.
+    """
+    config = store_of(session).config
+    before = response_state(response)
+    today = config.today()
+    lifted = lift_all(session, actor, response, note, today)
+    response.status = ResponseStatus.released
+    response.released_at = config.now()
+    response.end = min(response.end, max(response.start, today))
+    if decision is not None:
+        response.warning = {**response.warning, "release": decision.model_dump(mode="json")}
+    session.flush()
+    after = {**response_state(response), "lifted": [o.id for o in lifted]}
+    record(session, actor, "response.released", f"response:{response.id}", before, after)
+    return lifted
 
 
 def _summary(session: Session, response: Response) -> dict[str, object]:
@@ -168,24 +214,8 @@ def release(session: Session, actor: Actor, response_id: int, *, note: str = "")
     response = get_response(session, response_id)
     if response.status != ResponseStatus.open:
         raise Conflict(f"response {response_id} is already {response.status}")
-    old_state = _state(response)
-    config = store_of(session).config
     with raced(session, f"response {response_id} changed meanwhile; reload and retry"):
-        lifted = lift_all(
-            session, actor, response, note or "released by the planner", config.today()
-        )
-        response.status = ResponseStatus.released
-        response.released_at = config.now()
-        response.end = min(response.end, max(response.start, config.today()))
-        session.flush()
-        record(
-            session,
-            actor,
-            "response.released",
-            f"response:{response.id}",
-            old_state,
-            {**_state(response), "lifted": [o.id for o in lifted]},
-        )
+        release_response(session, actor, response, note or "released by the planner")
     commit(session)
     return get_response_detail(session, actor, response_id)
 
@@ -218,11 +248,12 @@ def public_warning(session: Session) -> PublicWarning:
 
 
 __all__ = [
-    "add_override",
     "get_plan",
     "get_response_detail",
     "list_responses",
+    "open_response",
     "public_warning",
     "release",
-    "remove_override",
+    "release_response",
+    "response_state",
 ]

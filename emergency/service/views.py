@@ -256,6 +256,17 @@ class EnterpriseView(BaseModel):
     has_plan: bool
 
 
+class MeasureView(BaseModel):
+    """A measure a source may take, with its daily cut and cost (the optimiser's)."""
+
+    id: str
+    name: str
+    cut_kg_d: dict[str, float]
+    cost_yuan_d: float
+    loads: dict[str, float] = Field(description="load per line (plans only)")
+    levels: list[str] = Field(description="the levels at which it is the source's floor")
+
+
 class PlanDocument(BaseModel):
     enterprise: str
     path: str

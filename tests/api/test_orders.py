@@ -11,7 +11,7 @@ import pytest
 
 from emergency.measures import allowed_loads
 from emergency.service import consult as consultations
-from emergency.service import orders, responses
+from emergency.service import orders, overrides, responses
 from emergency.service.access import Actor, Role
 from emergency.service.compliance import compliance
 from emergency.service.errors import Conflict
@@ -170,7 +170,7 @@ def test_override_after_approval_supersedes_only_what_changed(store: Store, cloc
     clock.now = dt.datetime(2016, 12, 17, 2, 0, tzinfo=dt.UTC)  # 17 Dec, 10:00 in Jiyuan
     body = OverrideIn(source="JY-Q001", measure="stop-blasting", reason="stone for repairs")
     with store.session() as session:
-        plan = responses.add_override(session, PLANNER, rid, body)
+        plan = overrides.add_override(session, PLANNER, rid, body)
     quarry = {a.date: (a.measure, a.fixed) for a in plan.assignments if a.source == "JY-Q001"}
     assert quarry[D[0]] == ("stop-all", "")  # the past is kept
     assert quarry[D[1]] == ("stop-blasting", "override")

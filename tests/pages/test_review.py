@@ -118,7 +118,7 @@ def test_list_sorting(planner: TestClient, response_id: int) -> None:
 def test_an_old_plan_version_can_be_viewed(
     planner: TestClient, response_id: int, store: Store, tokens: dict[str, str]
 ) -> None:
-    from emergency.service.responses import add_override
+    from emergency.service.overrides import add_override
     from emergency.service.views import OverrideIn
 
     with store.session() as session:
