@@ -20,6 +20,7 @@ from api.routers import (
     responses,
 )
 from emergency import __version__
+from emergency.service.inventory import open_service
 from emergency.settings import Settings
 from emergency.store.db import Store
 
@@ -61,8 +62,6 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = getattr(app.state, "store", None) is None
         if own:
-            from emergency.service.inventory import open_service
-
             app.state.store = open_service(settings)
         try:
             yield

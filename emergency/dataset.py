@@ -21,6 +21,7 @@ from emergency import LEVELS, NORMAL
 from emergency.errors import ValidationErrors, where
 from emergency.inventory import Source, read_inventory_text
 from emergency.measures import kind_defaults, source_measures
+from emergency.paths import default_data_dir
 from emergency.plans import (
     CityPlan,
     KindDefaults,
@@ -95,8 +96,6 @@ def load_dataset(root: Path | str | None = None, progress: Progress | None = Non
     ValidationErrors
         With every error found in the folder.
     """
-    from emergency.paths import default_data_dir
-
     base = Path(root) if root is not None else default_data_dir()
     if not base.is_dir():
         raise ValidationErrors([f"{base}: no such data folder"])

@@ -17,6 +17,7 @@ from typing import Any
 
 from emergency import POLLUTANTS
 from emergency.inventory import COLUMNS
+from emergency.paths import REPO_ROOT
 
 CSV_COLUMNS = COLUMNS
 
@@ -149,8 +150,6 @@ def write_city(
     copy_rules
         Copy the bundled rule sets into ``out_dir/plans/rules``.
     """
-    from emergency.paths import REPO_ROOT
-
     out_dir = Path(out_dir)
     plans_dir = out_dir / "plans" / "enterprises"
     plans_dir.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from api.pages import actions, plans, routes
 from api.pages.render import STATIC_DIR
 
 STATIC_PATH = "/static"
@@ -28,8 +29,6 @@ def install(app: FastAPI) -> None:
     """Serve the pages and ``/static`` from ``app`` (once; a second call does nothing)."""
     if getattr(app.state, "pages_installed", False):
         return
-    from api.pages import actions, plans, routes
-
     app.include_router(actions.router)
     app.include_router(plans.router)
     app.include_router(routes.router)

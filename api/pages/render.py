@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from api.pages.auth import csrf_token, pop_flash
 from emergency.settings import CITY_OFFSET
 
 HERE = Path(__file__).resolve().parent
@@ -166,8 +167,6 @@ def render(
     status_code: int = 200,
 ) -> HTMLResponse:
     """A page: the template with the signed-in actor, the CSRF token and the flash."""
-    from api.pages.auth import csrf_token, pop_flash
-
     state = request.state
     actor = getattr(state, "actor", None)
     flash = pop_flash(request)

@@ -33,6 +33,7 @@ from emergency.service.planning import (
     current_plan,
     date_range,
     loaded_data,
+    solve,
 )
 from emergency.service.responses import open_response, release_response, response_state
 from emergency.service.uow import commit, raced
@@ -205,8 +206,6 @@ def _action(response: Response, warning: WarningDecision) -> ConsultAction:
 
 
 def _open(session: Session, actor: Actor, warning: WarningDecision, today: dt.date) -> Response:
-    from emergency.service.planning import solve
-
     assert warning.level is not None and warning.start is not None and warning.end is not None
     start = max(warning.start, today)  # days already behind are not planned or ordered
     days = [(d, warning.level) for d in date_range(start, warning.end)]
@@ -242,8 +241,6 @@ def _replan(
     eff: dt.date,
     action: str,
 ) -> Issued:
-    from emergency.service.planning import solve
-
     assert warning.level is not None and warning.end is not None
     before = current_plan(session, response)
     days = [(d, warning.level) for d in date_range(eff, warning.end)]

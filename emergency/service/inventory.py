@@ -33,8 +33,10 @@ from emergency.store.inventory import (
     plan_path,
     read_folder,
     replace_files,
+    sha256,
 )
-from emergency.store.models import DataFile, Order
+from emergency.store.models import DataFile, Order, PlanVersion
+from emergency.vocabulary import PlanVersionStatus
 from emergency.yamlfile import line_of, path_text
 
 if TYPE_CHECKING:
@@ -202,8 +204,6 @@ def import_data(session: Session, actor: Actor, data_dir: Path) -> ImportSummary
     errors = storable_errors(load_files(files).dataset, files)
     if errors:
         raise ValidationErrors(errors)
-    from emergency.service.plan_review import record_imported
-
     summary = replace_files(session, files, actor.label, store_of(session).config.now())
     if summary["added"] or summary["changed"] or summary["removed"]:
         versions = record_imported(session, actor, files, summary["added"] + summary["changed"])
@@ -217,6 +217,56 @@ def import_data(session: Session, actor: Actor, data_dir: Path) -> ImportSummary
         )
     commit(session)
     return ImportSummary.model_validate(summary)
+
+
+def record_imported(
+    session: Session, actor: Actor, files: dict[str, str], paths: list[str]
+) -> list[str]:
+    """Record plan files written by an import as approved versions (no commit).
+
+    An import is an administrator's act on the whole data folder: its plans are in force
+    at once, and the history of each plan starts (or goes on) with them.
+    """
+    now = store_of(session).config.now()
+    prefix, suffix = plan_path("*").split("*")
+    numbers = dict(
+        session.execute(
+            select(PlanVersion.enterprise_id, func.max(PlanVersion.number)).group_by(
+                PlanVersion.enterprise_id
+            )
+        ).all()
+    )
+    ids = []
+    for path in paths:
+        if not path.startswith(prefix) or not path.endswith(suffix):
+            continue
+        enterprise_id = path[len(prefix) : -len(suffix)]
+        pending = select(PlanVersion).where(
+            PlanVersion.enterprise_id == enterprise_id,
+            PlanVersion.status == PlanVersionStatus.pending,
+        )
+        for row in session.scalars(pending):
+            row.status = PlanVersionStatus.withdrawn
+            row.reviewed_at, row.reviewed_by = now, actor.label
+            row.review_note = "replaced by a data import"
+        number = numbers.get(enterprise_id, 0) + 1
+        row = PlanVersion(
+            enterprise_id=enterprise_id,
+            number=number,
+            status=PlanVersionStatus.approved,
+            content=files[path],
+            sha256=sha256(files[path]),
+            base_sha256=None,
+            submitted_at=now,
+            submitted_by=actor.label,
+            reviewed_at=now,
+            reviewed_by=actor.label,
+            review_note="data import",
+        )
+        session.add(row)
+        ids.append(f"{enterprise_id}#{number}")
+    session.flush()
+    return ids
 
 
 def ensure_imported(store: Store) -> ImportSummary | None:

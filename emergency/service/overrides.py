@@ -7,7 +7,7 @@ its orders are issued by :func:`emergency.service.orders.approve`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from emergency import NORMAL
 from emergency.errors import InputError
 from emergency.measures import source_measures
+from emergency.respond import Override
 from emergency.service.access import Action, Actor, require
 from emergency.service.audit import record
 from emergency.service.errors import Conflict, NotFound
@@ -33,9 +34,6 @@ from emergency.solution import ResponsePlan, WarningDecision
 from emergency.store.db import store_of
 from emergency.store.models import OverrideRow, Response
 from emergency.vocabulary import ResponseStatus
-
-if TYPE_CHECKING:
-    from emergency.respond import Override
 
 
 def _check(session: Session, body: OverrideIn) -> None:
@@ -94,8 +92,6 @@ def add_override(
     require(actor, Action.override)
     response = get_response(session, response_id)
     _check(session, body)
-    from emergency.respond import Override
-
     overrides = [o for o in active_overrides(session, response.id) if o.source != body.source]
     overrides.append(
         Override(source=body.source, measure=body.measure, exempt=body.exempt, reason=body.reason)

@@ -20,10 +20,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from emergency import POLLUTANTS
+from emergency.dataset import validate_plan_against
 from emergency.errors import InputError, ValidationErrors
+from emergency.plans import parse_plan_text
 from emergency.service.access import Action, Actor, require, require_own
 from emergency.service.audit import record
 from emergency.service.errors import Conflict, NotFound
+from emergency.service.inventory import plan_source, plan_text, storable_errors
 from emergency.service.planning import loaded_data
 from emergency.service.uow import commit, raced
 from emergency.service.views import (
@@ -70,10 +73,6 @@ def validated_plan(
     ValidationErrors
         Every problem, each naming the plan file, the line and the field.
     """
-    from emergency.dataset import validate_plan_against
-    from emergency.plans import parse_plan_text
-    from emergency.service.inventory import storable_errors
-
     path = plan_path(source.id)
     refuse_alias_bombs(text, path)
     plan = parse_plan_text(text, path)
@@ -109,8 +108,6 @@ def submit_plan(
     A pending version of the same enterprise not yet reviewed is withdrawn. A text equal to
     the plan in force creates nothing and answers with the version in force.
     """
-    from emergency.service.inventory import plan_source, plan_text
-
     require(actor, Action.write_plan)
     source = plan_source(session, actor, enterprise_id)
     path = plan_path(enterprise_id)
@@ -160,52 +157,6 @@ def submit_plan(
     return _view(row, current)
 
 
-def record_imported(
-    session: Session, actor: Actor, files: dict[str, str], paths: list[str]
-) -> list[str]:
-    """Record plan files written by an import as approved versions (no commit).
-
-    An import is an administrator's act on the whole data folder: its plans are in force
-    at once, and the history of each plan starts (or goes on) with them.
-    """
-    now = store_of(session).config.now()
-    prefix, suffix = plan_path("*").split("*")
-    numbers = dict(
-        session.execute(
-            select(PlanVersion.enterprise_id, func.max(PlanVersion.number)).group_by(
-                PlanVersion.enterprise_id
-            )
-        ).all()
-    )
-    ids = []
-    for path in paths:
-        if not path.startswith(prefix) or not path.endswith(suffix):
-            continue
-        enterprise_id = path[len(prefix) : -len(suffix)]
-        for row in _versions(session, enterprise_id, status=PENDING):
-            row.status = WITHDRAWN
-            row.reviewed_at, row.reviewed_by = now, actor.label
-            row.review_note = "replaced by a data import"
-        number = numbers.get(enterprise_id, 0) + 1
-        row = PlanVersion(
-            enterprise_id=enterprise_id,
-            number=number,
-            status=APPROVED,
-            content=files[path],
-            sha256=sha256(files[path]),
-            base_sha256=None,
-            submitted_at=now,
-            submitted_by=actor.label,
-            reviewed_at=now,
-            reviewed_by=actor.label,
-            review_note="data import",
-        )
-        session.add(row)
-        ids.append(f"{enterprise_id}#{number}")
-    session.flush()
-    return ids
-
-
 # ----------------------------------------------------------------------------- reviewing
 
 
@@ -221,8 +172,6 @@ def approve_plan_version(
     ValidationErrors
         It no longer fits the data in force (checked again at approval).
     """
-    from emergency.service.inventory import plan_source
-
     require(actor, Action.review_plan)
     source = plan_source(session, actor, enterprise_id)
     row = _pending(session, enterprise_id, number)
@@ -257,8 +206,6 @@ def reject_plan_version(
     session: Session, actor: Actor, enterprise_id: str, number: int, *, note: str
 ) -> PlanSubmission:
     """Refuse a pending version with a reason; the plan in force stays as it is."""
-    from emergency.service.inventory import plan_source
-
     require(actor, Action.review_plan)
     plan_source(session, actor, enterprise_id)
     if not note.strip():
@@ -286,8 +233,6 @@ def reject_plan_version(
 
 def list_plan_versions(session: Session, actor: Actor, enterprise_id: str) -> list[PlanSubmission]:
     """An enterprise's plan versions, newest first (an enterprise sees only its own)."""
-    from emergency.service.inventory import plan_source
-
     require(actor, Action.read_plan)
     plan_source(session, actor, enterprise_id)
     current = session.get(DataFile, plan_path(enterprise_id))
@@ -311,8 +256,6 @@ def get_plan_version(
     session: Session, actor: Actor, enterprise_id: str, number: int
 ) -> PlanSubmissionDetail:
     """A version with its diff against the plan in force and its effect at every level."""
-    from emergency.plans import parse_plan_text
-
     require(actor, Action.read_plan)
     require_own(actor, enterprise_id, f"enterprise {enterprise_id}")
     row = _version(session, enterprise_id, number)

@@ -8,11 +8,11 @@ stores a new plan version holding the whole timeline (past days kept as they wer
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from emergency.respond import Override, plan_response, state_at
 from emergency.service.access import Actor
 from emergency.service.errors import NotFound
 from emergency.service.periods import merge_plans, stamp_loads
@@ -20,9 +20,6 @@ from emergency.solution import ResponsePlan, WarningDecision
 from emergency.store.db import store_of
 from emergency.store.inventory import Loaded, load_stored
 from emergency.store.models import OverrideRow, Response, ResponsePlanRow
-
-if TYPE_CHECKING:
-    from emergency.respond import Override
 
 
 def loaded_data(session: Session) -> Loaded:
@@ -61,8 +58,6 @@ def current_plan(session: Session, response: Response) -> ResponsePlan | None:
 
 
 def active_overrides(session: Session, response_id: int) -> list[Override]:
-    from emergency.respond import Override
-
     rows = session.scalars(
         select(OverrideRow)
         .where(OverrideRow.response_id == response_id, OverrideRow.active.is_(True))
@@ -83,8 +78,6 @@ def solve(
     overrides: list[Override],
 ) -> ResponsePlan:
     """Plan ``days`` from the state ``before`` leaves at ``effective_from``; merged timeline."""
-    from emergency.respond import plan_response, state_at
-
     data = loaded_data(session)
     state = state_at(before, data.dataset, effective_from) if before is not None else None
     plan = plan_response(

@@ -20,6 +20,7 @@ from emergency.errors import InputError
 from emergency.service.access import Actor, Role
 from emergency.service.audit import record
 from emergency.service.errors import NotFound, Unauthorized
+from emergency.service.inventory import enterprise_ids
 from emergency.store.db import store_of
 from emergency.store.models import ApiToken, WebSession
 
@@ -99,8 +100,6 @@ def create_token(
     if kind is Role.enterprise:
         if not enterprise_id:
             raise InputError("--enterprise: required for a token of role 'enterprise'")
-        from emergency.service.inventory import enterprise_ids
-
         if enterprise_id not in enterprise_ids(session):
             raise InputError(f"--enterprise: {enterprise_id!r} is not in the inventory")
     elif enterprise_id:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from emergency.errors import InputError
 from emergency.settings import Settings
+from emergency.store.migrate import upgrade
 
 SQLITE_FILE = "emergency.sqlite"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -90,8 +91,6 @@ class Store:
         """Open the store the settings name; by default migrate its schema to the head."""
         store = cls(database_url(settings.data, settings.database_url), settings)
         if migrate:
-            from emergency.store.migrate import upgrade
-
             with store.startup_lock():
                 upgrade(store.engine)
         return store

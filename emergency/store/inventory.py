@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from emergency.dataset import INVENTORY_FILE
+from emergency.dataset import INVENTORY_FILE, load_dataset
 from emergency.errors import InputError, ValidationErrors
+from emergency.store.models import DataFile
 
 if TYPE_CHECKING:
     from emergency.dataset import Dataset
@@ -57,8 +58,6 @@ def read_folder(data_dir: Path) -> dict[str, str]:
 
 def stored_files(session: Session) -> dict[str, str]:
     """The data files stored in the database, by path."""
-    from emergency.store.models import DataFile
-
     rows = session.execute(select(DataFile.path, DataFile.content).order_by(DataFile.path))
     return {path: content for path, content in rows}
 
@@ -81,8 +80,6 @@ def _key(digests: Iterable[tuple[str, str]]) -> str:
 
 def load_stored(session: Session) -> Loaded:
     """The dataset stored in the database; only the files' digests are read when cached."""
-    from emergency.store.models import DataFile
-
     rows = session.connection().execute(select(DataFile.path, DataFile.sha256)).all()
     key = _key((path, digest) for path, digest in rows)
     with _lock:
@@ -127,8 +124,6 @@ def load_files(files: Mapping[str, str]) -> Loaded:
     ValidationErrors
         Every problem of the files, each naming the file (relative path), line and field.
     """
-    from emergency.dataset import load_dataset
-
     key = files_key(files)
     with _lock:
         hit = _cache.get(key)
@@ -151,17 +146,10 @@ def load_files(files: Mapping[str, str]) -> Loaded:
         return loaded
 
 
-def validate_files(files: Mapping[str, str]) -> Loaded:
-    """Validate a complete set of data files exactly as ``emergency validate`` would."""
-    return load_files(files)
-
-
 def replace_files(
     session: Session, files: Mapping[str, str], actor_label: str, now: Any
 ) -> dict[str, list[str]]:
     """Make the stored data files equal ``files``; returns the paths added/changed/removed."""
-    from emergency.store.models import DataFile
-
     rows = {row.path: row for row in session.scalars(select(DataFile))}
     summary: dict[str, list[str]] = {"added": [], "changed": [], "removed": [], "unchanged": []}
     for path, text in files.items():
@@ -189,8 +177,6 @@ def replace_files(
 
 def put_file(session: Session, path: str, text: str, actor_label: str, now: Any) -> None:
     """Store one data file (insert or replace)."""
-    from emergency.store.models import DataFile
-
     row = session.get(DataFile, path)
     if row is None:
         row = DataFile(path=path, content=text, sha256=sha256(text))
