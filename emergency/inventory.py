@@ -1,4 +1,4 @@
-"""The emergency emission-reduction inventory (应急减排清单): ``enterprises.csv`` (SPEC §2).
+"""The emergency emission-reduction inventory (应急减排清单): ``enterprises.csv`` (docs/FORMATS.md).
 
 One row per listed source. :func:`load_inventory` reads the file with pandas and reports
 *every* bad cell at once, each message naming the file, the CSV line (header = line 1),
@@ -26,7 +26,7 @@ KINDS: tuple[str, ...] = ("plant", "site", "yard", "quarry")
 """Source kinds: industrial plant, construction site, bulk-goods yard, quarry/stone works."""
 
 INDUSTRIES: tuple[str, ...] = (
-    # the SPEC's list
+    # the core list (docs/FORMATS.md)
     "steel",
     "coking",
     "lead_zinc_smelting",

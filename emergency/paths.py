@@ -1,4 +1,4 @@
-"""Where the bundled data lives and how a data folder is laid out (SPEC §1–3)."""
+"""Where the bundled data lives and how a data folder is laid out (docs/FORMATS.md)."""
 
 from __future__ import annotations
 

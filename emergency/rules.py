@@ -1,4 +1,4 @@
-"""Warning rules (DOMAIN §3): the warning decision of a forecast under a rule set.
+"""Warning rules (docs/RULES.md): the warning decision of a forecast under a rule set.
 
 The rule-set models and loaders live in :mod:`emergency.ruleset` and are re-exported here,
 so ``from emergency.rules import assess, load_rule_set`` is the one import callers need.

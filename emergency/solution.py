@@ -1,4 +1,4 @@
-"""The decision as users see it (SPEC §5): the JSON object of ``emergency respond --json``.
+"""The decision as users see it (docs/FORMATS.md): the JSON of ``emergency respond --json``.
 
 These models are the contract between the optimiser, the CLI, the service and the pages.
 Quantities carry their unit in their name: ``_kg`` (kilograms on that day), ``_yuan``.

@@ -49,3 +49,9 @@ def test_respond_json_flag_is_bare() -> None:
     result = runner.invoke(app, ["respond", "--help"], env={"COLUMNS": "120"})
     line = next(x for x in result.output.splitlines() if "--json" in x)
     assert "<" not in line.split("--json", 1)[1].split("Print")[0], line
+
+
+@pytest.mark.parametrize("command", ["assess", "respond"])
+def test_forecast_help_cites_the_format_in_the_repository(command: str) -> None:
+    result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+    assert "docs/FORMATS.md" in result.output and "SPEC" not in result.output

@@ -49,7 +49,7 @@ def post_consultation(
     forecast: Annotated[
         dict[str, Any],
         Body(
-            description="the consultation forecast (SPEC §5): each day an `aqi` value, an "
+            description="the consultation forecast (docs/FORMATS.md): each day an `aqi` value, an "
             "`aqi` range [low, high] or `concentrations`",
             openapi_examples={
                 "orange": {"summary": "a four-day episode", "value": FORECAST_EXAMPLE},

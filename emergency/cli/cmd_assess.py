@@ -1,4 +1,4 @@
-"""``emergency assess``: the warning level a consultation forecast calls for (SPEC §5)."""
+"""``emergency assess``: the warning level a consultation forecast calls for (docs/FORMATS.md)."""
 
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ def render(decision: WarningDecision, console: Console) -> None:
 @guarded
 def assess_command(
     forecast: Annotated[
-        Path, typer.Option("--forecast", "-f", help="Forecast JSON file (SPEC §5).")
+        Path, typer.Option("--forecast", "-f", help="Forecast JSON file (docs/FORMATS.md).")
     ],
     rules: Annotated[
         str | None,

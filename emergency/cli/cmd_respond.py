@@ -117,7 +117,9 @@ def render(plan: ResponsePlan, console: Console) -> None:
 @app.command("respond")
 @guarded
 def respond_command(
-    forecast: Annotated[Path, typer.Option("--forecast", "-f", help="Forecast JSON (SPEC §5).")],
+    forecast: Annotated[
+        Path, typer.Option("--forecast", "-f", help="Forecast JSON (docs/FORMATS.md).")
+    ],
     data: DataOpt = None,
     rules: Annotated[str | None, typer.Option("--rules", "-r", help="Rule set id or file.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
