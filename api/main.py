@@ -20,7 +20,7 @@ from api.routers import (
     responses,
 )
 from emergency import __version__
-from emergency.service.inventory import open_service
+from emergency.service.enterprises import open_service
 from emergency.settings import Settings
 from emergency.store.db import Store
 

@@ -101,7 +101,7 @@ def seed(data_dir: Path, db_url: str | None, max_enterprises: int) -> Seeded:
     orders (at most ``max_enterprises``)."""
     from emergency.service.access import SYSTEM
     from emergency.service.consult import consult
-    from emergency.service.inventory import open_store
+    from emergency.service.enterprises import open_store
     from emergency.service.orders import approve, orders_in_force
     from emergency.service.tokens import create_token
 

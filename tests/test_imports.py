@@ -82,7 +82,7 @@ def test_the_graph_is_read() -> None:
     g = graph()
     assert g.number_of_nodes() > 60
     assert g.has_edge("emergency.duties", "emergency.measures")
-    assert g.has_edge("api.main", "emergency.service.inventory")
+    assert g.has_edge("api.main", "emergency.service.enterprises")
 
 
 def test_no_import_cycle() -> None:

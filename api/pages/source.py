@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from api.pages.render import render
 from emergency import NORMAL, POLLUTANTS
 from emergency.service.access import Action, Actor, allowed
+from emergency.service.enterprises import get_plan_document, source_measure_views
 from emergency.service.errors import NotFound
-from emergency.service.inventory import get_plan_document, source_measure_views
 from emergency.service.planning import loaded_data
 from emergency.service.responses import get_plan, get_response_detail
 from emergency.solution import Assignment

@@ -14,7 +14,7 @@ from api.deps import (
     Id,
     SessionDep,
 )
-from emergency.service.inventory import get_plan_document, list_enterprises
+from emergency.service.enterprises import get_plan_document, list_enterprises
 from emergency.service.plan_review import (
     approve_plan_version,
     get_plan_version,

@@ -62,7 +62,7 @@ def _actor() -> Actor:
 def _check_folder(settings: Settings) -> None:
     """Read and validate the data folder before the database is opened, so that a bad
     folder stops the command (exit 2, naming file, line and field) with nothing changed."""
-    from emergency.store.inventory import load_files, read_folder
+    from emergency.store.datafiles import load_files, read_folder
 
     load_files(read_folder(settings.data))
 
@@ -74,7 +74,7 @@ def _open(data: Path | None, db: str | None, *, fill: bool = True) -> Store:
 
 def _open_with(settings: Settings, *, fill: bool = True) -> Store:
     """Open (and migrate) the store of ``settings``; on first start import if ``fill``."""
-    from emergency.service.inventory import ensure_imported
+    from emergency.service.enterprises import ensure_imported
     from emergency.store.db import Store
 
     typer.echo(f"opening the database of {settings.data} ...", err=True)
@@ -227,7 +227,7 @@ def import_(data: DataOpt = None, db: DbOpt = None) -> None:
 
     The folder is validated first; if anything is wrong, nothing is changed.
     """
-    from emergency.service.inventory import import_data
+    from emergency.service.enterprises import import_data
 
     settings = _settings(data, db)
     _check_folder(settings)

@@ -5,10 +5,12 @@ functions; each state-changing flow checks the role matrix, writes the audit log
 commits once at its end.
 
 - consultation: :func:`emergency.service.consult.consult`
-- responses: :mod:`emergency.service.responses` (list, detail, plan, override, release,
-  public warning)
+- responses: :mod:`emergency.service.responses` (list, detail, plan, release, public
+  warning); overrides: :mod:`emergency.service.overrides`
 - orders: :mod:`emergency.service.orders` (approve, list, get, acknowledge, report)
 - supervision: :func:`emergency.service.compliance.compliance`
-- inventory: :mod:`emergency.service.inventory` (enterprises, plans, import, open_store)
+- enterprises: :mod:`emergency.service.enterprises` (the inventory, plans in force,
+  import, open_store); plans under review: :mod:`emergency.service.plan_review`
+- browser sessions: :mod:`emergency.service.sessions`
 - tokens: :mod:`emergency.service.tokens`; audit: :mod:`emergency.service.audit`
 """

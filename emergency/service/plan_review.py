@@ -25,8 +25,8 @@ from emergency.errors import InputError, ValidationErrors
 from emergency.plans import parse_plan_text
 from emergency.service.access import Action, Actor, require, require_own
 from emergency.service.audit import record
+from emergency.service.enterprises import plan_source, plan_text, storable_errors
 from emergency.service.errors import Conflict, NotFound
-from emergency.service.inventory import plan_source, plan_text, storable_errors
 from emergency.service.planning import loaded_data
 from emergency.service.uow import commit, raced
 from emergency.service.views import (
@@ -38,8 +38,8 @@ from emergency.service.views import (
     PlanSubmissionDetail,
 )
 from emergency.solution import PollutantAmounts
+from emergency.store.datafiles import load_files, plan_path, put_file, sha256, stored_files
 from emergency.store.db import store_of
-from emergency.store.inventory import load_files, plan_path, put_file, sha256, stored_files
 from emergency.store.models import DataFile, PlanVersion
 from emergency.vocabulary import PlanVersionStatus
 from emergency.yamlfile import refuse_alias_bombs

@@ -17,8 +17,8 @@ from emergency.service.access import Actor
 from emergency.service.errors import NotFound
 from emergency.service.periods import merge_plans, stamp_loads
 from emergency.solution import ResponsePlan, WarningDecision
+from emergency.store.datafiles import Loaded, load_stored
 from emergency.store.db import store_of
-from emergency.store.inventory import Loaded, load_stored
 from emergency.store.models import OverrideRow, Response, ResponsePlanRow
 
 

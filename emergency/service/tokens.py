@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from emergency.errors import InputError
 from emergency.service.access import Actor, Role
 from emergency.service.audit import record
+from emergency.service.enterprises import enterprise_ids
 from emergency.service.errors import NotFound, Unauthorized
-from emergency.service.inventory import enterprise_ids
 from emergency.store.db import store_of
 from emergency.store.models import ApiToken, WebSession
 

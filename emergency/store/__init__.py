@@ -2,5 +2,5 @@
 
 - :mod:`emergency.store.db`: engines, sessions, :class:`~emergency.store.db.Store`;
 - :mod:`emergency.store.models`: the schema; :mod:`emergency.store.migrate`: Alembic;
-- :mod:`emergency.store.inventory`: the data folder kept in the database.
+- :mod:`emergency.store.datafiles`: the data folder kept in the database.
 """

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from api.docs import ASSET_TYPES, assets_dir
 from api.main import create_app
 from api.pages.render import SECURITY_HEADERS
-from emergency.service.inventory import open_store
+from emergency.service.enterprises import open_store
 from emergency.settings import Settings
 from emergency.store.db import Store
 from tests.datafiles import write_small_dataset

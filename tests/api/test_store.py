@@ -13,9 +13,9 @@ from sqlalchemy.exc import DBAPIError
 
 from emergency.errors import InputError, ValidationErrors
 from emergency.service.access import CLI
-from emergency.service.inventory import import_data
+from emergency.service.enterprises import import_data
+from emergency.store.datafiles import stored_files
 from emergency.store.db import Store, database_url
-from emergency.store.inventory import stored_files
 from emergency.store.migrate import current_revision, head_revision, upgrade
 from emergency.store.models import AuditEntry, Base, DataFile
 from tests.datafiles import small_plans, small_rows, write_small_dataset

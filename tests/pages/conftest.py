@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.pages import install
-from emergency.service.inventory import open_store
+from emergency.service.enterprises import open_store
 from emergency.settings import Settings
 from emergency.store.db import Store
 from tests.datafiles import small_rows, write_small_dataset

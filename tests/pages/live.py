@@ -108,7 +108,7 @@ class Seeded:
 
 def seed(data_dir: Path, db_url: str | None = None, *, start: dt.date | None = None) -> Seeded:
     """Tokens and an open orange response in the store of ``data_dir`` (then closed)."""
-    from emergency.service.inventory import open_store
+    from emergency.service.enterprises import open_store
 
     store = open_store(data_dir, db_url)
     try:

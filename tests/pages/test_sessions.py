@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from emergency.service.access import SYSTEM
-from emergency.service.inventory import open_store
+from emergency.service.enterprises import open_store
 from emergency.service.tokens import create_token, list_tokens, revoke_token
 from emergency.store.db import Store
 from emergency.store.models import ApiToken, AuditEntry, WebSession

@@ -29,7 +29,7 @@ from sqlalchemy.types import JSON
 from api.deps import Allow
 from api.main import create_app
 from emergency.service.access import PERMISSIONS, SYSTEM, Action, Role
-from emergency.service.inventory import open_store
+from emergency.service.enterprises import open_store
 from emergency.service.tokens import create_token
 from emergency.settings import Settings, utc_now
 from emergency.store.db import Store

@@ -67,11 +67,11 @@ from sqlalchemy.orm import Session
 
 from api.main import create_app
 from emergency.service.access import SYSTEM, Actor, Role
-from emergency.service.inventory import open_store
+from emergency.service.enterprises import open_store
 from emergency.service.tokens import create_token
 from emergency.settings import CITY_OFFSET, Settings
+from emergency.store.datafiles import plan_path
 from emergency.store.db import Store
-from emergency.store.inventory import plan_path
 from emergency.store.models import (
     ApiToken,
     Approval,

@@ -37,7 +37,7 @@ from sqlalchemy import func, select
 
 from api.main import create_app
 from emergency.service.access import SYSTEM
-from emergency.service.inventory import open_store
+from emergency.service.enterprises import open_store
 from emergency.service.tokens import create_token
 from emergency.settings import Settings
 from emergency.store.db import Store

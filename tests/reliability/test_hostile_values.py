@@ -33,7 +33,7 @@ from typer.testing import CliRunner
 
 from api.main import create_app
 from emergency.cli import app as cli
-from emergency.service.inventory import open_store
+from emergency.service.enterprises import open_store
 from emergency.settings import CITY_OFFSET, Settings
 from emergency.store.db import Store
 from emergency.store.models import Order, Report

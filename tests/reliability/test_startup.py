@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import func, inspect, select
 
 from emergency.service.access import SYSTEM
-from emergency.service.inventory import open_store
+from emergency.service.enterprises import open_store
 from emergency.service.tokens import create_token
 from emergency.store.db import Store
 from emergency.store.models import AuditEntry, Base, DataFile

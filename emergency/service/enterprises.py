@@ -26,8 +26,7 @@ from emergency.service.planning import loaded_data
 from emergency.service.uow import commit
 from emergency.service.views import EnterpriseView, ImportSummary, MeasureView, PlanDocument
 from emergency.settings import Settings
-from emergency.store.db import Store, store_of
-from emergency.store.inventory import (
+from emergency.store.datafiles import (
     INVENTORY_FILE,
     load_files,
     plan_path,
@@ -35,6 +34,7 @@ from emergency.store.inventory import (
     replace_files,
     sha256,
 )
+from emergency.store.db import Store, store_of
 from emergency.store.models import DataFile, Order, PlanVersion
 from emergency.vocabulary import PlanVersionStatus
 from emergency.yamlfile import line_of, path_text
