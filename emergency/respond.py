@@ -247,14 +247,14 @@ def _why(inst: Instance, solved: Solved, s: int, d: int) -> str:
         return f"stop continued: {note}"
     if m == src.floor[d]:
         return f"plan measure for {level} (floor)"
-    opt, fl = src.options[m], src.options[src.floor[d]]
+    chosen, at_floor = src.options[m], src.options[src.floor[d]]
     supplied = _supply_why(inst, solved, s, d)
     if supplied:
-        return f"deepened from {fl.id} to {opt.id}: {supplied}"
+        return f"deepened from {at_floor.id} to {chosen.id}: {supplied}"
     gains = []
     value = 0.0
     for name, idx in inst.pooled_rows(d):
-        extra = sum(opt.cut_kg[i] - fl.cut_kg[i] for i in idx)
+        extra = sum(chosen.cut_kg[i] - at_floor.cut_kg[i] for i in idx)
         dual = solved.marginal_yuan_per_kg[d].get(name, 0.0)
         if extra > 0:
             gains.append(f"+{extra:,.0f} kg {_LABEL[name]}")
@@ -262,9 +262,9 @@ def _why(inst: Instance, solved: Solved, s: int, d: int) -> str:
     binding = [
         f"{_LABEL[n]} {v:,.1f}" for n, v in solved.marginal_yuan_per_kg[d].items() if v > 1e-9
     ]
-    extra_cost = opt.cost_yuan_d - fl.cost_yuan_d
+    extra_cost = chosen.cost_yuan_d - at_floor.cost_yuan_d
     text = (
-        f"deepened from {fl.id} to {opt.id} to meet the {level} targets: "
+        f"deepened from {at_floor.id} to {chosen.id} to meet the {level} targets: "
         f"{', '.join(gains) or 'no extra cut'} for {extra_cost:,.0f} yuan/day"
     )
     if binding:
