@@ -1,4 +1,4 @@
-"""Air quality index after HJ 633-2012 and HJ 633-2026 (DOMAIN §2).
+"""Air quality index after HJ 633-2012 and HJ 633-2026.
 
 The breakpoint tables are data (``emergency/data/aqi_hj633.yaml``). Arithmetic is exact:
 concentrations become :class:`fractions.Fraction` through their decimal text, and each
@@ -25,7 +25,7 @@ from emergency.errors import InputError
 
 DATA_FILE = Path(__file__).parent / "data" / "aqi_hj633.yaml"
 DEFAULT_STANDARD = "HJ633-2012"
-"""The standard used when neither a standard nor a date is named (SPEC §5)."""
+"""The standard used when neither a standard nor a date is named (docs/FORMATS.md)."""
 
 PRIMARY_ABOVE = 50
 """Primary pollutants are named only when the AQI is above this."""

@@ -2,7 +2,7 @@
 
 Given an :class:`~emergency.instance.Instance` and a choice of one measure per source and
 day, it recomputes in exact rational arithmetic the cuts, the daily costs, the stop starts
-and their restart costs, and reports every violated rule of SPEC §4: measures outside the
+and their restart costs, and reports every violated rule of the model: measures outside the
 allowed set (floors, guaranteed firms, protected grades, overrides), minimum stop days,
 supply couplings and the (capped) targets. Every optimiser test and the benchmark run
 their lists through it; it shares no code with the optimiser. A new constraint family in
@@ -66,7 +66,7 @@ def check(
         ``choice[s][d]``: index of the measure of source ``s`` on day ``d``.
     allowed_shortfall_kg:
         Per day and target row ("so2", "so2+nox", ...), a shortfall the list declares
-        (SPEC §4 when capped targets cannot all be met together); a row may fall short of
+        (when capped targets cannot all be met together); a row may fall short of
         its capped target by at most that much.
     """
     rep = CheckReport()

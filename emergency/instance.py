@@ -1,4 +1,4 @@
-"""The optimisation instance: what the model of SPEC §4 needs, and nothing else.
+"""The optimisation instance: what the model (README: How a decision is made) needs, and nothing else.
 
 An :class:`Instance` is solver-independent. The duties module builds it from the data
 folder and the warning; the optimiser, the heuristics and the checker all read it. Tests
@@ -71,7 +71,7 @@ class Edge:
 
 @dataclass(slots=True)
 class Instance:
-    """Everything the decision of SPEC §4 depends on."""
+    """Everything the decision depends on."""
 
     dates: list[dt.date]
     levels: list[str]

@@ -1,4 +1,4 @@
-"""The least-cost decision of SPEC §4: prepare → build → solve → read back.
+"""The least-cost decision: prepare → build → solve → read back.
 
 - prepare: prune dominated measures (:func:`candidates`) and cap each target at what is
   reachable that day (:func:`capped_targets`);
@@ -8,7 +8,7 @@
 - read back: the choice, its exact cost, the bound and gap, the shortfalls.
 
 If the capped targets cannot all be met together (supply couplings), the least weighted
-shortfall Σ short/T is found first and the cost minimised under it (SPEC §4).
+shortfall Σ short/T is found first and the cost minimised under it.
 """
 
 from __future__ import annotations
@@ -186,7 +186,7 @@ def optimise(
     progress: Progress | None = None,
     lp: bool = True,
 ) -> Solved:
-    """Choose one measure per source and day at least cost (SPEC §4)."""
+    """Choose one measure per source and day at least cost."""
     one = stationary(inst)
     if one is None:
         return _optimise(inst, time_limit_s=time_limit_s, progress=progress, lp=lp)

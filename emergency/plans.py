@@ -120,7 +120,7 @@ class SupplyEdge(BaseModel):
         return data
 
     def to_file_dict(self) -> dict[str, Any]:
-        """The SPEC's file shape ``{line, to: {enterprise, line}, share}``."""
+        """The file shape ``{line, to: {enterprise, line}, share}``."""
         target = {"enterprise": self.to_enterprise, "line": self.to_line}
         return {"line": self.line, "to": target, "share": self.share}
 
@@ -614,7 +614,7 @@ def load_city_plan(
 
 
 def dump_plan(plan: Plan) -> str:
-    """The plan as YAML text in the SPEC's shape (round-trips through :func:`parse_plan_text`)."""
+    """The plan as YAML text in the file's shape (round-trips through :func:`parse_plan_text`)."""
     return yaml.safe_dump(plan.to_file_dict(), sort_keys=False, allow_unicode=True)
 
 

@@ -1,4 +1,4 @@
-"""From a warning to an approved-ready curtailment list (SPEC §4–5).
+"""From a warning to an approved-ready curtailment list.
 
 :func:`plan_response` runs duties → optimiser → report; :func:`state_at` reads, from a list
 already in force, which lines are stopped and for how long, so that an upgrade or downgrade
@@ -93,7 +93,7 @@ def _amounts(values: Sequence[float]) -> PollutantAmounts:
 
 
 def report(inst: Instance, solved: Solved, warning: WarningDecision) -> ResponsePlan:
-    """The ResponsePlan of SPEC §5 from a solved instance."""
+    """The ResponsePlan (docs/FORMATS.md) from a solved instance."""
     choice = solved.choice
     days = []
     for d in range(inst.n_days):

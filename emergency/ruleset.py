@@ -1,4 +1,4 @@
-"""Warning rule sets as data (DOMAIN §3, SPEC §3): models, loading and choosing one.
+"""Warning rule sets as data (docs/RULES.md): models, loading and choosing one.
 
 A rule set is a YAML file ``plans/rules/<id>.yaml`` written in the small trigger language
 described in ``docs/RULES.md``: levels from mild to severe, each with a trigger built from

@@ -1,4 +1,4 @@
-"""The supply dependency graph between production lines (SPEC §3–4).
+"""The supply dependency graph between production lines.
 
 A plan's ``supplies`` say that line ``u`` of one source feeds line ``w`` of another with a
 share ``σ``: ``load(w) <= 1 - σ (1 - load(u))``. The graph is a networkx ``DiGraph`` over

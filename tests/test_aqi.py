@@ -1,6 +1,6 @@
-"""AQI after HJ 633-2012 / HJ 633-2026 (DOMAIN §2).
+"""AQI after HJ 633-2012 / HJ 633-2026.
 
-Expected values come from the tables and formula below, copied by hand from DOMAIN §2 and
+Expected values come from the tables and formula below, copied by hand from HJ 633 and
 computed with fractions here, never from ``emergency.aqi``'s own tables or helpers; a few
 cases are plain integers worked out on paper.
 """
@@ -270,7 +270,7 @@ def test_primary_just_above_50() -> None:
     assert result.category == "good"
 
 
-# AQI → (category, category_zh), written out from DOMAIN §2.
+# AQI → (category, category_zh), written out from HJ 633.
 BANDS = [
     (0, "excellent", "优"),
     (50, "excellent", "优"),

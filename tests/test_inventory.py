@@ -1,4 +1,4 @@
-"""``enterprises.csv``: the model, the loader and every validation rule (SPEC §2)."""
+"""``enterprises.csv``: the model, the loader and every validation rule (docs/FORMATS.md)."""
 
 from __future__ import annotations
 

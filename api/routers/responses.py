@@ -64,8 +64,8 @@ def get_response(session: SessionDep, actor: CanReadResponses, response_id: Id) 
 def get_response_plan(
     session: SessionDep, actor: CanReadResponses, response_id: Id, version: Version = None
 ) -> Response:
-    """SPEC §5's plan object for the whole response (days already behind a change are kept
-    as they were planned)."""
+    """The plan object (docs/FORMATS.md) of the whole response; days already behind a
+    change are kept as they were planned."""
     # the JSON of a stored version, cached: no per-request validation and serialisation
     plan = get_plan_json(session, actor, response_id, version=version)
     return Response(plan, media_type="application/json")

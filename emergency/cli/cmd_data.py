@@ -1,4 +1,4 @@
-"""``emergency validate``: check a data folder and summarise it (SPEC §2–3, §5)."""
+"""``emergency validate``: check a data folder and summarise it (docs/FORMATS.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Supervision: which orders were acknowledged and reported on, and what looks wrong.
 
-Anomalies (DOMAIN §7):
+Anomalies:
 
 - ``load``: a report's load is above the load the order allows (whole source,
   value-added weighted, the same weights as the cost);

@@ -49,7 +49,7 @@ RULE_SET_ID = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def consult(session: Session, actor: Actor, forecast: Any) -> ConsultationResult:
-    """Take a consultation forecast (the decoded JSON of SPEC §5) and act on it.
+    """Take a consultation forecast (the decoded JSON of docs/FORMATS.md) and act on it.
 
     Raises
     ------

@@ -29,7 +29,7 @@ def test_the_whole_flow(client: TestClient, auth: dict[str, dict[str, str]], clo
     public = client.get(f"{API}/public/warning").json()
     assert public["level"] == "orange" and public["advice"] == "停止户外活动"
 
-    # 2. The planner reviews the plan (SPEC §5's object).
+    # 2. The planner reviews the plan (the plan object).
     plan = client.get(f"{API}/responses/{rid}/plan", headers=planner).json()
     assert plan["status"] == "optimal"
     assert [d["date"] for d in plan["days"]] == [
