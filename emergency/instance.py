@@ -1,4 +1,4 @@
-"""The optimisation instance: what the model (README: How a decision is made) needs, and nothing else.
+"""The optimisation instance: what the model needs, and nothing else.
 
 An :class:`Instance` is solver-independent. The duties module builds it from the data
 folder and the warning; the optimiser, the heuristics and the checker all read it. Tests

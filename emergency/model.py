@@ -1,4 +1,4 @@
-"""The model (README: How a decision is made) as solver-neutral linear rows, one function per constraint family.
+"""The model as solver-neutral linear rows, one function per constraint family.
 
 The same rows go to CP-SAT (:mod:`emergency.cpsat`, integers) and to the LP relaxation
 (:mod:`emergency.lp`, floats), so the two can never describe different problems.

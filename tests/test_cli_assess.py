@@ -1,4 +1,4 @@
-"""``emergency assess`` (docs/FORMATS.md): the warning object, the rule-set precedence, exit code 2."""
+"""``emergency assess``: the warning object, the rule-set precedence, exit code 2."""
 
 from __future__ import annotations
 
@@ -43,7 +43,8 @@ def test_orange_example() -> None:
     assert out["days"][0]["aqi_range"] == [210, 260]
 
 
-# Example file → (rule set flag or None, expected level, advisory), by hand from the rule sets' published tables (docs/RULES.md).
+# Example file → (rule set flag or None, expected level, advisory), by hand from the
+# rule sets' published tables (docs/RULES.md).
 EXAMPLE_CASES = [
     ("forecast-orange.json", None, "orange", False),
     ("forecast-orange.json", "national-2017", "yellow", False),  # no day > 300

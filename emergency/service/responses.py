@@ -157,7 +157,7 @@ def get_response_detail(session: Session, actor: Actor, response_id: int) -> Res
 def get_plan(
     session: Session, actor: Actor, response_id: int, *, version: int | None = None
 ) -> ResponsePlan:
-    """A plan version of a response (the current one by default), the plan object of docs/FORMATS.md."""
+    """A plan version of a response (the current one by default): docs/FORMATS.md's plan."""
     require(actor, Action.read_responses)
     response = get_response(session, response_id)
     if response.plan_number == 0:
