@@ -1,11 +1,11 @@
 """Warning rule sets and the warning decision.
 
 Every expected level below is written by hand from the rule sets' tables (docs/RULES.md),
-never computed with the engine: national-2017 (blue 1 day > 200; yellow ≥ 2 days;
-orange ≥ 3 days and one day > 300; red ≥ 4 days and ≥ 2 days > 300, or AQI ≥ 500),
-henan-2019 (advisory for one day > 200; yellow ≥ 48 h; orange ≥ 72 h; red ≥ 96 h and > 300 for ≥ 48 h, or AQI ≥ 500)
-and henan-2014 (blue > 200 for < 3 days; yellow ≥ 3 days; orange > 300 for ≥ 3 days; red
-AQI ≥ 500).
+never computed with the engine: national-2017 (blue 1 day > 200; yellow ≥ 2 days; orange ≥ 3
+days and one day > 300; red ≥ 4 days and ≥ 2 days > 300, or AQI ≥ 500), henan-2019 (advisory
+for one day > 200; yellow ≥ 48 h; orange ≥ 72 h; red ≥ 96 h and > 300 for ≥ 48 h, or AQI ≥
+500) and henan-2014 (blue > 200 for < 3 days; yellow ≥ 3 days; orange > 300 for ≥ 3 days;
+red AQI ≥ 500).
 """
 
 from __future__ import annotations
