@@ -18,19 +18,12 @@ from pathlib import Path
 import networkx as nx
 
 from emergency import LEVELS, NORMAL
+from emergency.cityplan import CityPlan, KindDefaults, load_city_plan
 from emergency.errors import ValidationErrors, where
 from emergency.inventory import Source, read_inventory_text
 from emergency.measures import kind_defaults, source_measures
 from emergency.paths import default_data_dir
-from emergency.plans import (
-    CityPlan,
-    KindDefaults,
-    Plan,
-    check_plan,
-    load_city_plan,
-    load_plan,
-    parse_plan,
-)
+from emergency.plans import Plan, check_plan, load_plan, parse_plan
 from emergency.supply import describe_cycle, find_cycles, graph_from_plans, unsatisfiable_edges
 from emergency.yamlfile import Problem, compose_file, format_problems
 

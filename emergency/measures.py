@@ -23,9 +23,10 @@ from emergency import NORMAL, POLLUTANTS
 from emergency.instance import Line, Option
 
 if TYPE_CHECKING:
+    from emergency.cityplan import CityPlan, KindDefaults
     from emergency.dataset import Dataset
     from emergency.inventory import Source
-    from emergency.plans import CityPlan, KindDefaults, Plan
+    from emergency.plans import Plan
 
 DECIMALS = 6
 

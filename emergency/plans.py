@@ -1,4 +1,4 @@
-"""Emergency plans: the one-plant-one-policy plans (一厂一策) and the city plan.
+"""The one-plant-one-policy plans (一厂一策); the city plan is :mod:`emergency.cityplan`.
 
 Models are pydantic with ``extra="forbid"``. Loaders parse YAML once
 (:mod:`emergency.yamlfile`), keep the node tree while checking the file, and report every
@@ -16,7 +16,7 @@ import itertools
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import yaml
 from pydantic import (
@@ -25,7 +25,6 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
-    field_validator,
     model_validator,
 )
 
@@ -54,8 +53,8 @@ GradeKey = Annotated[str, _one_of(GRADES, "grade")]
 Fraction = Annotated[float, Field(ge=0, le=1)]
 NonNegative = Annotated[float, Field(ge=0)]
 
-_MODEL = ConfigDict(extra="forbid", allow_inf_nan=False, coerce_numbers_to_str=True)
-_TOLERANCE = 1e-9
+MODEL_CONFIG = ConfigDict(extra="forbid", allow_inf_nan=False, coerce_numbers_to_str=True)
+TOLERANCE = 1e-9
 
 
 # --------------------------------------------------------------------------- plan models
@@ -64,7 +63,7 @@ _TOLERANCE = 1e-9
 class Line(BaseModel):
     """A production line or process step that emits (kg/day at normal load)."""
 
-    model_config = _MODEL
+    model_config = MODEL_CONFIG
 
     id: str = Field(min_length=1)
     name: str = ""
@@ -86,7 +85,7 @@ class Line(BaseModel):
 class Measure(BaseModel):
     """A named, pre-approved state: the load of each named line (1.0 = normal)."""
 
-    model_config = _MODEL
+    model_config = MODEL_CONFIG
 
     id: str = Field(min_length=1)
     name: str = ""
@@ -100,7 +99,7 @@ class SupplyEdge(BaseModel):
     written ``to: {enterprise, line}``; both shapes are accepted.
     """
 
-    model_config = _MODEL
+    model_config = MODEL_CONFIG
 
     line: str = Field(min_length=1)
     to_enterprise: str = Field(min_length=1)
@@ -132,7 +131,7 @@ class Plan(BaseModel):
     mutating ``lines`` or ``measures`` in place.
     """
 
-    model_config = _MODEL
+    model_config = MODEL_CONFIG
 
     enterprise: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
     updated: dt.date | None = None
@@ -188,7 +187,7 @@ class Plan(BaseModel):
     def at_least_as_strict(self, measure_id: str, than: str) -> bool:
         """True when ``measure_id`` runs no line above ``than``'s load."""
         return all(
-            self.load(measure_id, line.id) <= self.load(than, line.id) + _TOLERANCE
+            self.load(measure_id, line.id) <= self.load(than, line.id) + TOLERANCE
             for line in self.lines
         )
 
@@ -226,107 +225,6 @@ class Plan(BaseModel):
         return data
 
 
-# --------------------------------------------------------------------------- city plan models
-
-
-def _fill_pollutants(values: dict[str, float]) -> dict[str, float]:
-    return {p: float(values.get(p, 0.0)) for p in POLLUTANTS}
-
-
-class DefaultMeasure(BaseModel):
-    """A city default for kinds without plan files: cut fractions and a cost fraction."""
-
-    model_config = _MODEL
-
-    id: str = Field(min_length=1)
-    name: str = ""
-    cut_fraction: dict[PollutantKey, Fraction] = Field(default_factory=dict, validate_default=True)
-    cost_fraction: Fraction = 0.0
-
-    @field_validator("cut_fraction")
-    @classmethod
-    def _fill(cls, value: dict[str, float]) -> dict[str, float]:
-        return _fill_pollutants(value)
-
-
-class KindDefaults(BaseModel):
-    """Default measures of one kind (mildest first) and the one that applies per level."""
-
-    model_config = _MODEL
-
-    measures: list[DefaultMeasure] = Field(default_factory=list)
-    levels: dict[str, str] = Field(default_factory=dict)
-
-    def measure(self, measure_id: str) -> DefaultMeasure:
-        """The default measure with this id (``normal``: no cut, no cost)."""
-        if measure_id == NORMAL:
-            return DefaultMeasure(id=NORMAL, name="normal operation")
-        for measure in self.measures:
-            if measure.id == measure_id:
-                return measure
-        raise KeyError(f"no default measure {measure_id!r}")
-
-    def floor(self, level: str | None) -> str:
-        """The default measure at a level (``normal`` if none)."""
-        return self.levels.get(level, NORMAL) if level else NORMAL
-
-
-class LevelPolicy(BaseModel):
-    """What a warning level demands: cut fractions of the whole-society baseline."""
-
-    model_config = _MODEL
-
-    cut_fraction: dict[PollutantKey, Fraction] = Field(default_factory=dict, validate_default=True)
-    other_cut_kg_d: dict[PollutantKey, NonNegative] = Field(
-        default_factory=dict, validate_default=True
-    )
-    pool_so2_nox: bool = False
-    advice: str = ""
-    advice_en: str | None = None
-
-    @field_validator("cut_fraction", "other_cut_kg_d")
-    @classmethod
-    def _fill(cls, value: dict[str, float]) -> dict[str, float]:
-        return _fill_pollutants(value)
-
-
-class CityPlan(BaseModel):
-    """``plans/city.yaml``: rule set, baseline, level targets, defaults, policy switches."""
-
-    model_config = _MODEL
-
-    name: str
-    rule_set: str = Field(min_length=1)
-    aqi_standard: Literal["by-date", "HJ633-2012", "HJ633-2026"] = "by-date"
-    baseline_kg_d: dict[PollutantKey, NonNegative]
-    protect_grades: list[GradeKey] = Field(default_factory=list)
-    levels: dict[LevelKey, LevelPolicy]
-    defaults: dict[DefaultKindKey, KindDefaults] = Field(default_factory=dict)
-    ack_deadline_hours: float = Field(default=2.0, gt=0)
-    report_by: str = Field(default="17:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-
-    @field_validator("report_by", mode="before")
-    @classmethod
-    def _sexagesimal(cls, value: Any) -> Any:
-        # YAML 1.1 reads an unquoted 17:00 as the base-60 integer 1020
-        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
-            return f"{value // 60:02d}:{value % 60:02d}"
-        return value
-
-    @property
-    def level_order(self) -> tuple[str, ...]:
-        """The city's levels, mildest first."""
-        return tuple(level for level in LEVELS if level in self.levels)
-
-    def target_kg_d(self, level: str) -> dict[str, float]:
-        """``T(p) = cut_fraction * baseline - other_cut`` per pollutant (may be negative)."""
-        policy = self.levels[level]
-        return {
-            p: policy.cut_fraction[p] * self.baseline_kg_d.get(p, 0.0) - policy.other_cut_kg_d[p]
-            for p in POLLUTANTS
-        }
-
-
 def pydantic_problems(exc: ValidationError) -> list[Problem]:
     """Turn pydantic's errors into problems whose paths follow the file's keys."""
     problems: list[Problem] = []
@@ -357,7 +255,7 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _number(value: float) -> str:
+def number_text(value: float) -> str:
     return f"{value:g}"
 
 
@@ -383,9 +281,9 @@ def check_plan(plan: Plan) -> list[Problem]:
                 problems.append(Problem(where_, f"line {line_id!r} cannot stop (can_stop: false)"))
             elif load == 0:
                 continue  # a stop: min_load bounds a running line, not a stopped one
-            elif not line.min_load - _TOLERANCE <= load <= 1 + _TOLERANCE:
-                bounds = f"[{_number(line.min_load)}, 1]"
-                problems.append(Problem(where_, f"load {_number(load)} outside {bounds}"))
+            elif not line.min_load - TOLERANCE <= load <= 1 + TOLERANCE:
+                bounds = f"[{number_text(line.min_load)}, 1]"
+                problems.append(Problem(where_, f"load {number_text(load)} outside {bounds}"))
     for level, measure_id in plan.levels.items():
         if level not in LEVELS:
             expected = ", ".join(LEVELS)
@@ -421,10 +319,10 @@ def monotone_problems(plan: Plan, levels: Sequence[str]) -> list[Problem]:
         if low_id not in plan.measures_by_id or high_id not in plan.measures_by_id:
             continue
         milder = [
-            f"{line.id} {_number(plan.load(high_id, line.id))} > "
-            f"{_number(plan.load(low_id, line.id))}"
+            f"{line.id} {number_text(plan.load(high_id, line.id))} > "
+            f"{number_text(plan.load(low_id, line.id))}"
             for line in plan.lines
-            if plan.load(high_id, line.id) > plan.load(low_id, line.id) + _TOLERANCE
+            if plan.load(high_id, line.id) > plan.load(low_id, line.id) + TOLERANCE
         ]
         if milder:
             problems.append(
@@ -449,83 +347,6 @@ def _unique(items: Sequence[Line | Measure], field: str, what: str) -> list[Prob
                 )
             )
         first.setdefault(item.id, i)
-    return problems
-
-
-def check_city_plan(city: CityPlan) -> list[Problem]:
-    """Rules inside the city plan: baseline, defaults named and ordered mildest first."""
-    problems: list[Problem] = []
-    missing = [p for p in POLLUTANTS if p not in city.baseline_kg_d]
-    if missing:
-        problems.append(Problem(("baseline_kg_d",), f"missing pollutant(s) {', '.join(missing)}"))
-    if not city.levels:
-        problems.append(Problem(("levels",), "no levels: name at least one warning level"))
-    for kind, defaults in city.defaults.items():
-        base: tuple[str | int, ...] = ("defaults", kind)
-        problems += [Problem(base + p.path, p.message) for p in _unique_defaults(defaults.measures)]
-        for i in range(1, len(defaults.measures)):
-            before, after = defaults.measures[i - 1], defaults.measures[i]
-            milder = [
-                f"{p} {_number(after.cut_fraction[p])} < {_number(before.cut_fraction[p])}"
-                for p in POLLUTANTS
-                if after.cut_fraction[p] < before.cut_fraction[p] - _TOLERANCE
-            ]
-            if milder:
-                problems.append(
-                    Problem(
-                        (*base, "measures", i),
-                        f"{after.id!r} is milder than the previous {before.id!r} on "
-                        + ", ".join(milder)
-                        + " (list measures mildest first)",
-                    )
-                )
-        ids = {m.id for m in defaults.measures} | {NORMAL}
-        for level, measure_id in defaults.levels.items():
-            if level not in city.levels:
-                known = ", ".join(city.level_order)
-                problems.append(
-                    Problem((*base, "levels", level), f"not a level of this plan ({known})")
-                )
-            elif measure_id not in ids:
-                known = ", ".join(m.id for m in defaults.measures) or "none"
-                problems.append(
-                    Problem(
-                        (*base, "levels", level),
-                        f"names no default measure: {measure_id!r} (measures: {known})",
-                    )
-                )
-        order = [lv for lv in city.level_order if defaults.levels.get(lv, NORMAL) in ids]
-        for lower, higher in itertools.pairwise(order):
-            low, high = (
-                defaults.measure(defaults.floor(lower)),
-                defaults.measure(defaults.floor(higher)),
-            )
-            if any(high.cut_fraction[p] < low.cut_fraction[p] - _TOLERANCE for p in POLLUTANTS):
-                problems.append(
-                    Problem(
-                        (*base, "levels", higher)
-                        if higher in defaults.levels
-                        else (*base, "levels"),
-                        f"{higher} ({high.id!r}) is milder than {lower} ({low.id!r})",
-                    )
-                )
-    return problems
-
-
-def _unique_defaults(measures: Sequence[DefaultMeasure]) -> list[Problem]:
-    first: dict[str, int] = {}
-    problems: list[Problem] = []
-    for i, measure in enumerate(measures):
-        if measure.id == NORMAL:
-            problems.append(Problem(("measures", i, "id"), "'normal' is reserved (no cut)"))
-        if measure.id in first:
-            problems.append(
-                Problem(
-                    ("measures", i, "id"),
-                    f"duplicate measure id {measure.id!r} (also measures[{first[measure.id]}])",
-                )
-            )
-        first.setdefault(measure.id, i)
     return problems
 
 
@@ -561,7 +382,7 @@ def parse_plan_text(text: str, source_name: str) -> Plan:
     return plan
 
 
-def _read_text(path: Path, name: str) -> tuple[str | None, list[str]]:
+def read_text(path: Path, name: str) -> tuple[str | None, list[str]]:
     try:
         return path.read_text(encoding="utf-8-sig"), []
     except UnicodeDecodeError as exc:
@@ -580,44 +401,13 @@ def load_plan(path: Path | str, display: str | None = None) -> tuple[Plan | None
         the checks) and every message, naming ``display`` (default: ``path``), line, field.
     """
     name = display if display is not None else str(path)
-    text, errors = _read_text(Path(path), name)
+    text, errors = read_text(Path(path), name)
     if text is None:
         return None, errors
     plan, errors, _node = parse_plan(text, name)
     return plan, errors
 
 
-def parse_city_text(text: str, name: str) -> tuple[CityPlan | None, list[str]]:
-    """Parse and check city-plan text."""
-    try:
-        data, node = read_yaml(text, name)
-    except ValidationErrors as exc:
-        return None, exc.errors
-    if not isinstance(data, dict):
-        return None, [f"{where(name, 1)}: expected a mapping of city-plan fields"]
-    try:
-        city = CityPlan.model_validate(data)
-    except ValidationError as exc:
-        return None, format_problems(name, pydantic_problems(exc), node)
-    return city, format_problems(name, check_city_plan(city), node)
-
-
-def load_city_plan(
-    path: Path | str, display: str | None = None
-) -> tuple[CityPlan | None, list[str]]:
-    """Read ``plans/city.yaml``; returns the city plan (None if it cannot be built) and errors."""
-    name = display if display is not None else str(path)
-    text, errors = _read_text(Path(path), name)
-    if text is None:
-        return None, errors
-    return parse_city_text(text, name)
-
-
 def dump_plan(plan: Plan) -> str:
     """The plan as YAML text in the file's shape (round-trips through :func:`parse_plan_text`)."""
     return yaml.safe_dump(plan.to_file_dict(), sort_keys=False, allow_unicode=True)
-
-
-def dump_city_plan(city: CityPlan) -> str:
-    """The city plan as YAML text."""
-    return yaml.safe_dump(city.model_dump(mode="json"), sort_keys=False, allow_unicode=True)

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 
 import networkx as nx
 
+from emergency.cityplan import CityPlan
 from emergency.measures import allowed_measures, held
-from emergency.plans import CityPlan, Plan
+from emergency.plans import Plan
 
 if TYPE_CHECKING:
     from emergency.inventory import Source

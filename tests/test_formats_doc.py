@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
+from emergency.cityplan import CityPlan, parse_city_text
 from emergency.forecast import Concentrations, Forecast, ForecastDay, parse_forecast
 from emergency.inventory import COLUMNS
-from emergency.plans import CityPlan, Line, Measure, Plan, parse_city_text, parse_plan_text
+from emergency.plans import Line, Measure, Plan, parse_plan_text
 from emergency.solution import (
     Assignment,
     DayResult,

@@ -10,19 +10,9 @@ from typing import Any
 import pytest
 
 from emergency import NORMAL
+from emergency.cityplan import CityPlan, dump_city_plan, load_city_plan, parse_city_text
 from emergency.errors import ValidationErrors
-from emergency.plans import (
-    CityPlan,
-    Plan,
-    SupplyEdge,
-    dump_city_plan,
-    dump_plan,
-    load_city_plan,
-    load_plan,
-    parse_city_text,
-    parse_plan,
-    parse_plan_text,
-)
+from emergency.plans import Plan, SupplyEdge, dump_plan, load_plan, parse_plan, parse_plan_text
 from emergency.yamlfile import locate, path_text, read_yaml
 from tests.datafiles import dump_yaml, small_city, small_plans
 

@@ -1,0 +1,241 @@
+"""The city plan (plans/city.yaml): targets per level, default measures, public advice.
+
+The rule set and AQI standard in force, the whole-society baseline, per level the cut
+fractions, the expected cut of non-listed sources, SO2+NOx pooling and the advice to the
+public; the default measures of sites, yards and quarries without plan files;
+``protect_grades``; ``ack_deadline_hours``. Checked like the plans: every problem with
+the file, the YAML line and the field.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from emergency import LEVELS, NORMAL, POLLUTANTS
+from emergency.errors import ValidationErrors, where
+from emergency.plans import (
+    MODEL_CONFIG,
+    TOLERANCE,
+    DefaultKindKey,
+    Fraction,
+    GradeKey,
+    LevelKey,
+    NonNegative,
+    PollutantKey,
+    number_text,
+    pydantic_problems,
+    read_text,
+)
+from emergency.yamlfile import Problem, format_problems, read_yaml
+
+
+def _fill_pollutants(values: dict[str, float]) -> dict[str, float]:
+    return {p: float(values.get(p, 0.0)) for p in POLLUTANTS}
+
+
+class DefaultMeasure(BaseModel):
+    """A city default for kinds without plan files: cut fractions and a cost fraction."""
+
+    model_config = MODEL_CONFIG
+
+    id: str = Field(min_length=1)
+    name: str = ""
+    cut_fraction: dict[PollutantKey, Fraction] = Field(default_factory=dict, validate_default=True)
+    cost_fraction: Fraction = 0.0
+
+    @field_validator("cut_fraction")
+    @classmethod
+    def _fill(cls, value: dict[str, float]) -> dict[str, float]:
+        return _fill_pollutants(value)
+
+
+class KindDefaults(BaseModel):
+    """Default measures of one kind (mildest first) and the one that applies per level."""
+
+    model_config = MODEL_CONFIG
+
+    measures: list[DefaultMeasure] = Field(default_factory=list)
+    levels: dict[str, str] = Field(default_factory=dict)
+
+    def measure(self, measure_id: str) -> DefaultMeasure:
+        """The default measure with this id (``normal``: no cut, no cost)."""
+        if measure_id == NORMAL:
+            return DefaultMeasure(id=NORMAL, name="normal operation")
+        for measure in self.measures:
+            if measure.id == measure_id:
+                return measure
+        raise KeyError(f"no default measure {measure_id!r}")
+
+    def floor(self, level: str | None) -> str:
+        """The default measure at a level (``normal`` if none)."""
+        return self.levels.get(level, NORMAL) if level else NORMAL
+
+
+class LevelPolicy(BaseModel):
+    """What a warning level demands: cut fractions of the whole-society baseline."""
+
+    model_config = MODEL_CONFIG
+
+    cut_fraction: dict[PollutantKey, Fraction] = Field(default_factory=dict, validate_default=True)
+    other_cut_kg_d: dict[PollutantKey, NonNegative] = Field(
+        default_factory=dict, validate_default=True
+    )
+    pool_so2_nox: bool = False
+    advice: str = ""
+    advice_en: str | None = None
+
+    @field_validator("cut_fraction", "other_cut_kg_d")
+    @classmethod
+    def _fill(cls, value: dict[str, float]) -> dict[str, float]:
+        return _fill_pollutants(value)
+
+
+class CityPlan(BaseModel):
+    """``plans/city.yaml``: rule set, baseline, level targets, defaults, policy switches."""
+
+    model_config = MODEL_CONFIG
+
+    name: str
+    rule_set: str = Field(min_length=1)
+    aqi_standard: Literal["by-date", "HJ633-2012", "HJ633-2026"] = "by-date"
+    baseline_kg_d: dict[PollutantKey, NonNegative]
+    protect_grades: list[GradeKey] = Field(default_factory=list)
+    levels: dict[LevelKey, LevelPolicy]
+    defaults: dict[DefaultKindKey, KindDefaults] = Field(default_factory=dict)
+    ack_deadline_hours: float = Field(default=2.0, gt=0)
+    report_by: str = Field(default="17:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+    @field_validator("report_by", mode="before")
+    @classmethod
+    def _sexagesimal(cls, value: Any) -> Any:
+        # YAML 1.1 reads an unquoted 17:00 as the base-60 integer 1020
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+            return f"{value // 60:02d}:{value % 60:02d}"
+        return value
+
+    @property
+    def level_order(self) -> tuple[str, ...]:
+        """The city's levels, mildest first."""
+        return tuple(level for level in LEVELS if level in self.levels)
+
+    def target_kg_d(self, level: str) -> dict[str, float]:
+        """``T(p) = cut_fraction * baseline - other_cut`` per pollutant (may be negative)."""
+        policy = self.levels[level]
+        return {
+            p: policy.cut_fraction[p] * self.baseline_kg_d.get(p, 0.0) - policy.other_cut_kg_d[p]
+            for p in POLLUTANTS
+        }
+
+
+def check_city_plan(city: CityPlan) -> list[Problem]:
+    """Rules inside the city plan: baseline, defaults named and ordered mildest first."""
+    problems: list[Problem] = []
+    missing = [p for p in POLLUTANTS if p not in city.baseline_kg_d]
+    if missing:
+        problems.append(Problem(("baseline_kg_d",), f"missing pollutant(s) {', '.join(missing)}"))
+    if not city.levels:
+        problems.append(Problem(("levels",), "no levels: name at least one warning level"))
+    for kind, defaults in city.defaults.items():
+        base: tuple[str | int, ...] = ("defaults", kind)
+        problems += [Problem(base + p.path, p.message) for p in _unique_defaults(defaults.measures)]
+        for i in range(1, len(defaults.measures)):
+            before, after = defaults.measures[i - 1], defaults.measures[i]
+            milder = [
+                f"{p} {number_text(after.cut_fraction[p])} < {number_text(before.cut_fraction[p])}"
+                for p in POLLUTANTS
+                if after.cut_fraction[p] < before.cut_fraction[p] - TOLERANCE
+            ]
+            if milder:
+                problems.append(
+                    Problem(
+                        (*base, "measures", i),
+                        f"{after.id!r} is milder than the previous {before.id!r} on "
+                        + ", ".join(milder)
+                        + " (list measures mildest first)",
+                    )
+                )
+        ids = {m.id for m in defaults.measures} | {NORMAL}
+        for level, measure_id in defaults.levels.items():
+            if level not in city.levels:
+                known = ", ".join(city.level_order)
+                problems.append(
+                    Problem((*base, "levels", level), f"not a level of this plan ({known})")
+                )
+            elif measure_id not in ids:
+                known = ", ".join(m.id for m in defaults.measures) or "none"
+                problems.append(
+                    Problem(
+                        (*base, "levels", level),
+                        f"names no default measure: {measure_id!r} (measures: {known})",
+                    )
+                )
+        order = [lv for lv in city.level_order if defaults.levels.get(lv, NORMAL) in ids]
+        for lower, higher in itertools.pairwise(order):
+            low, high = (
+                defaults.measure(defaults.floor(lower)),
+                defaults.measure(defaults.floor(higher)),
+            )
+            if any(high.cut_fraction[p] < low.cut_fraction[p] - TOLERANCE for p in POLLUTANTS):
+                problems.append(
+                    Problem(
+                        (*base, "levels", higher)
+                        if higher in defaults.levels
+                        else (*base, "levels"),
+                        f"{higher} ({high.id!r}) is milder than {lower} ({low.id!r})",
+                    )
+                )
+    return problems
+
+
+def _unique_defaults(measures: Sequence[DefaultMeasure]) -> list[Problem]:
+    first: dict[str, int] = {}
+    problems: list[Problem] = []
+    for i, measure in enumerate(measures):
+        if measure.id == NORMAL:
+            problems.append(Problem(("measures", i, "id"), "'normal' is reserved (no cut)"))
+        if measure.id in first:
+            problems.append(
+                Problem(
+                    ("measures", i, "id"),
+                    f"duplicate measure id {measure.id!r} (also measures[{first[measure.id]}])",
+                )
+            )
+        first.setdefault(measure.id, i)
+    return problems
+
+
+def parse_city_text(text: str, name: str) -> tuple[CityPlan | None, list[str]]:
+    """Parse and check city-plan text."""
+    try:
+        data, node = read_yaml(text, name)
+    except ValidationErrors as exc:
+        return None, exc.errors
+    if not isinstance(data, dict):
+        return None, [f"{where(name, 1)}: expected a mapping of city-plan fields"]
+    try:
+        city = CityPlan.model_validate(data)
+    except ValidationError as exc:
+        return None, format_problems(name, pydantic_problems(exc), node)
+    return city, format_problems(name, check_city_plan(city), node)
+
+
+def load_city_plan(
+    path: Path | str, display: str | None = None
+) -> tuple[CityPlan | None, list[str]]:
+    """Read ``plans/city.yaml``; returns the city plan (None if it cannot be built) and errors."""
+    name = display if display is not None else str(path)
+    text, errors = read_text(Path(path), name)
+    if text is None:
+        return None, errors
+    return parse_city_text(text, name)
+
+
+def dump_city_plan(city: CityPlan) -> str:
+    """The city plan as YAML text."""
+    return yaml.safe_dump(city.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
