@@ -25,6 +25,7 @@ from emergency.service.enterprises import open_store
 from emergency.service.tokens import create_token, list_tokens, revoke_token
 from emergency.store.db import Store
 from emergency.store.models import ApiToken, AuditEntry, WebSession
+from tests.api.conftest import Clock
 from tests.datafiles import write_small_dataset
 from tests.pages.conftest import NOW, city_rows, login_csrf, sign_in
 from tests.pages.live import LiveServer, make_tokens
@@ -32,22 +33,9 @@ from tests.pages.live import LiveServer, make_tokens
 SESSION = "emergency_session"
 
 
-class Clock:
-    """The store's clock, moved by the tests."""
-
-    def __init__(self, now: dt.datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
-
-
 @pytest.fixture
 def clock(store: Store) -> Clock:
-    clock = Clock()
+    clock = Clock(NOW)
     store.config.now = clock
     return clock
 
