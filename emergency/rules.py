@@ -31,7 +31,7 @@ from emergency.ruleset import (
     load_rule_set,
     parse_rule_set,
 )
-from emergency.solution import WarningDay, WarningDecision
+from emergency.solution import EpisodeView, WarningDay, WarningDecision
 
 __all__ = [
     "LEVEL_RANK",
@@ -289,8 +289,9 @@ def assess(forecast: Forecast, rule_set: RuleSet, standard: str | None = None) -
         for day in days:
             day.level = _severer(day.level, order)
 
-    ranked = [e for e in episodes if e.level is not None]
-    best = max(ranked, key=lambda e: (LEVEL_RANK[e.level or "blue"], -e.first), default=None)
+    # the first episode that reaches a level is the one to respond to now; later ones are
+    # forecast to come (a consultation then opens them)
+    best = next((e for e in episodes if e.level is not None), None)
     advisory = next((e for e in episodes if e.advisory_why), None) if best is None else None
     level = _severer(best.level if best else None, order)
 
@@ -319,4 +320,23 @@ def assess(forecast: Forecast, rule_set: RuleSet, standard: str | None = None) -
         regional_order=order,
         release_ok=order is None and release_ok(days, rule_set),
         days=days,
+        episodes=[_episode_view(days, e, rule_set) for e in episodes],
+    )
+
+
+def _episode_view(days: Sequence[WarningDay], episode: Episode, rule_set: RuleSet) -> EpisodeView:
+    span = days[episode.first : episode.last + 1]
+    if episode.level is not None:
+        reason = f"{episode.why} → {episode.level}"
+    elif episode.advisory_why:
+        reason = f"{episode.advisory_why} → health advisory"
+    else:
+        reason = f"{rule_set.episode.text()} on {_dates(span)} ({_values(span)}) reaches no level"
+    return EpisodeView(
+        start=span[0].date,
+        end=span[-1].date,
+        level=episode.level,
+        advisory=episode.level is None and episode.advisory_why is not None,
+        peak_aqi=max(d.aqi for d in span),
+        reason=reason,
     )

@@ -28,8 +28,25 @@ class WarningDay(BaseModel):
     level: str | None = Field(default=None, description="warning level in force that day")
 
 
+class EpisodeView(BaseModel):
+    """One episode of a forecast: days meeting the rule set's episode bound (short clean
+    gaps merged) and what they reach."""
+
+    start: dt.date
+    end: dt.date
+    level: str | None = Field(description="the level it reaches (null: none)")
+    advisory: bool = Field(description="it reaches only the health advisory")
+    peak_aqi: int
+    reason: str
+
+
 class WarningDecision(BaseModel):
-    """The warning object: ``level`` is None when no warning is due."""
+    """The warning object: ``level`` is None when no warning is due.
+
+    ``level``, ``start`` and ``end`` are those of the first episode that reaches a level —
+    the one to respond to now; ``episodes`` lists every episode of the forecast in order,
+    later ones as forecast to come.
+    """
 
     level: str | None
     advisory: bool = False
@@ -46,6 +63,7 @@ class WarningDecision(BaseModel):
         "release hours from its first day: a warning in force may be released",
     )
     days: list[WarningDay] = Field(default_factory=list)
+    episodes: list[EpisodeView] = Field(default_factory=list)
 
 
 class PollutantAmounts(BaseModel):

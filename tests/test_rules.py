@@ -128,11 +128,28 @@ def test_no_warning_has_no_period(rules: dict[str, RuleSet]) -> None:
     assert "no warning" in decision.reason
 
 
-def test_most_severe_episode_wins(rules: dict[str, RuleSet]) -> None:
-    # Gap of two clean days: two episodes, yellow then orange.
-    decision = assess(forecast(250, 250, 180, 180, 250, 250, 250), rules["henan-2019"])
-    assert (decision.level, decision.start, decision.end) == ("orange", day(4), day(6))
+def test_the_first_episode_is_answered_and_later_ones_are_listed(
+    rules: dict[str, RuleSet],
+) -> None:
+    # Gap of two clean days (longer than merge_gap_days): two episodes, yellow then orange.
+    # The heavy days 12-16..17 get their response now; the orange one is forecast to come.
+    decision = assess(forecast(250, 250, 150, 150, 250, 250, 250), rules["henan-2019"])
+    assert (decision.level, decision.start, decision.end) == ("yellow", day(0), day(1))
+    assert [(e.start, e.end, e.level, e.peak_aqi) for e in decision.episodes] == [
+        (day(0), day(1), "yellow", 250),
+        (day(4), day(6), "orange", 250),
+    ]
     assert [d.level for d in decision.days] == ["yellow"] * 2 + [None] * 2 + ["orange"] * 3
+
+
+def test_a_short_gap_merges_and_the_higher_level_applies_from_the_start(
+    rules: dict[str, RuleSet],
+) -> None:
+    # One clean day (merge_gap_days 1): one episode 12-16..21, orange (72 h > 200 on
+    # 12-19..21) from its first day — alone, 12-16..17 would be yellow only.
+    decision = assess(forecast(250, 250, 150, 250, 250, 250), rules["henan-2019"])
+    assert (decision.level, decision.start, decision.end) == ("orange", day(0), day(5))
+    assert len(decision.episodes) == 1 and decision.episodes[0].level == "orange"
 
 
 # Ranges [low, high]: (range_end, days, level, advisory), by hand.
