@@ -168,7 +168,7 @@ class Forecast(_Strict):
 
     @model_validator(mode="after")
     def _consecutive(self) -> Forecast:
-        for i, message in date_problems([d.date for d in self.days]):
+        for i, message in date_problems([d.date for d in self.days], self.issued_at):
             raise ValueError(f"days[{i}].date: {message}")  # the first; parse_forecast: all
         return self
 
@@ -183,13 +183,22 @@ class Forecast(_Strict):
         return [d.date for d in self.days]
 
 
-def date_problems(dates: Sequence[dt.date | None]) -> list[tuple[int, str]]:
-    """``(index, message)`` for each day not the day after the one before it.
+def date_problems(
+    dates: Sequence[dt.date | None], issued_at: dt.datetime | None = None
+) -> list[tuple[int, str]]:
+    """``(index, message)`` for each day not the day after the one before it, and for a
+    first day before the issue date (a forecast cannot open a warning in the past).
 
     A ``None`` (a date that could not be read) is skipped together with its neighbours'
     comparisons, so one bad date gives one error, not three.
     """
     problems: list[tuple[int, str]] = []
+    if issued_at is not None and dates and dates[0] is not None:
+        issued = issued_at.date()  # the issuer's own local date
+        if dates[0] < issued:
+            problems.append(
+                (0, f"{dates[0]} is before the issue date {issued}: forecast days start on it")
+            )
     for i in range(1, len(dates)):
         before, date = dates[i - 1], dates[i]
         if before is None or date is None:
@@ -269,6 +278,7 @@ def describe_error(error: Mapping[str, Any]) -> tuple[str, str]:
 JsonPath = tuple[str | int, ...]
 
 _DATE: TypeAdapter[dt.date] = TypeAdapter(BoundedDate)
+_DATETIME: TypeAdapter[dt.datetime | None] = TypeAdapter(BoundedDatetime | None)
 _WS = re.compile(r"[ \t\n\r]*")
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _SCALAR = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?|true|false|null")
@@ -364,6 +374,14 @@ def _raw_dates(obj: Mapping[str, Any]) -> list[dt.date | None]:
     return dates
 
 
+def _raw_issued(obj: Mapping[str, Any]) -> dt.datetime | None:
+    try:
+        value = _DATETIME.validate_python(obj.get("issued_at"))
+    except ValidationError:
+        return None
+    return value if value is not None and value.utcoffset() is not None else None
+
+
 def forecast_problems(exc: ValidationError, obj: Mapping[str, Any]) -> list[tuple[JsonPath, str]]:
     """Every problem of a forecast that failed validation: ``(path, message)``.
 
@@ -377,7 +395,9 @@ def forecast_problems(exc: ValidationError, obj: Mapping[str, Any]) -> list[tupl
             continue  # the order of the days (Forecast._consecutive): all of them below
         _path, message = describe_error(error)
         problems.append((loc, message))
-    problems += [(("days", i, "date"), m) for i, m in date_problems(_raw_dates(obj))]
+    problems += [
+        (("days", i, "date"), m) for i, m in date_problems(_raw_dates(obj), _raw_issued(obj))
+    ]
 
     def day(problem: tuple[JsonPath, str]) -> int:  # fields first, then day by day
         loc = problem[0]

@@ -21,6 +21,8 @@ ACTION_LABELS = {
     "opened": "启动 Opened",
     "upgraded": "升级 Upgraded",
     "downgraded": "降级 Downgraded",
+    "extended": "延长 Extended",
+    "shortened": "缩短 Shortened",
     "unchanged": "维持 Unchanged",
     "released": "解除 Released",
     "none": "无预警 No warning",

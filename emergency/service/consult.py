@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from emergency.errors import InputError
 from emergency.forecast import parse_forecast
-from emergency.rules import LEVEL_RANK, assess, choose_rule_set
+from emergency.rules import LEVEL_RANK, RuleSet, assess, choose_rule_set
 from emergency.service.access import Action, Actor, require
 from emergency.service.audit import record
 from emergency.service.errors import Conflict
@@ -87,7 +87,7 @@ def consult(session: Session, actor: Actor, forecast: Any) -> ConsultationResult
                 response_state(response),
             )
     else:
-        action, done = _follow(session, actor, response, warning, today)
+        action, done = _follow(session, actor, response, warning, rule_set, today)
     row = Consultation(
         received_at=config.now(),
         actor=actor.label,
@@ -162,31 +162,62 @@ def list_consultations(
 
 
 def _follow(
-    session: Session, actor: Actor, response: Response, warning: WarningDecision, today: dt.date
+    session: Session,
+    actor: Actor,
+    response: Response,
+    warning: WarningDecision,
+    rule_set: RuleSet,
+    today: dt.date,
 ) -> tuple[ConsultAction, Issued]:
-    """Upgrade, downgrade, extend or release the open response as the decision says."""
+    """Make the open response follow the new forecast for the episode in progress.
+
+    The level the forecast supports is taken — upgrade, downgrade, extend, shorten — or,
+    when it supports none, the response is released if the rule set's release condition
+    holds and otherwise held at the rule set's mildest level until it does. ``unchanged``
+    only when level and period stay as they are.
+    """
     before = response_state(response)
-    action = _action(response, warning)
     done = Issued()
-    replanned = False
-    if action == "released":
-        done.lifted = release_response(
-            session, actor, response, "released by the consultation", decision=warning
-        )
-        return action, done
-    if warning.level is not None and warning.end is not None:
-        if action != "unchanged" or warning.end != response.end:
-            eff = max(warning.start or today, response.start, today)
-            if eff <= warning.end:  # else the episode is already behind: nothing to re-plan
-                done = _replan(session, actor, response, warning, eff, action)
-                replanned = True
-        if not replanned:
-            action = "unchanged"
-    if action != "unchanged" or replanned:
-        name = action if action != "unchanged" else "extended"
-        after = {**response_state(response), **_touched(done)}
-        record(session, actor, f"response.{name}", f"response:{response.id}", before, after)
+    if warning.level is None:
+        if warning.release_ok:
+            done.lifted = release_response(
+                session, actor, response, "released by the consultation", decision=warning
+            )
+            return "released", done
+        held = _mildest_until_release(warning, rule_set, today)
+        if held is None:  # too short a forecast to tell: the response stays as it is
+            return "unchanged", done
+        warning = held
+    assert warning.level is not None and warning.start is not None and warning.end is not None
+    action = _action(response, warning)
+    eff = max(warning.start, response.start, today)
+    if action == "unchanged" or eff > warning.end:  # nothing changes, or all of it is behind
+        return "unchanged", done
+    done = _replan(session, actor, response, warning, eff, action)
+    after = {**response_state(response), **_touched(done)}
+    record(session, actor, f"response.{action}", f"response:{response.id}", before, after)
     return action, done
+
+
+def _mildest_until_release(
+    warning: WarningDecision, rule_set: RuleSet, today: dt.date
+) -> WarningDecision | None:
+    """The warning that holds an open response when the forecast reaches no level but
+    the release condition does not hold yet: the mildest level, through the last day
+    that still meets the episode bound (None when no day does)."""
+    met = [d for d in warning.days if rule_set.episode.met_by(d.aqi)]
+    if not met or not warning.days:
+        return None
+    mildest = rule_set.level_names[0]
+    start = max(warning.days[0].date, today)
+    reason = (
+        f"{warning.reason}; the release condition ({rule_set.episode.text()} no more for "
+        f"{rule_set.release_hours} h) does not hold until after {met[-1].date} → held at "
+        f"{mildest} until then"
+    )
+    return warning.model_copy(
+        update={"level": mildest, "start": start, "end": met[-1].date, "reason": reason}
+    )
 
 
 def _touched(done: Issued) -> dict[str, list[int]]:
@@ -199,10 +230,14 @@ def _touched(done: Issued) -> dict[str, list[int]]:
 
 
 def _action(response: Response, warning: WarningDecision) -> ConsultAction:
-    if warning.level is None:
-        return "released" if warning.release_ok else "unchanged"
+    """How a warning with a level changes the open response."""
+    assert warning.level is not None and warning.end is not None
     old, new = LEVEL_RANK[response.level], LEVEL_RANK[warning.level]
-    return "upgraded" if new > old else "downgraded" if new < old else "unchanged"
+    if new != old:
+        return "upgraded" if new > old else "downgraded"
+    if warning.end != response.end:
+        return "extended" if warning.end > response.end else "shortened"
+    return "unchanged"
 
 
 def _open(session: Session, actor: Actor, warning: WarningDecision, today: dt.date) -> Response:
@@ -249,7 +284,7 @@ def _replan(
     with raced(session, f"response {response.id} changed meanwhile; send the consultation again"):
         response.level = warning.level
         response.warning = warning.model_dump(mode="json")
-        reason = action if action != "unchanged" else "extended"
+        reason = action
         row = add_plan_version(session, actor, response, plan, reason=reason, effective_from=eff)
         done = Issued()
         if response.approved_plan is not None:

@@ -14,7 +14,9 @@ from emergency.bounds import BoundedAwareDatetime
 from emergency.solution import PollutantAmounts, WarningDecision
 from emergency.vocabulary import OrderStatus, PlanVersionStatus, ResponseStatus
 
-ConsultAction = Literal["opened", "upgraded", "downgraded", "unchanged", "released", "none"]
+ConsultAction = Literal[
+    "opened", "upgraded", "downgraded", "extended", "shortened", "unchanged", "released", "none"
+]
 
 
 class _In(BaseModel):

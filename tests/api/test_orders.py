@@ -256,7 +256,7 @@ def test_same_level_with_a_later_end_extends_the_response(store: Store, clock: C
     with store.session() as session:
         result = consultations.consult(session, PLANNER, at_issue(clock, longer))
         detail = responses.get_response_detail(session, PLANNER, rid)
-    assert result.action == "unchanged" and result.plan_version == 2
+    assert result.action == "extended" and result.plan_version == 2
     assert detail.plans[-1].reason == "extended" and detail.end == dt.date(2016, 12, 21)
     assert detail.approved  # the orders follow the warning at once
     with store.session() as session:

@@ -221,10 +221,14 @@ def test_the_servers_clock_decides_what_is_past(
     starts = {o["start"] for o in r.json()["issued"]}
     assert starts == {"2016-12-18"}
 
-    # A forecast whose days started before today opens the response from today.
-    other = forecast(dt.date(2016, 12, 17), [[250, 300]] * 4, issued_at="2016-12-18T08:00:00+08:00")
+    # A forecast may not start before its own issue date (it would open a warning in the
+    # past); one issued yesterday evening for yesterday on opens the response from today.
     r = client.post(f"{API}/responses/{rid}/release", headers=auth["planner"])
     assert r.status_code == 200
+    past = forecast(dt.date(2016, 12, 16), [[250, 300]] * 4, issued_at="2016-12-17T20:00:00+08:00")
+    r = client.post(f"{API}/consultations", json=past, headers=auth["consultation"])
+    assert r.status_code == 400 and "before the issue date" in r.text, r.text
+    other = forecast(dt.date(2016, 12, 17), [[250, 300]] * 4, issued_at="2016-12-17T20:00:00+08:00")
     opened = client.post(f"{API}/consultations", json=other, headers=auth["consultation"]).json()
     assert opened["action"] == "opened"
     detail = client.get(f"{API}/responses/{opened['response_id']}", headers=auth["planner"])

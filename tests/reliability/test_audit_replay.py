@@ -103,11 +103,17 @@ PLAN_ACTIONS = {
     "upgraded": "response.upgraded",
     "downgraded": "response.downgraded",
     "extended": "response.extended",
+    "shortened": "response.shortened",
     "override": "response.override",
     "override withdrawn": "response.override_withdrawn",
 }
 """The reason of a response plan version → the audit action of the change that made it."""
-CONSULTATION_CHANGES = ("response.upgraded", "response.downgraded", "response.extended")
+CONSULTATION_CHANGES = (
+    "response.upgraded",
+    "response.downgraded",
+    "response.extended",
+    "response.shortened",
+)
 CLOSING = ("response.approve", "response.released")
 """The entries whose ``superseded`` / ``lifted`` lists count (a consultation's change
 repeats its approval's lists in its own entry)."""

@@ -1,0 +1,87 @@
+"""Warnings that follow the weather: a new consultation moves the open response to the
+level its forecast supports — upgrade, downgrade, extend, shorten, release — and holds the
+mildest level while the release condition does not yet hold."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from emergency.service import consult as consultations
+from emergency.service import orders, responses
+from emergency.service.access import Actor, Role
+from emergency.store.db import Store
+from tests.api.conftest import RED, Clock, at_issue, forecast
+
+PLANNER = Actor("planner", Role.planner, token_id=1)
+
+
+def red_in_force(store: Store, clock: Clock) -> int:
+    """Red from 17 Dec (issued on the 16th), approved: orders out."""
+    with store.session() as session:
+        result = consultations.consult(session, PLANNER, at_issue(clock, RED))
+        assert result.action == "opened" and result.warning.level == "red"
+        assert result.response_id is not None
+        orders.approve(session, PLANNER, result.response_id)
+    return result.response_id
+
+
+def test_no_level_but_no_release_yet_downgrades_to_the_mildest_level(
+    store: Store, clock: Clock
+) -> None:
+    rid = red_in_force(store, clock)
+    # issued on the 17th: 150, 250, 150 from the 18th — no level (one day > 200 only),
+    # and not ≤ 200 for 36 h from the first day: not released, held at yellow to the 19th
+    fc = forecast(dt.date(2016, 12, 18), [150, 250, 150], issued_at="2016-12-17T10:00:00+08:00")
+    with store.session() as session:
+        result = consultations.consult(session, PLANNER, at_issue(clock, fc))
+        detail = responses.get_response_detail(session, PLANNER, rid)
+    assert result.warning.level is None and not result.warning.release_ok
+    assert result.action == "downgraded" and result.orders_superseded > 0
+    assert (detail.level, detail.end) == ("yellow", dt.date(2016, 12, 19))
+    with store.session() as session:
+        current = orders.list_orders(session, PLANNER, response_id=rid, status="issued")
+    assert current and {o.level for o in current} == {"yellow"}
+    assert {o.start for o in current} == {dt.date(2016, 12, 18)}
+
+
+def test_a_clean_forecast_releases(store: Store, clock: Clock) -> None:
+    rid = red_in_force(store, clock)
+    fc = forecast(dt.date(2016, 12, 18), [150, 120, 100], issued_at="2016-12-17T10:00:00+08:00")
+    with store.session() as session:
+        result = consultations.consult(session, PLANNER, at_issue(clock, fc))
+        detail = responses.get_response_detail(session, PLANNER, rid)
+    assert result.action == "released" and result.orders_lifted > 0
+    assert detail.status == "released"
+
+
+def test_the_same_level_ending_earlier_shortens_and_later_extends(
+    store: Store, clock: Clock
+) -> None:
+    rid = red_in_force(store, clock)
+    with store.session() as session:
+        before = responses.get_response_detail(session, PLANNER, rid)
+    assert (before.start, before.end) == (dt.date(2016, 12, 17), dt.date(2016, 12, 20))
+    # issued on the 17th: red through the 19th only (≥ 96 h > 200 counting the 17th is not
+    # in this forecast: the 18th..19th > 300, then clean)
+    shorter = forecast(
+        dt.date(2016, 12, 17),
+        [[310, 360], [320, 400], [310, 340], [260, 300], [110, 150], [90, 120]],
+        issued_at="2016-12-17T10:00:00+08:00",
+    )
+    with store.session() as session:
+        same = consultations.consult(session, PLANNER, at_issue(clock, shorter))
+    assert same.action == "unchanged"  # level and period as they are
+    longer = forecast(
+        dt.date(2016, 12, 17),
+        [[310, 360], [320, 400], [310, 340], [260, 300], [250, 300], [110, 150]],
+        issued_at="2016-12-17T12:00:00+08:00",
+    )
+    with store.session() as session:
+        extended = consultations.consult(session, PLANNER, at_issue(clock, longer))
+        detail = responses.get_response_detail(session, PLANNER, rid)
+    assert extended.action == "extended" and detail.end == dt.date(2016, 12, 21)
+    with store.session() as session:
+        back = consultations.consult(session, PLANNER, at_issue(clock, shorter))
+        detail = responses.get_response_detail(session, PLANNER, rid)
+    assert back.action == "shortened" and detail.end == dt.date(2016, 12, 20)
+    assert [p.reason for p in detail.plans][-2:] == ["extended", "shortened"]
