@@ -103,6 +103,8 @@ class CityPlan(BaseModel):
 
     name: str
     rule_set: str = Field(min_length=1)
+    minimum_rule_set: str | None = Field(default=None, min_length=1)
+    """Optional base rule set (provincial, national) the city's may not be milder than."""
     aqi_standard: Literal["by-date", "HJ633-2012", "HJ633-2026"] = "by-date"
     baseline_kg_d: dict[PollutantKey, NonNegative]
     protect_grades: list[GradeKey] = Field(default_factory=list)

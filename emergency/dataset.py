@@ -19,7 +19,7 @@ import networkx as nx
 
 from emergency import LEVELS, NORMAL
 from emergency.cityplan import CityPlan, KindDefaults, load_city_plan
-from emergency.errors import ValidationErrors, where
+from emergency.errors import InputError, ValidationErrors, where
 from emergency.inventory import Source, read_inventory_text
 from emergency.measures import kind_defaults, source_measures
 from emergency.paths import default_data_dir
@@ -135,6 +135,11 @@ def _load(base: Path, progress: Progress | None) -> Dataset:
     plans, plan_errors = _load_plans(base, progress)
     errors += plan_errors
 
+    if city is not None and city.minimum_rule_set is not None:
+        errors += format_problems(
+            CITY_FILE, minimum_rule_set_problems(city, base), compose_file(base / CITY_FILE)
+        )
+
     by_id = {s.id: s for s in sources}
     messages, problems = cross_check(sources, source_lines, plans, city)
     errors += messages
@@ -145,6 +150,34 @@ def _load(base: Path, progress: Progress | None) -> Dataset:
     return Dataset(
         root=base, sources=sources, plans={k: plans[k] for k in by_id if k in plans}, city=city
     )
+
+
+def minimum_rule_set_problems(city: CityPlan, base: Path) -> list[Problem]:
+    """The city's rule set must be at least as strict as ``minimum_rule_set`` (when named)
+    on every forecast of up to 7 days (:mod:`emergency.rulecompare`)."""
+    from emergency.rulecompare import compare
+    from emergency.ruleset import load_rule_set
+
+    if city.minimum_rule_set is None:
+        return []
+    loaded = []
+    for key in ("rule_set", "minimum_rule_set"):
+        try:
+            loaded.append(load_rule_set(getattr(city, key), base))
+        except InputError as exc:
+            return [Problem((key,), str(exc))]
+    result = compare(loaded[0], loaded[1])
+    example = result.counterexample
+    if example is None:
+        return []
+    return [
+        Problem(
+            ("minimum_rule_set",),
+            f"rule set {result.city!r} is milder than {result.base!r}: daily AQI"
+            f" [{', '.join(map(str, example.aqi))}] gives {example.city} under {result.city}"
+            f" but {example.base} under {result.base}",
+        )
+    ]
 
 
 def _load_plans(base: Path, progress: Progress | None) -> tuple[dict[str, Plan], list[str]]:
