@@ -11,7 +11,7 @@ import datetime
 import functools
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
@@ -269,37 +269,62 @@ def iaqi(pollutant: str, value: Concentration, standard: str = DEFAULT_STANDARD)
     return t.iaqi[-1]
 
 
-def daily_aqi(
-    values: Mapping[str, Concentration],
-    standard: str | None = None,
-    date: datetime.date | None = None,
-) -> DailyAqi:
-    """AQI, primary pollutants and category of a set of concentrations.
+HOURLY_ONLY: tuple[str, ...] = ("so2_1h", "no2_1h", "co_1h")
+"""1-hour SO2, NO2 and CO: they count in the hourly (real-time) AQI only, never the daily one."""
 
-    Parameters
-    ----------
-    values : concentration per key of :data:`KEYS`; at least one.
-    standard : ``HJ633-2012`` or ``HJ633-2026``; by default chosen by ``date``
-        (:func:`standard_for`), and HJ633-2012 when no date is given either.
-    date : the day assessed, used only to choose the standard.
+DAILY_KEYS: tuple[str, ...] = tuple(k for k in KEYS if k not in HOURLY_ONLY)
+"""Keys of the daily AQI: 24-hour means, and ozone's daily maximum 1-hour and 8-hour values."""
 
-    Notes
-    -----
-    SO2 1-hour above 800 is not computed and the 24-hour ``so2`` is used; O3 8-hour above
-    800 is not computed and ``o3_1h`` is used. The replacement must then be given.
-    """
+HOURLY_KEYS: tuple[str, ...] = (
+    "pm25",
+    "pm10",
+    "so2_1h",
+    "no2_1h",
+    "co_1h",
+    "o3_1h",
+    "o3_8h",
+    "so2",
+)
+"""Keys of the hourly (real-time) AQI: ``pm25``, ``pm10`` are then 1-hour concentrations read on
+the 24-hour breakpoints; ``o3_8h`` the 8-hour moving mean ending in the hour; ``so2`` (24-hour
+mean) only stands in for ``so2_1h`` above 800."""
+
+HOURLY_STAND_IN: Mapping[str, str] = {"so2": "so2_1h"}
+"""In the hourly AQI, a key that counts only in place of another above its table."""
+
+HOUR_KEYS: tuple[str, ...] = ("pm25", "pm10", "so2", "no2", "co", "o3")
+"""1-hour concentrations of one forecast hour (µg/m³; CO mg/m³)."""
+
+HOURS_PER_DAY = 24
+O3_8H_HOURS = 8
+
+
+def _choose_standard(standard: str | None, date: datetime.date | None) -> str:
     if standard is not None:
-        standard = _check_standard(standard)
-    elif date is not None:
-        standard = standard_for(date)
-    else:
-        standard = DEFAULT_STANDARD
+        return _check_standard(standard)
+    if date is not None:
+        return standard_for(date)
+    return DEFAULT_STANDARD
+
+
+def _assess(values: Mapping[str, Concentration], standard: str, hourly: bool) -> DailyAqi:
+    """The AQI of checked ``values`` (keys of the mode, exact concentrations)."""
+    allowed = HOURLY_KEYS if hourly else DAILY_KEYS
     if not values:
-        raise InputError(f"no concentrations given; name at least one of {', '.join(KEYS)}")
+        raise InputError(f"no concentrations given; name at least one of {', '.join(allowed)}")
     given: dict[str, Fraction] = {}
     for raw_key, value in values.items():
         key = _check_key(raw_key, value)
+        if key not in allowed:
+            raise InputError(_wrong_mode(key, value, hourly))
         given[key] = _concentration(key, value)
+    if hourly:
+        for stand_in, key in HOURLY_STAND_IN.items():
+            if stand_in in given and key not in given:
+                raise InputError(
+                    f"{stand_in}={_show(values[stand_in])}: in the hourly AQI the 24-hour mean "
+                    f"only stands in for {key} above its table; give {key}"
+                )
 
     t = _tables()
     sub_indices: dict[str, int] = {}
@@ -319,6 +344,12 @@ def daily_aqi(
         else:
             sub_indices[key] = t.iaqi[-1]
             off_scale_keys.append(key)
+    if hourly:
+        for stand_in, key in HOURLY_STAND_IN.items():
+            if key not in substituted:  # the 1-hour value counts: the stand-in does not
+                sub_indices.pop(stand_in, None)
+                if stand_in in off_scale_keys:
+                    off_scale_keys.remove(stand_in)
 
     aqi = max(sub_indices.values())
     band = category_of(aqi)
@@ -335,3 +366,180 @@ def daily_aqi(
         exceeding=[k for k, v in sub_indices.items() if v > EXCEEDING_ABOVE],
         standard=standard,
     )
+
+
+def _wrong_mode(key: str, value: object, hourly: bool) -> str:
+    if hourly:
+        return (
+            f"{key}={_show(value)}: a 24-hour mean does not count in the hourly (real-time) "
+            f"AQI; give the 1-hour value {key}_1h (keys: {', '.join(HOURLY_KEYS)})"
+        )
+    return (
+        f"{key}={_show(value)}: a 1-hour value counts only in the hourly (real-time) AQI; the "
+        f"daily AQI (HJ 633) uses the 24-hour mean {key.removesuffix('_1h')} "
+        "(for the hourly AQI: hourly_aqi, emergency aqi --hourly)"
+    )
+
+
+def daily_aqi(
+    values: Mapping[str, Concentration],
+    standard: str | None = None,
+    date: datetime.date | None = None,
+) -> DailyAqi:
+    """Daily AQI, primary pollutants and category of a day's concentrations (HJ 633).
+
+    Parameters
+    ----------
+    values : concentration per key of :data:`DAILY_KEYS` (24-hour means of ``pm25``,
+        ``pm10``, ``so2``, ``no2``, ``co``; ozone's daily maximum ``o3_1h`` and ``o3_8h``);
+        at least one.
+    standard : ``HJ633-2012`` or ``HJ633-2026``; by default chosen by ``date``
+        (:func:`standard_for`), and HJ633-2012 when no date is given either.
+    date : the day assessed, used only to choose the standard.
+
+    Raises
+    ------
+    InputError
+        A bad key, value or standard; a 1-hour SO2, NO2 or CO value (``so2_1h``, ``no2_1h``,
+        ``co_1h``): those belong to the hourly AQI (:func:`hourly_aqi`) only.
+
+    Notes
+    -----
+    O3 8-hour above 800 is not computed and ``o3_1h`` is used; it must then be given.
+    """
+    return _assess(values, _choose_standard(standard, date), hourly=False)
+
+
+def hourly_aqi(
+    values: Mapping[str, Concentration],
+    standard: str | None = None,
+    date: datetime.date | None = None,
+) -> DailyAqi:
+    """Hourly (real-time) AQI of one hour's concentrations (HJ 633).
+
+    Parameters
+    ----------
+    values : concentration per key of :data:`HOURLY_KEYS`: the 1-hour ``so2_1h``,
+        ``no2_1h``, ``co_1h``, ``o3_1h``; ``pm25`` and ``pm10`` as 1-hour concentrations read
+        on their 24-hour breakpoints (HJ 633 has no 1-hour particulate rows); ``o3_8h`` the
+        8-hour moving mean; ``so2`` the 24-hour mean, used only in place of ``so2_1h`` above
+        800 (HJ 633), and then required.
+    standard, date : as for :func:`daily_aqi`.
+
+    Raises
+    ------
+    InputError
+        A bad key, value or standard; a 24-hour ``no2`` or ``co``; ``so2`` without ``so2_1h``.
+    """
+    return _assess(values, _choose_standard(standard, date), hourly=True)
+
+
+# --- the rolling 24-hour AQI of hourly forecasts ---------------------------------------
+
+
+def _hour_values(
+    hours: Sequence[Mapping[str, Concentration]], where: str
+) -> list[dict[str, Fraction]]:
+    if len(hours) != HOURS_PER_DAY:
+        raise InputError(f"{where}: must list exactly {HOURS_PER_DAY} hours, got {len(hours)}")
+    out = []
+    for j, hour in enumerate(hours):
+        exact: dict[str, Fraction] = {}
+        for key, value in hour.items():
+            if key not in HOUR_KEYS:
+                known = ", ".join(HOUR_KEYS)
+                raise InputError(f"{where}[{j}].{key}: unknown pollutant (known: {known})")
+            exact[key] = _concentration(f"{where}[{j}].{key}", value)
+        out.append(exact)
+    return out
+
+
+def _windows(previous: Sequence[Any] | None, hours: Sequence[Any]) -> list[list[Any]]:
+    """The complete 24-hour windows that end in the day, earliest first."""
+    if previous is None:
+        return [list(hours)]
+    joined = [*previous, *hours]
+    return [joined[end - HOURS_PER_DAY + 1 : end + 1] for end in range(HOURS_PER_DAY, len(joined))]
+
+
+def window_values(window: Sequence[Mapping[str, Fraction]]) -> dict[str, Fraction]:
+    """Daily-AQI values of one 24-hour window of 1-hour concentrations.
+
+    24-hour means of ``pm25``, ``pm10``, ``so2``, ``no2``, ``co``; the window's highest
+    1-hour O3 (``o3_1h``) and highest running 8-hour mean inside it (``o3_8h``). A pollutant
+    counts only when every hour of the window gives it.
+    """
+    out: dict[str, Fraction] = {}
+    for key in HOUR_KEYS:
+        if not all(key in hour for hour in window):
+            continue
+        series = [hour[key] for hour in window]
+        if key == "o3":
+            out["o3_1h"] = max(series)
+            out["o3_8h"] = max(
+                sum(series[i : i + O3_8H_HOURS], Fraction(0)) / O3_8H_HOURS
+                for i in range(len(series) - O3_8H_HOURS + 1)
+            )
+        else:
+            out[key] = sum(series, Fraction(0)) / len(series)
+    return out
+
+
+def rolling_daily_aqi(
+    previous_day_hours: Sequence[Mapping[str, Concentration]] | None,
+    hours: Sequence[Mapping[str, Concentration]],
+    standard: str | None = None,
+    date: datetime.date | None = None,
+) -> tuple[DailyAqi, dict[str, Fraction]]:
+    """:func:`daily_aqi_from_hours` and the values of the deciding window (the latest on ties)."""
+    chosen = _choose_standard(standard, date)
+    day = _hour_values(hours, "hours")
+    before = _hour_values(previous_day_hours, "previous_day_hours") if previous_day_hours else None
+    best: tuple[DailyAqi, dict[str, Fraction]] | None = None
+    for window in _windows(before, day):
+        values = window_values(window)
+        if not values:
+            continue
+        result = _assess(values, chosen, hourly=False)
+        if best is None or result.aqi >= best[0].aqi:
+            best = (result, values)
+    if best is None:
+        raise InputError("hours: no pollutant is given in every hour")
+    return best
+
+
+def daily_aqi_from_hours(
+    previous_day_hours: Sequence[Mapping[str, Concentration]] | None,
+    hours: Sequence[Mapping[str, Concentration]],
+    standard: str | None = None,
+    date: datetime.date | None = None,
+) -> DailyAqi:
+    """The rolling 24-hour AQI of a day given as 24 hours of 1-hour concentrations.
+
+    The highest daily AQI (:func:`daily_aqi`) over the complete 24-hour windows that end in
+    the day (hours 00–23): with ``previous_day_hours`` (the day before, 24 hours) the 24
+    windows ending at 00, 01, ... 23, each reaching back into the day before; without, the
+    day's own window. Each window gives :func:`window_values`. Keys of an hour:
+    :data:`HOUR_KEYS`. ``standard``, ``date``: as for :func:`daily_aqi` (the day's date).
+    """
+    return rolling_daily_aqi(previous_day_hours, hours, standard, date)[0]
+
+
+def aqi_from_hourly_aqi(
+    previous_day_aqi: Sequence[Concentration] | None, hourly_aqi_values: Sequence[Concentration]
+) -> Fraction:
+    """The day's value from 24 hourly AQI values: the highest 24-hour running mean, exact.
+
+    HJ 633 defines no daily AQI from hourly AQI values; the engine takes the highest mean of
+    the hourly AQI over the complete 24-hour windows ending in the day (as for
+    :func:`daily_aqi_from_hours`). Round it up for an integer AQI.
+    """
+    day = [_concentration(f"hours[{j}].aqi", v) for j, v in enumerate(hourly_aqi_values)]
+    if len(day) != HOURS_PER_DAY:
+        raise InputError(f"hours: must list exactly {HOURS_PER_DAY} hours, got {len(day)}")
+    before = None
+    if previous_day_aqi:
+        before = [_concentration(f"previous[{j}].aqi", v) for j, v in enumerate(previous_day_aqi)]
+        if len(before) != HOURS_PER_DAY:
+            raise InputError(f"previous day: must list exactly {HOURS_PER_DAY} hours")
+    return max(sum(w, Fraction(0)) / HOURS_PER_DAY for w in _windows(before, day))

@@ -12,11 +12,28 @@ import math
 import random
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 import pytest
 
-from emergency.aqi import CATEGORIES, STANDARDS, DailyAqi, daily_aqi, iaqi, standard_for
+from emergency.aqi import (
+    CATEGORIES,
+    HOURLY_ONLY,
+    STANDARDS,
+    DailyAqi,
+    daily_aqi,
+    hourly_aqi,
+    iaqi,
+    standard_for,
+)
 from emergency.errors import InputError
+
+
+def one_key_aqi(values: dict[str, Any], standard: str = "HJ633-2012") -> DailyAqi:
+    """The AQI of one key: 1-hour SO2, NO2, CO count only in the hourly AQI."""
+    assess = hourly_aqi if set(values) & set(HOURLY_ONLY) else daily_aqi
+    return assess(values, standard=standard)
+
 
 IAQI_LEVELS = (0, 50, 100, 150, 200, 300, 400, 500)
 
@@ -87,7 +104,7 @@ def test_iaqi_at_and_around_every_breakpoint(
 def test_daily_aqi_agrees_with_iaqi_everywhere(
     standard: str, key: str, value: str, expected: int
 ) -> None:
-    result = daily_aqi({key: value}, standard=standard)
+    result = one_key_aqi({key: value}, standard=standard)
     assert result.iaqi == {key: expected}
     assert result.aqi == expected
     assert result.off_scale is False
@@ -169,9 +186,9 @@ def test_beyond_the_table_is_500_and_off_scale(standard: str, key: str) -> None:
     beyond = str(float(top + STEP))
     assert iaqi(key, beyond, standard) == 500
     assert iaqi(key, str(float(top * 10)), standard) == 500
-    at_top = daily_aqi({key: TABLES[standard][key][-1]}, standard=standard)
+    at_top = one_key_aqi({key: TABLES[standard][key][-1]}, standard=standard)
     assert (at_top.aqi, at_top.off_scale, at_top.off_scale_keys) == (500, False, [])
-    result = daily_aqi({key: beyond}, standard=standard)
+    result = one_key_aqi({key: beyond}, standard=standard)
     assert result.aqi == 500
     assert result.iaqi == {key: 500}
     assert result.off_scale is True
@@ -183,7 +200,7 @@ def test_beyond_the_table_is_500_and_off_scale(standard: str, key: str) -> None:
 
 
 def test_so2_1h_above_800_is_replaced_by_the_24h_sub_index() -> None:
-    result = daily_aqi({"so2_1h": "800.1", "so2": "100"})
+    result = hourly_aqi({"so2_1h": "800.1", "so2": "100"})
     assert "so2_1h" not in result.iaqi
     assert result.iaqi == {"so2": 75}
     assert result.aqi == 75
@@ -193,8 +210,8 @@ def test_so2_1h_above_800_is_replaced_by_the_24h_sub_index() -> None:
 
 
 def test_so2_1h_at_800_is_still_computed() -> None:
-    result = daily_aqi({"so2_1h": "800", "so2": "100"})
-    assert result.iaqi == {"so2": 75, "so2_1h": 200}
+    result = hourly_aqi({"so2_1h": "800", "so2": "100"})
+    assert result.iaqi == {"so2_1h": 200}  # the 24-hour mean only stands in above 800
     assert result.aqi == 200
     assert result.substituted == {}
 
@@ -223,7 +240,7 @@ def test_substitution_without_the_replacement_is_an_error(
     values: dict[str, float], missing: str
 ) -> None:
     with pytest.raises(InputError, match=missing):
-        daily_aqi(values)
+        one_key_aqi(values)
 
 
 @pytest.mark.parametrize(("key", "value"), [("so2_1h", "800.1"), ("o3_8h", "801")])
@@ -294,7 +311,7 @@ def test_category_bands(aqi: int, category: str, zh: str) -> None:
     i = next(i for i in range(1, len(IAQI_LEVELS)) if aqi <= IAQI_LEVELS[i])
     width = IAQI_LEVELS[i] - IAQI_LEVELS[i - 1]
     c = row[i - 1] + (row[i] - row[i - 1]) * Fraction(aqi - IAQI_LEVELS[i - 1], width)
-    result = daily_aqi({"no2_1h": str(float(c))})
+    result = hourly_aqi({"no2_1h": str(float(c))})
     assert result.aqi == aqi
     assert (result.category, result.category_zh) == (category, zh)
 
@@ -341,8 +358,10 @@ def test_a_named_standard_wins_over_the_date() -> None:
 
 
 def test_2026_changes_only_particulates() -> None:
-    day = {"so2": 500, "no2": 300, "co": 20, "o3_1h": 500, "o3_8h": 300, "no2_1h": 2000}
+    day = {"so2": 500, "no2": 300, "co": 20, "o3_1h": 500, "o3_8h": 300}
     assert daily_aqi(day, standard="HJ633-2012").iaqi == daily_aqi(day, "HJ633-2026").iaqi
+    hour = {"no2_1h": 2000, "so2_1h": 700, "co_1h": 50, "o3_1h": 500}
+    assert hourly_aqi(hour, "HJ633-2012").iaqi == hourly_aqi(hour, "HJ633-2026").iaqi
     assert iaqi("pm10", 150, "HJ633-2012") == 100
     assert iaqi("pm10", 150, "HJ633-2026") == 112
 

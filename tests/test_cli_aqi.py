@@ -54,7 +54,7 @@ def test_standard_by_option_or_date(args: list[str], standard: str, aqi: int) ->
 
 
 def test_off_scale_and_substitution_in_json() -> None:
-    data = run_json("pm25=600", "so2_1h=900", "so2=30")
+    data = run_json("--hourly", "pm25=600", "so2_1h=900", "so2=30")
     assert data["aqi"] == 500
     assert data["off_scale"] is True
     assert data["iaqi"] == {"pm25": 500, "so2": 30}

@@ -9,7 +9,17 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from emergency.aqi import KEYS, STANDARDS, UNITS, DailyAqi, daily_aqi
+from emergency.aqi import (
+    DAILY_KEYS,
+    HOURLY_KEYS,
+    HOURLY_ONLY,
+    KEYS,
+    STANDARDS,
+    UNITS,
+    DailyAqi,
+    daily_aqi,
+    hourly_aqi,
+)
 from emergency.cli.app import app, guarded
 from emergency.errors import InputError
 
@@ -44,11 +54,12 @@ def _parse_date(text: str) -> datetime.date:
         raise InputError(f"--date {text!r}: not a date (YYYY-MM-DD)") from None
 
 
-def _print_summary(result: DailyAqi, given: dict[str, str]) -> None:
+def _print_summary(result: DailyAqi, given: dict[str, str], hourly: bool = False) -> None:
     console = Console()
     colour = _RICH_COLOUR.get(result.colour, result.colour)
+    kind = "Hourly AQI" if hourly else "AQI"
     console.print(
-        f"[bold]AQI {result.aqi}[/bold]  [{colour}]{result.category_zh} {result.category}[/]"
+        f"[bold]{kind} {result.aqi}[/bold]  [{colour}]{result.category_zh} {result.category}[/]"
         f"  ({result.standard})"
     )
     primary = ", ".join(result.primary) if result.primary else "none (AQI 50 or less)"
@@ -87,7 +98,8 @@ def aqi_command(
         list[str] | None,
         typer.Argument(
             metavar="KEY=VALUE...",
-            help=f"Concentrations in µg/m³ (CO in mg/m³). Keys: {', '.join(KEYS)}.",
+            help=f"Concentrations in µg/m³ (CO in mg/m³). Daily keys: {', '.join(DAILY_KEYS)}; "
+            f"with --hourly: {', '.join(HOURLY_KEYS)}.",
             show_default=False,
         ),
     ] = None,
@@ -107,15 +119,34 @@ def aqi_command(
             help="Day assessed; chooses the table (HJ633-2026 from 2026-03-01).",
         ),
     ] = None,
+    hourly: Annotated[
+        bool,
+        typer.Option(
+            "--hourly",
+            help="Hourly (real-time) AQI from 1-hour values: so2_1h, no2_1h, co_1h, o3_1h, "
+            "pm25 and pm10 (1-hour, on the 24-hour breakpoints), o3_8h; so2 only stands in "
+            "for so2_1h above 800.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """AQI after HJ 633: sub-indices, primary pollutants and category."""
+    """AQI after HJ 633: sub-indices, primary pollutants and category (daily, or --hourly)."""
     given = parse_pairs(values or [])
     if not given:
         raise InputError("no concentrations given; e.g. emergency aqi pm25=120 pm10=180")
+    if not hourly:
+        for key in HOURLY_ONLY:
+            if key in given:
+                raise InputError(
+                    f"{key}={given[key]}: a 1-hour value counts only in the hourly (real-time) "
+                    f"AQI; the daily AQI (HJ 633) uses the 24-hour mean "
+                    f"{key.removesuffix('_1h')}. For the hourly AQI add --hourly: "
+                    f"emergency aqi --hourly {' '.join(f'{k}={v}' for k, v in given.items())}"
+                )
     day = _parse_date(date) if date is not None else None
-    result = daily_aqi(given, standard=standard, date=day)
+    assess = hourly_aqi if hourly else daily_aqi
+    result = assess(given, standard=standard, date=day)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
     else:
-        _print_summary(result, given)
+        _print_summary(result, given, hourly)
