@@ -228,7 +228,10 @@ def parse_rule_set(text: str, source: str, stem: str | None = None) -> RuleSet:
     try:
         rule_set = RuleSet.model_validate(raw)
     except ValidationError as exc:
-        error = exc.errors(include_url=False)[0]
+        errors = exc.errors(include_url=False)
+        # an unknown field says more than the required one it was probably meant as
+        # (`run: {hours: 48}` → "run.hours: unknown field", not "run.days: missing")
+        error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         path, message = describe_error(error)
         if error.get("type") == "literal_error" and "levels" in error.get("loc", ())[:1]:
             path = field_path([p for p in error["loc"] if p != "[key]"])

@@ -402,6 +402,8 @@ BAD_RULES = [
     ("release_hours: 36", "release_hours: 0", r"release_hours: must be ≥ 1", 5),
     ("{at_least: 400}", "{at_least: 150}", r"levels\.red\.day: AQI ≥ 150 reaches below", 11),
     ("{above: 200, days: 2}", "{above: 200}", r"levels\.orange\.run\.days: required", 9),
+    # hours instead of days: the unknown field is named, not the missing one
+    ("{above: 200, days: 2}", "{above: 200, hours: 48}", r"levels\.orange\.run\.hours: unknown", 9),
     ("title: demo rule set\n", "", r"title: required field is missing", None),
     ("episode: {above: 200}", "episode: {above: 200, at_least: 201}", r"episode: give exactly", 3),
     (
