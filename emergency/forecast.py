@@ -16,6 +16,7 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,10 +29,14 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
+from pydantic_core.core_schema import SerializerFunctionWrapHandler
 
 from emergency import LEVELS
+from emergency.aqi import HOUR_KEYS, HOURS_PER_DAY, aqi_from_hourly_aqi, rolling_daily_aqi
+from emergency.aqi import standard_for as _standard_for
 from emergency.bounds import BoundedDate, BoundedDatetime
 from emergency.errors import InputError, ValidationErrors, where
 
@@ -66,15 +71,51 @@ class Concentrations(_Strict):
     o3_8h: float | None = Field(default=None, ge=0)
     o3_1h: float | None = Field(default=None, ge=0)
 
+    _exact: dict[str, Fraction] | None = PrivateAttr(default=None)
+
     @model_validator(mode="after")
     def _not_empty(self) -> Concentrations:
         if not self.values():
             raise ValueError(f"give at least one of {', '.join(POLLUTANT_KEYS)}")
         return self
 
-    def values(self) -> dict[str, float]:
-        """The concentrations given, by key."""
+    def values(self) -> dict[str, float | Fraction]:
+        """The concentrations given, by key (exact for the deciding window of ``hours``)."""
+        if self._exact is not None:
+            return dict(self._exact)
         return {k: v for k in POLLUTANT_KEYS if (v := getattr(self, k)) is not None}
+
+
+class Hour(_Strict):
+    """One hour of a forecast day: ``aqi`` alone, or 1-hour concentrations (µg/m³; CO mg/m³)."""
+
+    aqi: float | None = Field(default=None, ge=0)
+    pm25: float | None = Field(default=None, ge=0)
+    pm10: float | None = Field(default=None, ge=0)
+    so2: float | None = Field(default=None, ge=0)
+    no2: float | None = Field(default=None, ge=0)
+    co: float | None = Field(default=None, ge=0)
+    o3: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Hour:
+        if self.aqi is not None and self.values():
+            raise ValueError("give `aqi` or 1-hour concentrations, not both")
+        if self.aqi is None and not self.values():
+            raise ValueError(f"give `aqi` or at least one of {', '.join(HOUR_KEYS)}")
+        return self
+
+    def values(self) -> dict[str, float]:
+        """The 1-hour concentrations given, by key."""
+        return {k: v for k in HOUR_KEYS if (v := getattr(self, k)) is not None}
+
+    @property
+    def kind(self) -> str:
+        """``aqi`` or the concentration keys given, e.g. ``pm25, o3``."""
+        return "aqi" if self.aqi is not None else ", ".join(self.values())
+
+
+_HOUR_AT = re.compile(r"\[(\d+)\]: (.*)", re.DOTALL)
 
 
 class ForecastDay(_Strict):
@@ -85,7 +126,28 @@ class ForecastDay(_Strict):
     """True: the ``aqi`` range is meant to be this wide (see :data:`WIDE_FACTOR`)."""
     aqi: float | tuple[float, float] | None = None
     concentrations: Concentrations | None = None
+    hours: list[Hour] | None = None
+    """24 hours, 00–23: the day's AQI is then the rolling 24-hour AQI (docs/FORMATS.md)."""
     primary: list[str] = Field(default_factory=list)
+
+    @field_validator("hours", mode="before")
+    @classmethod
+    def _24_hours(cls, value: Any) -> Any:
+        if isinstance(value, list) and len(value) != HOURS_PER_DAY:
+            raise ValueError(f"must list exactly {HOURS_PER_DAY} hours (00–23), got {len(value)}")
+        return value
+
+    @field_validator("hours", mode="after")
+    @classmethod
+    def _same_kind(cls, value: list[Hour] | None) -> list[Hour] | None:
+        first = value[0].kind if value else ""
+        for j, hour in enumerate(value or []):
+            if hour.kind != first:
+                raise ValueError(
+                    f"[{j}]: gives {hour.kind} but hour 0 gives {first}; every hour of a day "
+                    "gives the same"
+                )
+        return value
 
     @field_validator("aqi", mode="before")
     @classmethod
@@ -129,11 +191,46 @@ class ForecastDay(_Strict):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> ForecastDay:
-        if self.aqi is None and self.concentrations is None:
-            raise ValueError("give `aqi` (a value or [low, high]) or `concentrations`")
-        if self.aqi is not None and self.concentrations is not None:
-            raise ValueError("give only one of `aqi` and `concentrations`, not both")
+        given = [self.aqi, self.concentrations, self.hours]
+        if all(v is None for v in given):
+            raise ValueError("give `aqi` (a value or [low, high]), `concentrations` or `hours`")
+        if sum(v is not None for v in given) > 1:
+            raise ValueError("give only one of `aqi`, `concentrations` and `hours`, not more")
         return self
+
+    @model_serializer(mode="wrap")
+    def _without_derived(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if self.hours is not None and isinstance(data, dict):  # derived from `hours`
+            data.pop("aqi", None)
+            data.pop("concentrations", None)
+        return data
+
+    def set_from_hours(self, previous: ForecastDay | None, standard: str | None) -> None:
+        """Fill ``aqi`` (hourly AQI) or ``concentrations`` (the deciding window) from ``hours``.
+
+        ``previous``: the day before, whose hours complete the windows crossing midnight when
+        they are of the same kind. ``standard``: the table that chooses the deciding window
+        (None: the one in force on the date).
+        """
+        if self.hours is None:
+            return
+        before = previous.hours if previous is not None else None
+        if before is not None and before[0].kind != self.hours[0].kind:
+            before = None
+        if self.hours[0].aqi is not None:
+            prior = [h.aqi or 0.0 for h in before] if before else None
+            value = aqi_from_hourly_aqi(prior, [h.aqi or 0.0 for h in self.hours])
+            self.aqi = float(math.ceil(value))
+            return
+        prior_values = [h.values() for h in before] if before else None
+        chosen = standard or _standard_for(self.date)
+        _result, window = rolling_daily_aqi(
+            prior_values, [h.values() for h in self.hours], chosen, self.date
+        )
+        concentrations = Concentrations.model_validate({k: float(v) for k, v in window.items()})
+        concentrations._exact = dict(window)
+        self.concentrations = concentrations
 
     @property
     def aqi_range(self) -> tuple[float, float] | None:
@@ -170,6 +267,13 @@ class Forecast(_Strict):
     def _consecutive(self) -> Forecast:
         for i, message in date_problems([d.date for d in self.days], self.issued_at):
             raise ValueError(f"days[{i}].date: {message}")  # the first; parse_forecast: all
+        return self
+
+    @model_validator(mode="after")
+    def _from_hours(self) -> Forecast:
+        named = self.standard if self.standard != "by-date" else None
+        for i, day in enumerate(self.days):
+            day.set_from_hours(self.days[i - 1] if i else None, named)
         return self
 
     @property
@@ -394,6 +498,8 @@ def forecast_problems(exc: ValidationError, obj: Mapping[str, Any]) -> list[tupl
         if not loc and error.get("type") == "value_error":
             continue  # the order of the days (Forecast._consecutive): all of them below
         _path, message = describe_error(error)
+        if loc and loc[-1] == "hours" and (at := _HOUR_AT.match(message)):
+            loc, message = (*loc, int(at.group(1))), at.group(2)  # name the hour
         problems.append((loc, message))
     problems += [
         (("days", i, "date"), m) for i, m in date_problems(_raw_dates(obj), _raw_issued(obj))
