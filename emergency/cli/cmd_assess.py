@@ -51,6 +51,14 @@ def render(decision: WarningDecision, console: Console) -> None:
     console.print(f"Reason: {decision.reason}", highlight=False)
     release = "yes" if decision.release_ok else "no"
     console.print(f"A warning in force may be released: {release}", highlight=False)
+    coming = [e for e in decision.episodes if decision.end is None or e.start > decision.end]
+    for episode in coming:
+        what = episode.level or ("health advisory" if episode.advisory else "no level")
+        console.print(
+            f"Forecast to come 后续过程: {episode.start} .. {episode.end}: {what} "
+            f"(peak AQI {episode.peak_aqi})",
+            highlight=False,
+        )
     if not decision.days:
         return
     table = Table(show_edge=False, pad_edge=False)

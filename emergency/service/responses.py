@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections import Counter, OrderedDict
 from typing import Any
@@ -27,9 +28,16 @@ from emergency.service.views import (
     ResponseDetail,
     ResponseSummary,
 )
-from emergency.solution import ResponsePlan, WarningDecision
+from emergency.solution import EpisodeView, ResponsePlan, WarningDecision
 from emergency.store.db import store_of
-from emergency.store.models import Approval, Order, OverrideRow, Response, ResponsePlanRow
+from emergency.store.models import (
+    Approval,
+    Consultation,
+    Order,
+    OverrideRow,
+    Response,
+    ResponsePlanRow,
+)
 from emergency.vocabulary import ResponseStatus
 
 
@@ -225,9 +233,17 @@ def public_warning(session: Session) -> PublicWarning:
     data = loaded_data(session)
     city = data.dataset.city
     response = open_response(session)
+    after = response.end if response is not None else store_of(session).config.today()
+    coming = coming_episodes(session, after)
     if response is None:
         return PublicWarning(
-            city=city.name, level=None, start=None, end=None, advice="", updated_at=None
+            city=city.name,
+            level=None,
+            start=None,
+            end=None,
+            advice="",
+            updated_at=None,
+            coming=coming,
         )
     policy = city.levels.get(response.level)
     updated = session.scalar(
@@ -244,7 +260,17 @@ def public_warning(session: Session) -> PublicWarning:
         advice=policy.advice if policy else "",
         advice_en=policy.advice_en if policy else None,
         updated_at=updated or response.opened_at,
+        coming=coming,
     )
+
+
+def coming_episodes(session: Session, after: dt.date) -> list[EpisodeView]:
+    """The episodes with a level that the latest consultation forecasts after ``after``."""
+    latest = session.scalar(select(Consultation).order_by(Consultation.id.desc()).limit(1))
+    if latest is None:
+        return []
+    warning = WarningDecision.model_validate(latest.warning)
+    return [e for e in warning.episodes if e.level is not None and e.start > after]
 
 
 __all__ = [

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from emergency.bounds import BoundedAwareDatetime
-from emergency.solution import PollutantAmounts, WarningDecision
+from emergency.solution import EpisodeView, PollutantAmounts, WarningDecision
 from emergency.vocabulary import OrderStatus, PlanVersionStatus, ResponseStatus
 
 ConsultAction = Literal[
@@ -238,6 +238,10 @@ class PublicWarning(BaseModel):
     advice: str
     advice_en: str | None = None
     updated_at: dt.datetime | None
+    coming: list[EpisodeView] = Field(
+        default_factory=list,
+        description="episodes the latest forecast shows after the one in force (or the next)",
+    )
 
 
 class EnterpriseView(BaseModel):

@@ -5,7 +5,12 @@ mildest level while the release condition does not yet hold."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
 
+from typer.testing import CliRunner
+
+from emergency.cli.app import app
 from emergency.service import consult as consultations
 from emergency.service import orders, responses
 from emergency.service.access import Actor, Role
@@ -85,3 +90,27 @@ def test_the_same_level_ending_earlier_shortens_and_later_extends(
         detail = responses.get_response_detail(session, PLANNER, rid)
     assert back.action == "shortened" and detail.end == dt.date(2016, 12, 20)
     assert [p.reason for p in detail.plans][-2:] == ["extended", "shortened"]
+
+
+def test_episodes_to_come_are_shown_to_the_public_and_in_the_cli(
+    store: Store, clock: Clock, tmp_path: Path
+) -> None:
+    # henan-2019: two heavy days, two clean days, three heavy days: yellow now, orange later
+    fc = forecast(
+        dt.date(2016, 12, 16),
+        [250, 250, 150, 150, 250, 250, 250],
+        issued_at="2016-12-15T16:00:00+08:00",
+    )
+    with store.session() as session:
+        result = consultations.consult(session, PLANNER, at_issue(clock, fc))
+        public = responses.public_warning(session)
+    assert result.action == "opened" and result.warning.level == "yellow"
+    assert (public.level, public.end) == ("yellow", dt.date(2016, 12, 17))
+    assert [(e.start, e.end, e.level) for e in public.coming] == [
+        (dt.date(2016, 12, 20), dt.date(2016, 12, 22), "orange")
+    ]
+    path = tmp_path / "forecast.json"
+    path.write_text(json.dumps({**fc, "rule_set": "henan-2019"}), encoding="utf-8")
+    shown = CliRunner().invoke(app, ["assess", "--forecast", str(path)])
+    assert shown.exit_code == 0, shown.output
+    assert "Forecast to come 后续过程: 2016-12-20 .. 2016-12-22: orange" in shown.output
