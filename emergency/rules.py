@@ -31,6 +31,7 @@ from emergency.ruleset import (
     load_rule_set,
     parse_rule_set,
 )
+from emergency.settings import CITY_OFFSET
 from emergency.solution import EpisodeView, WarningDay, WarningDecision
 
 __all__ = [
@@ -310,6 +311,7 @@ def assess(forecast: Forecast, rule_set: RuleSet, standard: str | None = None) -
         else:
             reason = f"{said} → {level}; the forecast alone: {alone}"
 
+    late_reason = lateness(forecast, start if level is not None else None, rule_set)
     return WarningDecision(
         level=level,
         advisory=advisory is not None and level is None,
@@ -321,6 +323,23 @@ def assess(forecast: Forecast, rule_set: RuleSet, standard: str | None = None) -
         release_ok=order is None and release_ok(days, rule_set),
         days=days,
         episodes=[_episode_view(days, e, rule_set) for e in episodes],
+        late=bool(late_reason),
+        late_reason=late_reason,
+    )
+
+
+def lateness(forecast: Forecast, start: dt.date | None, rule_set: RuleSet) -> str:
+    """Why a warning is late ('' when it is not): issued less than ``lead_hours`` before it
+    starts (00:00 of its first day in the city, +08:00)."""
+    if start is None or forecast.issued_at is None or rule_set.lead_hours is None:
+        return ""
+    begins = dt.datetime.combine(start, dt.time(0), CITY_OFFSET)
+    ahead = (begins - forecast.issued_at).total_seconds() / 3600
+    if ahead >= rule_set.lead_hours:
+        return ""
+    return (
+        f"issued {max(ahead, 0):.0f} h ahead, less than the {rule_set.lead_hours} h lead; "
+        "publish at once / 预警发布时间不足提前量，立即发布"
     )
 
 

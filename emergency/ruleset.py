@@ -115,6 +115,8 @@ class RuleSet(_Strict):
     release_hours : the warning may be released when the forecast stays at or below the
         episode bound for at least this many hours.
     merge_gap_days : episodes separated by at most this many clean days are one episode.
+    lead_hours : a warning should be issued at least this long before its start; a later
+        one is marked ``late`` (publish at once). None: no lead time.
     """
 
     id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
@@ -126,6 +128,7 @@ class RuleSet(_Strict):
     advisory: Trigger | None = None
     release_hours: int = Field(ge=1)
     merge_gap_days: int = Field(ge=0)
+    lead_hours: int | None = Field(default=None, ge=0, le=24 * 7)
 
     @property
     def level_names(self) -> list[str]:

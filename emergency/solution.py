@@ -64,6 +64,11 @@ class WarningDecision(BaseModel):
     )
     days: list[WarningDay] = Field(default_factory=list)
     episodes: list[EpisodeView] = Field(default_factory=list)
+    late: bool = Field(
+        default=False,
+        description="issued less than the rule set's lead_hours before the start: publish at once",
+    )
+    late_reason: str = ""
 
 
 class PollutantAmounts(BaseModel):

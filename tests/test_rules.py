@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from emergency.errors import InputError
 from emergency.forecast import Forecast, parse_forecast
@@ -457,3 +459,39 @@ def test_choose_rule_set_precedence(tmp_path: Path) -> None:
     assert choose_rule_set(plain, None, tmp_path).id == "national-2017"
     assert choose_rule_set(named, None, tmp_path).id == "henan-2014"
     assert choose_rule_set(named, "henan-2019", tmp_path).id == "henan-2019"
+
+
+def test_a_warning_issued_less_than_the_lead_time_ahead_is_late(
+    rules: dict[str, RuleSet],
+) -> None:
+    early = forecast(250, 250, 250, issued_at="2016-12-14T16:00:00+08:00")  # 32 h ahead
+    decision = assess(early, rules["henan-2019"])
+    assert decision.level == "orange" and not decision.late and decision.late_reason == ""
+    late = forecast(250, 250, 250, issued_at="2016-12-15T15:00:00+08:00")
+    decision = assess(late, rules["henan-2019"])
+    assert decision.late
+    assert decision.late_reason.startswith("issued 9 h ahead, less than the 24 h lead")
+    utc = forecast(250, 250, 250, issued_at="2016-12-15T15:00:00+00:00")  # 23:00 in Jiyuan
+    assert assess(utc, rules["henan-2019"]).late_reason.startswith("issued 1 h ahead")
+
+
+SEVERITY = {None: 0, "blue": 1, "yellow": 2, "orange": 3, "red": 4}
+
+
+@pytest.mark.parametrize("name", ["national-2017", "henan-2019", "henan-2014"])
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(
+    values=st.lists(st.integers(min_value=0, max_value=520), min_size=1, max_size=8),
+    where=st.integers(min_value=0, max_value=7),
+    rise=st.integers(min_value=1, max_value=300),
+)
+def test_the_most_severe_level_never_drops_when_a_day_gets_worse(
+    rules: dict[str, RuleSet], name: str, values: list[int], where: int, rise: int
+) -> None:
+    def worst(aqis: list[int]) -> int:
+        decision = assess(forecast(*aqis), rules[name])
+        return max((SEVERITY[e.level] for e in decision.episodes), default=0)
+
+    worse = list(values)
+    worse[where % len(values)] += rise
+    assert worst(worse) >= worst(values)
