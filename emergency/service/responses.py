@@ -261,6 +261,8 @@ def public_warning(session: Session) -> PublicWarning:
         advice_en=policy.advice_en if policy else None,
         updated_at=updated or response.opened_at,
         coming=coming,
+        late=bool(response.warning.get("late")),
+        late_reason=str(response.warning.get("late_reason") or ""),
     )
 
 

@@ -242,6 +242,8 @@ class PublicWarning(BaseModel):
         default_factory=list,
         description="episodes the latest forecast shows after the one in force (or the next)",
     )
+    late: bool = Field(default=False, description="issued later than the rule set's lead time")
+    late_reason: str = ""
 
 
 class EnterpriseView(BaseModel):

@@ -106,6 +106,7 @@ def test_episodes_to_come_are_shown_to_the_public_and_in_the_cli(
         public = responses.public_warning(session)
     assert result.action == "opened" and result.warning.level == "yellow"
     assert (public.level, public.end) == ("yellow", dt.date(2016, 12, 17))
+    assert public.late and "less than the 24 h lead" in public.late_reason  # 8 h ahead
     assert [(e.start, e.end, e.level) for e in public.coming] == [
         (dt.date(2016, 12, 20), dt.date(2016, 12, 22), "orange")
     ]
