@@ -246,6 +246,10 @@ class Forecast(_Strict):
     """A consultation forecast: who issued it, when, and the daily AQI ahead."""
 
     issued_at: BoundedDatetime | None = None
+    effective_at: BoundedDatetime | None = Field(
+        default=None,
+        description="when the warning takes effect on its first day (default 00:00 there)",
+    )
     issued_by: list[str] = Field(default_factory=list)
     city: str | None = None
     rule_set: str | None = None
@@ -256,7 +260,7 @@ class Forecast(_Strict):
 
     _source: str = PrivateAttr(default="<input>")
 
-    @field_validator("issued_at")
+    @field_validator("issued_at", "effective_at")
     @classmethod
     def _offset(cls, value: dt.datetime | None) -> dt.datetime | None:
         if value is not None and value.utcoffset() is None:

@@ -311,7 +311,8 @@ def assess(forecast: Forecast, rule_set: RuleSet, standard: str | None = None) -
         else:
             reason = f"{said} → {level}; the forecast alone: {alone}"
 
-    late_reason = lateness(forecast, start if level is not None else None, rule_set)
+    start_at, end_at = period_times(forecast, start, end)
+    late_reason = lateness(forecast, start_at if level is not None else None, rule_set)
     return WarningDecision(
         level=level,
         advisory=advisory is not None and level is None,
@@ -323,18 +324,36 @@ def assess(forecast: Forecast, rule_set: RuleSet, standard: str | None = None) -
         release_ok=order is None and release_ok(days, rule_set),
         days=days,
         episodes=[_episode_view(days, e, rule_set) for e in episodes],
+        start_at=start_at,
+        end_at=end_at,
         late=bool(late_reason),
         late_reason=late_reason,
     )
 
 
-def lateness(forecast: Forecast, start: dt.date | None, rule_set: RuleSet) -> str:
-    """Why a warning is late ('' when it is not): issued less than ``lead_hours`` before it
-    starts (00:00 of its first day in the city, +08:00)."""
-    if start is None or forecast.issued_at is None or rule_set.lead_hours is None:
-        return ""
+def period_times(
+    forecast: Forecast, start: dt.date | None, end: dt.date | None
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """When a warning over ``start..end`` begins and ends, in the city's time (+08:00).
+
+    It begins at the forecast's ``effective_at`` when that falls on its first day, else at
+    00:00 of that day; it ends at 24:00 of its last day.
+    """
+    if start is None or end is None:
+        return None, None
     begins = dt.datetime.combine(start, dt.time(0), CITY_OFFSET)
-    ahead = (begins - forecast.issued_at).total_seconds() / 3600
+    effective = forecast.effective_at
+    if effective is not None and effective.astimezone(CITY_OFFSET).date() == start:
+        begins = effective.astimezone(CITY_OFFSET)
+    return begins, dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0), CITY_OFFSET)
+
+
+def lateness(forecast: Forecast, start_at: dt.datetime | None, rule_set: RuleSet) -> str:
+    """Why a warning is late ('' when it is not): issued less than ``lead_hours`` before it
+    takes effect (``start_at``)."""
+    if start_at is None or forecast.issued_at is None or rule_set.lead_hours is None:
+        return ""
+    ahead = (start_at - forecast.issued_at).total_seconds() / 3600
     if ahead >= rule_set.lead_hours:
         return ""
     return (

@@ -64,6 +64,14 @@ class WarningDecision(BaseModel):
     )
     days: list[WarningDay] = Field(default_factory=list)
     episodes: list[EpisodeView] = Field(default_factory=list)
+    start_at: dt.datetime | None = Field(
+        default=None,
+        description="when it takes effect, in the city's time (+08:00): the forecast's "
+        "effective_at on the first day, else 00:00 of that day",
+    )
+    end_at: dt.datetime | None = Field(
+        default=None, description="when it ends: 24:00 of its last day, in the city's time"
+    )
     late: bool = Field(
         default=False,
         description="issued less than the rule set's lead_hours before the start: publish at once",

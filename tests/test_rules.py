@@ -495,3 +495,23 @@ def test_the_most_severe_level_never_drops_when_a_day_gets_worse(
     worse = list(values)
     worse[where % len(values)] += rise
     assert worst(worse) >= worst(values)
+
+
+def test_effective_at_sets_the_start_hour_and_the_lead_time_counts_from_it(
+    rules: dict[str, RuleSet],
+) -> None:
+    jiyuan = dt.timezone(dt.timedelta(hours=8))
+    at_six = forecast(
+        250,
+        250,
+        250,
+        issued_at="2016-12-15T16:00:00+08:00",
+        effective_at="2016-12-16T18:00:00+08:00",
+    )
+    decision = assess(at_six, rules["henan-2019"])
+    assert decision.start_at == dt.datetime(2016, 12, 16, 18, tzinfo=jiyuan)
+    assert decision.end_at == dt.datetime(2016, 12, 19, 0, tzinfo=jiyuan)
+    assert not decision.late  # 26 h ahead of 18:00
+    midnight = assess(forecast(250, 250, 250), rules["henan-2019"])
+    assert midnight.start_at == dt.datetime(2016, 12, 16, 0, tzinfo=jiyuan)
+    assert midnight.start_at.isoformat() == "2016-12-16T00:00:00+08:00"
