@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -22,7 +23,7 @@ from emergency.errors import InputError
 from emergency.service.access import Action, Actor, require, require_own
 from emergency.service.audit import record
 from emergency.service.errors import Conflict, NotFound
-from emergency.service.periods import OrderKey, Period, periods
+from emergency.service.periods import OrderKey, Period, ends_at, periods, starts_at
 from emergency.service.planning import get_response, loaded_data, plan_row
 from emergency.service.uow import commit
 from emergency.service.views import (
@@ -321,6 +322,13 @@ def order_views(session: Session, rows: list[Order]) -> list[OrderView]:
         ).all()
     )
     by_id = loaded_data(session).dataset.by_id
+    warnings: dict[int, dict[str, Any]] = dict(
+        session.execute(
+            select(Response.id, Response.warning).where(
+                Response.id.in_({o.response_id for o in rows})
+            )
+        ).all()
+    )
     return [
         OrderView(
             id=o.id,
@@ -333,6 +341,8 @@ def order_views(session: Session, rows: list[Order]) -> list[OrderView]:
             start=o.start,
             end=o.end,
             planned_end=o.planned_end,
+            start_at=starts_at(o.start, warnings.get(o.response_id) or {}),
+            end_at=ends_at(o.end),
             status=OrderStatus(o.status),
             current=o.status in IN_FORCE,
             superseded_by=o.superseded_by,

@@ -8,11 +8,13 @@ until the response is changed or released.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from emergency import NORMAL, ONE_DAY, POLLUTANTS
 from emergency.measures import allowed_loads, floor_cost_yuan_d, measure_name
+from emergency.settings import CITY_OFFSET
 from emergency.solution import Assignment, ResponsePlan
 from emergency.vocabulary import BY_PLANNER
 
@@ -169,3 +171,19 @@ def merge_plans(
             "assignments": kept + [a for a in after.assignments if a.date >= effective_from],
         }
     )
+
+
+def starts_at(day: dt.date, warning: Mapping[str, Any]) -> dt.datetime:
+    """When something starting on ``day`` takes effect, in the city's time: the warning's
+    ``start_at`` (the forecast's ``effective_at``) on the warning's first day, else 00:00."""
+    start_at = warning.get("start_at")
+    if start_at and warning.get("start") == day.isoformat():
+        return dt.datetime.fromisoformat(start_at).astimezone(CITY_OFFSET)
+    return dt.datetime.combine(day, dt.time(0), CITY_OFFSET)
+
+
+def ends_at(day: dt.date | None) -> dt.datetime | None:
+    """24:00 of ``day`` in the city's time (None for an open end)."""
+    if day is None:
+        return None
+    return dt.datetime.combine(day + ONE_DAY, dt.time(0), CITY_OFFSET)

@@ -14,6 +14,7 @@ from emergency.service.access import Action, Actor, require
 from emergency.service.audit import record
 from emergency.service.errors import Conflict, NotFound
 from emergency.service.orders import lift_all
+from emergency.service.periods import ends_at, starts_at
 from emergency.service.planning import (
     current_plan,
     get_response,
@@ -105,6 +106,8 @@ def _summary(session: Session, response: Response) -> dict[str, object]:
         and response.approved_plan == response.plan_number,
         "opened_at": response.opened_at,
         "released_at": response.released_at,
+        "start_at": starts_at(response.start, response.warning),
+        "end_at": ends_at(response.end),
     }
 
 
@@ -261,6 +264,7 @@ def public_warning(session: Session) -> PublicWarning:
         advice_en=policy.advice_en if policy else None,
         updated_at=updated or response.opened_at,
         coming=coming,
+        start_at=starts_at(response.start, response.warning),
         late=bool(response.warning.get("late")),
         late_reason=str(response.warning.get("late_reason") or ""),
     )

@@ -64,6 +64,12 @@ class ResponseSummary(BaseModel):
     approved: bool = Field(description="the current plan version has been approved")
     opened_at: dt.datetime
     released_at: dt.datetime | None
+    start_at: dt.datetime | None = Field(
+        default=None, description="when it took effect, in the city's time (+08:00)"
+    )
+    end_at: dt.datetime | None = Field(
+        default=None, description="24:00 of its last day, in the city's time"
+    )
 
 
 class ResponseDetail(ResponseSummary):
@@ -124,6 +130,14 @@ class OrderView(BaseModel):
     start: dt.date
     end: dt.date | None = Field(description="last day; null while open-ended (until release)")
     planned_end: dt.date = Field(description="the last day the current plan foresees")
+    start_at: dt.datetime | None = Field(
+        default=None,
+        description="when it takes effect, in the city's time (+08:00): the warning's start "
+        "hour on its first day, else 00:00",
+    )
+    end_at: dt.datetime | None = Field(
+        default=None, description="24:00 of its last day (null while open-ended)"
+    )
     status: OrderStatus
     current: bool = Field(description="in force: issued or acknowledged")
     superseded_by: int | None
@@ -241,6 +255,9 @@ class PublicWarning(BaseModel):
     coming: list[EpisodeView] = Field(
         default_factory=list,
         description="episodes the latest forecast shows after the one in force (or the next)",
+    )
+    start_at: dt.datetime | None = Field(
+        default=None, description="when the warning took effect, in the city's time"
     )
     late: bool = Field(default=False, description="issued later than the rule set's lead time")
     late_reason: str = ""

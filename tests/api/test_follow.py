@@ -115,3 +115,22 @@ def test_episodes_to_come_are_shown_to_the_public_and_in_the_cli(
     shown = CliRunner().invoke(app, ["assess", "--forecast", str(path)])
     assert shown.exit_code == 0, shown.output
     assert "Forecast to come 后续过程: 2016-12-20 .. 2016-12-22: orange" in shown.output
+
+
+def test_responses_and_orders_carry_the_start_hour(store: Store, clock: Clock) -> None:
+    fc = {**RED, "effective_at": "2016-12-17T18:00:00+08:00"}
+    with store.session() as session:
+        result = consultations.consult(session, PLANNER, at_issue(clock, fc))
+        assert result.response_id is not None
+        approved = orders.approve(session, PLANNER, result.response_id)
+        detail = responses.get_response_detail(session, PLANNER, result.response_id)
+    assert (
+        detail.start_at is not None and detail.start_at.isoformat() == "2016-12-17T18:00:00+08:00"
+    )
+    assert detail.end_at is not None and detail.end_at.isoformat() == "2016-12-21T00:00:00+08:00"
+    first = [o for o in approved.issued if o.start == dt.date(2016, 12, 17)]
+    assert first and all(
+        o.start_at is not None and o.start_at.isoformat() == "2016-12-17T18:00:00+08:00"
+        for o in first
+    )
+    assert all(o.end_at is None for o in first if o.end is None)  # open-ended: until release
