@@ -126,7 +126,10 @@ def get_plan_document(session: Session, actor: Actor, enterprise_id: str) -> Pla
 def plan_text(body: str | bytes | dict[str, Any], what: str) -> str:
     """The YAML text of a plan given as YAML/JSON text or as a decoded JSON object."""
     if isinstance(body, dict):
-        return yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=100)
+        try:
+            return yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=100)
+        except RecursionError:
+            raise InputError(f"{what}: JSON nested too deeply") from None
     if isinstance(body, bytes):
         try:
             body = body.decode("utf-8-sig")
@@ -140,6 +143,8 @@ def plan_text(body: str | bytes | dict[str, Any], what: str) -> str:
             raise InputError(
                 f"{what}:{exc.lineno}:{exc.colno}: malformed JSON: {exc.msg}"
             ) from None
+        except RecursionError:
+            raise InputError(f"{what}: JSON nested too deeply") from None
         if isinstance(obj, dict):
             return plan_text(obj, what)
     if not text:

@@ -419,6 +419,48 @@ def _warnings(detail: dict[str, Any], dataset: Any, new: Plan, *, reveal: bool) 
             if reveal:
                 text += _edge_consequence(dataset, new, edge)
             out.append(text)
+    out += _tightened_edges(dataset, new, detail["supplies"], reveal=reveal)
+    return out
+
+
+def _tightened_edges(
+    dataset: Any, new: Plan, changes: list[EdgeChange], *, reveal: bool
+) -> list[str]:
+    """Unchanged edges into other enterprises whose upstream floor now runs lower: the
+    edge then binds the downstream line harder at those levels, with no edge change."""
+    old = dataset.plans.get(new.enterprise)
+    if old is None:
+        return []
+    changed = {(e.line, e.to_enterprise, e.to_line) for e in changes}
+    out = []
+    for e in new.supplies:
+        if e.to_enterprise == new.enterprise or (e.line, e.to_enterprise, e.to_line) in changed:
+            continue
+        tighter = [
+            level
+            for level in dataset.city.level_order
+            if new.load(new.floor(level), e.line)
+            < (old.load(old.floor(level), e.line) if e.line in old.lines_by_id else 1.0)
+            - _TOLERANCE
+        ]
+        if not tighter:
+            continue
+        text = (
+            f"supply edge {new.enterprise}/{e.line} → {e.to_enterprise}/{e.to_line} "
+            f"(share {e.share:g}) binds another enterprise harder: the floor runs {e.line} "
+            f"lower at {', '.join(tighter)} / 上游保底负荷降低，加重对其他企业的约束"
+        )
+        if reveal:
+            edge = EdgeChange(
+                change="changed",
+                line=e.line,
+                to_enterprise=e.to_enterprise,
+                to_line=e.to_line,
+                share=[e.share, e.share],
+                other_enterprise=True,
+            )
+            text += _edge_consequence(dataset, new, edge)
+        out.append(text)
     return out
 
 
