@@ -8,6 +8,7 @@ from emergency.cli import (  # noqa: F401  (importing registers the commands)
     cmd_data,
     cmd_respond,
     cmd_rules,
+    cmd_season,
     cmd_service,
     cmd_synth,
 )

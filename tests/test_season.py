@@ -1,0 +1,372 @@
+"""The heating season: the file, the schedule (CP-SAT), the independent checker, the CLI."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from emergency.cli import app
+from emergency.dataset import Dataset, load_dataset
+from emergency.errors import ValidationErrors
+from emergency.season.check import check_season_schedule
+from emergency.season.model import SeasonInput, load_season, parse_season_text
+from emergency.season.schedule import Schedule, plan_season
+from tests.datafiles import dump_yaml, write_small_dataset
+
+START = dt.date(2026, 11, 15)
+END = dt.date(2026, 11, 28)  # 14 days
+
+
+def day(n: int) -> dt.date:
+    """The n-th day of the test season (1-based)."""
+    return START + dt.timedelta(days=n - 1)
+
+
+def base_season(**fields: Any) -> dict[str, Any]:
+    season: dict[str, Any] = {"id": "winter-test", "start": START, "end": END}
+    season.update(fields)
+    return season
+
+
+SINTER_5 = {"id": "sinter", "industry": "steel", "lines": ["sinter-*"], "stop_days": 5}
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_small_dataset(tmp_path_factory.mktemp("season") / "data")
+
+
+@pytest.fixture(scope="module")
+def dataset(data: Path) -> Dataset:
+    return load_dataset(data)
+
+
+def parse(dataset: Dataset, season: dict[str, Any]) -> SeasonInput:
+    return parse_season_text(dump_yaml(season), "plans/season.yaml", dataset)
+
+
+def solve(dataset: Dataset, season: dict[str, Any]) -> tuple[SeasonInput, Schedule]:
+    inp = parse(dataset, season)
+    result = plan_season(inp, dataset, time_limit_s=10)
+    report = check_season_schedule(inp, dataset, result.to_json())
+    assert report.ok, report.violations
+    assert abs(float(report.cost_yuan) - result.total_cost_yuan) < 0.01
+    return inp, result
+
+
+def quota(result: Schedule, qid: str) -> dict[str, Any]:
+    return next(q for q in result.quotas if q["id"] == qid)
+
+
+def stopped_days(result: Schedule, source: str, line: str) -> list[str]:
+    out = []
+    for a in result.assignments:
+        if a["source"] == source and a["line_loads"].get(line) == 0.0:
+            first = dt.date.fromisoformat(a["start"])
+            last = dt.date.fromisoformat(a["end"])
+            out += [str(first + dt.timedelta(days=i)) for i in range((last - first).days + 1)]
+    return out
+
+
+# ------------------------------------------------------------------ the file
+
+
+def errors_of(dataset: Dataset, season: dict[str, Any]) -> list[str]:
+    with pytest.raises(ValidationErrors) as info:
+        parse(dataset, season)
+    return info.value.errors
+
+
+def test_file_problems_name_file_line_and_field(dataset: Dataset) -> None:
+    both = {"industry": "steel", "stop_days": 3, "output_cut": 0.3}
+    errors = errors_of(dataset, base_season(quotas=[both], colour="red"))
+    assert any(e.startswith("plans/season.yaml:") and "quotas[0]" in e for e in errors)
+    assert any("either stop_days or output_cut" in e for e in errors)
+    assert any("colour: unknown field" in e for e in errors)
+
+
+def test_cross_checks_against_the_data(dataset: Dataset) -> None:
+    season = base_season(
+        quotas=[
+            {"industry": "cement", "stop_days": 3},
+            {"industry": "steel", "lines": ["kiln-*"], "stop_days": 3},
+        ],
+        key_periods=[{"name": "x", "start": day(2), "end": day(3), "level": "blue"}],
+        min_running_share={"brick": 0.5},
+    )
+    errors = errors_of(dataset, season)
+    text = "\n".join(errors)
+    assert "quotas[0].industry: no source with a plan in industry 'cement'" in text
+    assert "quotas[1]: selects no line" in text
+    assert "key_periods[0].level: not a level of the city plan" in text
+    assert "min_running_share.brick" in text
+    line = next(e for e in errors if "quotas[1]" in e)
+    assert line.split(":")[1].isdigit()
+
+
+def test_dates_and_risk(dataset: Dataset, tmp_path: Path) -> None:
+    errors = errors_of(
+        dataset,
+        base_season(
+            end=START - dt.timedelta(days=1),
+        ),
+    )
+    assert any("end" in e and "before start" in e for e in errors)
+    (tmp_path / "risk.csv").write_text(
+        f"date,risk\n{day(2)},3\n{day(3)},x\n2020-01-01,1\n", encoding="utf-8"
+    )
+    (tmp_path / "season.yaml").write_text(dump_yaml(base_season(risk="risk.csv")), "utf-8")
+    with pytest.raises(ValidationErrors) as info:
+        load_season(tmp_path / "season.yaml", dataset)
+    text = "\n".join(info.value.errors)
+    assert "risk.csv:3: risk: not a number" in text
+    assert "risk.csv:4: date: 2020-01-01 is outside the season" in text
+    (tmp_path / "risk.csv").write_text(f"date,risk\n{day(2)},3\n", encoding="utf-8")
+    inp = load_season(tmp_path / "season.yaml", dataset)
+    assert inp.risk[1] == 3 and inp.risk[0] == 0
+    assert parse(dataset, base_season()).risk == [1.0] * 14
+
+
+# ------------------------------------------------------------------ the schedule
+
+
+def test_stop_days_met_in_one_block_at_least_cost(dataset: Dataset) -> None:
+    _, result = solve(dataset, base_season(quotas=[SINTER_5], min_running_share={"steel": 0.4}))
+    assert result.status == "optimal"
+    assert quota(result, "sinter")["achieved"] == 5
+    assert len(stopped_days(result, "JY-P001", "sinter-1")) == 5
+    # stop-sinter: 800 000 + 0.2 × 1 200 000 a day, one restart of 400 000
+    assert result.total_cost_yuan == 5 * (800_000 + 240_000) + 400_000
+    assert result.gap == 0
+
+
+def test_stops_go_to_the_riskiest_days(dataset: Dataset) -> None:
+    risk = {day(d): 5 for d in range(9, 14)}
+    _, result = solve(
+        dataset,
+        base_season(quotas=[SINTER_5], min_running_share={"steel": 0.4}, risk=risk),
+    )
+    assert stopped_days(result, "JY-P001", "sinter-1") == [str(day(d)) for d in range(9, 14)]
+
+
+def test_stop_days_beyond_the_season_fall_short(dataset: Dataset) -> None:
+    too_many = dict(SINTER_5, stop_days=20)
+    _, result = solve(dataset, base_season(quotas=[too_many]))
+    assert result.status == "short"
+    q = quota(result, "sinter")
+    assert q["achieved"] == 14 and q["short_by"] == 6
+    assert q["short"] == [{"of": "JY-P001/sinter-1", "achieved": 14.0, "short_by": 6.0}]
+
+
+def test_running_share_keeps_lines_running_and_makes_a_quota_short(dataset: Dataset) -> None:
+    # stopping the sinter line leaves steel at 0.48 of its value added
+    _, result = solve(dataset, base_season(quotas=[SINTER_5], min_running_share={"steel": 0.5}))
+    assert result.status == "short"
+    assert quota(result, "sinter")["short_by"] == 5
+    assert all(d["running_share"]["steel"] >= 0.5 for d in result.days)
+
+
+def test_running_share_alone(dataset: Dataset) -> None:
+    season = base_season(
+        quotas=[{"id": "coke", "industry": "coking", "output_cut": 0.3}],
+        min_running_share={"coking": 0.8},
+    )
+    _, result = solve(dataset, season)
+    assert result.status == "short"
+    assert quota(result, "coke")["achieved"] == pytest.approx(0.2)
+    assert all(d["running_share"]["coking"] == 0.8 for d in result.days)
+
+
+def test_output_cut_met(dataset: Dataset) -> None:
+    season = base_season(quotas=[{"id": "coke", "industry": "coking", "output_cut": 0.1}])
+    _, result = solve(dataset, season)
+    assert result.status == "optimal"
+    assert quota(result, "coke")["achieved"] == pytest.approx(0.1)
+    # 10 % of 14 × 500 000 is 700 000 of lost value added: 7 days at 0.8, and on those
+    # days the blast furnace it supplies runs at 0.8 too (limit-20: 400 000 a day)
+    assert result.total_cost_yuan == 700_000 + 7 * 400_000
+
+
+def test_output_cut_per_firm_and_short(dataset: Dataset) -> None:
+    # the coke oven runs at 0.6 at least: 40 % is the most it can cut
+    season = base_season(
+        quotas=[{"id": "coke", "industry": "coking", "output_cut": 0.5, "per": "firm"}]
+    )
+    _, result = solve(dataset, season)
+    assert result.status == "short"
+    q = quota(result, "coke")
+    assert q["achieved"] == pytest.approx(0.4) and q["short_by"] == pytest.approx(0.1)
+    assert q["short"][0]["of"] == "JY-P002"
+
+
+def test_key_period_floor(dataset: Dataset) -> None:
+    season = base_season(
+        key_periods=[{"name": "festival", "start": day(3), "end": day(4), "level": "orange"}]
+    )
+    _, result = solve(dataset, season)
+    assert result.status == "optimal"
+    on = [a for a in result.assignments if a["source"] == "JY-P001"]
+    # orange floor is stop-sinter (min 2 days, restart 400 000); power is held (guaranteed)
+    assert [(a["start"], a["end"]) for a in on] == [(str(day(3)), str(day(4)))]
+    assert on[0]["measure"] in ("stop-sinter", "deep")
+    assert result.days[2]["key_period"] == "festival"
+    power = [a for a in result.assignments if a["source"] == "JY-P003"]
+    assert [a["measure"] for a in power] == ["ultra-low"]
+
+
+def test_exempt_firms_carry_no_quota(dataset: Dataset) -> None:
+    season = base_season(quotas=[{"id": "power", "industry": "power", "stop_days": 3}])
+    _, result = solve(dataset, season)
+    assert result.status == "optimal"
+    assert result.assignments == []
+    assert result.total_cost_yuan == 0
+
+
+# ------------------------------------------------------------------ the checker
+
+
+@pytest.fixture(scope="module")
+def planned(dataset: Dataset) -> tuple[SeasonInput, dict[str, Any]]:
+    season = base_season(
+        quotas=[SINTER_5, {"id": "coke", "industry": "coking", "output_cut": 0.1}],
+        min_running_share={"steel": 0.4},
+        key_periods=[{"name": "festival", "start": day(12), "end": day(12), "level": "yellow"}],
+    )
+    inp, result = solve(dataset, season)
+    assert result.status == "optimal"
+    return inp, result.to_json()
+
+
+def violations(dataset: Dataset, inp: SeasonInput, schedule: dict[str, Any]) -> str:
+    report = check_season_schedule(inp, dataset, schedule)
+    assert not report.ok
+    return "\n".join(report.violations)
+
+
+def without(schedule: dict[str, Any], source: str) -> dict[str, Any]:
+    out = copy.deepcopy(schedule)
+    out["assignments"] = [a for a in out["assignments"] if a["source"] != source]
+    out.pop("total_cost_yuan")
+    return out
+
+
+def run(source: str, measure: str, first: int, last: int) -> dict[str, Any]:
+    return {"source": source, "measure": measure, "start": str(day(first)), "end": str(day(last))}
+
+
+def test_checker_accepts_the_plan(
+    dataset: Dataset, planned: tuple[SeasonInput, dict[str, Any]]
+) -> None:
+    inp, schedule = planned
+    assert check_season_schedule(inp, dataset, schedule).ok
+
+
+def test_checker_rejects_a_wrong_cost(
+    dataset: Dataset, planned: tuple[SeasonInput, dict[str, Any]]
+) -> None:
+    inp, schedule = planned
+    bad = dict(schedule, total_cost_yuan=schedule["total_cost_yuan"] - 1)
+    assert "differs from the recomputed" in violations(dataset, inp, bad)
+
+
+def test_checker_rejects_quota_short_and_floor(
+    dataset: Dataset, planned: tuple[SeasonInput, dict[str, Any]]
+) -> None:
+    inp, schedule = planned
+    text = violations(dataset, inp, without(schedule, "JY-P001"))
+    assert "quota sinter: achieved 0 of 5" in text
+    assert f"JY-P001 {day(12)}: normal is milder than the key-period floor limit-20" in text
+    text = violations(dataset, inp, without(schedule, "JY-P002"))
+    assert "quota coke: achieved 0 of 0.1" in text
+
+
+def test_checker_tolerates_a_declared_shortfall(
+    dataset: Dataset, planned: tuple[SeasonInput, dict[str, Any]]
+) -> None:
+    inp, schedule = planned
+    bad = without(schedule, "JY-P002")
+    bad["status"] = "short"
+    bad["quotas"] = [{"id": "coke", "short_by": 0.1}]
+    assert "quota coke" not in violations(dataset, inp, bad)  # supply still broken
+
+
+def test_checker_rejects_min_stop_supply_share_and_exempt(
+    dataset: Dataset, planned: tuple[SeasonInput, dict[str, Any]]
+) -> None:
+    inp, schedule = planned
+    bad = without(schedule, "JY-P001")
+    bad["assignments"] += [run("JY-P001", "stop-sinter", 1, 1), run("JY-P001", "deep", 3, 3)]
+    bad["assignments"] += [run("JY-P003", "ultra-low", 5, 5)]
+    text = violations(dataset, inp, bad)
+    assert f"JY-P001/sinter-1 {day(2)}: restarted before its minimum stop of 2 days" in text
+    assert f"steel {day(3)}: running share 0.3000 below 0.4000" in text
+    assert f"JY-P003 {day(5)}: ultra-low but held at its floor normal" in text
+    bad = without(schedule, "JY-P002")
+    bad["assignments"].append(run("JY-P002", "min-load", 13, 13))
+    text = violations(dataset, inp, bad)
+    assert "JY-P001/bf-1" in text and "exceeds what JY-P002/coke-1" in text
+
+
+def test_checker_rejects_unknown_measures(
+    dataset: Dataset, planned: tuple[SeasonInput, dict[str, Any]]
+) -> None:
+    inp, schedule = planned
+    bad = copy.deepcopy(schedule)
+    bad["assignments"].append(run("JY-P001", "fly", 1, 1))
+    bad["assignments"].append(run("JY-X", "normal", 1, 1))
+    text = violations(dataset, inp, bad)
+    assert "has no measure 'fly'" in text and "no planned source 'JY-X'" in text
+
+
+# ------------------------------------------------------------------ the CLI
+
+
+def write_season(data: Path, season: dict[str, Any]) -> Path:
+    path = data / "plans" / "season.yaml"
+    path.write_text(dump_yaml(season), encoding="utf-8")
+    return path
+
+
+def test_cli_plan_and_check(tmp_path: Path) -> None:
+    data = write_small_dataset(tmp_path / "data")
+    runner = CliRunner()
+    write_season(data, base_season(quotas=[SINTER_5], min_running_share={"steel": 0.4}))
+    result = runner.invoke(app, ["season", "plan", "--data", str(data), "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["status"] == "optimal"
+    schedule = tmp_path / "schedule.json"
+    schedule.write_text(result.stdout, encoding="utf-8")
+    check = ["season", "check", "--data", str(data), "--schedule", str(schedule)]
+    result = runner.invoke(app, check)
+    assert result.exit_code == 0, result.output
+    out["assignments"] = []
+    schedule.write_text(json.dumps(out), encoding="utf-8")
+    result = runner.invoke(app, check)
+    assert result.exit_code == 1 and "quota sinter" in result.stdout
+    schedule.write_text("{", encoding="utf-8")
+    assert runner.invoke(app, check).exit_code == 2
+
+    write_season(data, base_season(quotas=[SINTER_5], min_running_share={"steel": 0.5}))
+    result = runner.invoke(app, ["season", "plan", "--data", str(data)])
+    assert result.exit_code == 1 and "SHORT by 5" in result.stdout
+
+
+def test_cli_bad_season_file(tmp_path: Path) -> None:
+    data = write_small_dataset(tmp_path / "data")
+    season = base_season(quotas=[{"industry": "steel", "stop_days": -1}], extra=1)
+    path = write_season(data, season)
+    result = CliRunner().invoke(app, ["season", "plan", "--season", str(path), "--data", str(data)])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 2
+    assert all(line.startswith(f"error: {path}:") for line in lines)
+    assert any("quotas[0].stop_days" in line for line in lines)
+    missing = ["season", "plan", "--data", str(data), "--season", str(tmp_path / "no.yaml")]
+    assert CliRunner().invoke(app, missing).exit_code == 2
