@@ -220,6 +220,25 @@ def test_key_period_floor(dataset: Dataset) -> None:
     assert [a["measure"] for a in power] == ["ultra-low"]
 
 
+def test_floors_and_supply_below_the_running_share_are_short_not_infeasible(
+    dataset: Dataset,
+) -> None:
+    # orange: the coke oven's floor (0.6) holds the blast furnace at 0.6, so steel must take
+    # "deep" (0.3 of its value added) although it should keep 0.4 running
+    season = base_season(
+        min_running_share={"steel": 0.4},
+        key_periods=[{"name": "festival", "start": day(3), "end": day(3), "level": "orange"}],
+    )
+    inp, result = solve(dataset, season)
+    assert result.status == "short"
+    assert result.running_share_short == [
+        {"industry": "steel", "date": str(day(3)), "required": 0.4, "achieved": 0.3}
+    ]
+    undeclared = dict(result.to_json(), running_share_short=[])
+    text = violations(dataset, inp, undeclared)
+    assert f"steel {day(3)}: running share 0.3000 below 0.4000" in text
+
+
 def test_exempt_firms_carry_no_quota(dataset: Dataset) -> None:
     season = base_season(quotas=[{"id": "power", "industry": "power", "stop_days": 3}])
     _, result = solve(dataset, season)

@@ -183,6 +183,8 @@ class Schedule:
     risk_weighted_cut: float = 0.0
     seconds: float = 0.0
     quotas: list[dict[str, Any]] = field(default_factory=list)
+    running_share_short: list[dict[str, Any]] = field(default_factory=list)
+    """Days where floors and supply couplings leave an industry below its share."""
     assignments: list[dict[str, Any]] = field(default_factory=list)
     days: list[dict[str, Any]] = field(default_factory=list)
     message: str = ""
@@ -198,6 +200,7 @@ class Schedule:
             "seconds": self.seconds,
             "message": self.message,
             "quotas": self.quotas,
+            "running_share_short": self.running_share_short,
             "assignments": self.assignments,
             "days": self.days,
         }
@@ -339,7 +342,10 @@ def plan_season(inp: SeasonInput, dataset: Dataset, *, time_limit_s: float = 30.
             if not b.add(terms, c2 - share * c1, -math.inf, 1.0 - share):
                 infeasible.append(f"{sources[s2].id} {days[d]}: supply")
 
-    # Minimum running share per industry and day (capped at what floors allow).
+    # Minimum running share per industry and day (capped at what each source's floors
+    # allow); a shortfall (per mille) is possible where floors and supply couplings
+    # together leave less, and weighs more than every quota's in phase 0.
+    share_shorts: list[cp_model.IntVar] = []
     for industry, share in season.min_running_share.items():
         members = [s for s, src in enumerate(sources) if src.industry == industry]
         total = sum(ln.value_added_yuan_d for s in members for ln in sources[s].lines)
@@ -358,8 +364,12 @@ def plan_season(inp: SeasonInput, dataset: Dataset, *, time_limit_s: float = 30.
                 terms += t
                 const += c
             need = min(share * total, reach)
-            if not b.add(terms, const, need):
-                infeasible.append(f"{industry} {days[d]}: running share")
+            sh = model.new_int_var(0, PER_MILLE, f"share_short{(industry, d)}")
+            share_shorts.append(sh)
+            if terms:
+                b.add(terms, const, need, short=sh)
+            else:
+                model.add(sh == _per_mille(need - const, need))
 
     # Quotas, with shortfall in per mille of each row's requirement.
     shorts: list[cp_model.IntVar] = []
@@ -382,9 +392,7 @@ def plan_season(inp: SeasonInput, dataset: Dataset, *, time_limit_s: float = 30.
                     terms += t
                     const += c
         if not terms:  # nothing to choose: the shortfall is what it is
-            gap = max(0.0, row.required - const)
-            fixed = math.ceil(PER_MILLE * gap / row.required - 1e-9) if row.required else 0
-            model.add(sh == min(fixed, PER_MILLE))
+            model.add(sh == _per_mille(row.required - const, row.required))
         else:
             b.add(terms, const, row.required, short=sh)
 
@@ -399,19 +407,21 @@ def plan_season(inp: SeasonInput, dataset: Dataset, *, time_limit_s: float = 30.
     def left() -> float:
         return max(0.05, time_limit_s - (time.monotonic() - began))
 
-    variables = list(b.x.values()) + list(b.starts.values()) + shorts
+    variables = list(b.x.values()) + list(b.starts.values()) + shorts + share_shorts
 
     # Phase 0: least total shortfall.
     total_short = 0
     hint: dict[Any, int] | None = None
-    if shorts:
-        model.minimize(sum(shorts))
+    if shorts or share_shorts:
+        weight = PER_MILLE * len(shorts) + 1
+        shortfall = weight * sum(share_shorts) + sum(shorts)
+        model.minimize(shortfall)
         solver, status = _solve(model, left() / 3, None)
         if status in ("infeasible", "unknown"):
             why = "infeasible" if status == "infeasible" else "no schedule within the time limit"
             return Schedule(season.id, status, message=why, seconds=time.monotonic() - began)
         total_short = round(solver.objective_value)
-        model.add(sum(shorts) <= total_short)
+        model.add(shortfall <= total_short)
         hint = {v: solver.value(v) for v in variables}
 
     # Phase 1: least cost.
@@ -441,8 +451,8 @@ def plan_season(inp: SeasonInput, dataset: Dataset, *, time_limit_s: float = 30.
         per_option = weights[k : k + len(src.options)]
         k += len(src.options)
         for d in range(n):
-            for weight, var in b.terms(s, d, per_option)[0]:
-                risk_terms.append((round(weight * inp.risk[d] * RISK_SCALE), var))
+            for w_cut, var in b.terms(s, d, per_option)[0]:
+                risk_terms.append((round(w_cut * inp.risk[d] * RISK_SCALE), var))
     if risk_terms and any(c for c, _ in risk_terms):
         model.add(cost_expr <= cost_units)
         model.maximize(sum(c * v for c, v in risk_terms))
@@ -465,6 +475,13 @@ def plan_season(inp: SeasonInput, dataset: Dataset, *, time_limit_s: float = 30.
         bound=min(bound, total_cost),
         seconds=time.monotonic() - began,
     )
+
+
+def _per_mille(gap: float, required: float) -> int:
+    """A fixed shortfall in thousandths of the requirement (0 when met)."""
+    if required <= 0 or gap <= 1e-9:
+        return 0
+    return min(PER_MILLE, math.ceil(PER_MILLE * gap / required - 1e-9))
 
 
 def _choice(b: _Builder, values: dict[Any, int]) -> list[list[int]]:
@@ -561,6 +578,7 @@ def report(
     names = season.key_period_names()
     levels = season.levels()
     out_days = []
+    share_short: list[dict[str, Any]] = []
     risk_cut = 0.0
     for d in range(n):
         cut = [0.0] * 4
@@ -572,6 +590,17 @@ def report(
             for li, ln in enumerate(src.lines):
                 run[src.industry][0] += ln.value_added_yuan_d * option.loads[li]
                 run[src.industry][1] += ln.value_added_yuan_d
+        for industry, need in season.min_running_share.items():
+            got, total = run.get(industry, (0.0, 0.0))
+            if total and got / total < need - 1e-9:
+                share_short.append(
+                    {
+                        "industry": industry,
+                        "date": days[d].isoformat(),
+                        "required": need,
+                        "achieved": round(got / total, 6),
+                    }
+                )
         weighted = sum(cut[i] / baseline[p] for i, p in enumerate(POLLUTANTS) if baseline.get(p))
         risk_cut += inp.risk[d] * weighted
         out_days.append(
@@ -594,6 +623,7 @@ def report(
         risk_weighted_cut=round(risk_cut, 6),
         seconds=round(seconds, 3),
         quotas=quotas,
+        running_share_short=share_short,
         assignments=assignments,
         days=out_days,
     )
