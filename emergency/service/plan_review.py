@@ -16,11 +16,11 @@ from __future__ import annotations
 import difflib
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from emergency import POLLUTANTS
-from emergency.dataset import validate_plan_against
+from emergency.dataset import CITY_FILE, validate_plan_against
 from emergency.errors import InputError, ValidationErrors
 from emergency.plans import parse_plan_text
 from emergency.service.access import Action, Actor, require, require_own
@@ -173,6 +173,7 @@ def approve_plan_version(
         It no longer fits the data in force (checked again at approval).
     """
     require(actor, Action.review_plan)
+    lock_data_files(session)
     source = plan_source(session, actor, enterprise_id)
     row = _pending(session, enterprise_id, number)
     path = plan_path(enterprise_id)
@@ -226,6 +227,20 @@ def reject_plan_version(
         )
     commit(session)
     return _view(row, session.get(DataFile, plan_path(enterprise_id)))
+
+
+def lock_data_files(session: Session) -> None:
+    """Serialise changes of the data in force until this transaction ends (no commit).
+
+    Two approvals for different enterprises may each fit the data in force and yet not fit
+    together (an edge into a line the other renames; two edges closing a cycle). Each
+    approval therefore first writes the city plan's row without changing it: PostgreSQL
+    holds that row's lock, SQLite its write lock, until the commit; the next approval
+    waits, then validates against the data the first one left.
+    """
+    session.execute(
+        update(DataFile).where(DataFile.path == CITY_FILE).values(sha256=DataFile.sha256)
+    )
 
 
 # ----------------------------------------------------------------------------- reading

@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from emergency.store.db import Store
 from tests.api.conftest import CLEAN, ORANGE, RED, YELLOW, Clock, at_issue, forecast
 from tests.datafiles import small_plans
 
@@ -257,3 +258,43 @@ def test_changes_made_by_consultations_are_audited_with_their_orders(
     assert sorted(release["after"]["lifted"]) == sorted(
         o["id"] for o in orders if o["status"] == "lifted"
     )
+
+
+def test_two_approvals_that_do_not_fit_together_cannot_both_take_effect(
+    store: Store, clock: Clock
+) -> None:
+    """JY-P002 adds an edge into JY-P001's sinter machine while JY-P001 renames it: each
+    fits the data in force alone, not both together. Approved at the same moment, one
+    takes effect and the other is refused against the data the first left."""
+    from emergency.service.access import Actor, Role
+    from emergency.service.plan_review import approve_plan_version, submit_plan
+    from emergency.store.datafiles import load_stored
+    from tests.api.test_orders import run_together
+
+    planner = Actor("planner", Role.planner, token_id=1)
+    coke = small_plans()["JY-P002"]
+    coke["supplies"].append(
+        {"line": "coke-1", "to": {"enterprise": "JY-P001", "line": "sinter-1"}, "share": 0.5}
+    )
+    steel = small_plans()["JY-P001"]
+    steel["lines"][0]["id"] = "sinter-2"
+    for measure in steel["measures"]:
+        measure["loads"] = {
+            ("sinter-2" if k == "sinter-1" else k): v for k, v in measure["loads"].items()
+        }
+    with store.session() as session:
+        a = submit_plan(session, planner, "JY-P002", as_json(coke)).number
+    with store.session() as session:
+        b = submit_plan(session, planner, "JY-P001", as_json(steel)).number
+
+    def approve(enterprise: str, number: int) -> Any:
+        with store.session() as session:
+            return approve_plan_version(session, planner, enterprise, number)
+
+    results = run_together([lambda: approve("JY-P002", a), lambda: approve("JY-P001", b)])
+    done = [r for r in results if not isinstance(r, Exception)]
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert len(done) == 1 and len(refused) == 1, results
+    assert type(refused[0]).__name__ in ("ValidationErrors", "Conflict"), refused
+    with store.session() as session:
+        load_stored(session)  # the data in force still loads
