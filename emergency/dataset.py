@@ -18,10 +18,9 @@ from pathlib import Path
 import networkx as nx
 
 from emergency import LEVELS, NORMAL
-from emergency.cityplan import CityPlan, KindDefaults, load_city_plan
+from emergency.cityplan import CityPlan, load_city_plan
 from emergency.errors import InputError, ValidationErrors, where
 from emergency.inventory import Source, read_inventory_text
-from emergency.measures import kind_defaults, source_measures
 from emergency.paths import default_data_dir
 from emergency.plans import Plan, check_plan, load_plan, parse_plan
 from emergency.supply import describe_cycle, find_cycles, graph_from_plans, unsatisfiable_edges
@@ -64,14 +63,6 @@ class Dataset:
     def plan(self, source_id: str) -> Plan | None:
         """The source's plan, or None (sites, yards and quarries may go without)."""
         return self.plans.get(source_id)
-
-    def defaults(self, source_id: str) -> KindDefaults | None:
-        """The city defaults a source follows: only when it has no plan file."""
-        return kind_defaults(self, source_id)
-
-    def floor(self, source_id: str, level: str | None) -> str:
-        """The measure a source must at least apply at a level."""
-        return source_measures(self, source_id).floor(level)
 
 
 def load_dataset(root: Path | str | None = None, progress: Progress | None = None) -> Dataset:

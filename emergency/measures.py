@@ -15,20 +15,32 @@ integer scaling stays exact.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from emergency import NORMAL, POLLUTANTS
 from emergency.instance import Line, Option
 
 if TYPE_CHECKING:
     from emergency.cityplan import CityPlan, KindDefaults
-    from emergency.dataset import Dataset
     from emergency.inventory import Source
     from emergency.plans import Plan
 
 DECIMALS = 6
+
+
+class Data(Protocol):
+    """What this module reads of a data folder (:class:`emergency.dataset.Dataset` is one)."""
+
+    @property
+    def plans(self) -> Mapping[str, Plan]: ...
+
+    @property
+    def by_id(self) -> Mapping[str, Source]: ...
+
+    @property
+    def city(self) -> CityPlan: ...
 
 
 def exact(x: float) -> float:
@@ -106,14 +118,14 @@ def default_options(source: Source, city: CityPlan) -> tuple[Option, ...]:
     return tuple(options)
 
 
-def kind_defaults(dataset: Dataset, source_id: str) -> KindDefaults | None:
+def kind_defaults(dataset: Data, source_id: str) -> KindDefaults | None:
     """The city defaults a source follows: only when it has no plan file."""
     if source_id in dataset.plans:
         return None
     return dataset.city.defaults.get(dataset.by_id[source_id].kind)
 
 
-def source_measures(dataset: Dataset, source_id: str) -> SourceMeasures:
+def source_measures(dataset: Data, source_id: str) -> SourceMeasures:
     """A source's measures: its plan's if it has one, else its kind's city defaults.
 
     Raises ``KeyError`` for a source not in the inventory.
@@ -168,7 +180,7 @@ def allowed_measures(plan: Plan, source: Source | None, city: CityPlan, level: s
     return [m for m in plan.measure_ids() if plan.at_least_as_strict(m, floor)]
 
 
-def allowed_loads(dataset: Dataset, source: str, measure: str) -> tuple[dict[str, float], float]:
+def allowed_loads(dataset: Data, source: str, measure: str) -> tuple[dict[str, float], float]:
     """Load allowed per line under a measure, and for the whole source.
 
     The whole-source load is weighted by value added (the same weights as the cost), so it
@@ -198,7 +210,7 @@ def allowed_loads(dataset: Dataset, source: str, measure: str) -> tuple[dict[str
     return {}, round(1.0 - cost_fraction, 6)
 
 
-def measure_name(dataset: Dataset, source: str, measure: str) -> str:
+def measure_name(dataset: Data, source: str, measure: str) -> str:
     """The display name of a source's measure (its plan's, or the city default's)."""
     if measure == NORMAL:
         return "normal operation"
@@ -211,7 +223,7 @@ def measure_name(dataset: Dataset, source: str, measure: str) -> str:
         return measure
 
 
-def floor_cost_yuan_d(dataset: Dataset, source: str, measure: str) -> float:
+def floor_cost_yuan_d(dataset: Data, source: str, measure: str) -> float:
     """Daily cost of a source's measure (restart costs aside); 0 for an unknown one."""
     if source not in dataset.by_id:
         return 0.0

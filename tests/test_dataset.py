@@ -11,6 +11,7 @@ import pytest
 from emergency import NORMAL
 from emergency.dataset import Dataset, load_dataset, validate_plan_against
 from emergency.errors import ValidationErrors
+from emergency.measures import kind_defaults, source_measures
 from emergency.paths import REPO_ROOT
 from emergency.plans import parse_plan_text
 from emergency.supply import find_cycles, graph_from_plans
@@ -60,13 +61,16 @@ def test_small_dataset_loads(small: Dataset) -> None:
 
 
 def test_floors_come_from_plans_then_city_defaults(small: Dataset) -> None:
-    assert small.floor("JY-P001", "orange") == "stop-sinter"
-    assert small.floor("JY-P003", "yellow") == NORMAL
-    assert small.floor("JY-S001", "red") == "stop-all"
-    assert small.floor("JY-Y001", "yellow") == "cover"
-    assert small.floor("JY-Q001", None) == NORMAL
-    assert small.defaults("JY-P001") is None
-    defaults = small.defaults("JY-S001")
+    def floor(source: str, level: str | None) -> str:
+        return source_measures(small, source).floor(level)
+
+    assert floor("JY-P001", "orange") == "stop-sinter"
+    assert floor("JY-P003", "yellow") == NORMAL
+    assert floor("JY-S001", "red") == "stop-all"
+    assert floor("JY-Y001", "yellow") == "cover"
+    assert floor("JY-Q001", None) == NORMAL
+    assert kind_defaults(small, "JY-P001") is None
+    defaults = kind_defaults(small, "JY-S001")
     assert defaults is not None and defaults.measures[0].id == "stop-earthwork"
 
 

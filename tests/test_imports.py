@@ -2,8 +2,8 @@
 
 Data flows one way (files → models → duties → rows → solver → checker → service →
 API/pages); an import cycle, or the core importing the web layer, is where that starts to
-bend. The graph is read from the source (every import outside ``if TYPE_CHECKING:``,
-function-level ones included), so a lazy import cannot hide a cycle.
+bend. The graph is read from the source (every import, function-level and type-only ones
+included), so neither a lazy import nor an ``if TYPE_CHECKING:`` block can hide a cycle.
 """
 
 from __future__ import annotations
@@ -35,24 +35,14 @@ def modules() -> dict[str, Path]:
     return found
 
 
-def _type_checking(node: ast.If) -> bool:
-    test = node.test
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
-    )
-
-
 def imports_of(name: str, path: Path, known: set[str]) -> set[str]:
-    """The project modules ``name`` imports (outside ``if TYPE_CHECKING:``)."""
+    """The project modules ``name`` imports."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     out: set[str] = set()
     stack: list[ast.AST] = [tree]
     while stack:
         node = stack.pop()
-        if isinstance(node, ast.If) and _type_checking(node):
-            stack.extend(node.orelse)
-            continue
         if isinstance(node, ast.Import):
             out |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom):

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from emergency import POLLUTANTS
 from emergency.cli import app
 from emergency.dataset import Dataset, load_dataset
+from emergency.measures import kind_defaults, source_measures
 from emergency.paths import REPO_ROOT
 from emergency.synth import SynthCity, synthesize, write_city
 from emergency.synth_tables import (
@@ -339,14 +340,14 @@ def envelope(data: Dataset, level: str) -> dict[str, dict[str, float]]:
 
     for source in data.sources:
         fixed = bool(source.guarantee) or source.grade in protect
-        chosen = data.floor(source.id, level)
+        chosen = source_measures(data, source.id).floor(level)
         plan = data.plan(source.id)
         if plan is not None:
             ids = plan.measure_ids()
             allowed = [m for m in ids if plan.at_least_as_strict(m, chosen)]
             cuts = {m: pooled(plan.cut_kg_d(m)) for m in ids}
         else:
-            defaults = data.defaults(source.id)
+            defaults = kind_defaults(data, source.id)
             assert defaults is not None
             ids = ["normal", *(m.id for m in defaults.measures)]
             frac = {
