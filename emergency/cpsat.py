@@ -38,6 +38,31 @@ class CpResult:
         return self.status in ("optimal", "feasible")
 
 
+def run(model: cp_model.CpModel, time_limit_s: float) -> tuple[cp_model.CpSolver, str]:
+    """Solve ``model`` with the project's parameters; the solver and the status name.
+
+    One worker, linearization 2 and no presolve inclusion work (deterministic and fastest on
+    these knapsack-like models, see bench/RESULTS.md), seed 0. Status: ``optimal``,
+    ``feasible``, ``infeasible`` or ``unknown`` (no solution within the time limit).
+    """
+    solver = cp_model.CpSolver()
+    p = solver.parameters
+    p.num_workers = 1
+    p.linearization_level = 2
+    p.presolve_inclusion_work_limit = 0
+    p.random_seed = 0
+    p.max_time_in_seconds = max(0.01, time_limit_s)
+    status = solver.solve(model)
+    if status == cp_model.MODEL_INVALID:
+        raise RuntimeError("CP-SAT rejected the model: " + model.validate())
+    name = {
+        cp_model.OPTIMAL: "optimal",
+        cp_model.FEASIBLE: "feasible",
+        cp_model.INFEASIBLE: "infeasible",
+    }.get(status, "unknown")
+    return solver, name
+
+
 def solve_cpsat(
     linear: LinearModel,
     *,
@@ -84,21 +109,7 @@ def solve_cpsat(
             if k in var:
                 model.add_hint(var[k], v)
 
-    solver = cp_model.CpSolver()
-    p = solver.parameters
-    p.num_workers = 1
-    p.linearization_level = 2
-    p.presolve_inclusion_work_limit = 0
-    p.random_seed = 0
-    p.max_time_in_seconds = max(0.01, time_limit_s)
-    st = solver.solve(model)
-    name = {
-        cp_model.OPTIMAL: "optimal",
-        cp_model.FEASIBLE: "feasible",
-        cp_model.INFEASIBLE: "infeasible",
-    }.get(st, "unknown")
-    if st == cp_model.MODEL_INVALID:
-        raise RuntimeError("CP-SAT rejected the model: " + model.validate())
+    solver, name = run(model, time_limit_s)
     values: dict[Key, int] = {}
     obj, bound = 0, 0.0
     if name in ("optimal", "feasible"):

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from ortools.sat.python import cp_model
 
 from emergency import NORMAL, POLLUTANTS
+from emergency.cpsat import run
 from emergency.instance import Option
 from emergency.measures import plan_options
 from emergency.scaling import UNBOUNDED, decimal_scale, scale_row
@@ -265,21 +266,12 @@ def _solve(
     model.clear_hints()
     for var, value in (hint or {}).items():
         model.add_hint(var, value)
-    solver = cp_model.CpSolver()
-    p = solver.parameters
-    p.num_workers = 1
-    p.linearization_level = 2
-    p.presolve_inclusion_work_limit = 0
-    p.random_seed = 0
-    p.max_time_in_seconds = max(0.05, seconds)
-    st = solver.solve(model)
-    if st == cp_model.MODEL_INVALID:
-        raise RuntimeError("CP-SAT rejected the season model: " + model.validate())
-    return solver, {
-        cp_model.OPTIMAL: "optimal",
-        cp_model.FEASIBLE: "feasible",
-        cp_model.INFEASIBLE: "infeasible",
-    }.get(st, "unknown")
+    return run(model, max(0.05, seconds))
+
+
+def _no_schedule(season_id: str, status: str, began: float) -> Schedule:
+    why = "infeasible" if status == "infeasible" else "no schedule within the time limit"
+    return Schedule(season_id, status, message=why, seconds=time.monotonic() - began)
 
 
 def plan_season(inp: SeasonInput, dataset: Dataset, *, time_limit_s: float = 30.0) -> Schedule:
@@ -418,8 +410,7 @@ def plan_season(inp: SeasonInput, dataset: Dataset, *, time_limit_s: float = 30.
         model.minimize(shortfall)
         solver, status = _solve(model, left() / 3, None)
         if status in ("infeasible", "unknown"):
-            why = "infeasible" if status == "infeasible" else "no schedule within the time limit"
-            return Schedule(season.id, status, message=why, seconds=time.monotonic() - began)
+            return _no_schedule(season.id, status, began)
         total_short = round(solver.objective_value)
         model.add(shortfall <= total_short)
         hint = {v: solver.value(v) for v in variables}
@@ -431,8 +422,7 @@ def plan_season(inp: SeasonInput, dataset: Dataset, *, time_limit_s: float = 30.
     model.minimize(cost_expr)
     solver, status = _solve(model, left() / 2, hint)
     if status in ("infeasible", "unknown"):
-        why = "infeasible" if status == "infeasible" else "no schedule within the time limit"
-        return Schedule(season.id, status, message=why, seconds=time.monotonic() - began)
+        return _no_schedule(season.id, status, began)
     cost_units = round(solver.objective_value)
     bound_units = solver.best_objective_bound
     cost_optimal = status == "optimal"
