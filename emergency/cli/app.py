@@ -5,12 +5,23 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
 import typer
 import typer.core
 
 from emergency.errors import InputError
+
+DataOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--data",
+        help="data folder (enterprises.csv, plans/); default: the bundled one",
+        file_okay=False,
+    ),
+]
+"""The ``--data`` option every command that reads a data folder takes."""
 
 
 def _flags_show_no_type() -> None:

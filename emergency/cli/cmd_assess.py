@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from emergency.cli.app import app, guarded
+from emergency.cli.app import DataOpt, app, guarded
 from emergency.solution import WarningDecision
 
 LEVEL_STYLE = {
@@ -93,10 +93,7 @@ def assess_command(
             "forecast's rule_set, else the city plan's, else henan-2019.",
         ),
     ] = None,
-    data: Annotated[
-        Path | None,
-        typer.Option("--data", help="Data folder with plans/ (default: the bundled data)."),
-    ] = None,
+    data: DataOpt = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the warning object as JSON.")
     ] = False,

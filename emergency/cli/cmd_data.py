@@ -5,33 +5,21 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import Annotated
 
-import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from emergency import POLLUTANTS
-from emergency.cli.app import app, guarded, stdout_is_terminal
+from emergency.cli.app import DataOpt, app, guarded, stdout_is_terminal
 from emergency.dataset import Dataset, load_dataset
 from emergency.paths import default_data_dir
 from emergency.supply import graph_from_plans
 
-DataOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--data",
-        help="Folder with enterprises.csv and plans/ (default: the bundled data).",
-        file_okay=False,
-    ),
-]
-
 
 @app.command("validate")
 @guarded
-def validate(data: DataOption = None) -> None:
+def validate(data: DataOpt = None) -> None:
     """Check the inventory, the city plan and every enterprise plan; print a summary.
 
     Exit 0 when the folder is valid, 2 with the full list of errors otherwise.

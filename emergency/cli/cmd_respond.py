@@ -11,16 +11,12 @@ from rich.console import Console
 from rich.table import Table
 
 from emergency import POLLUTANTS
-from emergency.cli.app import app, fail, guarded, stdout_is_terminal
+from emergency.cli.app import DataOpt, app, fail, guarded, stdout_is_terminal
 from emergency.solution import ResponsePlan
 
 _LABEL = {"so2": "SO2", "nox": "NOx", "pm": "PM", "vocs": "VOCs", "so2+nox": "SO2+NOx"}
 MAX_ROWS = 40
 
-DataOpt = Annotated[
-    Path | None,
-    typer.Option("--data", help="Data folder with enterprises.csv and plans/ (default: bundled)."),
-]
 TimeOpt = Annotated[
     float, typer.Option("--time-limit", help="Solver time limit per solve, seconds.", min=0.1)
 ]

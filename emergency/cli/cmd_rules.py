@@ -6,12 +6,11 @@ See docs/RULES.md ("Comparing rule sets") and :mod:`emergency.rulecompare`.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from emergency.cli.app import app, guarded
+from emergency.cli.app import DataOpt, app, guarded
 
 rules_app = typer.Typer(
     help="Warning rule sets (docs/RULES.md).", no_args_is_help=True, add_completion=False
@@ -29,10 +28,7 @@ def compare_command(
     days: Annotated[
         int, typer.Option("--days", "-n", min=1, help="Check every forecast of 1..N days.")
     ] = 7,
-    data: Annotated[
-        Path | None,
-        typer.Option("--data", help="Data folder with plans/rules (default: the bundled data)."),
-    ] = None,
+    data: DataOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
 ) -> None:
     """Check that CITY gives a level at least as severe as BASE on every forecast.

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from emergency.cli.app import app, guarded
+from emergency.cli.app import DataOpt, app, guarded
 from emergency.errors import InputError, ValidationErrors
 
 if TYPE_CHECKING:
@@ -22,10 +22,6 @@ season_app = typer.Typer(
 )
 app.add_typer(season_app, name="season")
 
-DataOption = Annotated[
-    Path | None,
-    typer.Option("--data", help="Data folder (default: the bundled data)."),
-]
 SeasonOption = Annotated[
     Path | None,
     typer.Option("--season", help="Season file (default: plans/season.yaml of the data)."),
@@ -54,7 +50,7 @@ def _load(data: Path | None, season: Path | None) -> tuple[Dataset, SeasonInput]
 @season_app.command("plan")
 @guarded
 def plan_command(
-    data: DataOption = None,
+    data: DataOpt = None,
     season: SeasonOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the schedule as JSON.")] = False,
     time_limit: Annotated[
@@ -99,7 +95,7 @@ def _summary(out: dict[str, Any]) -> None:
 @guarded
 def check_command(
     schedule: Annotated[Path, typer.Option("--schedule", help="A schedule (season plan --json).")],
-    data: DataOption = None,
+    data: DataOpt = None,
     season: SeasonOption = None,
 ) -> None:
     """Check a schedule independently: exit 0 when valid, 1 listing violations, 2 on bad input."""

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from emergency.cli.app import app, guarded
+from emergency.cli.app import DataOpt, app, guarded
 
 if TYPE_CHECKING:
     from emergency.service.access import Actor
@@ -24,10 +24,6 @@ if TYPE_CHECKING:
 token_app = typer.Typer(help="API tokens: create (shown once), list, revoke.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 
-DataOpt = Annotated[
-    Path | None,
-    typer.Option("--data", help="data folder (enterprises.csv, plans/); default: the bundled one"),
-]
 DbOpt = Annotated[
     str | None,
     typer.Option(
