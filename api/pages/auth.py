@@ -156,29 +156,28 @@ def check_login_csrf(request: Request, token: str) -> bool:
     return hmac.compare_digest(login_csrf_token(nonce), token or "")
 
 
-def set_login_cookie(request: Request, response: Response, nonce: str) -> None:
+def _set_cookie(
+    request: Request, response: Response, name: str, value: str, max_age: int, path: str = "/"
+) -> None:
+    """Every cookie of the pages: HttpOnly, SameSite=Strict, Secure over HTTPS."""
     response.set_cookie(
-        LOGIN_COOKIE,
-        nonce,
-        max_age=LOGIN_MAX_AGE_S,
-        path="/login",
+        name,
+        value,
+        max_age=max_age,
+        path=path,
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
     )
+
+
+def set_login_cookie(request: Request, response: Response, nonce: str) -> None:
+    _set_cookie(request, response, LOGIN_COOKIE, nonce, LOGIN_MAX_AGE_S, path="/login")
 
 
 def sign_in(request: Request, response: Response, session_id: str, max_age_s: int) -> None:
     """Hand the browser its new session (and drop the pre-sign-in cookie)."""
-    response.set_cookie(
-        SESSION_COOKIE,
-        session_id,
-        max_age=max_age_s,
-        path="/",
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-    )
+    _set_cookie(request, response, SESSION_COOKIE, session_id, max_age_s)
     response.delete_cookie(LOGIN_COOKIE, path="/login", httponly=True, samesite="strict")
 
 
@@ -190,15 +189,7 @@ def flash(request: Request, response: Response, text: str, kind: str = "ok") -> 
     """A one-time message shown by the next page (after a redirect)."""
     # base64 without padding: a cookie value that needs no quoting
     value = base64.urlsafe_b64encode(json.dumps({"kind": kind, "text": text}).encode()).rstrip(b"=")
-    response.set_cookie(
-        FLASH_COOKIE,
-        value.decode("ascii"),
-        max_age=120,
-        path="/",
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-    )
+    _set_cookie(request, response, FLASH_COOKIE, value.decode("ascii"), 120)
 
 
 def pop_flash(request: Request) -> dict[str, Any] | None:
