@@ -44,6 +44,7 @@ __all__ = [
     "day_values",
     "explain",
     "find_episodes",
+    "held_until_release",
     "list_rule_sets",
     "load_rule_set",
     "parse_rule_set",
@@ -377,4 +378,26 @@ def _episode_view(days: Sequence[WarningDay], episode: Episode, rule_set: RuleSe
         advisory=episode.level is None and episode.advisory_why is not None,
         peak_aqi=max(d.aqi for d in span),
         reason=reason,
+    )
+
+
+def held_until_release(
+    warning: WarningDecision, rule_set: RuleSet, today: dt.date
+) -> WarningDecision | None:
+    """The warning that holds a warning in force when a new forecast reaches no level but
+    the release condition does not hold yet: the rule set's mildest level from ``today``
+    (or the forecast's first day) through the last day that still meets the episode bound.
+    None when no day does (a forecast too short to tell)."""
+    met = [d for d in warning.days if rule_set.episode.met_by(d.aqi)]
+    if not met or not warning.days:
+        return None
+    mildest = rule_set.level_names[0]
+    start = max(warning.days[0].date, today)
+    reason = (
+        f"{warning.reason}; the release condition ({rule_set.episode.text()} no more for "
+        f"{rule_set.release_hours} h) does not hold until after {met[-1].date} → held at "
+        f"{mildest} until then"
+    )
+    return warning.model_copy(
+        update={"level": mildest, "start": start, "end": met[-1].date, "reason": reason}
     )

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from emergency.errors import InputError
 from emergency.forecast import parse_forecast
-from emergency.rules import LEVEL_RANK, RuleSet, assess, choose_rule_set
+from emergency.rules import LEVEL_RANK, RuleSet, assess, choose_rule_set, held_until_release
 from emergency.service.access import Action, Actor, require
 from emergency.service.audit import record
 from emergency.service.errors import Conflict
@@ -184,7 +184,7 @@ def _follow(
                 session, actor, response, "released by the consultation", decision=warning
             )
             return "released", done
-        held = _mildest_until_release(warning, rule_set, today)
+        held = held_until_release(warning, rule_set, today)
         if held is None:  # too short a forecast to tell: the response stays as it is
             return "unchanged", done
         warning = held
@@ -197,27 +197,6 @@ def _follow(
     after = {**response_state(response), **_touched(done)}
     record(session, actor, f"response.{action}", f"response:{response.id}", before, after)
     return action, done
-
-
-def _mildest_until_release(
-    warning: WarningDecision, rule_set: RuleSet, today: dt.date
-) -> WarningDecision | None:
-    """The warning that holds an open response when the forecast reaches no level but
-    the release condition does not hold yet: the mildest level, through the last day
-    that still meets the episode bound (None when no day does)."""
-    met = [d for d in warning.days if rule_set.episode.met_by(d.aqi)]
-    if not met or not warning.days:
-        return None
-    mildest = rule_set.level_names[0]
-    start = max(warning.days[0].date, today)
-    reason = (
-        f"{warning.reason}; the release condition ({rule_set.episode.text()} no more for "
-        f"{rule_set.release_hours} h) does not hold until after {met[-1].date} → held at "
-        f"{mildest} until then"
-    )
-    return warning.model_copy(
-        update={"level": mildest, "start": start, "end": met[-1].date, "reason": reason}
-    )
 
 
 def _touched(done: Issued) -> dict[str, list[int]]:
