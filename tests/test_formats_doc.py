@@ -36,7 +36,8 @@ def test_the_forecast_example_parses() -> None:
 
 
 def test_the_warning_example_is_a_warning() -> None:
-    WarningDecision.model_validate_json(blocks("json")[1])
+    warning = WarningDecision.model_validate_json(blocks("json")[1])
+    assert warning.level is not None and warning.days and warning.reason
 
 
 def test_the_plan_example_parses() -> None:

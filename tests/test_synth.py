@@ -85,7 +85,9 @@ def test_bundled_data_is_the_documented_command(tmp_path: Path) -> None:
 def test_rewrite_removes_stale_plans(tmp_path: Path) -> None:
     write_city(synthesize(300, 1), tmp_path)
     write_city(synthesize(60, 1), tmp_path)
-    load_dataset(tmp_path)  # no plan without an inventory row is left behind
+    data = load_dataset(tmp_path)  # a plan without an inventory row would be an error
+    written = sorted(p.stem for p in (tmp_path / "plans" / "enterprises").glob("*.yaml"))
+    assert written == sorted(data.plans) and len(data.sources) == 60
 
 
 # --------------------------------------------------------------------------- tables
