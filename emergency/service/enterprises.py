@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from emergency import POLLUTANTS
+from emergency.dataset import CITY_FILE
 from emergency.errors import InputError, ValidationErrors, where
 from emergency.measures import source_measures
 from emergency.service.access import SYSTEM, Action, Actor, require, require_own
@@ -203,8 +204,23 @@ def storable_errors(
     return errors
 
 
+def lock_data_files(session: Session) -> None:
+    """Serialise changes of the data in force until this transaction ends (no commit).
+
+    Two changes (plan approvals, imports) may each fit the data in force and yet not fit
+    together (an edge into a line the other renames; two edges closing a cycle). Each
+    therefore first writes the city plan's row without changing it: PostgreSQL holds that
+    row's lock, SQLite its write lock, until the commit; the next one waits, then
+    validates against the data the first one left.
+    """
+    session.execute(
+        update(DataFile).where(DataFile.path == CITY_FILE).values(sha256=DataFile.sha256)
+    )
+
+
 def import_data(session: Session, actor: Actor, data_dir: Path) -> ImportSummary:
     """Load a data folder into the database (validated first; nothing changes if invalid)."""
+    lock_data_files(session)
     files = read_folder(data_dir)
     errors = storable_errors(load_files(files).dataset, files)
     if errors:

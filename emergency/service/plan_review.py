@@ -16,16 +16,21 @@ from __future__ import annotations
 import difflib
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from emergency import POLLUTANTS
-from emergency.dataset import CITY_FILE, validate_plan_against
+from emergency.dataset import validate_plan_against
 from emergency.errors import InputError, ValidationErrors
 from emergency.plans import parse_plan_text
 from emergency.service.access import Action, Actor, require, require_own
 from emergency.service.audit import record
-from emergency.service.enterprises import plan_source, plan_text, storable_errors
+from emergency.service.enterprises import (
+    lock_data_files,
+    plan_source,
+    plan_text,
+    storable_errors,
+)
 from emergency.service.errors import Conflict, NotFound
 from emergency.service.planning import loaded_data
 from emergency.service.uow import commit, raced
@@ -48,12 +53,6 @@ if TYPE_CHECKING:
     from emergency.inventory import Source
     from emergency.plans import Plan
 
-PENDING, APPROVED, REJECTED, WITHDRAWN = (
-    PlanVersionStatus.pending,
-    PlanVersionStatus.approved,
-    PlanVersionStatus.rejected,
-    PlanVersionStatus.withdrawn,
-)
 _TOLERANCE = 1e-9
 
 
@@ -122,15 +121,15 @@ def submit_plan(
     now = store_of(session).config.now()
     with raced(session, f"plan of {enterprise_id} changed meanwhile; reload and retry"):
         withdrawn = []
-        for row in _versions(session, enterprise_id, status=PENDING):
-            row.status = WITHDRAWN
+        for row in _versions(session, enterprise_id, status=PlanVersionStatus.pending):
+            row.status = PlanVersionStatus.withdrawn
             row.reviewed_at, row.reviewed_by = now, actor.label
             row.review_note = "replaced by a newer submission"
             withdrawn.append(row.number)
         row = PlanVersion(
             enterprise_id=enterprise_id,
             number=_next_number(session, enterprise_id),
-            status=PENDING,
+            status=PlanVersionStatus.pending,
             content=text,
             sha256=digest,
             base_sha256=current.sha256 if current is not None else None,
@@ -188,7 +187,7 @@ def approve_plan_version(
     now = store_of(session).config.now()
     with raced(session, f"plan version {number} of {enterprise_id} changed meanwhile"):
         put_file(session, path, row.content, actor.label, now)
-        row.status = APPROVED
+        row.status = PlanVersionStatus.approved
         row.reviewed_at, row.reviewed_by, row.review_note = now, actor.label, note
         session.flush()
         record(
@@ -214,7 +213,7 @@ def reject_plan_version(
     row = _pending(session, enterprise_id, number)
     now = store_of(session).config.now()
     with raced(session, f"plan version {number} of {enterprise_id} changed meanwhile"):
-        row.status = REJECTED
+        row.status = PlanVersionStatus.rejected
         row.reviewed_at, row.reviewed_by, row.review_note = now, actor.label, note
         session.flush()
         record(
@@ -227,20 +226,6 @@ def reject_plan_version(
         )
     commit(session)
     return _view(row, session.get(DataFile, plan_path(enterprise_id)))
-
-
-def lock_data_files(session: Session) -> None:
-    """Serialise changes of the data in force until this transaction ends (no commit).
-
-    Two approvals for different enterprises may each fit the data in force and yet not fit
-    together (an edge into a line the other renames; two edges closing a cycle). Each
-    approval therefore first writes the city plan's row without changing it: PostgreSQL
-    holds that row's lock, SQLite its write lock, until the commit; the next approval
-    waits, then validates against the data the first one left.
-    """
-    session.execute(
-        update(DataFile).where(DataFile.path == CITY_FILE).values(sha256=DataFile.sha256)
-    )
 
 
 # ----------------------------------------------------------------------------- reading
@@ -259,7 +244,9 @@ def pending_plan_versions(session: Session, actor: Actor) -> list[PlanSubmission
     require(actor, Action.review_plan)
     rows = list(
         session.scalars(
-            select(PlanVersion).where(PlanVersion.status == PENDING).order_by(PlanVersion.id)
+            select(PlanVersion)
+            .where(PlanVersion.status == PlanVersionStatus.pending)
+            .order_by(PlanVersion.id)
         )
     )
     paths = [plan_path(r.enterprise_id) for r in rows]
@@ -523,7 +510,7 @@ def _version(session: Session, enterprise_id: str, number: int) -> PlanVersion:
 
 def _pending(session: Session, enterprise_id: str, number: int) -> PlanVersion:
     row = _version(session, enterprise_id, number)
-    if row.status != PENDING:
+    if row.status != PlanVersionStatus.pending:
         raise Conflict(f"plan version {number} of {enterprise_id} is {row.status}, not pending")
     return row
 
@@ -532,7 +519,10 @@ def _in_force(session: Session, enterprise_id: str) -> PlanVersion | None:
     """The newest approved version (its text is the data file's)."""
     return session.scalar(
         select(PlanVersion)
-        .where(PlanVersion.enterprise_id == enterprise_id, PlanVersion.status == APPROVED)
+        .where(
+            PlanVersion.enterprise_id == enterprise_id,
+            PlanVersion.status == PlanVersionStatus.approved,
+        )
         .order_by(PlanVersion.number.desc())
         .limit(1)
     )
@@ -556,5 +546,7 @@ def _view(row: PlanVersion, current: DataFile | None) -> PlanSubmission:
         reviewed_at=row.reviewed_at,
         reviewed_by=row.reviewed_by,
         review_note=row.review_note,
-        in_force=row.status == APPROVED and current is not None and current.sha256 == row.sha256,
+        in_force=row.status == PlanVersionStatus.approved
+        and current is not None
+        and current.sha256 == row.sha256,
     )
