@@ -88,6 +88,8 @@ CanReadEnterprises = Annotated[Actor, Depends(Allow(Action.read_enterprises))]
 CanReadPlan = Annotated[Actor, Depends(Allow(Action.read_plan))]
 CanWritePlan = Annotated[Actor, Depends(Allow(Action.write_plan))]
 CanReviewPlan = Annotated[Actor, Depends(Allow(Action.review_plan))]
+CanPlanSeason = Annotated[Actor, Depends(Allow(Action.plan_season))]
+CanApproveSeason = Annotated[Actor, Depends(Allow(Action.approve_season))]
 AdminUser = Annotated[Actor, Depends(Allow(Action.read_audit))]
 PlannerUser = CanApprove
 

@@ -18,6 +18,7 @@ from api.routers import (
     plan_versions,
     public,
     responses,
+    season,
 )
 from emergency import __version__
 from emergency.service.enterprises import open_service
@@ -41,7 +42,16 @@ written to the audit log.
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    modules = (consultations, responses, orders, compliance, public, enterprises, plan_versions)
+    modules = (
+        consultations,
+        responses,
+        orders,
+        compliance,
+        public,
+        enterprises,
+        plan_versions,
+        season,
+    )
     for module in (*modules, audit):
         router.include_router(module.router)
     return router

@@ -38,6 +38,8 @@ class Action(StrEnum):
     read_plan = "plans.read"
     write_plan = "plans.write"
     review_plan = "plans.review"
+    plan_season = "season.plan"
+    approve_season = "season.approve"
     read_audit = "audit.read"
 
 
@@ -57,6 +59,8 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = {
     Action.read_plan: frozenset({R.planner, R.admin, R.enterprise}),
     Action.write_plan: frozenset({R.planner, R.admin, R.enterprise}),
     Action.review_plan: frozenset({R.planner}),
+    Action.plan_season: frozenset({R.planner}),
+    Action.approve_season: frozenset({R.planner}),
     Action.read_audit: frozenset({R.admin}),
 }
 """Action → the roles allowed to do it. Enterprises: only on their own resources."""

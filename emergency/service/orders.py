@@ -44,6 +44,7 @@ from emergency.store.models import (
     Report,
     Response,
     ResponsePlanRow,
+    SeasonPlan,
 )
 from emergency.vocabulary import IN_FORCE, OrderStatus, ResponseStatus
 
@@ -76,6 +77,7 @@ def _event(session: Session, order: Order, actor: Actor, event: str, note: str =
 
 def _new_order(session: Session, response: Response, row: ResponsePlanRow, p: Period) -> Order:
     return Order(
+        kind="response",
         response_id=response.id,
         plan_id=row.id,
         source=p.source,
@@ -313,7 +315,7 @@ def order_views(session: Session, rows: list[Order]) -> list[OrderView]:
             .group_by(Report.order_id)
         ).all()
     )
-    plan_ids = {o.plan_id for o in rows}
+    plan_ids = {o.plan_id for o in rows if o.plan_id is not None}
     numbers = dict(
         session.execute(
             select(ResponsePlanRow.id, ResponsePlanRow.number).where(
@@ -321,19 +323,33 @@ def order_views(session: Session, rows: list[Order]) -> list[OrderView]:
             )
         ).all()
     )
+    season_ids = {o.season_plan_id for o in rows if o.season_plan_id is not None}
+    seasons: dict[int, tuple[str, int]] = {
+        i: (season, number)
+        for i, season, number in session.execute(
+            select(SeasonPlan.id, SeasonPlan.season_id, SeasonPlan.number).where(
+                SeasonPlan.id.in_(season_ids)
+            )
+        ).all()
+    }
     by_id = loaded_data(session).dataset.by_id
     warnings: dict[int, dict[str, Any]] = dict(
         session.execute(
             select(Response.id, Response.warning).where(
-                Response.id.in_({o.response_id for o in rows})
+                Response.id.in_({o.response_id for o in rows if o.response_id is not None})
             )
         ).all()
     )
     return [
         OrderView(
             id=o.id,
+            kind="staggered" if o.kind == "staggered" else "response",
             response_id=o.response_id,
-            plan_version=numbers.get(o.plan_id, 0),
+            season_plan_id=o.season_plan_id,
+            season=seasons[o.season_plan_id][0] if o.season_plan_id in seasons else None,
+            plan_version=numbers.get(o.plan_id, 0)
+            if o.plan_id is not None
+            else seasons.get(o.season_plan_id or 0, ("", 0))[1],
             source=o.source,
             source_name=by_id[o.source].name if o.source in by_id else o.source,
             measure=MeasureRef(id=o.measure_id, name=o.measure_name),
@@ -341,7 +357,7 @@ def order_views(session: Session, rows: list[Order]) -> list[OrderView]:
             start=o.start,
             end=o.end,
             planned_end=o.planned_end,
-            start_at=starts_at(o.start, warnings.get(o.response_id) or {}),
+            start_at=starts_at(o.start, warnings.get(o.response_id or 0) or {}),
             end_at=ends_at(o.end),
             status=OrderStatus(o.status),
             current=o.status in IN_FORCE,
@@ -397,10 +413,16 @@ def list_orders(
     response_id: int | None = None,
     source: str | None = None,
     status: str | None = None,
+    kind: str | None = None,
+    season_plan_id: int | None = None,
 ) -> list[OrderView]:
     """Orders, oldest first; an enterprise sees only its own."""
     require(actor, Action.read_orders)
     query = select(Order).order_by(Order.id)
+    if kind:
+        query = query.where(Order.kind == kind)
+    if season_plan_id is not None:
+        query = query.where(Order.season_plan_id == season_plan_id)
     if actor.is_enterprise:
         query = query.where(Order.source == actor.enterprise_id)
     if response_id is not None:

@@ -118,11 +118,23 @@ class OrderEventView(BaseModel):
 
 
 class OrderView(BaseModel):
-    """An order to one source for one period."""
+    """An order to one source for one period: of a response, or a staggered-production
+    run of an approved season plan."""
 
     id: int
-    response_id: int
-    plan_version: int
+    kind: Literal["response", "staggered"] = Field(
+        default="response",
+        description="response: an emergency response's order; staggered: a run of the "
+        "approved season plan (错峰生产)",
+    )
+    response_id: int | None = Field(description="the response (null for staggered orders)")
+    season_plan_id: int | None = Field(
+        default=None, description="the season plan version a staggered order comes from"
+    )
+    season: str | None = Field(default=None, description="the season's id (staggered orders)")
+    plan_version: int = Field(
+        description="the response's plan version, or the season plan's version number"
+    )
     source: str
     source_name: str
     measure: MeasureRef
@@ -383,3 +395,92 @@ class PlanReviewIn(_In):
     """A planner's decision on a pending plan version."""
 
     note: str = Field(default="", max_length=2000, description="the reason (required to reject)")
+
+
+class SeasonPlanIn(_In):
+    """A season plan to schedule: the season file (YAML) and, optionally, its risk series
+    as CSV text (``date,risk``) when the file's ``risk:`` names a CSV."""
+
+    season: str = Field(min_length=1, max_length=200_000, description="plans/season.yaml text")
+    risk_csv: str | None = Field(
+        default=None,
+        max_length=200_000,
+        description="the CSV the file's `risk:` names (date,risk); inline risk needs none",
+    )
+
+
+class SeasonReplanIn(_In):
+    """Re-plan the approved season from a date, optionally with a new risk series."""
+
+    from_: dt.date | None = Field(
+        default=None,
+        alias="from",
+        description="the first day re-planned (default and earliest: the server's today)",
+    )
+    risk: dict[dt.date, float] | None = Field(
+        default=None, description="a new risk series {date: value} (trend forecast)"
+    )
+    risk_csv: str | None = Field(default=None, max_length=200_000, description="or as CSV")
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, populate_by_name=True)
+
+
+class QuotaView(BaseModel):
+    id: str
+    kind: str
+    required: float
+    achieved: float
+    unit: str
+    short_by: float
+    met: bool
+    short: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class SeasonPlanSummary(BaseModel):
+    """One version of a season plan and where its review stands."""
+
+    id: int
+    season: str
+    number: int
+    status: str = Field(description="pending | approved | rejected | superseded")
+    start: dt.date
+    end: dt.date
+    effective_from: dt.date = Field(description="the first day it plans (a re-plan's from)")
+    based_on: int | None = Field(description="the approved version a re-plan starts from")
+    schedule_status: str
+    total_cost_yuan: float
+    risk_weighted_cut: float
+    quotas_met: int
+    quotas_short: int
+    data_key: str
+    created_at: dt.datetime
+    created_by: str
+    reviewed_at: dt.datetime | None
+    reviewed_by: str | None
+    review_note: str
+    superseded_by: int | None
+
+
+class SeasonPlanDetail(SeasonPlanSummary):
+    """A version with its season file and schedule (``emergency season plan --json``)."""
+
+    text: str
+    risk_csv: str | None
+    quotas: list[QuotaView]
+    key_periods: list[dict[str, Any]]
+    schedule: dict[str, Any]
+
+
+class SeasonApproval(BaseModel):
+    """What approving a season plan did."""
+
+    season_plan: SeasonPlanSummary
+    superseded_plan: int | None
+    issued: list[OrderView]
+    superseded: list[int]
+    lifted: list[int]
+    kept: int
+    responses: list[dict[str, Any]] = Field(
+        description="responses the key periods opened or floored: {response_id, action, "
+        "key_period, reason}"
+    )

@@ -22,9 +22,14 @@ def alembic_config() -> Config:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema of ``engine``'s database to ``revision``."""
     config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    with engine.connect() as connection:
+        with connection.begin():
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+        if connection.dialect.name == "sqlite":
+            # a migration that rebuilds a table switches the check off for the rebuild
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -167,6 +167,8 @@ class Response(Base):
     approved_plan: Mapped[int | None] = mapped_column(Integer)
     opened_at: Mapped[dt.datetime]
     released_at: Mapped[dt.datetime | None]
+    key_period: Mapped[str | None] = mapped_column(String(300), index=True)
+    """``season/name/start`` of the key period that opened it (None: a forecast did)."""
     version: Mapped[int] = mapped_column(Integer)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012  (optimistic locking)
@@ -188,6 +190,55 @@ class ResponsePlanRow(Base):
     plan: Mapped[dict[str, Any]]
     data_key: Mapped[str | None] = mapped_column(String(64))
     """Content address of the data files (inventory, city plan, approved plans) it was made with."""
+
+
+class SeasonPlan(Base):
+    """One version of a heating-season plan (the season file, its schedule) and its review.
+
+    A planner's post (or re-plan) stores a ``pending`` version; approval makes it
+    ``approved`` and the previous approved version of the same season ``superseded``
+    (``pending`` → ``approved`` | ``rejected``; ``approved`` → ``superseded``). At most one
+    approved version per season (a partial unique index).
+    """
+
+    __tablename__ = "season_plans"
+    __table_args__ = (
+        UniqueConstraint("season_id", "number"),
+        Index(
+            "uq_season_plans_approved",
+            "season_id",
+            unique=True,
+            sqlite_where=text("status = 'approved'"),
+            postgresql_where=text("status = 'approved'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    season_id: Mapped[str] = mapped_column(String(100), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    start: Mapped[dt.date] = mapped_column(Date)
+    end: Mapped[dt.date] = mapped_column(Date)
+    content: Mapped[str] = mapped_column(Text)
+    risk_csv: Mapped[str | None] = mapped_column(Text)
+    schedule: Mapped[dict[str, Any]]
+    key_periods: Mapped[list[Any]]
+    """The season's key periods: [{name, start, end, level}]."""
+    state: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """A re-plan's state: the loads held on the days before ``effective_from``."""
+    effective_from: Mapped[dt.date] = mapped_column(Date)
+    based_on: Mapped[int | None] = mapped_column(Integer)
+    """The approved version a re-plan starts from."""
+    data_key: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[str] = mapped_column(String(200))
+    reviewed_at: Mapped[dt.datetime | None]
+    reviewed_by: Mapped[str | None] = mapped_column(String(200))
+    review_note: Mapped[str] = mapped_column(Text, default="")
+    superseded_by: Mapped[int | None] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
 
 class Consultation(Base):
@@ -229,11 +280,25 @@ class Approval(Base):
 
 
 class Order(Base):
-    """One order to one source for one period (consecutive days, same measure and level)."""
+    """One order to one source for one period (consecutive days, same measure and level).
+
+    ``kind``: ``response`` (a response's plan version: ``response_id``, ``plan_id``) or
+    ``staggered`` (a run of an approved season plan: ``season_plan_id``).
+    """
 
     __tablename__ = "orders"
     __table_args__ = (
         UniqueConstraint("plan_id", "source", "start"),
+        UniqueConstraint("season_plan_id", "source", "start"),
+        # At most one staggered order in force per source and start.
+        Index(
+            "uq_orders_staggered_in_force",
+            "source",
+            "start",
+            unique=True,
+            sqlite_where=text(f"kind = 'staggered' AND {OPEN_ORDER}"),
+            postgresql_where=text(f"kind = 'staggered' AND {OPEN_ORDER}"),
+        ),
         # At most one order in force per source and period start within a response.
         Index(
             "uq_orders_in_force",
@@ -247,8 +312,10 @@ class Order(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id"), index=True)
-    plan_id: Mapped[int] = mapped_column(ForeignKey("response_plans.id"))
+    kind: Mapped[str] = mapped_column(String(20), default="response", server_default="response")
+    response_id: Mapped[int | None] = mapped_column(ForeignKey("responses.id"), index=True)
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("response_plans.id"))
+    season_plan_id: Mapped[int | None] = mapped_column(ForeignKey("season_plans.id"), index=True)
     source: Mapped[str] = mapped_column(String(100), index=True)
     measure_id: Mapped[str] = mapped_column(String(100))
     measure_name: Mapped[str] = mapped_column(String(300))

@@ -12,6 +12,7 @@ from api.main import create_app
 from emergency.service.access import PERMISSIONS, Action, Role
 from emergency.store.db import Store
 from tests.api.conftest import ORANGE, ROLES, bearer, make_token
+from tests.api.test_season_api import SEASON
 
 API = "/api/v1"
 PUBLIC = {("GET", f"{API}/public/warning"), ("GET", f"{API}/health")}
@@ -21,6 +22,7 @@ PATH_VALUES = {
     "enterprise_id": "JY-P001",
     "override_id": "1",
     "number": "1",
+    "season_plan_id": "1",
 }
 """Order 1 is JY-P001's (orders are issued by source), the enterprise tokens' own."""
 
@@ -66,6 +68,8 @@ def test_role_matrix(client: TestClient, store: Store) -> None:
     planner = headers["planner"]
     rid = client.post(f"{API}/consultations", json=ORANGE, headers=planner).json()["response_id"]
     assert client.post(f"{API}/responses/{rid}/approve", headers=planner).status_code == 200
+    season = client.post(f"{API}/season-plans", json={"season": SEASON}, headers=planner)
+    assert season.status_code == 202, season.text
     checked = 0
     for method, path, action in api_routes():
         if action is None:

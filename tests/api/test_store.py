@@ -22,7 +22,7 @@ from tests.datafiles import small_plans, small_rows, write_small_dataset
 
 
 def test_migrations_match_the_models(store: Store) -> None:
-    assert current_revision(store.engine) == head_revision() == "0002"
+    assert current_revision(store.engine) == head_revision() == "0003"
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
@@ -30,7 +30,7 @@ def test_migrations_match_the_models(store: Store) -> None:
 
 def test_migrating_twice_is_a_no_op(store: Store) -> None:
     upgrade(store.engine)
-    assert current_revision(store.engine) == "0002"
+    assert current_revision(store.engine) == "0003"
 
 
 def test_sqlite_file_in_the_data_folder_with_wal_and_foreign_keys(
@@ -99,3 +99,55 @@ def test_invalid_folder_changes_nothing(store: Store, tmp_path: Path) -> None:
     with store.session() as session:
         assert stored_files(session) == before
         assert session.scalar(select(DataFile.updated_by).limit(1)) == "system"
+
+
+def test_upgrade_from_0002_keeps_orders_and_their_history(tmp_path: Path) -> None:
+    """0003 rebuilds ``orders`` (SQLite): the orders, events and reports of 0002 stay."""
+    from emergency.store.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite'}")
+    upgrade(engine, "0002")
+    at = "2016-12-15 08:00:00"
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                'INSERT INTO responses (id, city, status, level, start, "end", rule_set, '
+                "warning, plan_number, opened_at, version) VALUES (1, 'c', 'open', 'orange', "
+                f"'2016-12-16', '2016-12-19', 'r', '{{}}', 1, '{at}', 1)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO response_plans (id, response_id, number, created_at, created_by, "
+                f"reason, effective_from, plan) VALUES (1, 1, 1, '{at}', 'x', 'opened', "
+                "'2016-12-16', '{}')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO orders (id, response_id, plan_id, source, measure_id, measure_name, "
+                "level, start, planned_end, fixed, status, expected_cut_kg_d, allowed_load, "
+                "allowed_load_total, issued_at, version) VALUES (1, 1, 1, 'JY-P001', 'deep', "
+                "'d', 'orange', '2016-12-16', '2016-12-19', '', 'issued', '{}', '{}', 0.5, "
+                f"'{at}', 1)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO order_events (order_id, at, actor, event, note) "
+                f"VALUES (1, '{at}', 'x', 'issued', '')"
+            )
+        )
+    upgrade(engine)
+    assert current_revision(engine) == "0003"
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT kind, response_id, source FROM orders")).one()
+        assert tuple(row) == ("response", 1, "JY-P001")
+        assert conn.execute(text("SELECT count(*) FROM order_events")).scalar() == 1
+        assert conn.execute(text("PRAGMA foreign_key_check")).all() == []
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        index = conn.execute(
+            text("SELECT sql FROM sqlite_master WHERE name = 'uq_orders_in_force'")
+        ).scalar()
+        assert "WHERE" in str(index)
+    engine.dispose()
