@@ -11,14 +11,14 @@ and the targets per pollutant and day.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field, model_validator
 
 from emergency import NORMAL, POLLUTANTS
 from emergency.errors import InputError
-from emergency.instance import Edge, Instance, SourceDuty
+from emergency.instance import Edge, Instance, Line, Option, SourceDuty
 from emergency.measures import allowed_measures, exact, held, source_measures, stricter
 from emergency.supply import graph_from_plans
 
@@ -54,8 +54,17 @@ def build_instance(
     *,
     overrides: Sequence[Override] = (),
     state: ResponseState | None = None,
+    season_floor: Mapping[tuple[str, dt.date], Mapping[str, float]] | None = None,
 ) -> Instance:
-    """The instance of a response over ``days`` (date, level)."""
+    """The instance of a response over ``days`` (date, level).
+
+    ``season_floor``: per (source, date) the line loads the approved season schedule
+    holds that day (staggered production). Such a source may take only the measures at
+    least as strict as both its level's floor and those loads; if none is, the strictest
+    it may take (least value added kept: the highest daily cost). Its cut counts toward the
+    day's target like any other (targets are against the normal baseline, unchanged).
+    Guaranteed firms, protected grades and overrides are not narrowed.
+    """
     city = dataset.city
     by_override = {o.source: o for o in overrides}
     for o in overrides:
@@ -71,7 +80,7 @@ def build_instance(
         duty = SourceDuty(src.id, lines, options, floors, [], [], [])
         held_by = held(src, city)
         override = by_override.get(src.id)
-        for (_, level), floor in zip(days, floors, strict=True):
+        for (day, level), floor in zip(days, floors, strict=True):
             if override is not None:
                 if override.exempt:
                     m = 0
@@ -93,7 +102,11 @@ def build_instance(
             else:
                 if plan is not None:  # the one rule validation uses too
                     ids = allowed_measures(plan, None, city, level)
-                    duty.allowed.append(tuple(measures.index(m) for m in ids))
+                    allowed = tuple(measures.index(m) for m in ids)
+                    held_loads = season_floor.get((src.id, day)) if season_floor else None
+                    if held_loads and allowed:
+                        allowed = _season_narrowed(allowed, options, lines, held_loads)
+                    duty.allowed.append(allowed)
                 else:
                     at_floor = options[floor]
                     duty.allowed.append(
@@ -129,6 +142,25 @@ def build_instance(
         edges=edges,
         stopped_before=stopped_before,
     )
+
+
+def _season_narrowed(
+    allowed: tuple[int, ...],
+    options: Sequence[Option],
+    lines: Sequence[Line],
+    loads: Mapping[str, float],
+) -> tuple[int, ...]:
+    """The allowed measures at least as strict as the season's loads on every line; if
+    none is, the strictest allowed one (the highest daily cost)."""
+    bound = [loads.get(line.id, 1.0) for line in lines]
+    kept = tuple(
+        m
+        for m in allowed
+        if all(x <= b + 1e-9 for x, b in zip(options[m].loads, bound, strict=True))
+    )
+    if kept:
+        return kept
+    return (max(allowed, key=lambda m: (options[m].cost_yuan_d, -m)),)
 
 
 def _apply_state(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from emergency import NORMAL, POLLUTANTS
@@ -67,17 +67,22 @@ def plan_response(
     overrides: Sequence[Override] = (),
     time_limit_s: float = 20.0,
     progress: Callable[[str], None] | None = None,
+    season_floor: Mapping[tuple[str, dt.date], Mapping[str, float]] | None = None,
 ) -> ResponsePlan:
     """The least-cost list for ``days`` (default: the warning's period at its level).
 
     ``time_limit_s`` is the budget of the whole call: building the duties counts against
     it, and the optimiser returns the best list found so far, with its bound and gap.
+    ``season_floor``: the approved season schedule's line loads per (source, date), a
+    floor of the list (:func:`emergency.duties.build_instance`).
     """
     started = time.perf_counter()
     days = list(days) if days is not None else response_days(warning)
     if warning.level is None or not days:
         return ResponsePlan(warning=warning, status=PlanStatus.no_warning)
-    inst = build_instance(dataset, days, overrides=overrides, state=state)
+    inst = build_instance(
+        dataset, days, overrides=overrides, state=state, season_floor=season_floor
+    )
     conflicts = supply_conflicts(inst)
     if conflicts:
         raise ValidationErrors(conflicts)

@@ -26,12 +26,12 @@ from emergency.rules import LEVEL_RANK, RuleSet, assess, choose_rule_set, held_u
 from emergency.service.access import Action, Actor, require
 from emergency.service.audit import record
 from emergency.service.errors import Conflict
+from emergency.service.keyperiods import holds, open_due_key_period, response_days
 from emergency.service.orders import Issued, approve_version
 from emergency.service.planning import (
     active_overrides,
     add_plan_version,
     current_plan,
-    date_range,
     loaded_data,
     solve,
 )
@@ -88,6 +88,9 @@ def consult(session: Session, actor: Actor, forecast: Any) -> ConsultationResult
             )
     else:
         action, done = _follow(session, actor, response, warning, rule_set, today)
+    if action in ("none", "released"):
+        # a key period due (or under way) opens its response once none is open
+        open_due_key_period(session, actor)
     row = Consultation(
         received_at=config.now(),
         actor=actor.label,
@@ -178,6 +181,8 @@ def _follow(
     """
     before = response_state(response)
     done = Issued()
+    if holds(session, response, warning, today):  # a key period holds its level
+        return "unchanged", done
     if warning.level is None:
         if warning.release_ok:
             done.lifted = release_response(
@@ -190,7 +195,8 @@ def _follow(
         warning = held
     assert warning.level is not None and warning.start is not None and warning.end is not None
     action = _action(response, warning)
-    eff = max(warning.start, response.start, today)
+    # a response opened ahead (a key period's) follows a forecast of earlier days too
+    eff = max(warning.start, today if response.start > today else response.start, today)
     if action == "unchanged" or eff > warning.end:  # nothing changes, or all of it is behind
         return "unchanged", done
     done = _replan(session, actor, response, warning, eff, action)
@@ -222,7 +228,7 @@ def _action(response: Response, warning: WarningDecision) -> ConsultAction:
 def _open(session: Session, actor: Actor, warning: WarningDecision, today: dt.date) -> Response:
     assert warning.level is not None and warning.start is not None and warning.end is not None
     start = max(warning.start, today)  # days already behind are not planned or ordered
-    days = [(d, warning.level) for d in date_range(start, warning.end)]
+    days = response_days(session, None, warning, start)  # key periods raise their days
     # Solve before writing: no write lock is held while the optimiser runs.
     plan = solve(session, warning, days, before=None, effective_from=start, overrides=[])
     config = store_of(session).config
@@ -257,7 +263,7 @@ def _replan(
 ) -> Issued:
     assert warning.level is not None and warning.end is not None
     before = current_plan(session, response)
-    days = [(d, warning.level) for d in date_range(eff, warning.end)]
+    days = response_days(session, response, warning, eff)
     overrides = active_overrides(session, response.id)
     plan = solve(session, warning, days, before=before, effective_from=eff, overrides=overrides)
     with raced(session, f"response {response.id} changed meanwhile; send the consultation again"):

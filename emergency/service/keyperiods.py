@@ -152,7 +152,10 @@ def holds(session: Session, response: Response, warning: WarningDecision, today:
     if warning.level is None:
         return True
     milder = LEVEL_RANK.get(warning.level, 0) <= LEVEL_RANK.get(own.level, 0)
-    return milder and (warning.end is None or warning.end <= response.end)
+    inside = (warning.start is None or warning.start >= own.start) and (
+        warning.end is None or warning.end <= response.end
+    )
+    return milder and inside
 
 
 def _open_response(session: Session) -> Response | None:

@@ -19,7 +19,7 @@ from emergency.service.periods import merge_plans, stamp_loads
 from emergency.solution import ResponsePlan, WarningDecision
 from emergency.store.datafiles import Loaded, load_stored
 from emergency.store.db import store_of
-from emergency.store.models import OverrideRow, Response, ResponsePlanRow
+from emergency.store.models import OverrideRow, Response, ResponsePlanRow, SeasonPlan
 
 
 def loaded_data(session: Session) -> Loaded:
@@ -87,10 +87,40 @@ def solve(
         state=state,
         overrides=overrides,
         time_limit_s=store_of(session).config.solver_time_limit_s,
+        season_floor=season_floors(session, [d for d, _ in days]),
     )
     if before is not None:
         stamp_loads(before, data.dataset)  # a list stored before assignments carried loads
     return merge_plans(before, stamp_loads(plan, data.dataset), effective_from, data.dataset)
+
+
+def season_floors(
+    session: Session, dates: list[dt.date]
+) -> dict[tuple[str, dt.date], dict[str, float]]:
+    """The approved season schedules' line loads per (source, date) on ``dates``: the
+    floor of a response's list on those days (the stricter per line where two apply)."""
+    out: dict[tuple[str, dt.date], dict[str, float]] = {}
+    if not dates:
+        return out
+    wanted = set(dates)
+    first, last = min(dates), max(dates)
+    rows = session.scalars(
+        select(SeasonPlan.schedule).where(
+            SeasonPlan.status == "approved", SeasonPlan.start <= last, SeasonPlan.end >= first
+        )
+    )
+    for schedule in rows:
+        for run in schedule.get("assignments") or []:
+            start = dt.date.fromisoformat(str(run["start"]))
+            end = dt.date.fromisoformat(str(run["end"]))
+            day = max(start, first)
+            while day <= min(end, last):
+                if day in wanted:
+                    loads = out.setdefault((str(run["source"]), day), {})
+                    for line, load in (run.get("line_loads") or {}).items():
+                        loads[line] = min(loads.get(line, 1.0), float(load))
+                day += dt.timedelta(days=1)
+    return out
 
 
 def add_plan_version(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from emergency.service.access import Action, Actor, require
 from emergency.service.audit import record
 from emergency.service.errors import Conflict, NotFound
+from emergency.service.keyperiods import open_due_key_period
 from emergency.service.orders import lift_all
 from emergency.service.periods import ends_at, starts_at
 from emergency.service.planning import (
@@ -227,6 +228,7 @@ def release(session: Session, actor: Actor, response_id: int, *, note: str = "")
         raise Conflict(f"response {response_id} is already {response.status}")
     with raced(session, f"response {response_id} changed meanwhile; reload and retry"):
         release_response(session, actor, response, note or "released by the planner")
+        open_due_key_period(session, actor)  # a key period under way opens its response
     commit(session)
     return get_response_detail(session, actor, response_id)
 
