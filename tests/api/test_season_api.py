@@ -4,14 +4,17 @@ reject; bad files; roles; the clock deciding what is past."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import Clock
+from tests.datafiles import small_plans
 
 API = "/api/v1"
 Auth = dict[str, dict[str, str]]
+JIYUAN = dt.timezone(dt.timedelta(hours=8))
 
 SEASON = """\
 id: winter-2016
@@ -31,9 +34,7 @@ risk:
 risk is (20–22 Dec)."""
 
 
-def post_season(
-    client: TestClient, auth: Auth, text: str = SEASON, **extra: Any
-) -> dict[str, Any]:
+def post_season(client: TestClient, auth: Auth, text: str = SEASON, **extra: Any) -> dict[str, Any]:
     r = client.post(f"{API}/season-plans", json={"season": text, **extra}, headers=auth["planner"])
     assert r.status_code == 202, r.text
     return dict(r.json())
@@ -102,3 +103,110 @@ def test_post_review_approve_ack_report(client: TestClient, auth: Auth, clock: C
 
     actions = {e["action"] for e in client.get(f"{API}/audit", headers=auth["admin"]).json()}
     assert {"season.plan", "season.approve", "order.ack", "order.report"} <= actions
+
+
+BAD = SEASON.replace("stop_days: 3", "stop_days: -1")
+
+
+def test_a_bad_season_file_is_422_naming_line_and_field_and_nothing_is_stored(
+    client: TestClient, auth: Auth
+) -> None:
+    r = client.post(f"{API}/season-plans", json={"season": BAD}, headers=auth["planner"])
+    assert r.status_code == 422, r.text
+    assert any(e.startswith("plans/season.yaml:8: quotas[0].stop_days") for e in r.json()["errors"])
+    # a risk CSV named but not sent; a bad row of the CSV sent
+    named = SEASON.split("risk:")[0] + "risk: season-risk.csv\n"
+    r = client.post(f"{API}/season-plans", json={"season": named}, headers=auth["planner"])
+    assert r.status_code == 422 and "risk_csv" in r.json()["detail"]
+    csv = "date,risk\n2016-12-20,4\n2016-12-21,lots\n"
+    r = client.post(
+        f"{API}/season-plans", json={"season": named, "risk_csv": csv}, headers=auth["planner"]
+    )
+    assert r.status_code == 422
+    assert r.json()["errors"] == ["plans/season-risk.csv:3: risk: not a number 'lots'"]
+    assert client.get(f"{API}/season-plans", headers=auth["planner"]).json() == []
+    # the same CSV, corrected, is taken: the stops go where it puts the risk
+    good = "date,risk\n2016-12-25,4\n2016-12-26,4\n2016-12-27,4\n"
+    plan = post_season(client, auth, named, risk_csv=good)
+    runs = [a for a in plan["schedule"]["assignments"] if a["source"] == "JY-P001"]
+    assert [(a["start"], a["end"]) for a in runs] == [("2016-12-25", "2016-12-27")]
+    assert plan["risk_csv"] == good
+
+
+def test_reject_with_a_reason_and_approving_twice(client: TestClient, auth: Auth) -> None:
+    first = post_season(client, auth)
+    url = f"{API}/season-plans/{first['id']}"
+    r = client.post(f"{url}/reject", json={"note": ""}, headers=auth["planner"])
+    assert r.status_code == 400 and "reason" in r.json()["detail"]
+    r = client.post(f"{url}/reject", json={"note": "quota too low"}, headers=auth["planner"])
+    assert r.status_code == 200 and r.json()["status"] == "rejected"
+    assert r.json()["review_note"] == "quota too low"
+    assert client.post(f"{url}/approve", headers=auth["planner"]).status_code == 409
+    assert client.get(f"{API}/orders", headers=auth["planner"]).json() == []
+
+    second = post_season(client, auth)
+    assert second["number"] == 2
+    issued = approve(client, auth, second["id"])["issued"]
+    assert len(issued) == 1
+    r = client.post(f"{API}/season-plans/{second['id']}/approve", headers=auth["planner"])
+    assert r.status_code == 409 and "approved, not pending" in r.json()["detail"]
+    assert len(client.get(f"{API}/orders", headers=auth["planner"]).json()) == 1
+
+    # a third version supersedes the second; unchanged runs keep their orders
+    third = post_season(client, auth)
+    done = approve(client, auth, third["id"])
+    assert done["superseded_plan"] == second["id"]
+    assert done["issued"] == [] and done["kept"] == 1
+    versions = {
+        p["number"]: p["status"]
+        for p in client.get(f"{API}/season-plans", headers=auth["planner"]).json()
+    }
+    assert versions == {1: "rejected", 2: "superseded", 3: "approved"}
+    actions = [e["action"] for e in client.get(f"{API}/audit", headers=auth["admin"]).json()]
+    assert actions.count("season.approve") == 2 and "season.reject" in actions
+
+
+def test_enterprises_may_not_plan_approve_or_read_seasons(client: TestClient, auth: Auth) -> None:
+    plan = post_season(client, auth)
+    for who in ("enterprise", "inspector", "consultation", "admin"):
+        headers = auth[who]
+        r = client.post(f"{API}/season-plans", json={"season": SEASON}, headers=headers)
+        assert r.status_code == 403
+        assert client.get(f"{API}/season-plans", headers=headers).status_code == 403
+        assert client.get(f"{API}/season-plans/{plan['id']}", headers=headers).status_code == 403
+        url = f"{API}/season-plans/{plan['id']}/approve"
+        assert client.post(url, headers=headers).status_code == 403
+    assert len(client.get(f"{API}/season-plans", headers=auth["planner"]).json()) == 1
+
+
+def test_staggered_orders_are_never_for_past_days(
+    client: TestClient, auth: Auth, clock: Clock
+) -> None:
+    first = post_season(client, auth)
+    clock.now = dt.datetime(2016, 12, 21, 9, 0, tzinfo=JIYUAN)  # the run 20–22 is under way
+    issued = approve(client, auth, first["id"])["issued"]
+    assert [(o["start"], o["end"]) for o in issued] == [("2016-12-21", "2016-12-22")]
+
+    second = post_season(client, auth)
+    clock.now = dt.datetime(2016, 12, 23, 9, 0, tzinfo=JIYUAN)  # the run is behind
+    done = approve(client, auth, second["id"])
+    assert done["issued"] == [] and done["superseded"] == [] and done["lifted"] == []
+    # the order of 21–22 stays as it was
+    order = client.get(f"{API}/orders/{issued[0]['id']}", headers=auth["planner"]).json()
+    assert order["status"] == "issued" and order["end"] == "2016-12-22"
+
+
+def test_approval_after_the_data_changed_is_409(client: TestClient, auth: Auth) -> None:
+    plan = post_season(client, auth)
+    steel = small_plans()["JY-P001"]
+    steel["lines"][0]["restart_cost_yuan"] = 500000
+    body = json.loads(json.dumps(steel, default=str))
+    r = client.put(f"{API}/enterprises/JY-P001/plan", json=body, headers=auth["enterprise"])
+    assert r.status_code == 202, r.text
+    url = f"{API}/enterprises/JY-P001/plan/versions/{r.json()['number']}/approve"
+    assert client.post(url, json={"note": "ok"}, headers=auth["planner"]).status_code == 200
+    r = client.post(f"{API}/season-plans/{plan['id']}/approve", headers=auth["planner"])
+    assert r.status_code == 409 and "re-plan" in r.json()["detail"]
+    assert client.get(f"{API}/orders", headers=auth["planner"]).json() == []
+    # planned again with the data in force, it goes through
+    approve(client, auth, post_season(client, auth)["id"])
