@@ -15,6 +15,7 @@ kg/day and value added integer yuan/day, so the inventory row is the exact sum o
 
 from __future__ import annotations
 
+import fnmatch
 import math
 import random
 from collections.abc import Iterable
@@ -24,7 +25,15 @@ from typing import Any
 
 from emergency import POLLUTANTS
 from emergency.errors import InputError
-from emergency.synth_tables import HALF, LEVELS, Industry, LineType, city_tables, industry_tables
+from emergency.synth_tables import (
+    HALF,
+    LEVELS,
+    Industry,
+    LineType,
+    city_tables,
+    industry_tables,
+    season_tables,
+)
 from emergency.synth_write import SynthCity
 from emergency.synth_write import write_city as write_city  # callers import it from here
 
@@ -454,6 +463,63 @@ def _city(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+# --------------------------------------------------------------------------- heating season
+
+
+def _season(city: SynthCity) -> None:
+    """The heating-season file and its risk climatology (``synth_season.yaml``).
+
+    A quota is written only where some plan of its industry has a line its patterns select,
+    a running share only where the industry has a plan: a small city may lack an industry.
+    The noise of the climatology comes from its own generator (seeded with the city's seed),
+    so the city's draws do not depend on it.
+    """
+    tables = season_tables()
+    industry = {row["id"]: row["industry"] for row in city.rows}
+    lines: dict[str, list[str]] = {}
+    for plan in city.plans:
+        lines.setdefault(industry[plan["enterprise"]], []).extend(ln["id"] for ln in plan["lines"])
+    quotas = []
+    for quota in tables.quotas:
+        present = lines.get(quota.industry, [])
+        if not any(fnmatch.fnmatchcase(ln, pat) for ln in present for pat in quota.lines):
+            continue
+        entry: dict[str, Any] = {"id": quota.id, "industry": quota.industry}
+        entry["lines"] = list(quota.lines)
+        if quota.stop_days is not None:
+            entry["stop_days"] = quota.stop_days
+        else:
+            entry["output_cut"] = quota.output_cut
+        if quota.per is not None:
+            entry["per"] = quota.per
+        quotas.append(entry)
+    shares = {k: v for k, v in tables.min_running_share.items() if k in lines}
+    shape = tables.risk
+    city.season = {
+        "id": tables.id,
+        "start": tables.start,
+        "end": tables.end,
+        "exempt_grades": list(city.city["protect_grades"]),
+        "quotas": quotas,
+        "min_running_share": shares,
+        "risk": shape.file,
+        "key_periods": [
+            {"name": p.name, "start": p.start, "end": p.end, "level": p.level}
+            for p in tables.key_periods
+        ],
+    }
+    rng = random.Random(f"season-{city.seed}")
+    city.risk_file = shape.file
+    city.risk = []
+    day = tables.start
+    while day <= tables.end:
+        t = (day - shape.peak).days / shape.half_width_days
+        bump = (1 + math.cos(math.pi * t)) / 2 if abs(t) <= 1 else 0.0
+        value = shape.floor + shape.amplitude * bump + rng.uniform(-shape.noise, shape.noise)
+        city.risk.append((day, min(max(round(value, 2), 0.0), 1.0)))
+        day += timedelta(days=1)
+
+
 def synthesize(n_sources: int, seed: int) -> SynthCity:
     """Generate a Jiyuan-like city with ``n_sources`` listed sources.
 
@@ -467,7 +533,7 @@ def synthesize(n_sources: int, seed: int) -> SynthCity:
     Returns
     -------
     SynthCity
-        Rows, plans and city plan; nothing is written.
+        Rows, plans, city plan, season file and risk climatology; nothing is written.
     """
     if n_sources < 1:
         raise InputError(f"--sources: must be at least 1, got {n_sources}")
@@ -491,4 +557,5 @@ def synthesize(n_sources: int, seed: int) -> SynthCity:
     for kind, count in (("site", n_site), ("yard", n_yard), ("quarry", n_quarry)):
         city.rows += _dust_sources(rng, kind, count)
     city.city = _city(city.rows)
+    _season(city)
     return city

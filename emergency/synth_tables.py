@@ -10,10 +10,11 @@ Input should be a valid integer``.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Callable, Hashable, Mapping
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import (
@@ -37,6 +38,7 @@ from emergency.inventory import GUARANTEES
 DATA_DIR = Path(__file__).parent / "data"
 INDUSTRIES_FILE = DATA_DIR / "synth_industries.yaml"
 CITY_FILE = DATA_DIR / "synth_city.yaml"
+SEASON_FILE = DATA_DIR / "synth_season.yaml"
 
 LEVELS: tuple[str, ...] = ("yellow", "orange", "red")  # henan-2019 has no blue
 GRADES: tuple[str, ...] = (*INVENTORY_GRADES, "")  # "": outside the graded industries
@@ -270,6 +272,78 @@ class CityTables(_Table):
     ]
 
 
+# --------------------------------------------------------------------------- heating season
+
+
+class SeasonQuota(_Table):
+    """A staggered-production quota: the lines of an industry, stop days or an output cut."""
+
+    id: StrictStr
+    industry: StrictStr
+    lines: Annotated[tuple[StrictStr, ...], Field(min_length=1)]
+    """Glob patterns on line ids (``kiln-*``)."""
+    stop_days: Annotated[StrictInt, Field(ge=1)] | None = None
+    output_cut: Annotated[StrictFloat, Field(gt=0, le=1)] | None = None
+    per: Literal["firm"] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> SeasonQuota:
+        if (self.stop_days is None) == (self.output_cut is None):
+            raise ValueError("give either stop_days or output_cut")
+        if self.per is not None and self.output_cut is None:
+            raise ValueError("per: firm applies to output_cut only")
+        return self
+
+
+class SeasonKeyPeriod(_Table):
+    """Days on which a level's duties apply as floors."""
+
+    name: Annotated[StrictStr, Field(min_length=1)]
+    start: dt.date
+    end: dt.date
+    level: Level
+
+
+class RiskShape(_Table):
+    """The risk climatology: a raised cosine around ``peak`` plus seeded noise."""
+
+    file: Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9_.-]+\.csv$")]
+    peak: dt.date
+    half_width_days: Annotated[StrictInt, Field(ge=1)]
+    floor: Fraction
+    amplitude: Fraction
+    noise: Fraction
+
+
+class SeasonTables(_Table):
+    """``synth_season.yaml``."""
+
+    id: Annotated[StrictStr, Field(min_length=1)]
+    start: dt.date
+    end: dt.date
+    quotas: tuple[SeasonQuota, ...]
+    min_running_share: dict[StrictStr, Fraction]
+    key_periods: tuple[SeasonKeyPeriod, ...]
+    risk: RiskShape
+
+    @model_validator(mode="after")
+    def _inside(self) -> SeasonTables:
+        if self.end < self.start:
+            raise ValueError(f"end: {self.end} is before start {self.start}")
+        ids = [q.id for q in self.quotas]
+        twice = [k for i, k in enumerate(ids) if k in ids[:i]]
+        if twice:
+            raise ValueError(f"quotas: id {twice[0]!r} given twice")
+        for i, period in enumerate(self.key_periods):
+            if not self.start <= period.start <= period.end <= self.end:
+                raise ValueError(
+                    f"key_periods[{i}]: {period.start} .. {period.end} is not inside the season"
+                )
+        if not self.start <= self.risk.peak <= self.end:
+            raise ValueError(f"risk.peak: {self.risk.peak} is outside the season")
+        return self
+
+
 # --------------------------------------------------------------------------- loading
 
 T = TypeVar("T", bound=BaseModel)
@@ -338,3 +412,9 @@ def industry_tables() -> IndustryTables:
 def city_tables() -> CityTables:
     """The bundled ``synth_city.yaml``, read and checked once."""
     return load_tables(CITY_FILE, CityTables)
+
+
+@functools.cache
+def season_tables() -> SeasonTables:
+    """The bundled ``synth_season.yaml``, read and checked once."""
+    return load_tables(SEASON_FILE, SeasonTables)

@@ -17,15 +17,19 @@ from emergency.cli import app
 from emergency.dataset import Dataset, load_dataset
 from emergency.measures import kind_defaults, source_measures
 from emergency.paths import REPO_ROOT
+from emergency.season.model import load_season, selected_lines
 from emergency.synth import SynthCity, synthesize, write_city
 from emergency.synth_tables import (
     CITY_FILE,
     INDUSTRIES_FILE,
+    SEASON_FILE,
     CityTables,
     IndustryTables,
+    SeasonTables,
     city_tables,
     industry_tables,
     load_tables,
+    season_tables,
 )
 
 BUNDLED_SOURCES, BUNDLED_SEED = 400, 2016
@@ -35,6 +39,7 @@ KINDS = ("plant", "site", "yard", "quarry")
 def files_of(root: Path) -> dict[str, bytes]:
     """Every generated file under a data folder (rule sets excluded), by relative path."""
     paths = [root / "enterprises.csv", root / "plans" / "city.yaml"]
+    paths += [root / "plans" / "season.yaml", root / "plans" / "season-risk.csv"]
     paths += sorted((root / "plans" / "enterprises").glob("*.yaml"))
     return {str(p.relative_to(root)): p.read_bytes() for p in paths}
 
@@ -215,6 +220,9 @@ def test_generated_city_validates(tmp_path: Path, n: int, seed: int) -> None:
     assert len(data.sources) == n
     plants = [s for s in data.sources if s.kind == "plant"]
     assert sorted(data.plans) == sorted(s.id for s in plants)
+    season = load_season(None, data)  # raises, naming file, line and field, if invalid
+    for quota in season.season.quotas:
+        assert selected_lines(quota, data)
 
 
 def test_rule_sets_are_copied(tmp_path: Path) -> None:
@@ -395,6 +403,98 @@ def test_city_plan_is_marked_synthetic() -> None:
     assert data.city.level_order == ("yellow", "orange", "red")
     assert all(data.city.levels[lv].pool_so2_nox for lv in data.city.level_order)
     assert all(data.city.levels[lv].advice and data.city.levels[lv].advice_en for lv in ("red",))
+
+
+# --------------------------------------------------------------------------- heating season
+
+
+def test_every_quota_of_the_table_selects_lines_in_the_bundled_city() -> None:
+    """The bundled city holds every industry of the season table: no quota is dropped."""
+    data = load_dataset(REPO_ROOT)
+    season = load_season(None, data).season
+    assert [q.id for q in season.quotas] == [q.id for q in season_tables().quotas]
+    assert season.min_running_share == season_tables().min_running_share
+    assert season.exempt_grades == list(data.city.protect_grades)
+    for quota in season.quotas:
+        lines = selected_lines(quota, data)
+        assert lines, quota.id
+        assert {data.by_id[s].industry for s, _ in lines} == {quota.industry}
+
+
+def test_a_small_city_drops_the_quotas_of_missing_industries(tmp_path: Path) -> None:
+    _, out = written(tmp_path, 7, 3)
+    data = load_dataset(out)
+    industries = {s.industry for s in data.sources if s.id in data.plans}
+    season = load_season(None, data).season
+    table = season_tables()
+    kept = [q.id for q in table.quotas if q.industry in industries]
+    assert [q.id for q in season.quotas] == kept
+    assert len(kept) < len(table.quotas)
+    assert set(season.min_running_share) == set(table.min_running_share) & industries
+
+
+def test_risk_climatology_peaks_in_winter_and_is_low_at_the_edges() -> None:
+    data = load_dataset(REPO_ROOT)
+    inp = load_season(None, data)
+    days, risk = inp.season.days(), inp.risk
+    assert inp.season.risk == "season-risk.csv"
+    assert len(days) == 121 and (days[0].isoformat(), days[-1].isoformat()) == (
+        "2016-11-15",
+        "2017-03-15",
+    )
+    assert all(0 <= r <= 1 for r in risk)
+    peak = days[risk.index(max(risk))]
+    assert (peak.month, peak.day) >= (12, 20) or peak.month == 1
+    by_month: dict[int, list[float]] = {}
+    for day, r in zip(days, risk, strict=True):
+        by_month.setdefault(day.month, []).append(r)
+    mean = {m: sum(v) / len(v) for m, v in by_month.items()}
+    assert mean[1] > 2 * mean[11] and mean[1] > 4 * mean[3]
+    assert mean[12] > mean[11] and mean[2] > mean[3]
+
+
+def test_risk_noise_follows_the_seed_only(tmp_path: Path) -> None:
+    a, b, c = synthesize(60, 1), synthesize(60, 1), synthesize(60, 2)
+    assert a.risk == b.risk
+    assert [d for d, _ in a.risk] == [d for d, _ in c.risk]
+    assert a.risk != c.risk
+    shape = season_tables().risk
+    pairs = zip(a.risk, c.risk, strict=True)
+    assert all(abs(x - y) <= 2 * shape.noise + 0.011 for (_, x), (_, y) in pairs)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "    stop_days: 60\n",
+            "    stop_days: 60\n    output_cut: 0.3\n",
+            "synth_season.yaml: quotas[0]: give either stop_days or output_cut",
+        ),
+        (
+            "level: orange}",
+            "level: purple}",
+            "synth_season.yaml: key_periods[1].level: unknown level 'purple'",
+        ),
+        (
+            "start: 2017-01-27,",
+            "start: 2017-03-27,",
+            "synth_season.yaml: key_periods[1]: 2017-03-27 .. 2017-02-02 is not inside",
+        ),
+        (
+            "  steel: 0.5\n",
+            "  steel: 1.5\n",
+            "synth_season.yaml: min_running_share.steel: Input should be less than or equal to 1",
+        ),
+    ],
+)
+def test_a_broken_season_table_names_file_and_key(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    path = broken(tmp_path, SEASON_FILE, old, new)
+    with pytest.raises(ValueError) as excinfo:
+        load_tables(path, SeasonTables)
+    assert str(excinfo.value).startswith(message)
 
 
 # --------------------------------------------------------------------------- CLI

@@ -24,12 +24,13 @@ def synth(
         bool,
         typer.Option(
             "--force",
-            help="Write into a non-empty folder: replaces enterprises.csv, plans/city.yaml "
-            "and every plans/enterprises/*.yaml there.",
+            help="Write into a non-empty folder: replaces enterprises.csv, plans/city.yaml, "
+            "plans/season.yaml, plans/season-risk.csv and every plans/enterprises/*.yaml there.",
         ),
     ] = False,
 ) -> None:
-    """Generate a SYNTHETIC Jiyuan-like city: inventory, plans, city plan, rule sets.
+    """Generate a SYNTHETIC Jiyuan-like city: inventory, plans, city plan, rule sets, and the
+    heating season (plans/season.yaml) with its risk climatology (plans/season-risk.csv).
 
     The same --sources and --seed always give byte-identical files. The bundled data is
     ``emergency synth --sources 400 --seed 2016 --out . --force`` run in the repository.
