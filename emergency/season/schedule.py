@@ -31,6 +31,7 @@ from ortools.sat.python import cp_model
 
 from emergency import NORMAL, POLLUTANTS
 from emergency.cpsat import run
+from emergency.errors import ValidationErrors
 from emergency.instance import Option
 from emergency.measures import plan_options
 from emergency.scaling import UNBOUNDED, decimal_scale, scale_row
@@ -40,6 +41,15 @@ from emergency.season.model import (
     exempt_reason,
     selected_lines,
 )
+from emergency.season.state import (
+    SeasonState,
+    check_state,
+    first_planned,
+    held_loads,
+    settled_option,
+)
+
+__all__ = ["Schedule", "SeasonState", "build_sources", "plan_season", "quota_rows", "report"]
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -189,16 +199,25 @@ class Schedule:
     assignments: list[dict[str, Any]] = field(default_factory=list)
     days: list[dict[str, Any]] = field(default_factory=list)
     message: str = ""
+    from_date: str | None = None
+    """Re-planned from this date (``YYYY-MM-DD``): the days before it are settled."""
+    settled_cost_yuan: float = 0.0
+    """Of ``total_cost_yuan``, what the settled days cost (lost value added, restarts)."""
+    build_seconds: float = 0.0
+    """Of ``seconds``, building the models (the rest is solving and the report)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "season": self.season,
+            "from": self.from_date,
             "status": self.status,
             "total_cost_yuan": self.total_cost_yuan,
+            "settled_cost_yuan": self.settled_cost_yuan,
             "bound_yuan": self.bound_yuan,
             "gap": self.gap,
             "risk_weighted_cut": self.risk_weighted_cut,
             "seconds": self.seconds,
+            "build_seconds": self.build_seconds,
             "message": self.message,
             "quotas": self.quotas,
             "running_share_short": self.running_share_short,
@@ -208,21 +227,23 @@ class Schedule:
 
 
 class _Builder:
-    """The CP-SAT model of a season, kept across the three phases."""
+    """A CP-SAT model of some sources of a season (a pack of independent groups)."""
 
-    def __init__(self, sources: list[SeasonSource], n: int) -> None:
+    def __init__(self, sources: list[SeasonSource], members: list[int], n: int) -> None:
         self.model = cp_model.CpModel()
         self.sources = sources
+        self.members = members
         self.n = n
         self.x: dict[tuple[int, int, int], cp_model.IntVar] = {}
-        self.starts: dict[tuple[int, int, int], cp_model.IntVar] = {}
-        for s, src in enumerate(sources):
+        self.starts: list[cp_model.IntVar] = []
+        for s in members:
+            allowed = sources[s].allowed
             for d in range(n):
-                options = src.allowed[d]
+                options = allowed[d]
                 if len(options) > 1:
                     keys = [(s, d, m) for m in options]
                     for k in keys:
-                        self.x[k] = self.model.new_bool_var(f"x{k}")
+                        self.x[k] = self.model.new_bool_var("")
                     self.model.add_exactly_one([self.x[k] for k in keys])
 
     def terms(self, s: int, d: int, coef: list[float]) -> tuple[list[tuple[float, Any]], float]:
@@ -230,7 +251,8 @@ class _Builder:
         options = self.sources[s].allowed[d]
         if len(options) == 1:
             return [], coef[options[0]]
-        return [(coef[m], self.x[(s, d, m)]) for m in options if coef[m]], 0.0
+        x = self.x
+        return [(coef[m], x[(s, d, m)]) for m in options if coef[m]], 0.0
 
     def add(
         self,
@@ -248,7 +270,7 @@ class _Builder:
                 return True
             return lo <= 1e-9 and hi >= -1e-9
         ints, lo_i, hi_i = scale_row([c for c, _ in terms], lo, hi)
-        expr = sum(c * v for c, (_, v) in zip(ints, terms, strict=True))
+        expr = cp_model.LinearExpr.weighted_sum([v for _, v in terms], ints)
         if short is not None:
             if lo_i > 0:
                 self.model.add(PER_MILLE * expr + lo_i * short >= PER_MILLE * lo_i)
@@ -269,28 +291,338 @@ def _solve(
     return run(model, max(0.05, seconds))
 
 
-def _no_schedule(season_id: str, status: str, began: float) -> Schedule:
-    why = "infeasible" if status == "infeasible" else "no schedule within the time limit"
+def _no_schedule(season_id: str, status: str, began: float, why: str = "") -> Schedule:
+    if not why:
+        why = "infeasible" if status == "infeasible" else "no schedule within the time limit"
     return Schedule(season_id, status, message=why, seconds=time.monotonic() - began)
 
 
-def plan_season(inp: SeasonInput, dataset: Dataset, *, time_limit_s: float = 30.0) -> Schedule:
-    """The least-cost season schedule, then the most risk-weighted cut at that cost."""
+@dataclass
+class _Context:
+    """What every group's model reads: the sources, quota rows, couplings, shares."""
+
+    inp: SeasonInput
+    sources: list[SeasonSource]
+    rows: list[QuotaRow]
+    edges: list[tuple[tuple[int, int], tuple[int, int], float]]
+    shares: dict[str, tuple[float, list[int], float]]
+    """industry → (minimum share, member sources, normal value added a day)"""
+    weights: list[list[float]]
+    """source → option → Σ_pollutants cut / city baseline"""
+    n: int
+    first: int
+    """The first planned day (days before it are settled)."""
+
+
+@dataclass
+class _Pack:
+    members: list[int]
+    rows: list[int]
+    edges: list[int]
+    industries: list[str]
+    size: int
+
+
+@dataclass
+class _PackResult:
+    status: str
+    short: int = 0
+    bound: float = 0.0
+    message: str = ""
+    build_seconds: float = 0.0
+
+
+def _settle(
+    sources: list[SeasonSource],
+    dataset: Dataset,
+    state: SeasonState | None,
+    days: list[dt.date],
+    first: int,
+) -> None:
+    """Hold each source on the settled days (before ``first``) at the loads given: one of
+    its measures when the loads are equal, else a settled option (:func:`settled_option`)."""
+    for src in sources:
+        plan = dataset.plans[src.id]
+        line_ids = [ln.id for ln in src.lines]
+        known = {o.loads: m for m, o in reversed(list(enumerate(src.options)))}
+        extra: list[Option] = []
+        for d in range(first):
+            loads = held_loads(state, src.id, days[d], line_ids)
+            m = known.get(loads)
+            if m is None:
+                emissions = [
+                    (ln.so2_kg_d, ln.nox_kg_d, ln.pm_kg_d, ln.vocs_kg_d) for ln in plan.lines
+                ]
+                extra.append(
+                    settled_option(loads, [ln.value_added_yuan_d for ln in src.lines], emissions)
+                )
+                m = len(src.options) + len(extra) - 1
+                known[loads] = m
+            src.allowed[d] = (m,)
+            src.floor[d] = m
+        if extra:
+            src.options = src.options + tuple(extra)
+
+
+def _sticky(line: SeasonLine) -> bool:
+    """A stop of this line binds beyond its day (a restart cost or a minimum stop)."""
+    return line.restart_cost_yuan > 0 or line.min_stop_days > 1
+
+
+def _fix_roleless(ctx: _Context, s: int) -> bool:
+    """Fix the days of a source with no role (no quota, no running share, no supply
+    coupling) where its choice is plain: the cheapest allowed measure stopping no sticky
+    line, ties broken by the larger risk-weighted cut. Only the days from its first
+    forced stop (a floor stopping a sticky line, or a stop still binding from the settled
+    days) to the last one's minimum stop stay free: stopping earlier or longer only adds
+    cost, and between forced stops bridging may save a restart. True when days stay free."""
+    src = ctx.sources[s]
+    n, first = ctx.n, ctx.first
+    sticky = [li for li, ln in enumerate(src.lines) if _sticky(ln)]
+    longest = max((src.lines[li].min_stop_days for li in sticky), default=1)
+    forced = [
+        d
+        for d in range(first, n)
+        if any(src.options[src.floor[d]].loads[li] == 0.0 for li in sticky)
+    ]
+    if first > 0 and any(src.options[src.allowed[first - 1][0]].loads[li] == 0.0 for li in sticky):
+        forced.insert(0, first)
+    lo, hi = (forced[0], min(n - 1, forced[-1] + longest - 1)) if forced else (n, n - 1)
+    costs = [o.cost_yuan_d for o in src.options]
+    weights = ctx.weights[s]
+    risk = ctx.inp.risk
+    for d in range(first, n):
+        if lo <= d <= hi or len(src.allowed[d]) == 1:
+            continue
+        plain = [
+            m for m in src.allowed[d] if not any(src.options[m].loads[li] == 0.0 for li in sticky)
+        ]
+        cheapest = min(costs[m] for m in plain)
+        best = max(
+            (m for m in plain if costs[m] <= cheapest),
+            key=lambda m: (weights[m] * risk[d], -m),
+        )
+        src.allowed[d] = (best,)
+    return bool(forced)
+
+
+def _groups(ctx: _Context) -> tuple[list[list[int]], list[int]]:
+    """Independent groups of sources tied by quota rows, running shares and supply
+    couplings; and the sources with no role at all."""
+    parent = list(range(len(ctx.sources)))
+    role = [False] * len(ctx.sources)
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    def tie(members: list[int]) -> None:
+        for s in members:
+            role[s] = True
+        root = find(members[0])
+        for s in members[1:]:
+            other = find(s)
+            if other != root:
+                parent[other] = root
+
+    for row in ctx.rows:
+        tie([s for s, _ in row.members])
+    for _, members, _ in ctx.shares.values():
+        tie(members)
+    for (s1, _), (s2, _), _ in ctx.edges:
+        tie([s1, s2])
+    groups: dict[int, list[int]] = {}
+    roleless = []
+    for s in range(len(ctx.sources)):
+        if role[s]:
+            groups.setdefault(find(s), []).append(s)
+        else:
+            roleless.append(s)
+    return list(groups.values()), roleless
+
+
+PACK_SIZE = 4000
+"""Choice variables per CP-SAT model: small independent groups are solved together."""
+
+
+def _packs(ctx: _Context, groups: list[list[int]]) -> list[_Pack]:
+    """Groups packed into models of about :data:`PACK_SIZE` variables, smallest first."""
+    where = {}
+    for g, members in enumerate(groups):
+        for s in members:
+            where[s] = g
+    rows: dict[int, list[int]] = {}
+    for r, row in enumerate(ctx.rows):
+        rows.setdefault(where[row.members[0][0]], []).append(r)
+    edges: dict[int, list[int]] = {}
+    for e, ((s1, _), _, _) in enumerate(ctx.edges):
+        edges.setdefault(where[s1], []).append(e)
+    industries: dict[int, list[str]] = {}
+    for industry, (_, members, _) in ctx.shares.items():
+        industries.setdefault(where[members[0]], []).append(industry)
+
+    def size(members: list[int]) -> int:
+        return sum(
+            len(a) for s in members for a in ctx.sources[s].allowed[ctx.first :] if len(a) > 1
+        )
+
+    order = sorted(range(len(groups)), key=lambda g: size(groups[g]))
+    out: list[_Pack] = []
+    current = _Pack([], [], [], [], 0)
+    for g in order:
+        k = size(groups[g])
+        if current.members and current.size + k > PACK_SIZE:
+            out.append(current)
+            current = _Pack([], [], [], [], 0)
+        current.members += groups[g]
+        current.rows += rows.get(g, [])
+        current.edges += edges.get(g, [])
+        current.industries += industries.get(g, [])
+        current.size += k
+    if current.members:
+        out.append(current)
+    return out
+
+
+def plan_season(
+    inp: SeasonInput,
+    dataset: Dataset,
+    *,
+    time_limit_s: float = 30.0,
+    state: SeasonState | None = None,
+) -> Schedule:
+    """The least-cost season schedule, then the most risk-weighted cut at that cost;
+    with ``state``, re-planned from ``state.from_date`` (days before it settled)."""
     began = time.monotonic()
     season = inp.season
     days = season.days()
     n = len(days)
+    first = first_planned(state, inp)
+    if state is not None:
+        problems = check_state(state, inp, dataset)
+        if problems:
+            raise ValidationErrors(problems, what="the season state")
     sources = build_sources(inp, dataset)
+    if first:
+        _settle(sources, dataset, state, days, first)
     rows = quota_rows(inp, dataset, sources)
-    b = _Builder(sources, n)
-    model = b.model
-    infeasible: list[str] = []
+    baseline = dataset.city.baseline_kg_d
+    ctx = _Context(
+        inp,
+        sources,
+        rows,
+        supply_edges(dataset, sources),
+        _shares(season.min_running_share, sources),
+        [
+            [
+                sum(o.cut_kg[i] / baseline[p] for i, p in enumerate(POLLUTANTS) if baseline.get(p))
+                for o in src.options
+            ]
+            for src in sources
+        ],
+        n,
+        first,
+    )
+    groups, roleless = _groups(ctx)
+    for s in roleless:
+        if _fix_roleless(ctx, s):
+            groups.append([s])
+    packs = _packs(ctx, groups)
+    built = time.monotonic() - began
 
-    # Stops: restarts and minimum stop days.
+    choice = [[a[0] if len(a) == 1 else -1 for a in src.allowed] for src in sources]
+    statuses: list[str] = []
+    total_short = 0
+    slack = 0.0
+    weight_left = sum(p.size + 1 for p in packs)
+    for pack in packs:
+        left = time_limit_s - (time.monotonic() - began)
+        budget = max(0.05, left * (pack.size + 1) / weight_left)
+        weight_left -= pack.size + 1
+        result = _solve_pack(ctx, pack, budget, choice)
+        if result.status in ("infeasible", "unknown", "broken"):
+            status = "infeasible" if result.status == "broken" else result.status
+            return _no_schedule(season.id, status, began, result.message)
+        statuses.append(result.status)
+        built += result.build_seconds
+        total_short += result.short
+        if result.status != "optimal":
+            cost = sum(_source_cost(sources[s], choice[s]) for s in pack.members)
+            slack += max(0.0, cost - result.bound)
+
+    total_cost = sum(_source_cost(src, row) for src, row in zip(sources, choice, strict=True))
+    settled = sum(_source_cost(src, row[:first]) for src, row in zip(sources, choice, strict=True))
+    out_status = (
+        "short"
+        if total_short > 0
+        else ("optimal" if all(s == "optimal" for s in statuses) else "feasible")
+    )
+    out = report(
+        inp,
+        dataset,
+        sources,
+        rows,
+        choice,
+        status=out_status,
+        total_cost=total_cost,
+        bound=max(0.0, total_cost - slack),
+        seconds=time.monotonic() - began,
+        first_planned=first,
+        settled_cost=settled,
+        from_date=state.from_date
+        if state is not None and state.from_date >= season.start
+        else None,
+    )
+    out.build_seconds = round(built, 3)
+    return out
+
+
+def _shares(
+    minimum: dict[str, float], sources: list[SeasonSource]
+) -> dict[str, tuple[float, list[int], float]]:
+    out = {}
+    for industry, share in minimum.items():
+        members = [s for s, src in enumerate(sources) if src.industry == industry]
+        total = sum(ln.value_added_yuan_d for s in members for ln in sources[s].lines)
+        if members and total > 0 and share > 0:
+            out[industry] = (share, members, total)
+    return out
+
+
+def _source_cost(src: SeasonSource, row: list[int]) -> float:
+    """Lost value added and restarts of one source over the days of ``row``."""
+    cost = sum(src.options[m].cost_yuan_d for m in row)
+    for li, line in enumerate(src.lines):
+        if not line.restart_cost_yuan:
+            continue
+        before = False
+        for m in row:
+            now = src.options[m].loads[li] == 0.0
+            if now and not before:
+                cost += line.restart_cost_yuan
+            before = now
+    return cost
+
+
+def _solve_pack(ctx: _Context, pack: _Pack, budget: float, choice: list[list[int]]) -> _PackResult:
+    """Build and solve one pack's model (three phases); writes its choices into ``choice``."""
+    began = time.monotonic()
+    sources, n, first = ctx.sources, ctx.n, ctx.first
+    season = ctx.inp.season
+    days = season.days()
+    b = _Builder(sources, pack.members, n)
+    model = b.model
+    broken: list[str] = []
+
+    # Stops: restarts and minimum stop days (from the first planned day on; a stop
+    # begun on a settled day still binds its minimum).
     cost_terms: list[tuple[float, Any]] = []
     cost_const = 0.0
     stopped: dict[tuple[int, int], list[tuple[list[tuple[float, Any]], float]]] = {}
-    for s, src in enumerate(sources):
+    for s in pack.members:
+        src = sources[s]
         for li, line in enumerate(src.lines):
             stops = [1.0 if o.loads[li] == 0.0 else 0.0 for o in src.options]
             if not any(stops[m] for d in range(n) for m in src.allowed[d]):
@@ -300,8 +632,18 @@ def plan_season(inp: SeasonInput, dataset: Dataset, *, time_limit_s: float = 30.
             if line.restart_cost_yuan <= 0 and line.min_stop_days <= 1:
                 continue
             for d in range(n):
-                y = model.new_bool_var(f"start{(s, li, d)}")
-                b.starts[(s, li, d)] = y
+                fixed = not z[d][0] and (d == 0 or not z[d - 1][0])
+                if fixed:
+                    begins = z[d][1] > 0.5 and (d == 0 or z[d - 1][1] < 0.5)
+                    if not begins:
+                        continue
+                    cost_const += line.restart_cost_yuan
+                    for later in range(max(d + 1, first), min(d + line.min_stop_days, n)):
+                        if not b.add(*z[later], 1.0):
+                            broken.append(f"{src.id}/{line.id} {days[later]}: minimum stop")
+                    continue
+                y = model.new_bool_var("")
+                b.starts.append(y)
                 terms = [(1.0, y)] + [(-c, v) for c, v in z[d][0]]
                 const = -z[d][1]
                 if d > 0:
@@ -310,70 +652,74 @@ def plan_season(inp: SeasonInput, dataset: Dataset, *, time_limit_s: float = 30.
                 b.add(terms, const, 0.0)
                 for later in range(d + 1, min(d + line.min_stop_days, n)):
                     if not b.add([*z[later][0], (-1.0, y)], z[later][1], 0.0):
-                        infeasible.append(f"{src.id}/{line.id}: minimum stop")
+                        broken.append(f"{src.id}/{line.id} {days[later]}: minimum stop")
                 if line.restart_cost_yuan:
                     cost_terms.append((line.restart_cost_yuan, y))
 
     # Daily costs.
-    for s, src in enumerate(sources):
+    for s in pack.members:
+        src = sources[s]
         costs = [o.cost_yuan_d for o in src.options]
         for d in range(n):
             t, c = b.terms(s, d, costs)
             cost_terms += t
             cost_const += c
 
-    # Supply couplings: load(dst) ≤ 1 − share × (1 − load(src)).
-    for edge in supply_edges(dataset, sources):
-        (s1, u), (s2, w), share = edge
+    # Supply couplings: load(dst) ≤ 1 − share × (1 − load(src)), planned days.
+    for e in pack.edges:
+        (s1, u), (s2, w), share = ctx.edges[e]
         up = [o.loads[u] for o in sources[s1].options]
         down = [o.loads[w] for o in sources[s2].options]
-        for d in range(n):
+        for d in range(first, n):
             t2, c2 = b.terms(s2, d, down)
             t1, c1 = b.terms(s1, d, up)
             terms = t2 + [(-share * c, v) for c, v in t1]
             if not b.add(terms, c2 - share * c1, -math.inf, 1.0 - share):
-                infeasible.append(f"{sources[s2].id} {days[d]}: supply")
+                broken.append(f"{sources[s2].id} {days[d]}: supply")
 
-    # Minimum running share per industry and day (capped at what each source's floors
-    # allow); a shortfall (per mille) is possible where floors and supply couplings
-    # together leave less, and weighs more than every quota's in phase 0.
+    # Minimum running share per industry and planned day (capped at what each source's
+    # floors allow); a shortfall (per mille) is possible where floors and supply
+    # couplings together leave less, and weighs more than every quota's in phase 0.
     share_shorts: list[cp_model.IntVar] = []
-    for industry, share in season.min_running_share.items():
-        members = [s for s, src in enumerate(sources) if src.industry == industry]
-        total = sum(ln.value_added_yuan_d for s in members for ln in sources[s].lines)
-        if total <= 0 or share <= 0:
-            continue
-        for d in range(n):
+    for industry in pack.industries:
+        share, members, total = ctx.shares[industry]
+        outputs = {
+            s: [
+                sum(ln.value_added_yuan_d * o.loads[li] for li, ln in enumerate(sources[s].lines))
+                for o in sources[s].options
+            ]
+            for s in members
+        }
+        for d in range(first, n):
             terms, const, reach = [], 0.0, 0.0
             for s in members:
-                src = sources[s]
-                out = [
-                    sum(ln.value_added_yuan_d * o.loads[li] for li, ln in enumerate(src.lines))
-                    for o in src.options
-                ]
-                reach += max(out[m] for m in src.allowed[d])
+                out = outputs[s]
+                reach += max(out[m] for m in sources[s].allowed[d])
                 t, c = b.terms(s, d, out)
                 terms += t
                 const += c
             need = min(share * total, reach)
-            sh = model.new_int_var(0, PER_MILLE, f"share_short{(industry, d)}")
-            share_shorts.append(sh)
             if terms:
+                sh = model.new_int_var(0, PER_MILLE, "")
+                share_shorts.append(sh)
                 b.add(terms, const, need, short=sh)
-            else:
+            elif _per_mille(need - const, need):
+                sh = model.new_int_var(0, PER_MILLE, "")
+                share_shorts.append(sh)
                 model.add(sh == _per_mille(need - const, need))
 
     # Quotas, with shortfall in per mille of each row's requirement.
     shorts: list[cp_model.IntVar] = []
-    for r, row in enumerate(rows):
-        sh = model.new_int_var(0, PER_MILLE, f"short{r}")
+    none: list[tuple[list[tuple[float, Any]], float]] = [([], 0.0)] * n
+    for r in pack.rows:
+        row = ctx.rows[r]
+        sh = model.new_int_var(0, PER_MILLE, "")
         shorts.append(sh)
         terms, const = [], 0.0
         for s, li in row.members:
             src = sources[s]
             if season.quotas[row.quota].stop_days is not None:
-                for d in range(n):
-                    t, c = stopped.get((s, li), [([], 0.0)] * n)[d]
+                for t, c in stopped.get((s, li), none):
                     terms += t
                     const += c
             else:
@@ -388,18 +734,14 @@ def plan_season(inp: SeasonInput, dataset: Dataset, *, time_limit_s: float = 30.
         else:
             b.add(terms, const, row.required, short=sh)
 
-    if infeasible:
-        return Schedule(
-            season.id,
-            "infeasible",
-            message="floors alone break: " + "; ".join(infeasible[:5]),
-            seconds=time.monotonic() - began,
-        )
+    if broken:
+        return _PackResult("broken", message="floors alone break: " + "; ".join(broken[:5]))
+    build_seconds = time.monotonic() - began
 
     def left() -> float:
-        return max(0.05, time_limit_s - (time.monotonic() - began))
+        return max(0.05, budget - (time.monotonic() - began))
 
-    variables = list(b.x.values()) + list(b.starts.values()) + shorts + share_shorts
+    variables = list(b.x.values()) + b.starts + shorts + share_shorts
 
     # Phase 0: least total shortfall.
     total_short = 0
@@ -410,61 +752,43 @@ def plan_season(inp: SeasonInput, dataset: Dataset, *, time_limit_s: float = 30.
         model.minimize(shortfall)
         solver, status = _solve(model, left() / 3, None)
         if status in ("infeasible", "unknown"):
-            return _no_schedule(season.id, status, began)
+            return _PackResult(status)
         total_short = round(solver.objective_value)
         model.add(shortfall <= total_short)
         hint = {v: solver.value(v) for v in variables}
 
     # Phase 1: least cost.
     scale = decimal_scale([abs(c) for c, _ in cost_terms])
-    ints = [round(c * scale) for c, _ in cost_terms]
-    cost_expr = sum(c * v for c, (_, v) in zip(ints, cost_terms, strict=True))
+    cost_expr = cp_model.LinearExpr.weighted_sum(
+        [v for _, v in cost_terms], [round(c * scale) for c, _ in cost_terms]
+    )
     model.minimize(cost_expr)
-    solver, status = _solve(model, left() / 2, hint)
+    solver, status = _solve(model, left() * 0.8, hint)
     if status in ("infeasible", "unknown"):
-        return _no_schedule(season.id, status, began)
+        return _PackResult(status)
     cost_units = round(solver.objective_value)
-    bound_units = solver.best_objective_bound
-    cost_optimal = status == "optimal"
+    bound = max(solver.best_objective_bound / scale + cost_const, 0.0)
     values = {v: solver.value(v) for v in variables}
 
     # Phase 2: the most risk-weighted cut at that cost.
-    baseline = dataset.city.baseline_kg_d
-    weights = [
-        sum(o.cut_kg[i] / baseline[p] for i, p in enumerate(POLLUTANTS) if baseline.get(p))
-        for src in sources
-        for o in src.options
-    ]
-    risk_terms = []
-    k = 0
-    for s, src in enumerate(sources):
-        per_option = weights[k : k + len(src.options)]
-        k += len(src.options)
-        for d in range(n):
-            for w_cut, var in b.terms(s, d, per_option)[0]:
-                risk_terms.append((round(w_cut * inp.risk[d] * RISK_SCALE), var))
-    if risk_terms and any(c for c, _ in risk_terms):
+    risk = ctx.inp.risk
+    risk_vars, risk_coefs = [], []
+    for (s, d, m), var in b.x.items():
+        weighted = round(ctx.weights[s][m] * risk[d] * RISK_SCALE)
+        if weighted:
+            risk_vars.append(var)
+            risk_coefs.append(weighted)
+    if risk_vars:
         model.add(cost_expr <= cost_units)
-        model.maximize(sum(c * v for c, v in risk_terms))
+        model.maximize(cp_model.LinearExpr.weighted_sum(risk_vars, risk_coefs))
         solver2, status2 = _solve(model, left(), values)
         if status2 in ("optimal", "feasible"):
             values = {v: solver2.value(v) for v in variables}
 
-    choice = _choice(b, values)
-    total_cost = cost_units / scale + cost_const
-    bound = max(bound_units / scale + cost_const, 0.0)
-    out_status = "short" if total_short > 0 else ("optimal" if cost_optimal else "feasible")
-    return report(
-        inp,
-        dataset,
-        sources,
-        rows,
-        choice,
-        status=out_status,
-        total_cost=total_cost,
-        bound=min(bound, total_cost),
-        seconds=time.monotonic() - began,
-    )
+    for (s, d, m), var in b.x.items():
+        if values[var]:
+            choice[s][d] = m
+    return _PackResult(status, short=total_short, bound=bound, build_seconds=build_seconds)
 
 
 def _per_mille(gap: float, required: float) -> int:
@@ -472,20 +796,6 @@ def _per_mille(gap: float, required: float) -> int:
     if required <= 0 or gap <= 1e-9:
         return 0
     return min(PER_MILLE, math.ceil(PER_MILLE * gap / required - 1e-9))
-
-
-def _choice(b: _Builder, values: dict[Any, int]) -> list[list[int]]:
-    choice = []
-    for s, src in enumerate(b.sources):
-        row = []
-        for d in range(b.n):
-            options = src.allowed[d]
-            if len(options) == 1:
-                row.append(options[0])
-            else:
-                row.append(next(m for m in options if values.get(b.x[(s, d, m)])))
-        choice.append(row)
-    return choice
 
 
 def report(
@@ -499,8 +809,12 @@ def report(
     total_cost: float,
     bound: float,
     seconds: float,
+    first_planned: int = 0,
+    settled_cost: float = 0.0,
+    from_date: dt.date | None = None,
 ) -> Schedule:
-    """The schedule's figures, recomputed from the choice (floats; the checker is exact)."""
+    """The schedule's figures, recomputed from the choice (floats; the checker is exact).
+    Days before ``first_planned`` are settled: no running share is short on them."""
     season = inp.season
     days = season.days()
     n = len(days)
@@ -582,7 +896,7 @@ def report(
                 run[src.industry][1] += ln.value_added_yuan_d
         for industry, need in season.min_running_share.items():
             got, total = run.get(industry, (0.0, 0.0))
-            if total and got / total < need - 1e-9:
+            if d >= first_planned and total and got / total < need - 1e-9:
                 share_short.append(
                     {
                         "industry": industry,
@@ -616,6 +930,8 @@ def report(
         running_share_short=share_short,
         assignments=assignments,
         days=out_days,
+        from_date=from_date.isoformat() if from_date is not None else None,
+        settled_cost_yuan=round(settled_cost, 2),
     )
 
 
