@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Query
 
@@ -40,10 +40,16 @@ async def get_orders(
     ] = None,
     source: Annotated[str | None, Query(description="only this source's")] = None,
     status: OrderStatus | None = None,
+    kind: Annotated[
+        Literal["response", "staggered"] | None,
+        Query(description="response: a response's; staggered: the season plan's"),
+    ] = None,
 ) -> list[OrderView]:
     """Oldest first. `current` marks the orders in force; a superseded order names the
     order that replaced it (`superseded_by`)."""
-    return list_orders(session, actor, response_id=response, source=source, status=status)
+    return list_orders(
+        session, actor, response_id=response, source=source, status=status, kind=kind
+    )
 
 
 @router.get("/{order_id}", response_model=OrderView, summary="One order with its history")

@@ -86,6 +86,11 @@ def test_post_review_approve_ack_report(client: TestClient, auth: Auth, clock: C
     mine = client.get(f"{API}/orders", headers=auth["enterprise"]).json()
     assert [o["id"] for o in mine] == [order["id"]] and mine[0]["kind"] == "staggered"
     assert client.get(f"{API}/orders", headers=auth["enterprise2"]).json() == []
+    by_kind = {
+        kind: client.get(f"{API}/orders", params={"kind": kind}, headers=auth["planner"]).json()
+        for kind in ("staggered", "response")
+    }
+    assert [o["id"] for o in by_kind["staggered"]] == [order["id"]] and by_kind["response"] == []
     assert client.get(f"{API}/orders/{order['id']}", headers=auth["enterprise2"]).status_code == 404
 
     # report before ack: 409; ack; report inside the period
