@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint bench bench-load respond install clean
+.PHONY: serve test lint bench bench-load bench-season respond install clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -33,6 +33,9 @@ bench: $(STAMP)
 
 bench-load: $(STAMP)
 	$(BIN)/python bench/bench_load.py
+
+bench-season: $(STAMP)
+	$(BIN)/python bench/bench_season.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
