@@ -17,7 +17,7 @@ from emergency.errors import ValidationErrors
 from emergency.season.check import check_season_schedule
 from emergency.season.model import SeasonInput, load_season, parse_season_text
 from emergency.season.schedule import Schedule, plan_season
-from tests.datafiles import dump_yaml, write_small_dataset
+from tests.datafiles import dump_yaml, small_plans, write_small_dataset
 
 START = dt.date(2026, 11, 15)
 END = dt.date(2026, 11, 28)  # 14 days
@@ -389,3 +389,29 @@ def test_cli_bad_season_file(tmp_path: Path) -> None:
     assert any("quotas[0].stop_days" in line for line in lines)
     missing = ["season", "plan", "--data", str(data), "--season", str(tmp_path / "no.yaml")]
     assert CliRunner().invoke(app, missing).exit_code == 2
+
+
+# ------------------------------------------------------------------ sources with no role
+
+
+@pytest.mark.parametrize(
+    ("restart", "stopped", "restarts"),
+    [(400_000, [3, 4, 8, 9], 2), (3_000_000, [3, 4, 5, 6, 7, 8], 1)],
+)
+def test_sources_with_no_role_bridge_forced_stops_when_cheaper(
+    tmp_path: Path, restart: int, stopped: list[int], restarts: int
+) -> None:
+    # no supply coupling, no quota, no running share: the sources have no role, their
+    # days are fixed except from the first forced stop to the last one's minimum stop
+    plans = small_plans()
+    plans["JY-P002"]["supplies"] = []
+    plans["JY-P001"]["lines"][0]["restart_cost_yuan"] = restart
+    dataset = load_dataset(write_small_dataset(tmp_path / "data", plans=plans))
+    orange = [{"name": f"k{d}", "start": day(d), "end": day(d), "level": "orange"} for d in (3, 8)]
+    _, result = solve(dataset, base_season(key_periods=orange))
+    assert result.status == "optimal"
+    assert stopped_days(result, "JY-P001", "sinter-1") == [str(day(d)) for d in stopped]
+    # stop-sinter 1 040 000 a day, restarts; on the two days the coke oven at min-load
+    # (200 000) and the power plant at its floor ultra-low (90 000)
+    expected = len(stopped) * 1_040_000 + restarts * restart + 2 * (200_000 + 90_000)
+    assert result.total_cost_yuan == expected
