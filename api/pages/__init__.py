@@ -7,7 +7,10 @@
   cuts against targets, costs), ``.../sources/{source}``, ``.../map``, ``.../orders``,
   ``.../compliance``; ``.../plan.csv``, ``.../plan.xlsx``;
 - ``POST .../overrides``, ``.../approve`` and ``.../release`` (each confirmed on a page);
-- ``/plans`` the plan versions waiting for review, ``/plans/{id}/versions/{n}`` one of them.
+- ``/plans`` the plan versions waiting for review, ``/plans/{id}/versions/{n}`` one of them;
+- ``/season`` the heating season's plans (post a season file, re-plan the approved one),
+  ``/season/{id}`` one plan: quotas, the calendar of measures per source and day, running
+  shares; approve or reject.
 
 Pages sign in with the API's tokens, which open a server-side session (its random id in an
 HttpOnly, SameSite=Strict cookie), and call the same service functions as the JSON API.
@@ -19,7 +22,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api.pages import actions, plans, routes
+from api.pages import actions, plans, routes, season
 from api.pages.render import STATIC_DIR
 
 STATIC_PATH = "/static"
@@ -31,6 +34,7 @@ def install(app: FastAPI) -> None:
         return
     app.include_router(actions.router)
     app.include_router(plans.router)
+    app.include_router(season.router)
     app.include_router(routes.router)
     app.mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="static")
     app.state.pages_installed = True
