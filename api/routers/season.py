@@ -38,10 +38,19 @@ SEASON_EXAMPLE = {
     "risk_csv": "date,risk\n2026-12-24,3\n",
 }
 
+
+class SeasonFileProblems(BaseModel):
+    """A 422: the season file's problems (``errors``), or a body of the wrong shape."""
+
+    detail: Any
+    errors: list[str] = Field(default_factory=list, description="file:line: field: problem")
+
+
 UNPROCESSABLE: dict[int | str, dict[str, Any]] = {
     422: {
+        "model": SeasonFileProblems,
         "description": "the season file has problems (each names the line and the field); "
-        "nothing is stored"
+        "nothing is stored",
     }
 }
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
+import math
 import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -119,6 +120,9 @@ def parse_season(
             raise SeasonFileErrors(
                 [f"risk: {outside[0]} is outside the season {days[0]} .. {days[-1]}"]
             )
+        bad = sorted(k for k, v in risk.items() if not (math.isfinite(v) and v >= 0))
+        if bad:
+            raise SeasonFileErrors([f"risk: {bad[0]}: must be a finite number ≥ 0"])
         values = [float(risk.get(d.isoformat(), r)) for d, r in zip(days, inp.risk, strict=True)]
         inp = SeasonInput(inp.season, values, inp.name)
     return inp
@@ -386,7 +390,6 @@ def _risk_rows(text: str) -> dict[str, float]:
     """A ``date,risk`` CSV given with a re-plan (dates checked against the season later)."""
     import csv
     import io
-    import math
 
     reader = csv.DictReader(io.StringIO(text))
     if reader.fieldnames is None or not {"date", "risk"} <= set(reader.fieldnames):

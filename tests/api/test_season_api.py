@@ -34,6 +34,15 @@ risk:
 risk is (20–22 Dec)."""
 
 
+def season_around(today: dt.date) -> str:
+    """A season from yesterday to ten days on, the sinter machine stopped two days."""
+    start, end = today - dt.timedelta(days=1), today + dt.timedelta(days=10)
+    return (
+        f"id: around-{today.isoformat()}\nstart: {start.isoformat()}\nend: {end.isoformat()}\n"
+        "quotas:\n  - {id: sinter, industry: steel, lines: ['sinter-*'], stop_days: 2}\n"
+    )
+
+
 def post_season(client: TestClient, auth: Auth, text: str = SEASON, **extra: Any) -> dict[str, Any]:
     r = client.post(f"{API}/season-plans", json={"season": text, **extra}, headers=auth["planner"])
     assert r.status_code == 202, r.text

@@ -34,12 +34,14 @@ from emergency.service.tokens import create_token
 from emergency.settings import Settings, utc_now
 from emergency.store.db import Store
 from emergency.store.models import AuditEntry, Base, Order
+from tests.api.test_season_api import season_around
 from tests.reliability.conftest import ServerFactory
 from tests.reliability.invariants import open_store as open_existing
 from tests.reliability.live import (
     API,
     OVERRIDES,
     bearer,
+    city_today,
     cli_token,
     orange,
     orange_today,
@@ -108,6 +110,12 @@ ROUTES: dict[tuple[str, str], tuple[Scope, Body]] = {
     ),
     ("GET", "/plan-versions/pending"): ("city", None),
     ("GET", "/audit"): ("city", None),
+    ("POST", "/season-plans"): ("city", lambda _c, _w: {"season": season_around(city_today())}),
+    ("GET", "/season-plans"): ("city", None),
+    ("GET", "/season-plans/{season_plan_id}"): ("city", None),
+    ("POST", "/season-plans/{season_plan_id}/approve"): ("city", lambda _c, _w: {"note": "ok"}),
+    ("POST", "/season-plans/{season_plan_id}/reject"): ("city", lambda _c, _w: {"note": "no"}),
+    ("POST", "/season-plans/{season_plan_id}/replan"): ("city", lambda _c, _w: {}),
 }
 """Every API route (path under /api/v1): its scope and, for writes, a valid body."""
 
@@ -179,10 +187,12 @@ class City:
     firms: dict[str, str]
     plan_texts: dict[str, str]
     pending: dict[str, int]  # whose → the number of a pending plan version of the firm
+    seasons: dict[str, int]  # "pending" / "approved" → a season plan id
     writes: int = 0
 
-    def path_value(self, name: str, whose: str) -> str:
+    def path_value(self, name: str, whose: str, path: str = "") -> str:
         values = {
+            "season_plan_id": self.seasons["approved" if path.endswith("/replan") else "pending"],
             "response_id": self.response_id,
             "override_id": self.override_id,
             "order_id": self.orders[whose],
@@ -194,7 +204,9 @@ class City:
 
     def url(self, path: str, whose: str) -> str:
         def fill(template: str) -> str:
-            return re.sub(r"\{(\w+)\}", lambda m: self.path_value(m.group(1), whose), template)
+            return re.sub(
+                r"\{(\w+)\}", lambda m: self.path_value(m.group(1), whose, path), template
+            )
 
         query = "&".join(f"{k}={fill(v)}" for k, v in QUERIES.get(path, {}).items())
         return API + fill(path) + (f"?{query}" if query else "")
@@ -237,8 +249,27 @@ def city(data_dir: Path, db_url: str | None) -> Iterator[City]:
                 assert put.status_code == 202, put.text
                 pending[whose] = put.json()["number"]
             override_id = detail["overrides"][0]["id"]
+            seasons = {}
+            for status in ("approved", "pending"):
+                body = {"season": season_around(city_today())}
+                posted = client.post(f"{API}/season-plans", json=body, headers=planner)
+                assert posted.status_code == 202, posted.text
+                seasons[status] = posted.json()["id"]
+                if status == "approved":
+                    url = f"{API}/season-plans/{seasons[status]}/approve"
+                    assert client.post(url, headers=planner).status_code == 200
             yield City(
-                app, client, store, tokens, rid, override_id, first, dict(FIRMS), texts, pending
+                app,
+                client,
+                store,
+                tokens,
+                rid,
+                override_id,
+                first,
+                dict(FIRMS),
+                texts,
+                pending,
+                seasons,
             )
     finally:
         store.dispose()

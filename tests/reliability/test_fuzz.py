@@ -42,7 +42,16 @@ from emergency.service.tokens import create_token
 from emergency.settings import Settings
 from emergency.store.db import Store
 from emergency.store.models import Base
-from tests.reliability.live import API, OVERRIDES, bearer, orange, orange_today, report_now
+from tests.api.test_season_api import season_around
+from tests.reliability.live import (
+    API,
+    OVERRIDES,
+    bearer,
+    city_today,
+    orange,
+    orange_today,
+    report_now,
+)
 
 SCHEMA = openapi.from_asgi("/openapi.json", create_app())
 OPERATIONS = {
@@ -119,6 +128,9 @@ def city(data_dir: Path, db_url: str | None) -> Iterator[City]:
                 f"{API}/orders/{order_id}/reports", json=report_now(note="报告"), headers=company
             )
             assert report.status_code == 201, report.text
+            body = {"season": season_around(city_today())}
+            season = client.post(f"{API}/season-plans", json=body, headers=planner)
+            assert season.status_code == 202, season.text
             plan_url = f"{API}/enterprises/JY-P001/plan"
             text = client.get(plan_url, headers=planner).json()["text"] + "\n# pending\n"
             yaml_type = planner | {"content-type": "application/yaml"}
@@ -130,6 +142,7 @@ def city(data_dir: Path, db_url: str | None) -> Iterator[City]:
                 "override_id": detail["overrides"][0]["id"],
                 "enterprise_id": "JY-P001",
                 "number": pending.json()["number"],
+                "season_plan_id": season.json()["id"],
             }
             yield City(app, client, store, tokens, ids)
     finally:
