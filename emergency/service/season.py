@@ -16,7 +16,6 @@ days (the stricter per line), and stores a new pending version.
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import math
 import tempfile
 from pathlib import Path, PurePosixPath
@@ -29,6 +28,7 @@ from emergency.errors import InputError, ValidationErrors
 from emergency.season.check import check_season_schedule
 from emergency.season.model import SeasonInput, parse_season_text
 from emergency.season.schedule import plan_season
+from emergency.season.state import SeasonState
 from emergency.service.access import Action, Actor, require
 from emergency.service.audit import record
 from emergency.service.errors import Conflict, NotFound
@@ -128,12 +128,16 @@ def parse_season(
     return inp
 
 
-def _schedule(session: Session, inp: SeasonInput, state: Any | None) -> dict[str, Any]:
+def _schedule(session: Session, inp: SeasonInput, state: SeasonState | None) -> dict[str, Any]:
     """Schedule the season (from ``state``, for a re-plan) with the settings' time limit."""
     dataset = loaded_data(session).dataset
-    extra: dict[str, Any] = {"state": state} if state is not None else {}
     limit = store_of(session).config.solver_time_limit_s
-    result = plan_season(inp, dataset, time_limit_s=limit, **extra).to_json()
+    try:
+        result = plan_season(inp, dataset, time_limit_s=limit, state=state).to_json()
+    except ValidationErrors as exc:
+        raise SeasonFileErrors(exc.errors, what="the re-plan's state") from None
+    except InputError as exc:
+        raise SeasonFileErrors([exc.message]) from None
     if result["status"] in NO_SCHEDULE:
         raise SeasonFileErrors(
             [f"{SEASON_NAME}: no schedule ({result['status']}): {result.get('message', '')}"]
@@ -144,19 +148,12 @@ def _schedule(session: Session, inp: SeasonInput, state: Any | None) -> dict[str
 def _check(session: Session, inp: SeasonInput, row: SeasonPlan) -> list[str]:
     """The independent checker's violations of the stored schedule (none: it may go)."""
     dataset = loaded_data(session).dataset
-    extra: dict[str, Any] = {}
-    if row.state and "state" in inspect.signature(check_season_schedule).parameters:
-        extra["state"] = _state(row.state)
-    return list(check_season_schedule(inp, dataset, row.schedule, **extra).violations)
+    state = _state(row.state) if row.state else None
+    return list(check_season_schedule(inp, dataset, row.schedule, state=state).violations)
 
 
-def _state(stored: dict[str, Any]) -> Any:
+def _state(stored: dict[str, Any]) -> SeasonState:
     """The core's re-plan state from what a version stores (``from``, ``held``)."""
-    from emergency.season import schedule
-
-    state_type = getattr(schedule, "SeasonState", None)
-    if state_type is None:
-        raise Conflict("re-planning from a date is not available in this version")
     held = {
         source: {
             dt.date.fromisoformat(day): {line: float(v) for line, v in loads.items()}
@@ -164,7 +161,7 @@ def _state(stored: dict[str, Any]) -> Any:
         }
         for source, per_day in stored["held"].items()
     }
-    return state_type(from_date=dt.date.fromisoformat(stored["from"]), held=held)
+    return SeasonState(from_date=dt.date.fromisoformat(stored["from"]), held=held)
 
 
 # ----------------------------------------------------------------------------- views

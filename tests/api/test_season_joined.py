@@ -4,13 +4,10 @@ days) with their reason; a re-plan counts the stop days responses ordered."""
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
-from emergency.season.check import check_season_schedule
 from tests.api.conftest import ORANGE, Clock, at_issue, forecast
 from tests.api.test_season_api import JIYUAN, SEASON, approve, post_season
 
@@ -154,14 +151,6 @@ def test_a_replan_counts_the_stop_days_a_response_ordered(
     assert [p["status"] for p in listed] == ["pending", "approved"]
 
 
-CHECKER_TAKES_STATE = "state" in inspect.signature(check_season_schedule).parameters
-
-
-@pytest.mark.xfail(
-    not CHECKER_TAKES_STATE,
-    reason="the season checker does not yet take a re-plan's settled days (state)",
-    strict=True,
-)
 def test_an_approved_replan_lifts_the_stops_no_longer_needed(
     client: TestClient, auth: Auth, clock: Clock
 ) -> None:
