@@ -19,8 +19,10 @@ default only sources with a non-normal day are listed.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
@@ -125,6 +127,8 @@ class CalendarRow:
     cells: list[Cell]
     stop_days: int = 0
     curtailed_days: int = 0
+    staggered: bool = False
+    """A measure on a day outside the key periods (not only a key period's floor)."""
 
     @property
     def planned(self) -> bool:
@@ -163,15 +167,31 @@ class ShareShort:
         return (self.end - self.start).days + 1
 
 
+SHOW = {
+    "": "错峰生产的污染源 sources with a staggered measure (outside key periods)",
+    "measures": "有任何措施的污染源 sources with any measure (key-period floors too)",
+    "all": "全部已编制污染源 every planned source",
+}
+
+
 @dataclass
 class CalendarFilters:
     industry: str = ""
     district: str = ""
-    show_all: bool = False
+    show: str = ""
 
     @property
     def any(self) -> bool:
-        return bool(self.industry or self.district)
+        return bool(self.industry or self.district or self.show)
+
+    def keeps(self, row: CalendarRow) -> bool:
+        if self.show == "" and not row.staggered:
+            return False
+        if self.show == "measures" and not row.planned:
+            return False
+        return (not self.industry or row.industry == self.industry) and (
+            not self.district or row.district == self.district
+        )
 
 
 @dataclass
@@ -181,6 +201,7 @@ class Calendar:
     rows: list[CalendarRow]
     total_rows: int
     planned_rows: int
+    staggered_rows: int
     shares: list[ShareRow]
     share_shorts: list[ShareShort]
     industries: list[str]
@@ -336,6 +357,8 @@ def build_calendar(
                 f"{MEASURE_KINDS[kind]}: {name} · {_format_loads(loads)}"
             )
             cells.append(Cell(span, kind, title, measure_id))
+            outside = any(heads[i].key_period is None for i in range(first, last + 1))
+            row.staggered = row.staggered or (kind != "normal" and outside)
             counts[kind] += span
             if kind in ("stopped", "part"):
                 row.stop_days += span
@@ -346,13 +369,7 @@ def build_calendar(
             cells.append(Cell(len(dates) - at, "normal", f"{source_id} 正常生产 normal"))
         rows.append(row)
 
-    shown = [
-        r
-        for r in rows
-        if (filters.show_all or r.planned)
-        and (not filters.industry or r.industry == filters.industry)
-        and (not filters.district or r.district == filters.district)
-    ]
+    shown = [r for r in rows if filters.keeps(r)]
     shown.sort(key=lambda r: (r.industry, r.district, r.source))
 
     required = _required_shares(detail.text)
@@ -403,6 +420,7 @@ def build_calendar(
         rows=shown,
         total_rows=len(rows),
         planned_rows=sum(r.planned for r in rows),
+        staggered_rows=sum(r.staggered for r in rows),
         shares=shares,
         share_shorts=share_shorts,
         industries=sorted({r.industry for r in rows if r.industry}),
@@ -428,7 +446,7 @@ def _list_page(
 ) -> Response:
     plans = list_season_plans(session, actor)
     if season_text is None:
-        season_text, risk_csv = _bundled_season(session)
+        season_text, risk_csv = _folder_season(request)
     context = {
         "nav": "season",
         "plans": plans,
@@ -450,26 +468,29 @@ def _today(session: SessionDep) -> dt.date:
     return store_of(session).config.today()
 
 
-def _bundled_season(session: SessionDep) -> tuple[str, str]:
-    """The data folder's ``plans/season.yaml`` (and its risk CSV) to start the form with."""
-    root = loaded_data(session).dataset.root
-    season = root / "plans" / "season.yaml"
+def _folder_season(request: Request) -> tuple[str, str]:
+    """The server's data folder's ``plans/season.yaml`` and the risk CSV it names, to start
+    the form with ("", "" when there is none); the planner may change both before posting."""
+    settings = getattr(request.app.state, "settings", None)
+    folder = getattr(settings, "data", None)
+    if folder is None:
+        return "", ""
+    season = Path(folder) / "plans" / "season.yaml"
     try:
         text = season.read_text(encoding="utf-8")
-    except OSError:
+    except (OSError, UnicodeDecodeError):
         return "", ""
-    risk = ""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError:
         return text, ""
     named = data.get("risk") if isinstance(data, dict) else None
-    if isinstance(named, str) and "/" not in named and "\\" not in named:
-        try:
-            risk = (season.parent / named).read_text(encoding="utf-8")
-        except OSError:
-            risk = ""
-    return text, risk
+    if not isinstance(named, str) or not re.fullmatch(r"[\w.-]+\.csv", named) or ".." in named:
+        return text, ""
+    try:
+        return text, (season.parent / named).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return text, ""
 
 
 def _pydantic_errors(exc: ValidationError) -> list[str]:
@@ -631,6 +652,7 @@ def _plan_page(
         "SEASON_STATUS": SEASON_STATUS,
         "SCHEDULE_STATUS": SCHEDULE_STATUS,
         "MEASURE_KINDS": MEASURE_KINDS,
+        "SHOW": SHOW,
         "QUOTA_KINDS": QUOTA_KINDS,
         "SHORT_SHOWN": SHORT_SHOWN,
         "bound": detail.schedule.get("bound_yuan"),
@@ -651,7 +673,9 @@ def season_plan_page(
     show: str = "",
 ) -> Response:
     """一个季节方案 One season plan: summary, quotas, calendar, running shares, decision."""
-    filters = CalendarFilters(industry=industry, district=district, show_all=show == "all")
+    filters = CalendarFilters(
+        industry=industry, district=district, show=show if show in SHOW else ""
+    )
     return _plan_page(request, session, actor, plan_id, filters)
 
 

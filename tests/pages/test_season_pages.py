@@ -126,7 +126,11 @@ def test_quota_and_running_share_short_are_shown_short(planner: TestClient) -> N
     assert quota, "the sinter quota is not shown short"
     assert "不足 short" in text(quota.group(1)) and "1 天 days" in text(quota.group(1))
     assert "JY-P001/sinter-1" in quota.group(1)
-    # the key period's days, its floor measures, the steel row of running shares
+    # the key period's floors are measures, but not staggered ones: listed on demand
+    assert rows(page.text) == []
+    floors = planner.get(f"/season/{plan_id}", params={"show": "measures"}).text
+    assert rows(floors) == ["JY-P002", "JY-P003", "JY-P001"]
+    # the key period's days and the steel row of running shares
     keys = page.text.split('id="cal-keyperiods"', 1)[1].split("</tr>", 1)[0]
     assert keys.count('class="kp level-orange"') == 2
     steel = page.text.split('<tr data-industry="steel">', 1)[1].split("</tr>", 1)[0]
