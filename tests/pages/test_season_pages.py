@@ -254,3 +254,22 @@ def test_signed_out_goes_to_sign_in(client: TestClient) -> None:
     answer = client.get("/season/1", follow_redirects=False)
     assert answer.status_code == 303
     assert answer.headers["location"] == "/login?next=%2Fseason%2F1"
+
+
+def test_approval_after_the_data_changed_is_409_on_the_page(
+    planner: TestClient, store: Store, tokens: dict[str, str]
+) -> None:
+    from emergency.service.plan_review import approve_plan_version
+    from tests.pages.test_plan_review import pending_without_floors
+
+    plan_id = post(planner)
+    enterprise, number = pending_without_floors(store, tokens)
+    with store.session() as session:
+        approve_plan_version(session, authenticate(session, tokens["planner"]), enterprise, number)
+    url = f"/season/{plan_id}"
+    answer = planner.post(f"{url}/approve", data={"csrf": csrf_of(planner, url)})
+    assert answer.status_code == 409
+    error = re.search(r'id="season-error">([^<]*)<', answer.text)
+    assert error and "re-plan needed" in error.group(1)
+    assert statuses(store, tokens["planner"]) == {plan_id: "pending"}
+    assert staggered(store, tokens["planner"]) == []
