@@ -410,7 +410,10 @@ def test_sources_with_no_role_bridge_forced_stops_when_cheaper(
     orange = [{"name": f"k{d}", "start": day(d), "end": day(d), "level": "orange"} for d in (3, 8)]
     _, result = solve(dataset, base_season(key_periods=orange))
     assert result.status == "optimal"
-    assert stopped_days(result, "JY-P001", "sinter-1") == [str(day(d)) for d in stopped]
+    got = stopped_days(result, "JY-P001", "sinter-1")
+    # (a 2-day stop around day 8 may start on day 7 or 8: the same cost and cut)
+    assert len(got) == len(stopped) and {str(day(3)), str(day(8))} <= set(got)
+    assert set(got) <= {str(day(d)) for d in range(3, 10)}
     # stop-sinter 1 040 000 a day, restarts; on the two days the coke oven at min-load
     # (200 000) and the power plant at its floor ultra-low (90 000)
     expected = len(stopped) * 1_040_000 + restarts * restart + 2 * (200_000 + 90_000)

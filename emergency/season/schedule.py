@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from ortools.sat.python import cp_model
 
 from emergency import NORMAL, POLLUTANTS
@@ -406,6 +407,165 @@ def _fix_roleless(ctx: _Context, s: int) -> bool:
     return bool(forced)
 
 
+def _prune(ctx: _Context, s: int) -> None:
+    """Drop, for a source whose rules see only which lines stop (stop-day quotas,
+    restarts, minimum stops: no output cut, running share or supply coupling), every
+    allowed measure that costs more than another stopping the same lines: no least-cost
+    schedule uses it (ties are kept for the risk-weighted cut)."""
+    src = ctx.sources[s]
+    stops = [frozenset(li for li, load in enumerate(o.loads) if load == 0.0) for o in src.options]
+    costs = [o.cost_yuan_d for o in src.options]
+    cache: dict[tuple[int, ...], tuple[int, ...]] = {}
+    for d in range(ctx.first, ctx.n):
+        allowed = src.allowed[d]
+        if len(allowed) < 2:
+            continue
+        if allowed not in cache:
+            cheapest: dict[frozenset[int], float] = {}
+            for m in allowed:
+                cheapest[stops[m]] = min(cheapest.get(stops[m], math.inf), costs[m])
+            cache[allowed] = tuple(m for m in allowed if costs[m] <= cheapest[stops[m]])
+        src.allowed[d] = cache[allowed]
+
+
+DP_STATES = 5_000
+"""Most states :func:`_solve_alone` may need before it leaves a source to CP-SAT."""
+
+
+def _solve_alone(ctx: _Context, s: int, rows: list[int], choice: list[list[int]]) -> str | None:
+    """Schedule one source whose rules see only which of its lines stop (stop-day quotas
+    on its lines, restarts, minimum stops) exactly, by dynamic programming over its days.
+
+    Lines stopping on the same measures form a class; a state is each class's stop days
+    so far (capped at its largest requirement) and current stop run (capped at its
+    longest minimum stop); the value is lexicographic as the solver's phases: least
+    shortfall (per mille of each row), least cost (integer units), most risk-weighted cut
+    (the solver's integers). Each day, per set of classes stopped, the best allowed
+    measure moves every state at once (arrays). Writes ``choice[s]`` and returns
+    ``optimal``, ``broken`` (floors alone break a minimum stop), or None when it would
+    need more than :data:`DP_STATES` states (left to CP-SAT)."""
+    src = ctx.sources[s]
+    n, first = ctx.n, ctx.first
+    line_of_row = [ctx.rows[r].members[0][1] for r in rows]
+    required = [ctx.rows[r].required for r in rows]
+    relevant = sorted(set(line_of_row) | {li for li, ln in enumerate(src.lines) if _sticky(ln)})
+    column = {li: tuple(o.loads[li] == 0.0 for o in src.options) for li in relevant}
+    classes: dict[tuple[bool, ...], list[int]] = {}
+    for li in relevant:
+        if any(column[li]):
+            classes.setdefault(column[li], []).append(li)
+    members = list(classes.values())
+    k_count = len(members)
+    class_of = {li: k for k, lines in enumerate(members) for li in lines}
+    caps = [
+        max(
+            (
+                math.ceil(req - 1e-9)
+                for li, req in zip(line_of_row, required, strict=True)
+                if li in lines
+            ),
+            default=0,
+        )
+        for lines in members
+    ]
+    longest = [max(src.lines[li].min_stop_days for li in lines) for lines in members]
+    dims = tuple([cap + 1 for cap in caps] + [run + 1 for run in longest])
+    size = math.prod(dims)
+    if size > DP_STATES:
+        return None
+    scale = decimal_scale(
+        [o.cost_yuan_d for o in src.options] + [ln.restart_cost_yuan for ln in src.lines]
+    )
+    cost = [round(o.cost_yuan_d * scale) for o in src.options]
+    restart = [
+        sum(round(src.lines[li].restart_cost_yuan * scale) for li in lines) for lines in members
+    ]
+    stops = [tuple(key[m] for key in classes) for m in range(len(src.options))]
+    weights, risk = ctx.weights[s], ctx.inp.risk
+
+    grid = np.indices(dims).reshape(len(dims), size)
+    counts, runs = grid[:k_count], grid[k_count:]
+    moves: dict[tuple[bool, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def move_of(stop: tuple[bool, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Target state, added restart cost and validity of every state under ``stop``."""
+        if stop not in moves:
+            new = []
+            add = np.zeros(size, dtype=np.int64)
+            valid = np.ones(size, dtype=bool)
+            for k in range(k_count):
+                new.append(np.minimum(counts[k] + stop[k], caps[k]))
+            for k in range(k_count):
+                if stop[k]:
+                    new.append(np.minimum(runs[k] + 1, longest[k]))
+                    add += np.where(runs[k] == 0, restart[k], 0)
+                else:
+                    valid &= (runs[k] == 0) | (runs[k] >= longest[k])
+                    new.append(np.zeros(size, dtype=np.int64))
+            moves[stop] = (np.ravel_multi_index(tuple(new), dims), add, valid)
+        return moves[stop]
+
+    # The state entering the first planned day, from the settled days.
+    settled = [stops[src.allowed[d][0]] for d in range(first)]
+    start = [min(caps[k], sum(day[k] for day in settled)) for k in range(k_count)]
+    for k in range(k_count):
+        r = 0
+        while r < first and settled[first - 1 - r][k]:
+            r += 1
+        start.append(min(r, longest[k]))
+    big = np.iinfo(np.int64).max // 4
+    total = np.full(size, big, dtype=np.int64)
+    minus_cut = np.zeros(size, dtype=np.int64)
+    total[np.ravel_multi_index(tuple(start), dims)] = 0
+    back: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for d in range(first, n):
+        best: dict[tuple[bool, ...], tuple[tuple[int, int], int]] = {}
+        for m in src.allowed[d]:
+            key = (cost[m], -round(weights[m] * risk[d] * RISK_SCALE))
+            if stops[m] not in best or key < best[stops[m]][0]:
+                best[stops[m]] = (key, m)
+        parts = []
+        reached = total < big
+        for stop, ((add_m, cut_m), m) in best.items():
+            target, add, valid = move_of(stop)
+            idx = np.nonzero(valid & reached)[0]
+            parts.append(
+                (
+                    target[idx],
+                    total[idx] + add[idx] + add_m,
+                    minus_cut[idx] + cut_m,
+                    idx,
+                    np.full(len(idx), m, dtype=np.int64),
+                )
+            )
+        to, t, c, frm, mm = (np.concatenate([p[i] for p in parts]) for i in range(5))
+        if len(to) == 0:
+            return "broken"
+        order = np.lexsort((c, t, to))
+        kept, at = np.unique(to[order], return_index=True)
+        chosen = order[at]
+        total = np.full(size, big, dtype=np.int64)
+        minus_cut = np.zeros(size, dtype=np.int64)
+        total[kept] = t[chosen]
+        minus_cut[kept] = c[chosen]
+        back.append((kept, frm[chosen], mm[chosen]))
+
+    short = np.zeros(size, dtype=np.int64)
+    for li, req in zip(line_of_row, required, strict=True):
+        k = class_of[li]
+        table = np.array([_per_mille(req - v, req) for v in range(caps[k] + 1)], dtype=np.int64)
+        short += table[counts[k]]
+    reached_idx = np.nonzero(total < big)[0]
+    pick = np.lexsort((minus_cut[reached_idx], total[reached_idx], short[reached_idx]))[0]
+    state = int(reached_idx[pick])
+    for d in range(n - 1, first - 1, -1):
+        kept, frm, mm = back[d - first]
+        where = int(np.searchsorted(kept, state))
+        choice[s][d] = int(mm[where])
+        state = int(frm[where])
+    return "optimal"
+
+
 def _groups(ctx: _Context) -> tuple[list[list[int]], list[int]]:
     """Independent groups of sources tied by quota rows, running shares and supply
     couplings; and the sources with no role at all."""
@@ -443,7 +603,9 @@ def _groups(ctx: _Context) -> tuple[list[list[int]], list[int]]:
     return list(groups.values()), roleless
 
 
-PACK_SIZE = 4000
+MIN_PACK_SECONDS = 1.0
+"""Each model's least share of the time limit (when the time left allows)."""
+PACK_SIZE = 500
 """Choice variables per CP-SAT model: small independent groups are solved together."""
 
 
@@ -455,7 +617,8 @@ def _packs(ctx: _Context, groups: list[list[int]]) -> list[_Pack]:
             where[s] = g
     rows: dict[int, list[int]] = {}
     for r, row in enumerate(ctx.rows):
-        rows.setdefault(where[row.members[0][0]], []).append(r)
+        if row.members[0][0] in where:
+            rows.setdefault(where[row.members[0][0]], []).append(r)
     edges: dict[int, list[int]] = {}
     for e, ((s1, _), _, _) in enumerate(ctx.edges):
         edges.setdefault(where[s1], []).append(e)
@@ -529,19 +692,53 @@ def plan_season(
     for s in roleless:
         if _fix_roleless(ctx, s):
             groups.append([s])
+    # Sources whose rules see only stops and their total output (stop-day quotas,
+    # restarts, minimum stops, running shares): costlier measures stopping the same lines
+    # go; a single such source is scheduled alone, exactly.
+    coupled = {s for (s1, _), (s2, _), _ in ctx.edges for s in (s1, s2)}
+    coupled |= {
+        s for row in rows if season.quotas[row.quota].stop_days is None for s, _ in row.members
+    }
+    shared = {s for _, members, _ in ctx.shares.values() for s in members}
+    own_rows: dict[int, list[int]] = {}
+    for r, row in enumerate(rows):
+        own_rows.setdefault(row.members[0][0], []).append(r)
+    choice = [[a[0] if len(a) == 1 else -1 for a in src.allowed] for src in sources]
+    dp_seconds = 0.0
+    for group in list(groups):
+        for s in group:
+            if s not in coupled:
+                _prune(ctx, s)
+        if len(group) == 1 and group[0] not in coupled | shared:
+            t0 = time.monotonic()
+            done = _solve_alone(ctx, group[0], own_rows.get(group[0], []), choice)
+            dp_seconds += time.monotonic() - t0
+            if done == "broken":
+                return _no_schedule(
+                    season.id,
+                    "infeasible",
+                    began,
+                    f"floors alone break: {sources[group[0]].id}: minimum stop",
+                )
+            if done is not None:
+                groups.remove(group)
     packs = _packs(ctx, groups)
     built = time.monotonic() - began
 
-    choice = [[a[0] if len(a) == 1 else -1 for a in src.allowed] for src in sources]
     statuses: list[str] = []
     total_short = 0
     slack = 0.0
     weight_left = sum(p.size + 1 for p in packs)
-    for pack in packs:
+    for k, pack in enumerate(packs):
         left = time_limit_s - (time.monotonic() - began)
-        budget = max(0.05, left * (pack.size + 1) / weight_left)
+        share = left * (pack.size + 1) / weight_left
+        budget = max(0.05, min(left / (len(packs) - k), max(share, MIN_PACK_SECONDS)))
         weight_left -= pack.size + 1
         result = _solve_pack(ctx, pack, budget, choice)
+        if result.status == "unknown" and time_limit_s - (time.monotonic() - began) > budget:
+            # nothing found in its share: once more with what the others may spare
+            spare = (time_limit_s - (time.monotonic() - began)) / 2
+            result = _solve_pack(ctx, pack, spare, choice)
         if result.status in ("infeasible", "unknown", "broken"):
             status = "infeasible" if result.status == "broken" else result.status
             return _no_schedule(season.id, status, began, result.message)
