@@ -418,3 +418,29 @@ def test_sources_with_no_role_bridge_forced_stops_when_cheaper(
     # (200 000) and the power plant at its floor ultra-low (90 000)
     expected = len(stopped) * 1_040_000 + restarts * restart + 2 * (200_000 + 90_000)
     assert result.total_cost_yuan == expected
+
+
+def test_a_source_scheduled_alone_matches_the_solver(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # JY-P001 without its supplier: its rules see only stops (a stop-day quota, restarts,
+    # minimum stops), so it is scheduled alone by dynamic programming; with no room for
+    # states it goes to CP-SAT: the same cost and the same risk-weighted cut
+    from emergency.season import schedule
+
+    plans = small_plans()
+    plans["JY-P002"]["supplies"] = []
+    dataset = load_dataset(write_small_dataset(tmp_path / "data", plans=plans))
+    risk = {day(d): (d * 7) % 5 for d in range(1, 15)}
+    season = base_season(
+        quotas=[dict(SINTER_5, stop_days=6)],
+        risk=risk,
+        key_periods=[{"name": "k", "start": day(10), "end": day(10), "level": "red"}],
+    )
+    _, alone = solve(dataset, season)
+    monkeypatch.setattr(schedule, "DP_STATES", 0)
+    _, solver = solve(dataset, season)
+    assert alone.status == solver.status == "optimal"
+    assert alone.total_cost_yuan == solver.total_cost_yuan
+    assert alone.risk_weighted_cut == solver.risk_weighted_cut
+    assert len(stopped_days(alone, "JY-P001", "sinter-1")) == 6
