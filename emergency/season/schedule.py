@@ -603,8 +603,6 @@ def _groups(ctx: _Context) -> tuple[list[list[int]], list[int]]:
     return list(groups.values()), roleless
 
 
-MIN_PACK_SECONDS = 1.0
-"""Each model's least share of the time limit (when the time left allows)."""
 PACK_SIZE = 500
 """Choice variables per CP-SAT model: small independent groups are solved together."""
 
@@ -732,7 +730,7 @@ def plan_season(
     for k, pack in enumerate(packs):
         left = time_limit_s - (time.monotonic() - began)
         share = left * (pack.size + 1) / weight_left
-        budget = max(0.05, min(left / (len(packs) - k), max(share, MIN_PACK_SECONDS)))
+        budget = max(0.05, min(left, max(share, left / (len(packs) - k))))
         weight_left -= pack.size + 1
         result = _solve_pack(ctx, pack, budget, choice)
         if result.status == "unknown" and time_limit_s - (time.monotonic() - began) > budget:
@@ -942,7 +940,6 @@ def _solve_pack(ctx: _Context, pack: _Pack, budget: float, choice: list[list[int
 
     # Phase 0: least total shortfall.
     total_short = 0
-    hint: dict[Any, int] | None = None
     if shorts or share_shorts:
         weight = PER_MILLE * len(shorts) + 1
         shortfall = weight * sum(share_shorts) + sum(shorts)
@@ -952,7 +949,6 @@ def _solve_pack(ctx: _Context, pack: _Pack, budget: float, choice: list[list[int
             return _PackResult(status)
         total_short = round(solver.objective_value)
         model.add(shortfall <= total_short)
-        hint = {v: solver.value(v) for v in variables}
 
     # Phase 1: least cost.
     scale = decimal_scale([abs(c) for c, _ in cost_terms])
@@ -960,7 +956,8 @@ def _solve_pack(ctx: _Context, pack: _Pack, budget: float, choice: list[list[int
         [v for _, v in cost_terms], [round(c * scale) for c, _ in cost_terms]
     )
     model.minimize(cost_expr)
-    solver, status = _solve(model, left() * 0.8, hint)
+    # (no hint from phase 0: its schedule, cost aside, leads the search astray)
+    solver, status = _solve(model, left() * 0.8, None)
     if status in ("infeasible", "unknown"):
         return _PackResult(status)
     cost_units = round(solver.objective_value)
@@ -978,7 +975,7 @@ def _solve_pack(ctx: _Context, pack: _Pack, budget: float, choice: list[list[int
     if risk_vars:
         model.add(cost_expr <= cost_units)
         model.maximize(cp_model.LinearExpr.weighted_sum(risk_vars, risk_coefs))
-        solver2, status2 = _solve(model, left(), values)
+        solver2, status2 = _solve(model, min(left(), max(0.2, budget / 5)), values)
         if status2 in ("optimal", "feasible"):
             values = {v: solver2.value(v) for v in variables}
 
