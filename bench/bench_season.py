@@ -139,6 +139,7 @@ def main() -> None:
     ap.add_argument("--bundled-limit", type=float, default=30.0)
     ap.add_argument("--large-limit", type=float, default=120.0)
     args = ap.parse_args()
+    load_before = os.getloadavg()[0]
     rows, bundled = case("bundled city", REPO_ROOT, args.bundled_limit)
     with tempfile.TemporaryDirectory() as tmp:
         write_city(synthesize(args.sources, args.seed), Path(tmp), copy_rules=True)
@@ -159,7 +160,8 @@ def main() -> None:
             SECTION,
             "",
             f"Run {dt.datetime.now().strftime('%Y-%m-%d %H:%M')} at commit {rev or '?'} on "
-            f"{machine()}. Command: `make bench-season` (`{command}`).",
+            f"{machine()}; load average {load_before:.1f} at the start (other work on the "
+            f"machine slows the solves). Command: `make bench-season` (`{command}`).",
             "The bundled city with plans/season.yaml (winter 2016-2017, 121 days) and a synth "
             f"city (`emergency synth --sources {args.sources} --seed {args.seed}`) with the "
             "season file it writes. `seconds`: the whole schedule (build and every solve) or "
