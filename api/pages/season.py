@@ -56,6 +56,7 @@ from emergency.service.views import (
     SeasonReplanIn,
 )
 from emergency.settings import CITY_OFFSET
+from emergency.store.db import store_of
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -463,8 +464,7 @@ def _list_page(
 
 
 def _today(session: SessionDep) -> dt.date:
-    from emergency.store.db import store_of
-
+    """The server's today in the city (the service's clock)."""
     return store_of(session).config.today()
 
 
