@@ -944,7 +944,9 @@ def _solve_pack(ctx: _Context, pack: _Pack, budget: float, choice: list[list[int
         weight = PER_MILLE * len(shorts) + 1
         shortfall = weight * sum(share_shorts) + sum(shorts)
         model.minimize(shortfall)
-        solver, status = _solve(model, left() / 3, None)
+        # a start: every source at its floor (normal outside key periods)
+        floors = {var: int(sources[s].floor[d] == m) for (s, d, m), var in b.x.items()}
+        solver, status = _solve(model, left() / 3, floors)
         if status in ("infeasible", "unknown"):
             return _PackResult(status)
         total_short = round(solver.objective_value)
