@@ -940,31 +940,40 @@ def _solve_pack(ctx: _Context, pack: _Pack, budget: float, choice: list[list[int
 
     # Phase 0: least total shortfall.
     total_short = 0
+    found: dict[Any, int] | None = None
     if shorts or share_shorts:
         weight = PER_MILLE * len(shorts) + 1
         shortfall = weight * sum(share_shorts) + sum(shorts)
         model.minimize(shortfall)
         # a start: every source at its floor (normal outside key periods)
         floors = {var: int(sources[s].floor[d] == m) for (s, d, m), var in b.x.items()}
-        solver, status = _solve(model, left() / 3, floors)
+        solver, status = _solve(model, left() / 2, floors)
         if status in ("infeasible", "unknown"):
             return _PackResult(status)
         total_short = round(solver.objective_value)
         model.add(shortfall <= total_short)
+        found = {v: solver.value(v) for v in variables}
 
     # Phase 1: least cost.
     scale = decimal_scale([abs(c) for c, _ in cost_terms])
-    cost_expr = cp_model.LinearExpr.weighted_sum(
-        [v for _, v in cost_terms], [round(c * scale) for c, _ in cost_terms]
-    )
+    ints = [round(c * scale) for c, _ in cost_terms]
+    cost_expr = cp_model.LinearExpr.weighted_sum([v for _, v in cost_terms], ints)
     model.minimize(cost_expr)
     # (no hint from phase 0: its schedule, cost aside, leads the search astray)
     solver, status = _solve(model, left() * 0.8, None)
-    if status in ("infeasible", "unknown"):
+    if status == "infeasible" or (status == "unknown" and found is None):
         return _PackResult(status)
-    cost_units = round(solver.objective_value)
-    bound = max(solver.best_objective_bound / scale + cost_const, 0.0)
-    values = {v: solver.value(v) for v in variables}
+    if status == "unknown":
+        # nothing better in time: phase 0's schedule stands (it meets phase 1's rows)
+        assert found is not None
+        values = found
+        cost_units = sum(c * values[v] for c, (_, v) in zip(ints, cost_terms, strict=True))
+        status = "feasible"
+    else:
+        cost_units = round(solver.objective_value)
+        values = {v: solver.value(v) for v in variables}
+    lower = solver.best_objective_bound
+    bound = max(lower / scale + cost_const, 0.0) if math.isfinite(lower) else 0.0
 
     # Phase 2: the most risk-weighted cut at that cost.
     risk = ctx.inp.risk
