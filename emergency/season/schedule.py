@@ -18,6 +18,13 @@ Phases (lexicographic): (0) least total shortfall (per mille of each quota row);
 shortfall fixed, (1) least cost: lost value added + restarts, yuan (integer-scaled exactly,
 :mod:`emergency.scaling`); then, cost ≤ the cost found, (2) the most risk-weighted cut
 Σ_days risk × Σ_pollutants cut / city baseline (scaled by 10⁶ and rounded: a tie-breaker).
+
+Re-plan (``state``, :class:`SeasonState`): the days before ``from_date`` hold the loads
+given and count toward everything; the rules apply from that date on (docs/SEASON.md).
+
+Speed: groups of sources that share no row are separate models; a source whose rules see
+only its stops is scheduled alone by dynamic programming; sources with no role are fixed
+outside the span of their forced stops (docs/SEASON.md, "The model").
 """
 
 from __future__ import annotations
