@@ -182,7 +182,9 @@ class _Reader:
                 enterprise = previous  # merged cells: the row continues the enterprise above
             else:
                 found = self.enterprise_of(sheet, row, cells)
-                if found is None:
+                if found is None:  # still check the row's cells, then leave it out
+                    self.enterprise_values(sheet, row, cells, Enterprise("", row))
+                    self.line_row(sheet, row, cells)
                     previous = None
                     continue
                 enterprise = found
@@ -222,6 +224,17 @@ class _Reader:
             else:
                 self.credit_owner.setdefault(credit, (ident, row))
         enterprise = self.enterprises.get(ident)
+        name = text(cells.get("name"))
+        if enterprise is not None and credit_ok and name:
+            known = enterprise.values.get("name")
+            if known and known != name:
+                sheet.report(
+                    "credit_code",
+                    row,
+                    f"{quote(credit)} is already the code of {quote(known)} (row "
+                    f"{enterprise.first_row}), not of {quote(name)}",
+                )
+                return None
         if enterprise is None:
             enterprise = self.enterprises[ident] = Enterprise(ident, row)
         return enterprise
@@ -243,7 +256,7 @@ class _Reader:
             row,
             raw["industry"],
             self.industries,
-            "the industries of docs/LIST.md",
+            _shown(INDUSTRY_ZH),
         )
         values["grade"] = self.choice(
             sheet, "grade", row, raw["grade"], self.grades, _shown(GRADE_ZH) + " or empty"
@@ -283,7 +296,11 @@ class _Reader:
             if key not in enterprise.value_rows:
                 enterprise.values[key] = value
                 enterprise.value_rows[key] = row
-            elif enterprise.values[key] != value and value is not None:
+            elif (
+                enterprise.values[key] is not None
+                and value is not None
+                and (enterprise.values[key] != value)
+            ):
                 at = enterprise.value_rows[key]
                 sheet.report(
                     key,
@@ -532,6 +549,7 @@ class _Reader:
             if load is None:
                 continue
             key = f"{colour}_load"
+            loads[r.line_id] = load
             if load < 0 or load > 100:
                 sheet.report(key, r.row, f"{plain(load):g} is not within [0, 100]")
             elif load == 0 and not r.can_stop:
@@ -549,7 +567,9 @@ class _Reader:
                     f"{plain(r.min_load):g} (write 0 to stop it)",
                 )
             else:
-                loads[r.line_id or r.line_name] = load
+                continue
+            del loads[r.line_id]
+            r.bad_loads.add(colour)
         if not present:
             return None
         if not loads and not mid and not any(colour in r.bad_loads for r in enterprise.rows):
