@@ -5,70 +5,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from emergency.inventory import GRADES, GUARANTEES, INDUSTRIES, KINDS
+from emergency.names import COLOUR_ZH
+from emergency.names import GRADE_ZH as GRADE_ZH
+from emergency.names import GUARANTEE_ZH as GUARANTEE_ZH
+from emergency.names import INDUSTRY_ZH as INDUSTRY_ZH
+from emergency.names import KIND_ZH as KIND_ZH
+from emergency.names import VERIFICATION_ZH as VERIFICATION_ZH
 
 COLOURS: tuple[str, ...] = ("blue", "yellow", "orange", "red")
 """Warning colours that may have measure columns, mildest first (blue is optional)."""
 
-COLOUR_ZH = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
-
-INDUSTRY_ZH: dict[str, str] = {
-    "steel": "钢铁",
-    "coking": "焦化",
-    "lead_zinc_smelting": "铅锌冶炼",
-    "power": "火电",
-    "cement": "水泥",
-    "cement_grinding": "水泥粉磨",
-    "refractory": "耐火材料",
-    "brick": "砖瓦",
-    "lime": "石灰",
-    "glass": "玻璃",
-    "corundum": "刚玉",
-    "aluminium_rolling": "铝压延",
-    "chemical": "化工",
-    "coal_chemical": "煤化工",
-    "coating": "工业涂装",
-    "printing": "包装印刷",
-    "heating": "供热锅炉",
-    "construction": "建筑施工",
-    "yard": "物料堆场",
-    "quarry": "矿山开采",
-    "other": "其他",
-    "silver_refining": "白银冶炼",
-    "nonferrous_other": "其他有色金属冶炼",
-    "ferroalloy": "铁合金",
-    "carbon": "炭素",
-    "casting": "铸造",
-    "ceramics": "陶瓷",
-    "pharmaceutical": "制药",
-    "pesticide": "农药",
-    "rubber_plastics": "橡胶和塑料制品",
-    "wood_products": "人造板",
-    "asphalt": "沥青搅拌",
-    "concrete_mixing": "混凝土搅拌",
-    "food": "食品加工",
-    "waste_incineration": "垃圾焚烧发电",
-}
-"""A Chinese name for every industry code of :data:`emergency.inventory.INDUSTRIES`."""
-
-KIND_ZH = {"plant": "工业企业", "site": "施工工地", "yard": "物料堆场", "quarry": "矿山"}
-GRADE_ZH = {"A": "A", "leading": "引领性", "B": "B", "B-": "B-", "C": "C", "D": "D"}
-GUARANTEE_ZH = {"livelihood": "民生", "strategic": "战略", "export": "出口"}
-VERIFICATION_ZH = {
-    "electricity_submeter": "分表计电",
-    "cems": "在线监测",
-    "gate_records": "门禁记录",
-    "video": "视频监控",
-}
 YES = ("是", "yes", "y", "true", "1")
 NO = ("否", "no", "n", "false", "0")
 UNITS = ("kg/d", "t/a")
 NONE_MARKS = ("无", "none")
 """In the measures sheet's measure id: the enterprise has no deeper measures."""
-
-assert set(INDUSTRY_ZH) == set(INDUSTRIES)
-assert set(KIND_ZH) == set(KINDS) and set(GRADE_ZH) == set(GRADES)
-assert set(GUARANTEE_ZH) == set(GUARANTEES)
 
 
 def vocabulary(zh: dict[str, str]) -> dict[str, str]:
