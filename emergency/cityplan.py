@@ -112,6 +112,8 @@ class CityPlan(BaseModel):
     defaults: dict[DefaultKindKey, KindDefaults] = Field(default_factory=dict)
     ack_deadline_hours: float = Field(default=2.0, gt=0)
     report_by: str = Field(default="17:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    language: Literal["zh", "en"] = "zh"
+    """What the CLI's tables and the exports speak unless ``--lang`` says otherwise."""
 
     @field_validator("report_by", mode="before")
     @classmethod

@@ -9,6 +9,7 @@ independent checker.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ from emergency.errors import InputError, ValidationErrors
 from emergency.heuristics import floor_choice
 from emergency.instance import Choice, Instance
 from emergency.measures import options_index, plan_options
+from emergency.names import label
 from emergency.optimiser import Solved, list_cost, optimise
 from emergency.solution import (
     Assignment,
@@ -192,6 +194,7 @@ def _assignments(inst: Instance, solved: Solved) -> list[Assignment]:
                     cost_yuan=round(opt.cost_yuan_d + restart, 6),
                     restart_cost_yuan=restart,
                     why=_why(inst, solved, s, d),
+                    why_zh=_why(inst, solved, s, d, "zh"),
                     loads=_line_loads(src.lines, opt.loads),
                     floor_cost_yuan=round(floor.cost_yuan_d, 6),
                 )
@@ -199,7 +202,7 @@ def _assignments(inst: Instance, solved: Solved) -> list[Assignment]:
     return out
 
 
-def _supply_why(inst: Instance, solved: Solved, s: int, d: int) -> str:
+def _supply_why(inst: Instance, solved: Solved, s: int, d: int, lang: str = "en") -> str:
     """The supply edges that rule out the floor of source ``s`` on day ``d``, if any.
 
     An edge ``load(w) <= 1 - share (1 - load(u))`` binds when the upstream line's chosen
@@ -217,13 +220,19 @@ def _supply_why(inst: Instance, solved: Solved, s: int, d: int) -> str:
         chosen = upstream.options[solved.choice[us][d]]
         up_load = chosen.loads[ul] if chosen.loads else 1.0
         bound = 1.0 - edge.share * (1.0 - up_load)
-        if floor.loads[wl] > bound + 1e-9:
+        if floor.loads[wl] > bound + 1e-9 and lang == "zh":
+            reasons.append(
+                f"{src.lines[wl].id} 由 {upstream.id}/{upstream.lines[ul].id} 供应（占比 "
+                f"{edge.share:g}），其负荷为 {up_load:g}，故本线负荷至多 {bound:g}（供应关系；"
+                f"底线措施下负荷 {floor.loads[wl]:g}）"
+            )
+        elif floor.loads[wl] > bound + 1e-9:
             reasons.append(
                 f"{src.lines[wl].id} is supplied by {upstream.id}/{upstream.lines[ul].id} "
                 f"(share {edge.share:g}), which runs at {up_load:g}, so it may run at most at "
                 f"{bound:g} (supply edge; its floor runs it at {floor.loads[wl]:g})"
             )
-    return "; ".join(reasons)
+    return ("；" if lang == "zh" else "; ").join(reasons)
 
 
 def _line_loads(lines: Sequence[Any], loads: Sequence[float]) -> dict[str, float] | None:
@@ -235,7 +244,35 @@ def _line_loads(lines: Sequence[Any], loads: Sequence[float]) -> dict[str, float
 _LABEL = {"so2": "SO2", "nox": "NOx", "pm": "PM", "vocs": "VOCs", "so2+nox": "SO2+NOx"}
 
 
-def _why(inst: Instance, solved: Solved, s: int, d: int) -> str:
+_NOTE_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^guaranteed firm \((\w+)\)$"), "保障类企业（{}）"),
+    (re.compile(r"^grade (\S+) \(protect_grades\)$"), "绩效等级 {}（受保护等级）"),
+    (
+        re.compile(r"^(\S+) stopped (\d+) day\(s\) ago; minimum stop (\d+) days$"),
+        "{} 已停产 {} 天，最少停产 {} 天",
+    ),
+)
+
+
+def _note_zh(note: str) -> str:
+    """A duty's note (guarantee, protected grade, stop in force) in Chinese; a planner's
+    reason is kept as written."""
+    for pattern, zh in _NOTE_ZH:
+        found = pattern.match(note)
+        if found:
+            parts = list(found.groups())
+            if zh.startswith("保障类"):
+                parts = [label("guarantee", parts[0], "zh")]
+            elif zh.startswith("绩效等级"):
+                parts = [label("grade", parts[0], "zh")]
+            return zh.format(*parts)
+    return note
+
+
+def _why(inst: Instance, solved: Solved, s: int, d: int, lang: str = "en") -> str:
+    """Why source ``s`` takes its measure on day ``d``, in ``lang`` (en or zh)."""
+    if lang == "zh":
+        return _why_zh(inst, solved, s, d)
     src = inst.sources[s]
     m = solved.choice[s][d]
     level = inst.levels[d]
@@ -274,6 +311,46 @@ def _why(inst: Instance, solved: Solved, s: int, d: int) -> str:
     )
     if binding:
         text += f"; binding targets (yuan/kg): {', '.join(binding)}; cuts worth {value:,.0f} yuan"
+    return text
+
+
+def _why_zh(inst: Instance, solved: Solved, s: int, d: int) -> str:
+    src = inst.sources[s]
+    m = solved.choice[s][d]
+    level = label("level", inst.levels[d], "zh") + "预警"
+    fixed, note = src.fixed[d], _note_zh(src.note[d])
+    if fixed == "override":
+        return f"人工指定措施：{note}"
+    if fixed == "exempt":
+        return f"人工豁免：{note}"
+    if fixed in ("guaranteed", "protected_grade"):
+        return f"{note}：执行{level}下的预案措施，不加严"
+    if fixed == "state":
+        return f"继续停产：{note}"
+    if m == src.floor[d]:
+        return f"{level}下的预案措施（底线）"
+    chosen, at_floor = src.options[m], src.options[src.floor[d]]
+    supplied = _supply_why(inst, solved, s, d, "zh")
+    if supplied:
+        return f"由 {at_floor.id} 加严至 {chosen.id}：{supplied}"
+    gains = []
+    value = 0.0
+    for name, idx in inst.pooled_rows(d):
+        extra = sum(chosen.cut_kg[i] - at_floor.cut_kg[i] for i in idx)
+        dual = solved.marginal_yuan_per_kg[d].get(name, 0.0)
+        if extra > 0:
+            gains.append(f"{_LABEL[name]} +{extra:,.0f} kg")
+            value += extra * dual
+    binding = [
+        f"{_LABEL[n]} {v:,.1f}" for n, v in solved.marginal_yuan_per_kg[d].items() if v > 1e-9
+    ]
+    extra_cost = chosen.cost_yuan_d - at_floor.cost_yuan_d
+    text = (
+        f"为完成{level}减排目标，由 {at_floor.id} 加严至 {chosen.id}："
+        f"{'，'.join(gains) or '无额外减排'}，每天多花 {extra_cost:,.0f} 元"
+    )
+    if binding:
+        text += f"；起约束作用的目标（元/kg）：{'，'.join(binding)}；减排价值 {value:,.0f} 元"
     return text
 
 

@@ -20,6 +20,7 @@ from itertools import pairwise
 from emergency.aqi import category_of, daily_aqi
 from emergency.errors import InputError
 from emergency.forecast import Forecast, ForecastDay
+from emergency.names import label
 from emergency.ruleset import (
     LEVEL_RANK,
     RuleSet,
@@ -64,6 +65,8 @@ class Episode:
     level: str | None
     why: str | None
     advisory_why: str | None
+    why_zh: str | None = None
+    advisory_why_zh: str | None = None
 
 
 def _standard(forecast: Forecast, standard: str | None) -> str | None:
@@ -163,41 +166,51 @@ def _longest_run(days: Sequence[WarningDay], bound: Threshold) -> list[WarningDa
     return best
 
 
-def explain(trigger: Trigger, days: Sequence[WarningDay]) -> str | None:
-    """Why ``trigger`` is met on an episode's days, or None when it is not."""
+def explain(trigger: Trigger, days: Sequence[WarningDay], lang: str = "en") -> str | None:
+    """Why ``trigger`` is met on an episode's days (in ``lang``, en or zh), or None when it
+    is not."""
+    zh = lang == "zh"
     if trigger.run is not None:
         run = _longest_run(days, trigger.run)
         if len(run) < trigger.run.days:
             return None
+        if zh:
+            many = f"连续 {len(run)} 天" if len(run) > 1 else ""
+            return f"{trigger.run.text()} {many}（{_dates(run)}：{_values(run)}）"
         many = f"{len(run)} consecutive days " if len(run) > 1 else ""
         return f"{trigger.run.text()} on {many}{_dates(run)} ({_values(run)})"
     if trigger.count is not None:
         hits = [d for d in days if trigger.count.met_by(d.aqi)]
         if len(hits) < trigger.count.days:
             return None
+        if zh:
+            many = f"共 {len(hits)} 天" if len(hits) > 1 else ""
+            return f"{trigger.count.text()} {many}（{_dates(hits)}：{_values(hits)}）"
         many = f"{len(hits)} days " if len(hits) > 1 else ""
         return f"{trigger.count.text()} on {many}{_dates(hits)} ({_values(hits)})"
     if trigger.day is not None:
         hits = [d for d in days if trigger.day.met_by(d.aqi)]
         if not hits:
             return None
+        if zh:
+            return f"{trigger.day.text()}（{_dates(hits)}：{_values(hits)}）"
         return f"{trigger.day.text()} on {_dates(hits)} ({_values(hits)})"
     if trigger.all_of is not None:
-        parts = [explain(t, days) for t in trigger.all_of]
-        return " and ".join(p for p in parts if p) if all(parts) else None
+        parts = [explain(t, days, lang) for t in trigger.all_of]
+        return ("，且" if zh else " and ").join(p for p in parts if p) if all(parts) else None
     for sub in trigger.any_of or []:
-        reason = explain(sub, days)
+        reason = explain(sub, days, lang)
         if reason:
             return reason
     return None
 
 
 def evaluate_episode(
-    days: Sequence[WarningDay], rule_set: RuleSet
+    days: Sequence[WarningDay], rule_set: RuleSet, lang: str = "en"
 ) -> tuple[str | None, str | None]:
-    """The most severe level whose trigger the episode meets, and why."""
+    """The most severe level whose trigger the episode meets, and why (in ``lang``)."""
     for level, trigger in reversed(rule_set.levels.items()):
-        reason = explain(trigger, days)
+        reason = explain(trigger, days, lang)
         if reason:
             return level, reason
     return None, None
@@ -220,6 +233,42 @@ def _severer(a: str | None, b: str | None) -> str | None:
     if a is None or b is None:
         return a or b
     return a if LEVEL_RANK[a] >= LEVEL_RANK[b] else b
+
+
+_RANGE_END_ZH = {"upper": "上限", "lower": "下限", "mid": "中值"}
+
+
+def _forecast_reason_zh(
+    days: Sequence[WarningDay],
+    episodes: Sequence[Episode],
+    chosen: Episode | None,
+    rule_set: RuleSet,
+) -> str:
+    """:func:`_forecast_reason` in Chinese."""
+    period = days[chosen.first : chosen.last + 1] if chosen else days
+    ranges = any(d.aqi_range for d in period)
+    end = _RANGE_END_ZH.get(rule_set.range_end, rule_set.range_end)
+    tag = rule_set.id + (f"；AQI 预报范围取{end}" if ranges else "")
+    merged = ""
+    clean = [d for d in period if not rule_set.episode.met_by(d.aqi)] if chosen else []
+    if clean:
+        whole = f"{period[0].date}..{period[-1].date}"
+        merged = f"，跨过 {_dates(clean)}（{_values(clean)}）合并为一次过程 {whole}"
+    if chosen is not None and chosen.level is not None:
+        return f"{chosen.why_zh}{merged} → {label('level', chosen.level, 'zh')}预警（{tag}）"
+    if chosen is not None:
+        return f"{chosen.advisory_why_zh}{merged}，仅达到健康提示 → 不发布预警（{tag}）"
+    if episodes:
+        longest = max(episodes, key=lambda e: e.last - e.first)
+        span = days[longest.first : longest.last + 1]
+        return (
+            f"{rule_set.episode.text()}（{_dates(span)}：{_values(span)}）未达到任何预警级别"
+            f" → 不发布预警（{tag}）"
+        )
+    return (
+        f"{_dates(days)}（{_values(days)}）无 {rule_set.episode.text()} 的日子"
+        f" → 不发布预警（{tag}）"
+    )
 
 
 def _forecast_reason(
@@ -278,10 +327,12 @@ def assess(forecast: Forecast, rule_set: RuleSet, standard: str | None = None) -
     ):
         span = days[first : last + 1]
         level, why = evaluate_episode(span, rule_set)
-        advisory_why = None
+        advisory_why = advisory_why_zh = None
         if level is None and rule_set.advisory is not None:
             advisory_why = explain(rule_set.advisory, span)
-        episodes.append(Episode(first, last, level, why, advisory_why))
+            advisory_why_zh = explain(rule_set.advisory, span, "zh")
+        why_zh = evaluate_episode(span, rule_set, "zh")[1]
+        episodes.append(Episode(first, last, level, why, advisory_why, why_zh, advisory_why_zh))
 
     order = ordered_level(forecast.regional_order, rule_set) if forecast.regional_order else None
     for episode in episodes:
@@ -301,16 +352,22 @@ def assess(forecast: Forecast, rule_set: RuleSet, standard: str | None = None) -
     start = days[chosen.first].date if chosen else (days[0].date if order else None)
     end = days[chosen.last].date if chosen else (days[-1].date if order else None)
     alone = _forecast_reason(days, episodes, best or advisory, rule_set)
+    alone_zh = _forecast_reason_zh(days, episodes, best or advisory, rule_set)
 
     if order is None:
-        reason = alone
+        reason, reason_zh = alone, alone_zh
     else:
         named = forecast.regional_order
         said = f"regional order {named}" + (f" (read as {order})" if named != order else "")
+        said_zh = f"区域预警指令{label('level', named, 'zh')}" + (
+            f"（按{label('level', order, 'zh')}执行）" if named != order else ""
+        )
         if best is not None and best.level == level:
             reason = f"{alone}; {said} is not stricter"
+            reason_zh = f"{alone_zh}；{said_zh}不更严格"
         else:
             reason = f"{said} → {level}; the forecast alone: {alone}"
+            reason_zh = f"{said_zh} → {label('level', level, 'zh')}预警；仅按预报：{alone_zh}"
 
     start_at, end_at = period_times(forecast, start, end)
     late_reason = lateness(forecast, start_at if level is not None else None, rule_set)
@@ -321,6 +378,7 @@ def assess(forecast: Forecast, rule_set: RuleSet, standard: str | None = None) -
         end=end,
         rule_set=rule_set.id,
         reason=reason,
+        reason_zh=reason_zh,
         regional_order=order,
         release_ok=order is None and release_ok(days, rule_set),
         days=days,
@@ -398,6 +456,10 @@ def held_until_release(
         f"{rule_set.release_hours} h) does not hold until after {met[-1].date} → held at "
         f"{mildest} until then"
     )
-    return warning.model_copy(
-        update={"level": mildest, "start": start, "end": met[-1].date, "reason": reason}
+    reason_zh = (
+        f"{warning.reason_zh or warning.reason}；解除条件（{rule_set.episode.text()} 的情况消失"
+        f" {rule_set.release_hours} 小时）在 {met[-1].date} 之前不满足 → 保持"
+        f"{label('level', mildest, 'zh')}预警至该日"
     )
+    update = {"level": mildest, "start": start, "end": met[-1].date, "reason": reason}
+    return warning.model_copy(update={**update, "reason_zh": reason_zh})

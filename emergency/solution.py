@@ -54,6 +54,7 @@ class WarningDecision(BaseModel):
     end: dt.date | None = None
     rule_set: str
     reason: str
+    reason_zh: str = Field(default="", description="the reason in Chinese ('' in older plans)")
     regional_order: str | None = Field(
         default=None, description="the level ordered by the province, as applied"
     )
@@ -128,6 +129,7 @@ class Assignment(BaseModel):
     cost_yuan: float
     restart_cost_yuan: float = 0.0
     why: str
+    why_zh: str = Field(default="", description="the why in Chinese ('' in older plans)")
     loads: dict[str, float] | None = Field(
         default=None,
         description="load of each line under the measure (plans), as planned that day",
