@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from emergency.export import to_csv, to_xlsx
 from emergency.service.access import Actor
 from emergency.service.planning import loaded_data
+from emergency.service.report import report_xlsx
 from emergency.service.responses import get_plan
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -38,4 +39,16 @@ def plan_download(
         body,
         media_type=media,
         headers={"Content-Disposition": f'attachment; filename="response-{response_id}.{fmt}"'},
+    )
+
+
+def report_download(
+    session: Session, actor: Actor, response_id: int, version: int | None = None
+) -> Response:
+    """The report workbook (上报表, :mod:`emergency.upward`) of a response as an attachment
+    named ``response-<id>-report.xlsx``: the approved version unless ``version`` is given."""
+    body = report_xlsx(session, actor, response_id, version=version)
+    name = f"response-{response_id}-report.xlsx"
+    return Response(
+        body, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )

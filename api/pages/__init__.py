@@ -5,7 +5,7 @@
 - ``/`` warning, timeline and advice; ``/login``, ``/logout``;
 - ``/responses``; ``/responses/{id}`` the curtailment list (filters, sorting, charts of
   cuts against targets, costs), ``.../sources/{source}``, ``.../map``, ``.../orders``,
-  ``.../compliance``; ``.../plan.csv``, ``.../plan.xlsx``;
+  ``.../compliance``; ``.../plan.csv``, ``.../plan.xlsx``, ``.../plan-report.xlsx``;
 - ``POST .../overrides``, ``.../approve`` and ``.../release`` (each confirmed on a page);
 - ``/plans`` the plan versions waiting for review, ``/plans/{id}/versions/{n}`` one of them;
 - ``/season`` the heating season's plans (post a season file, re-plan the approved one),

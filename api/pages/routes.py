@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
 from api.deps import MAX_ID, Id, SessionDep
+from api.downloads import report_download
 from api.pages import views
 from api.pages.auth import CanSupervise, CanView, PageActor
 from api.pages.charts import target_charts
@@ -140,6 +141,14 @@ def source_view(
 ) -> HTMLResponse:
     """One source: its plan (lines, measures with loads, levels) and why this measure."""
     return source_page(request, session, actor, response_id, source_id)
+
+
+@router.get("/responses/{response_id}/plan-report.xlsx")
+def download_report(
+    session: SessionDep, actor: CanView, response_id: Id, version: Version = None
+) -> Response:
+    """上报表 The report workbook (the same file as the API's ``plan-report.xlsx``)."""
+    return report_download(session, actor, response_id, version)
 
 
 @router.get("/responses/{response_id}/map", response_class=HTMLResponse)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import MAX_ID, CanApprove, CanOverride, CanReadResponses, CanRelease, Id, SessionDep
-from api.downloads import XLSX, plan_download
+from api.downloads import XLSX, plan_download, report_download
 from emergency.service.orders import approve
 from emergency.service.overrides import add_override, remove_override
 from emergency.service.responses import (
@@ -93,6 +93,21 @@ def get_response_plan_xlsx(
     session: SessionDep, actor: CanReadResponses, response_id: Id, version: Version = None
 ) -> Response:
     return plan_download(session, actor, response_id, "xlsx", version)
+
+
+@router.get(
+    "/{response_id}/plan-report.xlsx",
+    summary="The approved curtailment list in the layout reported upward (上报表)",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {}}}},
+)
+def get_response_plan_report(
+    session: SessionDep, actor: CanReadResponses, response_id: Id, version: Version = None
+) -> Response:
+    """Sheets 减排清单 (one row per enterprise and line, per day the decision, its reason,
+    cuts and cost), 汇总 (counts, cuts against targets, cost) and 说明 (docs/FORMATS.md).
+    The approved plan version by default (the current one while none is approved)."""
+    return report_download(session, actor, response_id, version)
 
 
 @router.post(
