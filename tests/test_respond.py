@@ -190,7 +190,8 @@ def test_cli_respond_csv_and_xlsx(data: Path, tmp_path: Path) -> None:
 
 
 def test_cli_respond_human_output_and_bad_input(data: Path, tmp_path: Path) -> None:
-    r = runner.invoke(app, ["respond", "-f", "examples/forecast-orange.json", "--data", str(data)])
+    fc = "examples/forecast-orange.json"
+    r = runner.invoke(app, ["respond", "-f", fc, "--data", str(data), "--lang", "en"])
     assert r.exit_code == 0 and "Status optimal" in r.output and "JY-P001" in r.output
     bad = tmp_path / "bad.json"
     bad.write_text("{", encoding="utf-8")
@@ -226,7 +227,8 @@ def test_respond_table_never_cuts_a_date(dataset: Dataset, width: int) -> None:
 
 def test_cli_respond_table_in_80_columns(data: Path) -> None:
     fc = "examples/forecast-orange.json"
-    r = runner.invoke(app, ["respond", "-f", fc, "--data", str(data)], env={"COLUMNS": "80"})
+    args = ["respond", "-f", fc, "--data", str(data), "--lang", "en"]
+    r = runner.invoke(app, args, env={"COLUMNS": "80"})
     assert r.exit_code == 0, r.output
     assert "2016-12-16" in r.output and "…" not in r.output.split("Curtailment")[0]
 

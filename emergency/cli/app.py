@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -22,6 +23,38 @@ DataOpt = Annotated[
     ),
 ]
 """The ``--data`` option every command that reads a data folder takes."""
+
+
+class Language(StrEnum):
+    """The languages of ``--lang``."""
+
+    zh = "zh"
+    en = "en"
+
+
+LangOpt = Annotated[
+    Language | None,
+    typer.Option(
+        "--lang",
+        help="zh or en: the language of tables and exports; default: the city plan's language",
+    ),
+]
+"""The ``--lang`` option of the commands that print or export for planners."""
+
+
+def city_language(lang: Language | None, data: Path | None) -> str:
+    """``--lang`` when given, else the city plan's ``language`` (``zh`` when unreadable)."""
+    if lang is not None:
+        return lang.value
+    from emergency.cityplan import load_city_plan
+    from emergency.dataset import CITY_FILE
+    from emergency.paths import default_data_dir
+
+    path = (data or default_data_dir()) / CITY_FILE
+    if not path.is_file():
+        return "zh"
+    city, _ = load_city_plan(path, CITY_FILE)
+    return city.language if city is not None else "zh"
 
 
 def _flags_show_no_type() -> None:
