@@ -5,6 +5,12 @@ Names in a plan come from enterprises and planners. A text cell that begins with
 opening the file (``=HYPERLINK(...)``: CSV injection), so both files write it as text with
 a leading apostrophe (OWASP's rule), and the workbook stores every text cell as a string,
 never as a formula. Numbers stay numbers.
+
+Headers, sheet names and coded values (kind, industry, level, grade, guarantee, measure
+kind, yes/no) come in the chosen language (``lang``: ``en``, the default of the service's
+downloads, or ``zh``); the ``why`` column is the assignment's ``why_zh`` under ``zh``. Files
+written by :func:`write` are CSV in UTF-8 with a byte-order mark, so that Excel reads the
+Chinese right.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from emergency import POLLUTANTS
+from emergency.names import POLLUTANT_LABEL, label
 from emergency.solution import ResponsePlan
 
 if TYPE_CHECKING:
@@ -42,6 +49,57 @@ COLUMNS = [
 ]
 
 
+_POLLUTANT_ZH = {"so2": "SO2", "nox": "NOx", "pm": "颗粒物", "vocs": "VOCs"}
+
+HEADERS_ZH: dict[str, str] = {
+    "source": "企业编号",
+    "name": "企业名称",
+    "kind": "类型",
+    "industry": "行业",
+    "district": "区县",
+    "grade": "绩效等级",
+    "guarantee": "保障类",
+    "date": "日期",
+    "level": "预警级别",
+    "measure": "措施编号",
+    "measure_name": "措施名称",
+    "floor": "预案措施编号",
+    "deepened": "比预案加严",
+    "fixed": "措施类别",
+    **{f"cut_{p}_kg": f"{_POLLUTANT_ZH[p]}减排量(kg)" for p in POLLUTANTS},
+    "cost_yuan": "成本(元)",
+    "restart_cost_yuan": "重启成本(元)",
+    "why": "原因",
+    # the days sheet
+    "row": "目标",
+    "target_kg": "目标减排量(kg)",
+    "capped_kg": "限定目标(kg)",
+    "cut_kg": "减排量(kg)",
+    "shortfall_kg": "缺口(kg)",
+    "reachable_kg": "可达减排量(kg)",
+    "marginal_cost_yuan_per_kg": "边际成本(元/kg)",
+    # the summary sheet
+    "start": "开始日期",
+    "end": "结束日期",
+    "rule_set": "预警规则",
+    "reason": "原因",
+    "status": "求解状态",
+    "total_cost_yuan": "总成本(元)",
+    "floor_cost_yuan": "预案措施成本(元)",
+    "bound_yuan": "成本下界(元)",
+    "gap": "差距",
+    **{f"marginal_{p}_yuan_per_kg": f"{_POLLUTANT_ZH[p]}边际成本(元/kg)" for p in POLLUTANTS},
+}
+"""The Chinese header of each column and summary key."""
+
+SHEETS = {"en": ("list", "days", "summary"), "zh": ("清单", "逐日", "概要")}
+
+
+def header(key: str, lang: str = "en") -> str:
+    """A column's header in ``lang`` (en: the key itself)."""
+    return HEADERS_ZH.get(key, key) if lang == "zh" else key
+
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 """What a spreadsheet takes for the start of a formula in a text cell."""
 
@@ -61,8 +119,26 @@ def _append(sheet: Any, values: list[Any]) -> None:
             written.data_type = "s"
 
 
-def plan_rows(plan: ResponsePlan, dataset: Dataset | None = None) -> list[dict[str, Any]]:
-    """One row per assignment, with the inventory's descriptive columns when known."""
+def plan_rows(
+    plan: ResponsePlan, dataset: Dataset | None = None, lang: str = "en"
+) -> list[dict[str, Any]]:
+    """One row per assignment, with the inventory's descriptive columns when known; keys are
+    :data:`COLUMNS`, coded values named in ``lang`` (en: the codes)."""
+    if lang == "zh":
+        return [_zh_row(row) for row in _rows(plan, dataset)]
+    return _rows(plan, dataset)
+
+
+def _zh_row(row: dict[str, Any]) -> dict[str, Any]:
+    out = dict(row)
+    for kind in ("kind", "industry", "level", "grade", "guarantee", "fixed"):
+        out[kind] = label(kind, row[kind], "zh") if row[kind] else ""
+    out["deepened"] = "是" if row["deepened"] else "否"
+    out["why"] = row["why_zh"] or row["why"]
+    return out
+
+
+def _rows(plan: ResponsePlan, dataset: Dataset | None) -> list[dict[str, Any]]:
     level = {day.date: day.level for day in plan.days}
     rows = []
     for a in plan.assignments:
@@ -85,23 +161,25 @@ def plan_rows(plan: ResponsePlan, dataset: Dataset | None = None) -> list[dict[s
             "cost_yuan": a.cost_yuan,
             "restart_cost_yuan": a.restart_cost_yuan,
             "why": a.why,
+            "why_zh": a.why_zh,
         }
         for p in POLLUTANTS:
             row[f"cut_{p}_kg"] = getattr(a.cut_kg, p)
-        rows.append(row)
+        rows.append({c: row[c] for c in [*COLUMNS, "why_zh"]})
     return rows
 
 
-def day_rows(plan: ResponsePlan) -> list[dict[str, Any]]:
-    """Per day and target row: target, imposed target, cut, shortfall, marginal cost."""
+def day_rows(plan: ResponsePlan, lang: str = "en") -> list[dict[str, Any]]:
+    """Per day and target row: target, imposed target, cut, shortfall, marginal cost
+    (the level named in ``lang``)."""
     out = []
     for day in plan.days:
         for r in day.rows:
             out.append(
                 {
                     "date": day.date.isoformat(),
-                    "level": day.level,
-                    "row": r.row,
+                    "level": label("level", day.level, lang),
+                    "row": POLLUTANT_LABEL.get(r.row, r.row) if lang == "zh" else r.row,
                     "target_kg": r.target_kg,
                     "capped_kg": r.capped_kg,
                     "cut_kg": r.cut_kg,
@@ -113,12 +191,12 @@ def day_rows(plan: ResponsePlan) -> list[dict[str, Any]]:
     return out
 
 
-def to_csv(plan: ResponsePlan, dataset: Dataset | None = None) -> str:
-    """The list as CSV text (UTF-8, header row); text cells through :func:`cell`."""
+def to_csv(plan: ResponsePlan, dataset: Dataset | None = None, lang: str = "en") -> str:
+    """The list as CSV text (header row in ``lang``); text cells through :func:`cell`."""
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows({k: _csv_cell(v) for k, v in row.items()} for row in plan_rows(plan, dataset))
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow([header(c, lang) for c in COLUMNS])
+    writer.writerows([_csv_cell(row[c]) for c in COLUMNS] for row in plan_rows(plan, dataset, lang))
     return buf.getvalue()
 
 
@@ -132,34 +210,37 @@ def _csv_cell(value: Any) -> Any:
     return value
 
 
-def to_xlsx(plan: ResponsePlan, dataset: Dataset | None = None) -> bytes:
-    """The list as an XLSX workbook: sheets ``list``, ``days`` and ``summary``; text cells
-    through :func:`cell`, stored as strings."""
+def to_xlsx(plan: ResponsePlan, dataset: Dataset | None = None, lang: str = "en") -> bytes:
+    """The list as an XLSX workbook: sheets ``list``, ``days`` and ``summary`` (清单, 逐日,
+    概要 under ``zh``), headers in ``lang``; text cells through :func:`cell`, stored as
+    strings."""
+    names = SHEETS["zh" if lang == "zh" else "en"]
     from openpyxl import Workbook
 
     wb = Workbook()
     ws = wb.active
     assert ws is not None
-    ws.title = "list"
-    _append(ws, COLUMNS)
-    for row in plan_rows(plan, dataset):
+    ws.title = names[0]
+    _append(ws, [header(c, lang) for c in COLUMNS])
+    for row in plan_rows(plan, dataset, lang):
         _append(ws, [row[c] for c in COLUMNS])
     ws.freeze_panes = "A2"
-    days = wb.create_sheet("days")
-    drows = day_rows(plan)
-    header = list(drows[0]) if drows else ["date"]
-    _append(days, header)
+    days = wb.create_sheet(names[1])
+    drows = day_rows(plan, lang)
+    keys = list(drows[0]) if drows else ["date"]
+    _append(days, [header(k, lang) for k in keys])
     for row in drows:
-        _append(days, [row[c] for c in header])
-    summary = wb.create_sheet("summary")
+        _append(days, [row[c] for c in keys])
+    summary = wb.create_sheet(names[2])
     w = plan.warning
+    zh = lang == "zh"
     for key, value in [
-        ("level", w.level or ""),
+        ("level", label("level", w.level, lang)),
         ("start", w.start.isoformat() if w.start else ""),
         ("end", w.end.isoformat() if w.end else ""),
         ("rule_set", w.rule_set),
-        ("reason", w.reason),
-        ("status", plan.status),
+        ("reason", (w.reason_zh or w.reason) if zh else w.reason),
+        ("status", label("plan_status", plan.status, lang) if zh else plan.status),
         ("total_cost_yuan", plan.total_cost_yuan),
         ("floor_cost_yuan", plan.floor_cost_yuan),
         ("bound_yuan", plan.bound_yuan),
@@ -169,15 +250,16 @@ def to_xlsx(plan: ResponsePlan, dataset: Dataset | None = None) -> bytes:
             for p in POLLUTANTS
         ),
     ]:
-        _append(summary, [key, value])
+        _append(summary, [header(key, lang), value])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
 
 
-def write(plan: ResponsePlan, path: Path, dataset: Dataset | None = None) -> None:
-    """Write CSV or XLSX by the file's suffix."""
+def write(plan: ResponsePlan, path: Path, dataset: Dataset | None = None, lang: str = "en") -> None:
+    """Write XLSX or CSV by the file's suffix, in ``lang``; CSV in UTF-8 with a byte-order
+    mark (``EF BB BF``), which Excel needs to read it as UTF-8."""
     if path.suffix.lower() == ".xlsx":
-        path.write_bytes(to_xlsx(plan, dataset))
+        path.write_bytes(to_xlsx(plan, dataset, lang))
     else:
-        path.write_text(to_csv(plan, dataset), encoding="utf-8")
+        path.write_text(to_csv(plan, dataset, lang), encoding="utf-8-sig")

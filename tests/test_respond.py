@@ -178,10 +178,11 @@ def test_cli_respond_json_matches_the_spec(data: Path) -> None:
 def test_cli_respond_csv_and_xlsx(data: Path, tmp_path: Path) -> None:
     csv_out, xlsx_out = tmp_path / "list.csv", tmp_path / "list.xlsx"
     fc = "examples/forecast-orange.json"
-    r1 = runner.invoke(app, ["respond", "-f", fc, "--data", str(data), "--csv", str(csv_out)])
-    r2 = runner.invoke(app, ["respond", "-f", fc, "--data", str(data), "--xlsx", str(xlsx_out)])
+    en = ["respond", "-f", fc, "--data", str(data), "--lang", "en"]
+    r1 = runner.invoke(app, [*en, "--csv", str(csv_out)])
+    r2 = runner.invoke(app, [*en, "--xlsx", str(xlsx_out)])
     assert r1.exit_code == 0 and r2.exit_code == 0, r1.output + r2.output
-    lines = csv_out.read_text(encoding="utf-8").splitlines()
+    lines = csv_out.read_text(encoding="utf-8-sig").splitlines()
     assert lines[0].startswith("source,name,kind,industry")
     assert any(line.startswith("JY-P001,济源钢铁,plant,steel") for line in lines)
     wb = load_workbook(xlsx_out)

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from emergency import POLLUTANTS
-from emergency.cli.app import DataOpt, app, fail, guarded, stdout_is_terminal
-from emergency.solution import ResponsePlan
+from emergency.cli.app import DataOpt, LangOpt, app, fail, guarded, stdout_is_terminal
+from emergency.measures import measure_name
+from emergency.names import label, note
+from emergency.solution import Assignment, ResponsePlan
+
+if TYPE_CHECKING:
+    from emergency.dataset import Dataset
 
 _LABEL = {"so2": "SO2", "nox": "NOx", "pm": "PM", "vocs": "VOCs", "so2+nox": "SO2+NOx"}
 MAX_ROWS = 40
@@ -35,14 +40,51 @@ def _table(title: str) -> Table:
     return Table(title=title, show_edge=False, pad_edge=False)
 
 
-def _date_column(table: Table) -> None:
+def _date_column(table: Table, header: str = "date") -> None:
     """A date is never cut (``2016-12-…``) nor wrapped, nor are numbers: when the table is too
     wide, its text columns (level, measure, floor) fold onto a second line instead."""
-    table.add_column("date", no_wrap=True, min_width=len("2016-12-16"))
+    table.add_column(header, no_wrap=True, min_width=len("2016-12-16"))
 
 
-def render(plan: ResponsePlan, console: Console) -> None:
-    """Readable summary: warning, totals against targets, the list."""
+_EN = {
+    "totals": "Cuts against targets (kg/day)",
+    "date": "date",
+    "level": "level",
+    "pollutant": "pollutant",
+    "target": "target",
+    "cut": "cut",
+    "short": "short",
+    "reachable": "reachable",
+    "yuan/kg": "yuan/kg",
+    "source": "source",
+    "measure": "measure",
+    "floor": "floor",
+    "yuan": "yuan",
+}
+_ZH = {
+    "totals": "各目标的减排量（kg/d）",
+    "date": "日期",
+    "level": "级别",
+    "pollutant": "污染物",
+    "target": "目标",
+    "cut": "减排量",
+    "short": "缺口",
+    "reachable": "可达",
+    "yuan/kg": "元/kg",
+    "source": "企业编号",
+    "measure": "措施",
+    "floor": "预案",
+    "yuan": "成本（元）",
+}
+
+
+def render(
+    plan: ResponsePlan, console: Console, lang: str = "en", dataset: Dataset | None = None
+) -> None:
+    """Readable summary: warning, totals against targets, the list (``lang``: en or zh)."""
+    if lang == "zh":
+        _render_zh(plan, console, dataset)
+        return
     w = plan.warning
     if w.level is None:
         console.print(f"[bold green]No warning[/] — {w.reason}", highlight=False)
@@ -58,20 +100,72 @@ def render(plan: ResponsePlan, console: Console) -> None:
         f"solved in {plan.solve_seconds:.2f} s",
         highlight=False,
     )
-    for note in plan.notes:
-        console.print(f"[yellow]note:[/] {note}", highlight=False)
-    totals = _table("Cuts against targets (kg/day)")
-    _date_column(totals)
-    totals.add_column("level", overflow="fold")
-    totals.add_column("pollutant", justify="right", overflow="fold")
+    for text in plan.notes:
+        console.print(f"[yellow]note:[/] {text}", highlight=False)
+    _tables(plan, console, "en")
+    if len(plan.assignments) > MAX_ROWS:
+        more = len(plan.assignments) - MAX_ROWS
+        console.print(f"… {more} more rows: use --csv or --xlsx for all.")
+    seen: set[str] = set()
+    for a in _deep(plan):
+        if a.deepened and a.source not in seen and len(seen) < 8:
+            seen.add(a.source)
+            console.print(f"[bold]{a.source}[/] {a.date}: {a.why}", highlight=False)
+
+
+def _deep(plan: ResponsePlan) -> list[Assignment]:
+    return sorted(plan.assignments, key=lambda a: (not a.deepened, -a.cost_yuan, a.source))
+
+
+def _render_zh(plan: ResponsePlan, console: Console, dataset: Dataset | None) -> None:
+    w = plan.warning
+    if w.level is None:
+        console.print(f"[bold green]无预警[/] — {w.reason_zh or w.reason}", highlight=False)
+        return
+    console.print(
+        f"[bold]{label('level', w.level, 'zh')}预警[/] {w.start} .. {w.end}（{w.rule_set}）："
+        f"{w.reason_zh or w.reason}",
+        highlight=False,
+    )
+    gap = f"，差距 {plan.gap:.4%}" if plan.status != "optimal" else ""
+    console.print(
+        f"求解状态 [bold]{label('plan_status', plan.status, 'zh')}[/]{gap}；总成本 "
+        f"{plan.total_cost_yuan:,.0f} 元（仅预案措施 {plan.floor_cost_yuan:,.0f} 元；"
+        f"已证明下界 {plan.bound_yuan:,.0f} 元）；用时 {plan.solve_seconds:.2f} 秒",
+        highlight=False,
+    )
+    for text in plan.notes:
+        console.print(f"[yellow]说明：[/]{note(text, 'zh')}", highlight=False)
+    _tables(plan, console, "zh")
+    if len(plan.assignments) > MAX_ROWS:
+        more = len(plan.assignments) - MAX_ROWS
+        console.print(f"… 另有 {more} 行：完整清单用 --csv 或 --xlsx 导出。")
+    seen: set[str] = set()
+    for a in _deep(plan):
+        if a.deepened and a.source not in seen and len(seen) < 8:
+            seen.add(a.source)
+            name = measure_name(dataset, a.source, a.measure) if dataset else a.measure_name
+            shown = f"{name}（{a.measure}）" if name and name != a.measure else a.measure
+            console.print(
+                f"[bold]{a.source}[/] {a.date}：{shown} — {a.why_zh or a.why}", highlight=False
+            )
+
+
+def _tables(plan: ResponsePlan, console: Console, lang: str) -> None:
+    """The totals against targets and the first rows of the list, headers in ``lang``."""
+    words = _ZH if lang == "zh" else _EN
+    totals = _table(words["totals"])
+    _date_column(totals, words["date"])
+    totals.add_column(words["level"], overflow="fold")
+    totals.add_column(words["pollutant"], justify="right", overflow="fold")
     for col in ("target", "cut", "short", "reachable", "yuan/kg"):
-        totals.add_column(col, justify="right", no_wrap=True)
+        totals.add_column(words[col], justify="right", no_wrap=True)
     for day in plan.days:
         for r in day.rows:
             short = f"[red]{r.shortfall_kg:,.0f}[/]" if r.shortfall_kg > 0.5 else "0"
             totals.add_row(
                 str(day.date),
-                day.level,
+                label("level", day.level, lang),
                 _LABEL.get(r.row, r.row),
                 f"{r.target_kg:,.0f}",
                 f"{r.cut_kg:,.0f}",
@@ -80,17 +174,23 @@ def render(plan: ResponsePlan, console: Console) -> None:
                 f"{r.marginal_cost_yuan_per_kg:,.2f}",
             )
     console.print(totals)
-    deep = sorted(plan.assignments, key=lambda a: (not a.deepened, -a.cost_yuan, a.source))
-    table = _table(
-        f"Curtailment list: {len(plan.assignments)} source-days "
-        f"({sum(a.deepened for a in plan.assignments)} deepened beyond the plan)"
-    )
-    table.add_column("source", no_wrap=True)
-    _date_column(table)
+    deep = _deep(plan)
+    deepened = sum(a.deepened for a in plan.assignments)
+    if lang == "zh":
+        title = f"减排清单：{len(plan.assignments)} 个源·日（其中 {deepened} 个比预案加严）"
+    else:
+        title = (
+            f"Curtailment list: {len(plan.assignments)} source-days "
+            f"({deepened} deepened beyond the plan)"
+        )
+    table = _table(title)
+    table.add_column(words["source"], no_wrap=True)
+    _date_column(table, words["date"])
     for col in ("measure", "floor"):
-        table.add_column(col, overflow="fold")
-    for col in (*POLLUTANTS, "yuan"):
-        table.add_column(col, justify="right", no_wrap=True)
+        table.add_column(words[col], overflow="fold")
+    for col in POLLUTANTS:
+        table.add_column(_LABEL[col] if lang == "zh" else col, justify="right", no_wrap=True)
+    table.add_column(words["yuan"], justify="right", no_wrap=True)
     for a in deep[:MAX_ROWS]:
         table.add_row(
             a.source,
@@ -101,13 +201,6 @@ def render(plan: ResponsePlan, console: Console) -> None:
             f"{a.cost_yuan:,.0f}",
         )
     console.print(table)
-    if len(deep) > MAX_ROWS:
-        console.print(f"… {len(deep) - MAX_ROWS} more rows: use --csv or --xlsx for all.")
-    seen: set[str] = set()
-    for a in deep:
-        if a.deepened and a.source not in seen and len(seen) < 8:
-            seen.add(a.source)
-            console.print(f"[bold]{a.source}[/] {a.date}: {a.why}", highlight=False)
 
 
 @app.command("respond")
@@ -122,6 +215,7 @@ def respond_command(
     csv_out: Annotated[Path | None, typer.Option("--csv", help="Write the list as CSV.")] = None,
     xlsx_out: Annotated[Path | None, typer.Option("--xlsx", help="Write the list as XLSX.")] = None,
     time_limit: TimeOpt = 20.0,
+    lang: LangOpt = None,
     report_out: Annotated[
         Path | None,
         typer.Option("--report", help="Write the report workbook (上报表, XLSX)."),
@@ -147,6 +241,7 @@ def respond_command(
         plan = plan_response(
             dataset, warning, time_limit_s=time_limit, progress=lambda m: status.update(m)
         )
+    shown = lang.value if lang else dataset.city.language
     if as_json:
         typer.echo(json.dumps(plan.model_dump(mode="json"), ensure_ascii=False, indent=2))
     elif report_out:
@@ -158,13 +253,18 @@ def respond_command(
     elif csv_out or xlsx_out:
         out = csv_out or xlsx_out
         assert out is not None
-        export.write(plan, out, dataset)
-        typer.echo(
-            f"{plan.status}: {len(plan.assignments)} rows, total {plan.total_cost_yuan:,.0f} "
-            f"yuan → {out}"
-        )
+        export.write(plan, out, dataset, shown)
+        if shown == "zh":
+            said = label("plan_status", plan.status, "zh")
+            total = f"{plan.total_cost_yuan:,.0f}"
+            typer.echo(f"{said}：{len(plan.assignments)} 行，总成本 {total} 元 → {out}")
+        else:
+            typer.echo(
+                f"{plan.status}: {len(plan.assignments)} rows, total {plan.total_cost_yuan:,.0f} "
+                f"yuan → {out}"
+            )
     else:
-        render(plan, Console(highlight=False))
+        render(plan, Console(highlight=False), shown, dataset)
 
 
 @app.command("curve")

@@ -408,9 +408,9 @@ def test_the_cli_writes_formulas_as_text(tmp_path: Path) -> None:
     outputs = {"--csv": tmp_path / "list.csv", "--xlsx": tmp_path / "list.xlsx"}
     for flag, out in outputs.items():
         args = ["respond", "-f", str(forecast_file), "--data", str(data), flag, str(out)]
-        result = runner.invoke(cli, args)
+        result = runner.invoke(cli, [*args, "--lang", "en"])
         assert result.exit_code == 0, result.output
-    assert_safe_csv(outputs["--csv"].read_text(encoding="utf-8"))
+    assert_safe_csv(outputs["--csv"].read_text(encoding="utf-8-sig"))
     assert_safe_xlsx(outputs["--xlsx"].read_bytes())
 
 
