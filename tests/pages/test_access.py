@@ -23,6 +23,7 @@ PAGES = [
     "/responses/{id}/release",
     "/responses/{id}/plan.csv",
     "/responses/{id}/plan.xlsx",
+    "/responses/{id}/plan-report.xlsx",
 ]
 ACTIONS = ["/responses/{id}/overrides", "/responses/{id}/approve", "/responses/{id}/release"]
 REVIEW_PAGES = [p for p in PAGES if p != "/"]

@@ -83,6 +83,7 @@ ROUTES: dict[tuple[str, str], tuple[Scope, Body]] = {
     ("GET", "/responses/{response_id}/plan"): ("city", None),
     ("GET", "/responses/{response_id}/plan.csv"): ("city", None),
     ("GET", "/responses/{response_id}/plan.xlsx"): ("city", None),
+    ("GET", "/responses/{response_id}/plan-report.xlsx"): ("city", None),
     ("POST", "/responses/{response_id}/overrides"): ("city", lambda _c, _w: OVERRIDES[1]),
     ("DELETE", "/responses/{response_id}/overrides/{override_id}"): ("city", None),
     ("POST", "/responses/{response_id}/approve"): ("city", lambda _c, _w: {}),

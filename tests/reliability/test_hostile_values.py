@@ -382,8 +382,9 @@ def assert_safe_xlsx(content: bytes) -> None:
 
 
 def test_downloads_write_formulas_as_text(formula_city: City) -> None:
-    """A measure named ``=HYPERLINK(...)``: in ``plan.csv`` and ``plan.xlsx`` (API and
-    pages) it is text with a leading apostrophe; the workbook has no formula cell."""
+    """A measure named ``=HYPERLINK(...)``: in ``plan.csv``, ``plan.xlsx`` and
+    ``plan-report.xlsx`` (API and pages) it is text with a leading apostrophe; the
+    workbooks have no formula cell."""
     rid = formula_city.open_orange(approve=False)
     planner = formula_city.headers("planner")
     plan = formula_city.client.get(f"{API}/responses/{rid}/plan", headers=planner).json()
@@ -397,6 +398,10 @@ def test_downloads_write_formulas_as_text(formula_city: City) -> None:
     sign_in(formula_city.client, formula_city.tokens["planner"])
     assert_safe_csv(formula_city.client.get(f"/responses/{rid}/plan.csv").text)
     assert_safe_xlsx(formula_city.client.get(f"/responses/{rid}/plan.xlsx").content)
+    report = formula_city.client.get(f"{API}/responses/{rid}/plan-report.xlsx", headers=planner)
+    assert report.status_code == 200
+    assert_safe_xlsx(report.content)
+    assert_safe_xlsx(formula_city.client.get(f"/responses/{rid}/plan-report.xlsx").content)
 
 
 def test_the_cli_writes_formulas_as_text(tmp_path: Path) -> None:
