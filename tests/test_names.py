@@ -1,0 +1,104 @@
+"""emergency/names.py: one table of Chinese and English names, used by the list workbook."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from emergency import LEVELS
+from emergency.inventory import GRADES, GUARANTEES, INDUSTRIES, KINDS
+from emergency.listbook import columns
+from emergency.names import NAMES, check_lang, label, note
+from emergency.vocabulary import Fixed, OrderStatus, PlanStatus, PlanVersionStatus, ResponseStatus
+
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def test_label_in_both_languages_and_the_code_when_unnamed() -> None:
+    assert label("industry", "lead_zinc_smelting", "zh") == "铅锌冶炼"
+    assert label("industry", "lead_zinc_smelting", "en") == "lead zinc smelting"
+    assert label("level", "orange") == "橙色"  # Chinese first
+    assert label("kind", "quarry", "zh") == "矿山" and label("kind", "quarry", "en") == "quarry"
+    assert label("guarantee", "livelihood", "zh") == "民生"
+    assert label("plan_status", PlanStatus.short, "zh") == "目标未达"
+    assert label("fixed", Fixed.protected_grade, "zh") == "绩效等级保护"
+    assert label("measure", "normal", "zh") == "正常生产"
+    assert label("industry", "not_a_code", "zh") == "not_a_code"
+    assert label("grade", None, "zh") == ""
+    with pytest.raises(ValueError, match="fr"):
+        label("level", "red", "fr")
+    with pytest.raises(ValueError):
+        check_lang("EN")
+
+
+@pytest.mark.parametrize(
+    ("kind", "codes"),
+    [
+        ("industry", INDUSTRIES),
+        ("kind", KINDS),
+        ("guarantee", GUARANTEES),
+        ("level", LEVELS),
+        ("plan_status", tuple(PlanStatus)),
+        ("response_status", tuple(ResponseStatus)),
+        ("order_status", tuple(OrderStatus)),
+        ("version_status", tuple(PlanVersionStatus)),
+        ("fixed", tuple(c for c in Fixed if c)),
+    ],
+)
+def test_every_code_has_a_chinese_name(kind: str, codes: tuple[str, ...]) -> None:
+    for code in codes:
+        assert HAN.search(label(kind, code, "zh")), (kind, code)
+        assert label(kind, code, "en"), (kind, code)
+    assert set(NAMES["zh"][kind]) == set(NAMES["en"][kind])
+
+
+def test_grades_keep_their_letters() -> None:
+    assert [label("grade", g, "zh") for g in GRADES] == ["A", "引领性", "B", "B-", "C", "D"]
+
+
+def test_the_list_workbook_reads_the_same_table() -> None:
+    from emergency import names
+
+    assert columns.INDUSTRY_ZH is names.INDUSTRY_ZH and columns.KIND_ZH is names.KIND_ZH
+    assert columns.GRADE_ZH is names.GRADE_ZH and columns.GUARANTEE_ZH is names.GUARANTEE_ZH
+    assert columns.COLOUR_ZH is names.LEVEL_ZH
+    assert columns.VERIFICATION_ZH is names.VERIFICATION_ZH
+
+
+@pytest.mark.parametrize(
+    ("english", "chinese"),
+    [
+        (
+            "all 4 days alike: solved as one stationary day (exact)",
+            "4 天情况相同：按一天求解（精确）",
+        ),
+        (
+            "the capped targets cannot all be met together; shortfall minimised first",
+            "限定后的目标无法同时满足：先使缺口最小",
+        ),
+        (
+            "CP-SAT found no list within 20 s; the greedy list is given",
+            "CP-SAT 在 20 秒内未找到清单：给出贪心算法清单",
+        ),
+        ("a note nobody translated", "a note nobody translated"),
+    ],
+)
+def test_optimiser_notes_in_chinese(english: str, chinese: str) -> None:
+    assert note(english, "zh") == chinese
+    assert note(english, "en") == english
+
+
+def test_the_optimisers_notes_are_the_ones_translated() -> None:
+    """Each note the optimiser writes matches a pattern of the table (a reworded note
+    would come back in English)."""
+    from pathlib import Path
+
+    import emergency.optimiser as optimiser
+
+    source = Path(optimiser.__file__).read_text(encoding="utf-8")
+    written = re.findall(r'notes\.append\(f?"([^"]+)"\)', source)
+    assert len(written) >= 3
+    for text in written:
+        sample = re.sub(r"\{[^}]*\}", "7", text)
+        assert HAN.search(note(sample, "zh")), text
