@@ -5,7 +5,8 @@ Three sheets, Chinese headers in the first row and English in the second (docs/F
 - ``减排清单``: one row per enterprise and production line (a site, yard or quarry without
   a plan is one row): who and where, the plan's measure for the response's level and the
   line's load under it, then per day the engine's decision (measure name, the line's load),
-  its reason (the ``why`` as stored), the cut per pollutant (kg) and the cost (yuan).
+  its reason (``why_zh`` as stored, else ``why``), the cut per pollutant (kg) and the cost
+  (yuan).
 - ``汇总``: the response (level, days, plan version, approval), counts by kind, industry and
   district, the cut per pollutant against the target per day, and the cost.
 - ``说明``: what the workbook is, which response and version, when it was written.
@@ -28,6 +29,7 @@ from emergency import NORMAL, POLLUTANTS
 from emergency.export import cell
 from emergency.listbook.columns import GRADE_ZH, GUARANTEE_ZH, INDUSTRY_ZH, KIND_ZH
 from emergency.measures import allowed_loads, measure_name
+from emergency.names import label
 from emergency.solution import Assignment, ResponsePlan
 
 if TYPE_CHECKING:
@@ -66,8 +68,6 @@ DAY_BLOCK: tuple[tuple[str, str], ...] = (
 
 TAIL: tuple[tuple[str, str], ...] = (("合计成本(元)", "total_cost_yuan"),)
 
-NORMAL_ZH = "正常生产"
-LEVEL_ZH = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
 EPSILON = 1e-6
 
 
@@ -100,7 +100,7 @@ def _zh(table: dict[str, str], code: str | None) -> str:
 
 def _measure_name(dataset: Dataset, source: str, measure: str) -> str:
     if measure == NORMAL:
-        return NORMAL_ZH
+        return label("measure", NORMAL, "zh")
     return measure_name(dataset, source, measure)
 
 
@@ -148,7 +148,7 @@ def line_rows(plan: ResponsePlan, dataset: Dataset) -> list[LineRow]:
                     "load": a.load_total
                     if a.load_total is not None
                     else allowed_loads(dataset, source, a.measure)[1],
-                    "why": a.why,
+                    "why": a.why_zh or a.why,
                     "cut": {p: getattr(a.cut_kg, p) for p in POLLUTANTS},
                     "cost": a.cost_yuan,
                 }
@@ -177,7 +177,7 @@ def line_rows(plan: ResponsePlan, dataset: Dataset) -> list[LineRow]:
                 row.days[a.date] = {
                     "decision": name,
                     "load": loads.get(ln.id, 1.0),
-                    "why": a.why,
+                    "why": a.why_zh or a.why,
                     "cut": {p: cuts[p][i] for p in POLLUTANTS},
                     "cost": costs[i],
                 }
@@ -239,7 +239,7 @@ def _summary_sheet(sheet: Any, plan: ResponsePlan, dataset: Dataset, info: Repor
     approved = info.approved_at is not None
     _append(sheet, ["项目", "item", "值", "value"])
     for zh, en, value in [
-        ("预警级别", "level", _zh(LEVEL_ZH, w.level) if w.level else "无 none"),
+        ("预警级别", "level", label("level", w.level, "zh") if w.level else "无 none"),
         ("开始日期", "start", w.start.isoformat() if w.start else ""),
         ("结束日期", "end", w.end.isoformat() if w.end else ""),
         ("天数", "days", len(plan.days)),
@@ -248,7 +248,7 @@ def _summary_sheet(sheet: Any, plan: ResponsePlan, dataset: Dataset, info: Repor
         ("审批状态", "approval", "已批准 approved" if approved else "未批准 not approved"),
         ("批准人", "approved_by", info.approved_by or ""),
         ("批准时间", "approved_at", info.approved_at.isoformat() if info.approved_at else ""),
-        ("求解状态", "status", str(plan.status)),
+        ("求解状态", "status", label("plan_status", plan.status, "zh")),
         ("总成本(元)", "total_cost_yuan", plan.total_cost_yuan),
     ]:
         _append(sheet, [zh, en, value, None])
@@ -320,8 +320,8 @@ def _about_sheet(sheet: Any, plan: ResponsePlan, info: ReportInfo) -> None:
         ),
         ("响应", "response", which),
         ("清单版本", "plan_version", version),
-        ("预警级别", "level", _zh(LEVEL_ZH, w.level) if w.level else "无 none"),
-        ("依据", "reason", w.reason),
+        ("预警级别", "level", label("level", w.level, "zh") if w.level else "无 none"),
+        ("依据", "reason", w.reason_zh or w.reason),
         ("生成时间", "generated_at", info.generated_at.isoformat(timespec="seconds")),
         ("单位", "units", "减排量 kg/日，成本 元/日，负荷 % / cuts kg per day, cost yuan per day"),
     ]:

@@ -93,7 +93,7 @@ def test_sheets_headers_and_one_row_per_line(dataset: Dataset, plan: ResponsePla
     col = zh.index("2016-12-16 决策措施")
     a = next(a for a in plan.assignments if a.source == "JY-P001" and a.date == START)
     assert {r[col] for r in steel} == {a.measure_name}
-    assert {r[col + 2] for r in steel} == {a.why}
+    assert a.why_zh and {r[col + 2] for r in steel} == {a.why_zh}
     assert a.loads is not None
     assert sorted(r[col + 1] for r in steel) == sorted(v * 100 for v in a.loads.values())
     # the plan's measure for orange
@@ -126,7 +126,7 @@ def test_summary_counts_targets_and_approval(dataset: Dataset, plan: ResponsePla
     facts = {r[0]: r[2] for r in rows if r[0]}
     assert facts["预警级别"] == "橙色" and facts["天数"] == len(plan.days)
     assert facts["清单版本"] == 2 and facts["批准人"] == "planner1"
-    assert facts["审批状态"] == "已批准 approved"
+    assert facts["审批状态"] == "已批准 approved" and facts["求解状态"] == "最优"
     assert facts["总成本(元)"] == plan.total_cost_yuan
 
     def table(title: str) -> dict[str, tuple[int, int]]:
@@ -159,8 +159,8 @@ def test_summary_counts_targets_and_approval(dataset: Dataset, plan: ResponsePla
 def test_text_that_looks_like_a_formula_is_text(dataset: Dataset, plan: ResponsePlan) -> None:
     hostile = plan.model_copy(deep=True)
     for a in hostile.assignments:
-        a.why = '=HYPERLINK("http://x")'
-    hostile.warning.reason = "+cmd"
+        a.why = a.why_zh = '=HYPERLINK("http://x")'
+    hostile.warning.reason = hostile.warning.reason_zh = "+cmd"
     book = load_workbook(io.BytesIO(to_report_xlsx(hostile, dataset, info())))
     for sheet in book.worksheets:
         for row in sheet.iter_rows():
