@@ -146,7 +146,13 @@ def issue(session: Session, actor: Actor, response: Response, row: ResponsePlanR
         session.add(order)
         done.issued.append(order)
     session.flush()
-    note = f"plan version {row.number} ({row.reason})"
+    hand_over(session, actor, done, stale, f"plan version {row.number} ({row.reason})")
+    return done
+
+
+def hand_over(session: Session, actor: Actor, done: Issued, stale: list[Order], note: str) -> None:
+    """Record the orders ``done`` issued, then close each ``stale`` order: superseded by its
+    source's first new order, else lifted (back to normal operation); flushed."""
     for order in done.issued:
         _event(session, order, actor, "issued", note)
     successor: dict[str, int] = {}
@@ -162,7 +168,6 @@ def issue(session: Session, actor: Actor, response: Response, row: ResponsePlanR
             done.lifted.append(order)
             _event(session, order, actor, "lifted", f"back to normal operation: {note}")
     session.flush()
-    return done
 
 
 def _finished(order: Order, first_day: dt.date) -> bool:

@@ -20,10 +20,10 @@ from emergency import ONE_DAY, POLLUTANTS
 from emergency.measures import measure_name
 from emergency.season.model import SeasonInput
 from emergency.service.access import Actor
-from emergency.service.orders import Issued
+from emergency.service.orders import Issued, hand_over
 from emergency.service.planning import loaded_data
 from emergency.store.db import store_of
-from emergency.store.models import Order, OrderEvent, SeasonPlan
+from emergency.store.models import Order, SeasonPlan
 from emergency.vocabulary import IN_FORCE, OrderStatus
 
 STAGGERED = "staggered"
@@ -117,18 +117,6 @@ def _new_order(session: Session, row: SeasonPlan, run: Run, start: dt.date) -> O
     )
 
 
-def _event(session: Session, order: Order, actor: Actor, event: str, note: str) -> None:
-    session.add(
-        OrderEvent(
-            order_id=order.id,
-            at=store_of(session).config.now(),
-            actor=actor.label,
-            event=event,
-            note=note,
-        )
-    )
-
-
 def issue_staggered(session: Session, actor: Actor, row: SeasonPlan, first_day: dt.date) -> Issued:
     """Bring the season's staggered orders in line with version ``row`` from
     ``first_day`` on (no commit)."""
@@ -160,22 +148,7 @@ def issue_staggered(session: Session, actor: Actor, row: SeasonPlan, first_day: 
         session.add(order)
         done.issued.append(order)
     session.flush()
-    note = f"season plan {row.season_id} version {row.number}"
-    for order in done.issued:
-        _event(session, order, actor, "issued", note)
-    successor: dict[str, int] = {}
-    for order in done.issued:
-        successor.setdefault(order.source, order.id)
-    for order in stale:
-        if order.source in successor:
-            order.superseded_by = successor[order.source]
-            done.superseded.append(order)
-            _event(session, order, actor, "superseded", f"by order {order.superseded_by}: {note}")
-        else:
-            order.status = OrderStatus.lifted
-            done.lifted.append(order)
-            _event(session, order, actor, "lifted", f"back to normal operation: {note}")
-    session.flush()
+    hand_over(session, actor, done, stale, f"season plan {row.season_id} version {row.number}")
     return done
 
 
