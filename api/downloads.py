@@ -20,21 +20,41 @@ from emergency.service.responses import get_plan
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+def download_language(accept_language: str | None) -> str:
+    """``zh`` when the client's ``Accept-Language`` prefers Chinese, else ``en`` (also when
+    it sends none: the downloads as they were before they had a language)."""
+    best, best_q = "en", -1.0
+    for part in (accept_language or "").split(","):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        if tag and q > best_q:
+            best, best_q = ("zh" if tag.lower().startswith("zh") else "en"), q
+    return best
+
+
 def plan_download(
     session: Session,
     actor: Actor,
     response_id: int,
     fmt: Literal["csv", "xlsx"],
     version: int | None = None,
+    lang: str = "en",
 ) -> Response:
-    """A plan version of a response as an attachment named ``response-<id>.<fmt>``."""
+    """A plan version of a response as an attachment named ``response-<id>.<fmt>``, headers
+    in ``lang`` (a Chinese CSV starts with a byte-order mark, for Excel)."""
     plan = get_plan(session, actor, response_id, version=version)
     dataset = loaded_data(session).dataset
     if fmt == "csv":
-        body: str | bytes = to_csv(plan, dataset)
+        text = to_csv(plan, dataset, lang)
+        body: str | bytes = "\ufeff" + text if lang == "zh" else text
         media = "text/csv; charset=utf-8"
     else:
-        body, media = to_xlsx(plan, dataset), XLSX
+        body, media = to_xlsx(plan, dataset, lang), XLSX
     return Response(
         body,
         media_type=media,

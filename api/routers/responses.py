@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import APIRouter, Body, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import MAX_ID, CanApprove, CanOverride, CanReadResponses, CanRelease, Id, SessionDep
-from api.downloads import XLSX, plan_download, report_download
+from api.downloads import XLSX, download_language, plan_download, report_download
 from emergency.service.orders import approve
 from emergency.service.overrides import add_override, remove_override
 from emergency.service.responses import (
@@ -29,6 +29,10 @@ router = APIRouter(prefix="/responses", tags=["responses"])
 
 Version = Annotated[
     int | None, Query(ge=1, le=MAX_ID, description="a plan version (default: the current one)")
+]
+AcceptLanguage = Annotated[
+    str | None,
+    Header(description="zh… for Chinese headers and names in the file (default: English)"),
 ]
 
 
@@ -78,9 +82,14 @@ def get_response_plan(
     responses={200: {"content": {"text/csv": {}}}},
 )
 def get_response_plan_csv(
-    session: SessionDep, actor: CanReadResponses, response_id: Id, version: Version = None
+    session: SessionDep,
+    actor: CanReadResponses,
+    response_id: Id,
+    version: Version = None,
+    accept_language: AcceptLanguage = None,
 ) -> Response:
-    return plan_download(session, actor, response_id, "csv", version)
+    lang = download_language(accept_language)
+    return plan_download(session, actor, response_id, "csv", version, lang)
 
 
 @router.get(
@@ -90,9 +99,14 @@ def get_response_plan_csv(
     responses={200: {"content": {XLSX: {}}}},
 )
 def get_response_plan_xlsx(
-    session: SessionDep, actor: CanReadResponses, response_id: Id, version: Version = None
+    session: SessionDep,
+    actor: CanReadResponses,
+    response_id: Id,
+    version: Version = None,
+    accept_language: AcceptLanguage = None,
 ) -> Response:
-    return plan_download(session, actor, response_id, "xlsx", version)
+    lang = download_language(accept_language)
+    return plan_download(session, actor, response_id, "xlsx", version, lang)
 
 
 @router.get(
