@@ -197,7 +197,7 @@ def explain(trigger: Trigger, days: Sequence[WarningDay], lang: str = "en") -> s
         return f"{trigger.day.text()} on {_dates(hits)} ({_values(hits)})"
     if trigger.all_of is not None:
         parts = [explain(t, days, lang) for t in trigger.all_of]
-        return ("，且" if zh else " and ").join(p for p in parts if p) if all(parts) else None
+        return ("，且 " if zh else " and ").join(p for p in parts if p) if all(parts) else None
     for sub in trigger.any_of or []:
         reason = explain(sub, days, lang)
         if reason:

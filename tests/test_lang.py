@@ -172,3 +172,14 @@ def test_the_service_downloads_stay_english_by_default(tmp_path: Path) -> None:
     wb = load_workbook(io.BytesIO(to_xlsx(plan, dataset)))
     assert wb.sheetnames == ["list", "days", "summary"]
     assert [c.value for c in wb["list"][1]] == COLUMNS
+
+
+@pytest.mark.parametrize(
+    "forecast", sorted(str(p) for p in Path("examples").glob("forecast-*.json"))
+)
+def test_every_example_forecast_in_chinese(forecast: str, bundled: Dataset) -> None:
+    """No warning, advisory only, a regional order, red with two conditions: all Chinese."""
+    r = runner.invoke(app, ["respond", "-f", forecast, "--lang", "zh"], env=WIDE)
+    assert r.exit_code == 0, r.output
+    assert english_words(r.output, machine_ids(bundled)) == set(), r.output
+    assert "预警" in r.output.splitlines()[0]
