@@ -183,3 +183,28 @@ def test_every_example_forecast_in_chinese(forecast: str, bundled: Dataset) -> N
     assert r.exit_code == 0, r.output
     assert english_words(r.output, machine_ids(bundled)) == set(), r.output
     assert "预警" in r.output.splitlines()[0]
+
+
+def test_why_in_chinese_for_every_kind_of_fixed_measure(bundled: Dataset) -> None:
+    """Guaranteed, protected grade, override, exemption and the free choice each get a
+    Chinese why beside the English one."""
+    from emergency.respond import Override
+
+    forecast = load_forecast(Path(ORANGE))
+    base = default_data_dir()
+    warning = assess(forecast, choose_rule_set(forecast, None, base), city_standard(base))
+    assert warning.reason_zh.startswith("AQI > 200 连续 4 天") and "橙色预警" in warning.reason_zh
+    forced = bundled.sources[0].id
+    freed = next(s.id for s in bundled.sources if s.kind == "site" and not s.guarantee)
+    overrides = [
+        Override(source=forced, measure="red-plan", reason="市指挥部要求"),
+        Override(source=freed, exempt=True, reason="民生保供"),
+    ]
+    plan = plan_response(bundled, warning, overrides=overrides)
+    seen = {str(a.fixed): a.why_zh for a in plan.assignments}
+    assert seen["override"] == "人工指定措施：市指挥部要求"
+    assert seen["exempt"] == "人工豁免：民生保供"
+    assert seen["guaranteed"].startswith("保障类企业（") and "不加严" in seen["guaranteed"]
+    assert seen["protected_grade"].startswith("绩效等级 ")
+    assert any(a.why_zh.startswith("为完成橙色预警减排目标") for a in plan.assignments)
+    assert all(a.why and re.search(r"[\u4e00-\u9fff]", a.why_zh) for a in plan.assignments)
