@@ -17,7 +17,6 @@ import re
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from emergency.errors import InputError
@@ -32,17 +31,18 @@ from emergency.service.planning import (
     active_overrides,
     add_plan_version,
     current_plan,
+    insert_response,
     loaded_data,
+    open_response,
     solve,
 )
-from emergency.service.responses import open_response, release_response, response_state
+from emergency.service.responses import release_response, response_state
 from emergency.service.uow import commit, raced
 from emergency.service.views import ConsultAction, ConsultationResult, ConsultationView
 from emergency.settings import Settings
 from emergency.solution import WarningDecision
 from emergency.store.db import store_of
 from emergency.store.models import Consultation, Response
-from emergency.vocabulary import ResponseStatus
 
 RULE_SET_ID = re.compile(r"[A-Za-z0-9_-]+")
 """A forecast sent over HTTP names a stored rule set by id, never a file on the server."""
@@ -231,26 +231,7 @@ def _open(session: Session, actor: Actor, warning: WarningDecision, today: dt.da
     days = response_days(session, None, warning, start)  # key periods raise their days
     # Solve before writing: no write lock is held while the optimiser runs.
     plan = solve(session, warning, days, before=None, effective_from=start, overrides=[])
-    config = store_of(session).config
-    response = Response(
-        city=config.city,
-        status=ResponseStatus.open,
-        level=warning.level,
-        start=start,
-        end=warning.end,
-        rule_set=warning.rule_set,
-        warning=warning.model_dump(mode="json"),
-        plan_number=0,
-        opened_at=config.now(),
-    )
-    session.add(response)
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        raise Conflict("a response is already open (opened by a concurrent consultation)") from None
-    add_plan_version(session, actor, response, plan, reason="opened", effective_from=start)
-    return response
+    return insert_response(session, actor, warning, plan, start=start, reason="opened")
 
 
 def _replan(

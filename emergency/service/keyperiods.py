@@ -25,26 +25,25 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from emergency.rules import LEVEL_RANK
 from emergency.service.access import Actor
 from emergency.service.audit import record
-from emergency.service.errors import Conflict
 from emergency.service.orders import Issued, approve_version
 from emergency.service.planning import (
     active_overrides,
     add_plan_version,
     current_plan,
     date_range,
+    insert_response,
     loaded_data,
+    open_response,
     solve,
 )
 from emergency.solution import WarningDecision
 from emergency.store.db import store_of
 from emergency.store.models import Response, SeasonPlan
-from emergency.vocabulary import ResponseStatus
 
 LEAD_DAYS = 3
 """A key period opens its response this many days before its first day, at the earliest."""
@@ -158,19 +157,12 @@ def holds(session: Session, response: Response, warning: WarningDecision, today:
     return milder and inside
 
 
-def _open_response(session: Session) -> Response | None:
-    city = store_of(session).config.city
-    return session.scalar(
-        select(Response).where(Response.city == city, Response.status == ResponseStatus.open)
-    )
-
-
 def open_due_key_period(session: Session, actor: Actor) -> Response | None:
     """Open the next key period's response if none is open and its first day is at most
     :data:`LEAD_DAYS` ahead (no commit). None when nothing opened."""
     config = store_of(session).config
     today = config.today()
-    if _open_response(session) is not None:
+    if open_response(session) is not None:
         return None
     used = set(session.scalars(select(Response.key_period).where(Response.key_period.is_not(None))))
     due = [
@@ -190,25 +182,9 @@ def open_due_key_period(session: Session, actor: Actor) -> Response | None:
     )
     days = floored_days(session, [(d, kp.level) for d in date_range(start, kp.end)])
     plan = solve(session, warning, days, before=None, effective_from=start, overrides=[])
-    response = Response(
-        city=config.city,
-        status=ResponseStatus.open,
-        level=kp.level,
-        start=start,
-        end=kp.end,
-        rule_set=city.rule_set,
-        warning=warning.model_dump(mode="json"),
-        plan_number=0,
-        opened_at=config.now(),
-        key_period=kp.ident,
+    response = insert_response(
+        session, actor, warning, plan, start=start, reason="key period", key_period=kp.ident
     )
-    session.add(response)
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        raise Conflict("a response is already open (opened by a concurrent request)") from None
-    add_plan_version(session, actor, response, plan, reason="key period", effective_from=start)
     record(
         session,
         actor,
@@ -230,7 +206,7 @@ def open_due_key_period(session: Session, actor: Actor) -> Response | None:
 def floor_open_response(session: Session, actor: Actor) -> tuple[Response, Issued] | None:
     """Re-plan the open response's days from today on where a key period raises their
     level (no commit); orders already out follow at once. None when nothing changes."""
-    response = _open_response(session)
+    response = open_response(session)
     if response is None or response.plan_number == 0:
         return None
     today = store_of(session).config.today()

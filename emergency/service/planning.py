@@ -10,16 +10,18 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from emergency.respond import Override, plan_response, state_at
 from emergency.service.access import Actor
-from emergency.service.errors import NotFound
+from emergency.service.errors import Conflict, NotFound
 from emergency.service.periods import merge_plans, stamp_loads
 from emergency.solution import ResponsePlan, WarningDecision
 from emergency.store.datafiles import Loaded, load_stored
 from emergency.store.db import store_of
 from emergency.store.models import OverrideRow, Response, ResponsePlanRow, SeasonPlan
+from emergency.vocabulary import ResponseStatus
 
 
 def loaded_data(session: Session) -> Loaded:
@@ -151,3 +153,53 @@ def add_plan_version(
         response.end = plan.days[-1].date
     session.flush()
     return row
+
+
+def open_response(session: Session) -> Response | None:
+    """The city's open response, if any."""
+    city = store_of(session).config.city
+    return session.scalar(
+        select(Response).where(Response.city == city, Response.status == ResponseStatus.open)
+    )
+
+
+def insert_response(
+    session: Session,
+    actor: Actor,
+    warning: WarningDecision,
+    plan: ResponsePlan,
+    *,
+    start: dt.date,
+    reason: str,
+    key_period: str | None = None,
+) -> Response:
+    """Open a response for ``warning`` from ``start`` with ``plan`` as its first version.
+
+    Raises
+    ------
+    Conflict
+        A response is already open (the unique index of open responses: a concurrent
+        opening won).
+    """
+    assert warning.level is not None and warning.end is not None
+    config = store_of(session).config
+    response = Response(
+        city=config.city,
+        status=ResponseStatus.open,
+        level=warning.level,
+        start=start,
+        end=warning.end,
+        rule_set=warning.rule_set,
+        warning=warning.model_dump(mode="json"),
+        plan_number=0,
+        opened_at=config.now(),
+        key_period=key_period,
+    )
+    session.add(response)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict("a response is already open (opened by a concurrent request)") from None
+    add_plan_version(session, actor, response, plan, reason=reason, effective_from=start)
+    return response

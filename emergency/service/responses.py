@@ -20,6 +20,7 @@ from emergency.service.planning import (
     current_plan,
     get_response,
     loaded_data,
+    open_response,
     plan_row,
 )
 from emergency.service.uow import commit, raced
@@ -41,14 +42,6 @@ from emergency.store.models import (
     ResponsePlanRow,
 )
 from emergency.vocabulary import ResponseStatus
-
-
-def open_response(session: Session) -> Response | None:
-    """The city's open response, if any."""
-    city = store_of(session).config.city
-    return session.scalar(
-        select(Response).where(Response.city == city, Response.status == ResponseStatus.open)
-    )
 
 
 def response_state(response: Response) -> dict[str, Any]:
