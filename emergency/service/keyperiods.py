@@ -4,9 +4,9 @@ A key period applies its level's duties on its days whatever the forecast. At mo
 response is open per city, so a key period meets the forecast responses this way:
 
 - **No response open**: the key period opens a response at its level over its days (from
-  today on) with the reason "key period: NAME / 重点时段: NAME" — already when its first day
-  is at most :data:`LEAD_DAYS` ahead (opened ahead, like a warning issued before its
-  episode: the list is planned now and approved by a planner as any other).
+  today on) with the reason "key period: NAME" (``reason_zh`` "重点时段：NAME") — already
+  when its first day is at most :data:`LEAD_DAYS` ahead (opened ahead, like a warning issued
+  before its episode: the list is planned now and approved by a planner as any other).
 - **A forecast response open**: its days inside the key period are planned at least at
   the key period's level (the key period is the floor of those days; re-planned when the
   season plan is approved, and at every change the consultation makes). The key period
@@ -66,7 +66,11 @@ class KeyPeriodRef:
 
     @property
     def reason(self) -> str:
-        return f"key period: {self.name} / 重点时段: {self.name}"
+        return f"key period: {self.name}"
+
+    @property
+    def reason_zh(self) -> str:
+        return f"重点时段：{self.name}"
 
 
 def key_periods(session: Session) -> list[KeyPeriodRef]:
@@ -178,7 +182,12 @@ def open_due_key_period(session: Session, actor: Actor) -> Response | None:
     start = max(kp.start, today)
     city = loaded_data(session).dataset.city
     warning = WarningDecision(
-        level=kp.level, start=start, end=kp.end, rule_set=city.rule_set, reason=kp.reason
+        level=kp.level,
+        start=start,
+        end=kp.end,
+        rule_set=city.rule_set,
+        reason=kp.reason,
+        reason_zh=kp.reason_zh,
     )
     days = floored_days(session, [(d, kp.level) for d in date_range(start, kp.end)])
     plan = solve(session, warning, days, before=None, effective_from=start, overrides=[])
@@ -220,9 +229,12 @@ def floor_open_response(session: Session, actor: Actor) -> tuple[Response, Issue
         return None
     eff = next(day for (day, a), (_, b) in zip(days, raised, strict=True) if a != b)
     names = sorted({k.name for k in periods for day, _ in raised if k.start <= day <= k.end})
-    reason = "key period: " + ", ".join(names) + " / 重点时段: " + ", ".join(names)
+    reason = "key period: " + ", ".join(names)
+    reason_zh = "重点时段：" + "、".join(names)
     warning = WarningDecision.model_validate(response.warning)
-    warning = warning.model_copy(update={"reason": f"{warning.reason}; {reason}"})
+    both = {"reason": f"{warning.reason}; {reason}"}
+    both["reason_zh"] = f"{warning.reason_zh}；{reason_zh}" if warning.reason_zh else reason_zh
+    warning = warning.model_copy(update=both)
     later = [(day, level) for day, level in raised if day >= eff]
     overrides = active_overrides(session, response.id)
     new = solve(session, warning, later, before=plan, effective_from=eff, overrides=overrides)

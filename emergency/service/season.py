@@ -461,6 +461,7 @@ def approve_season_plan(
                     "response_id": response.id,
                     "action": "floored",
                     "reason": response.warning.get("reason", ""),
+                    "reason_zh": response.warning.get("reason_zh", ""),
                 }
             )
         opened = open_due_key_period(session, actor)
@@ -470,6 +471,7 @@ def approve_season_plan(
                     "response_id": opened.id,
                     "action": "opened",
                     "reason": opened.warning.get("reason", ""),
+                    "reason_zh": opened.warning.get("reason_zh", ""),
                 }
             )
         record(

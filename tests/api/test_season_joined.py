@@ -32,7 +32,8 @@ def levels(client: TestClient, auth: Auth, rid: int) -> dict[str, str]:
     return {d["date"]: d["level"] for d in plan["days"]}
 
 
-REASON = "key period: 冬至 / 重点时段: 冬至"
+REASON = "key period: 冬至"
+REASON_ZH = "重点时段：冬至"
 
 
 def test_a_key_period_opens_a_response_ahead_and_holds_it(
@@ -50,6 +51,7 @@ def test_a_key_period_opens_a_response_ahead_and_holds_it(
     rid = done["responses"][0]["response_id"]
     detail = client.get(f"{API}/responses/{rid}", headers=auth["planner"]).json()
     assert detail["level"] == "orange" and detail["warning"]["reason"] == REASON
+    assert detail["warning"]["reason_zh"] == REASON_ZH
     assert (detail["start"], detail["end"]) == ("2016-12-17", "2016-12-18")
     assert detail["plans"][0]["reason"] == "key period"
     plan = client.get(f"{API}/responses/{rid}/plan", headers=auth["planner"]).json()
@@ -87,7 +89,8 @@ def test_a_key_period_raises_the_open_response_and_opens_after_its_release(
         "2016-12-19": "red",
     }
     detail = client.get(f"{API}/responses/{rid}", headers=auth["planner"]).json()
-    assert "重点时段: 冬至" in detail["warning"]["reason"]
+    assert "key period: 冬至" in detail["warning"]["reason"]
+    assert "重点时段：冬至" in detail["warning"]["reason_zh"]
     # the orders follow at once: the steel plant's order on 18 Dec is at red
     orders = client.get(f"{API}/orders", params={"response": rid}, headers=auth["planner"]).json()
     assert any(o["current"] and o["level"] == "red" and o["start"] == "2016-12-18" for o in orders)
