@@ -348,3 +348,17 @@ def test_round_trip_on_the_bundled_city(tmp_path: Path) -> None:
 
     for path in plans:
         assert body(out / "plans" / "enterprises" / path.name) == body(path), path.name
+
+
+def _cells(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    book = load_workbook(path)
+    return {ws.title: list(ws.iter_rows(values_only=True)) for ws in book.worksheets}
+
+
+def test_the_template_linked_from_the_readme_is_what_the_command_writes(tmp_path: Path) -> None:
+    shipped = Path("examples/list-template.xlsx")
+    assert "examples/list-template.xlsx" in Path("README.md").read_text(encoding="utf-8")
+    fresh = tmp_path / "template.xlsx"
+    done = runner.invoke(app, ["list", "template", str(fresh)])
+    assert done.exit_code == 0, done.output
+    assert _cells(shipped) == _cells(fresh)
