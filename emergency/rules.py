@@ -429,6 +429,13 @@ def _episode_view(days: Sequence[WarningDay], episode: Episode, rule_set: RuleSe
         reason = f"{episode.advisory_why} → health advisory"
     else:
         reason = f"{rule_set.episode.text()} on {_dates(span)} ({_values(span)}) reaches no level"
+    if episode.level is not None:
+        reason_zh = f"{episode.why_zh or episode.why} → {label('level', episode.level, 'zh')}预警"
+    elif episode.advisory_why:
+        reason_zh = f"{episode.advisory_why_zh or episode.advisory_why}，仅达到健康提示"
+    else:
+        where = f"{_dates(span)}：{_values(span)}"
+        reason_zh = f"{rule_set.episode.text()}（{where}）未达到任何预警级别"
     return EpisodeView(
         start=span[0].date,
         end=span[-1].date,
@@ -436,6 +443,7 @@ def _episode_view(days: Sequence[WarningDay], episode: Episode, rule_set: RuleSe
         advisory=episode.level is None and episode.advisory_why is not None,
         peak_aqi=max(d.aqi for d in span),
         reason=reason,
+        reason_zh=reason_zh,
     )
 
 

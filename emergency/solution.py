@@ -38,6 +38,7 @@ class EpisodeView(BaseModel):
     advisory: bool = Field(description="it reaches only the health advisory")
     peak_aqi: int
     reason: str
+    reason_zh: str = Field(default="", description="the reason in Chinese ('' in older plans)")
 
 
 class WarningDecision(BaseModel):

@@ -75,7 +75,7 @@ def test_json_keeps_the_spec_fields() -> None:
 
 
 def test_human_summary() -> None:
-    result = run("--forecast", EXAMPLES / "forecast-orange.json")
+    result = run("--forecast", EXAMPLES / "forecast-orange.json", "--lang", "en")
     assert result.exit_code == 0, result.output
     assert "ORANGE" in result.stdout
     assert "2016-12-16 .. 2016-12-19" in result.stdout
@@ -84,7 +84,7 @@ def test_human_summary() -> None:
 
 
 def test_human_summary_no_warning() -> None:
-    result = run("--forecast", EXAMPLES / "forecast-none.json")
+    result = run("--forecast", EXAMPLES / "forecast-none.json", "--lang", "en")
     assert result.exit_code == 0, result.output
     assert "No warning" in result.stdout
 

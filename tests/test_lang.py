@@ -4,6 +4,7 @@ pollutant symbols; English on request; the list's CSV/XLSX in the chosen languag
 from __future__ import annotations
 
 import io
+import json
 import re
 from pathlib import Path
 
@@ -208,3 +209,44 @@ def test_why_in_chinese_for_every_kind_of_fixed_measure(bundled: Dataset) -> Non
     assert seen["protected_grade"].startswith("绩效等级 ")
     assert any(a.why_zh.startswith("为完成橙色预警减排目标") for a in plan.assignments)
     assert all(a.why and re.search(r"[\u4e00-\u9fff]", a.why_zh) for a in plan.assignments)
+
+
+POLLUTANTS = re.compile(r"(?<![\w.])(?:PM2\.5|PM10|O3|NO2|SO2|CO)(?![\w.])")
+"""The primary pollutants of the per-day table, as symbols."""
+
+
+@pytest.mark.parametrize(
+    "forecast", sorted(str(p) for p in Path("examples").glob("forecast-*.json"))
+)
+def test_every_example_forecast_assessed_in_chinese(forecast: str, bundled: Dataset) -> None:
+    """``assess --lang zh``: level, reason, table headers and episodes in Chinese; only ids,
+    dates, numbers and pollutant symbols stay ASCII."""
+    r = runner.invoke(app, ["assess", "-f", forecast, "--lang", "zh"], env=WIDE)
+    assert r.exit_code == 0, r.output
+    decision = runner.invoke(app, ["assess", "-f", forecast, "--json"])
+    rule_set = json.loads(decision.stdout)["rule_set"]
+    text = POLLUTANTS.sub(" ", r.output)
+    assert english_words(text, machine_ids(bundled) | {rule_set}) == set(), r.output
+    assert "预警" in r.output.splitlines()[0] and "原因：" in r.output
+    assert "日期" in r.output and "预警级别" in r.output
+
+
+def test_assess_by_default_speaks_the_city_plans_language() -> None:
+    r = runner.invoke(app, ["assess", "-f", ORANGE], env=WIDE)
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith("橙色预警") and "连续 4 天" in r.output
+    r = runner.invoke(app, ["assess", "-f", ORANGE, "--lang", "en"], env=WIDE)
+    assert r.output.startswith("ORANGE") and "Reason: AQI > 200 on 4" in r.output
+
+
+def test_episodes_have_a_chinese_reason() -> None:
+    """Every episode of every example forecast says why in Chinese too (``--json``)."""
+    for path in sorted(Path("examples").glob("forecast-*.json")):
+        r = runner.invoke(app, ["assess", "-f", str(path), "--json"])
+        out = json.loads(r.stdout)
+        for episode in out["episodes"]:
+            assert episode["reason"], path
+            assert re.search(r"[\u4e00-\u9fff]", episode["reason_zh"]), (path, episode)
+            assert not re.search(r"[\u4e00-\u9fff]", episode["reason"]), (path, episode)
+    out = json.loads(runner.invoke(app, ["assess", "-f", ORANGE, "--json"]).stdout)
+    assert out["episodes"][0]["reason_zh"].endswith("→ 橙色预警")
