@@ -444,3 +444,50 @@ def test_a_source_scheduled_alone_matches_the_solver(
     assert alone.total_cost_yuan == solver.total_cost_yuan
     assert alone.risk_weighted_cut == solver.risk_weighted_cut
     assert len(stopped_days(alone, "JY-P001", "sinter-1")) == 6
+
+
+# ------------------------------------------------------------------ the warm start
+
+
+def test_the_warm_start_alone_meets_an_output_cut_and_staggered_stop_days(
+    tmp_path: Path,
+) -> None:
+    # a small synthetic city: 17 brick works must stop their kilns 60 of 121 days while
+    # brick keeps 40 % of its value added running every day (the blocks must be
+    # staggered), and each steel firm cuts its sinter, pellet and iron lines by 30 % while
+    # steel keeps half; the warm start alone, no solver, meets both
+    from emergency.season.schedule import warm_schedule
+
+    out = tmp_path / "synth"
+    args = ["synth", "--sources", "300", "--seed", "7", "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    dataset = load_dataset(out)
+    season = {
+        "id": "winter-synth",
+        "start": dt.date(2016, 11, 15),
+        "end": dt.date(2017, 3, 15),
+        "quotas": [
+            {"id": "brick", "industry": "brick", "lines": ["kiln-*"], "stop_days": 60},
+            {
+                "id": "steel",
+                "industry": "steel",
+                "lines": ["sinter-*", "pellet-*", "bf-*"],
+                "output_cut": 0.3,
+                "per": "firm",
+            },
+        ],
+        "min_running_share": {"brick": 0.4, "steel": 0.5},
+    }
+    inp = parse(dataset, season)
+    warm = warm_schedule(inp, dataset)
+    assert warm.status == "feasible"
+    assert [(q["id"], q["short"]) for q in warm.quotas] == [("brick", []), ("steel", [])]
+    assert quota(warm, "brick")["achieved"] >= 60
+    assert quota(warm, "steel")["achieved"] >= 0.3 - 1e-9
+    assert warm.running_share_short == []
+    brick = [d["running_share"]["brick"] for d in warm.days]
+    assert min(brick) >= 0.4 - 1e-9 and min(brick) < 0.9  # stops overlap, within the share
+    report = check_season_schedule(inp, dataset, warm.to_json())
+    assert report.ok, report.violations
+    assert abs(float(report.cost_yuan) - warm.total_cost_yuan) < 0.01

@@ -30,6 +30,7 @@ outside the span of their forced stops (docs/SEASON.md, "The model").
 from __future__ import annotations
 
 import math
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -56,8 +57,17 @@ from emergency.season.state import (
     held_loads,
     settled_option,
 )
+from emergency.season.warmstart import warm_start
 
-__all__ = ["Schedule", "SeasonState", "build_sources", "plan_season", "quota_rows", "report"]
+__all__ = [
+    "Schedule",
+    "SeasonState",
+    "build_sources",
+    "plan_season",
+    "quota_rows",
+    "report",
+    "warm_schedule",
+]
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -297,6 +307,66 @@ def _solve(
     for var, value in (hint or {}).items():
         model.add_hint(var, value)
     return run(model, max(0.05, seconds))
+
+
+class _Solutions(cp_model.CpSolverSolutionCallback):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found = False
+
+    def on_solution_callback(self) -> None:
+        self.found = True
+
+
+def _solve_or_give_up(
+    model: cp_model.CpModel, seconds: float, give_up: float
+) -> tuple[cp_model.CpSolver, str]:
+    """As :func:`_solve` with no hint (the parameters of :func:`emergency.cpsat.run`), but
+    stopped after ``give_up`` seconds when no solution is found by then."""
+    model.clear_hints()
+    solver = cp_model.CpSolver()
+    p = solver.parameters
+    p.num_workers = 1
+    p.linearization_level = 2
+    p.presolve_inclusion_work_limit = 0
+    p.random_seed = 0
+    p.max_time_in_seconds = max(0.05, seconds)
+    seen = _Solutions()
+
+    def stop() -> None:
+        if not seen.found:
+            solver.stop_search()
+
+    timer = threading.Timer(max(0.05, give_up), stop)
+    timer.start()
+    try:
+        status = solver.solve(model, seen)
+    finally:
+        timer.cancel()
+    if status == cp_model.MODEL_INVALID:
+        raise RuntimeError("CP-SAT rejected the model: " + model.validate())
+    name = {
+        cp_model.OPTIMAL: "optimal",
+        cp_model.FEASIBLE: "feasible",
+        cp_model.INFEASIBLE: "infeasible",
+    }.get(status, "unknown")
+    return solver, name
+
+
+def _evaluate(
+    model: cp_model.CpModel, variables: list[Any], hint: dict[Any, int], seconds: float
+) -> tuple[dict[Any, int] | None, int]:
+    """The values of every variable with the choices fixed at ``hint`` (a copy of the
+    model; its objective's least value given them): None when they break a hard row."""
+    fixed = model.clone()
+    for var, value in hint.items():
+        fixed.add(fixed.get_int_var_from_proto_index(var.index) == value)
+    solver, status = run(fixed, max(0.5, seconds))
+    if status not in ("optimal", "feasible"):
+        return None, 0
+    values = {v: int(solver.value(v)) for v in variables}
+    objective = round(solver.objective_value) if fixed.has_objective() else 0
+    return values, objective
 
 
 def _no_schedule(season_id: str, status: str, began: float, why: str = "") -> Schedule:
@@ -654,6 +724,59 @@ def _packs(ctx: _Context, groups: list[list[int]]) -> list[_Pack]:
     return out
 
 
+def _context(
+    inp: SeasonInput,
+    dataset: Dataset,
+    sources: list[SeasonSource],
+    rows: list[QuotaRow],
+    first: int,
+) -> _Context:
+    baseline = dataset.city.baseline_kg_d
+    return _Context(
+        inp,
+        sources,
+        rows,
+        supply_edges(dataset, sources),
+        _shares(inp.season.min_running_share, sources),
+        [
+            [
+                sum(o.cut_kg[i] / baseline[p] for i, p in enumerate(POLLUTANTS) if baseline.get(p))
+                for o in src.options
+            ]
+            for src in sources
+        ],
+        len(inp.season.days()),
+        first,
+    )
+
+
+def warm_schedule(inp: SeasonInput, dataset: Dataset) -> Schedule:
+    """The warm start alone over the whole season (no solver): every source at its floor,
+    the quotas met where simple (:mod:`emergency.season.warmstart`); status ``short``
+    when a quota row or a running share falls short, else ``feasible``."""
+    began = time.monotonic()
+    sources = build_sources(inp, dataset)
+    rows = quota_rows(inp, dataset, sources)
+    ctx = _context(inp, dataset, sources, rows, 0)
+    warm = warm_start(ctx, list(range(len(sources))), list(range(len(rows))))
+    choice = [warm[s] for s in range(len(sources))]
+    total = sum(_source_cost(src, row) for src, row in zip(sources, choice, strict=True))
+    out = report(
+        inp,
+        dataset,
+        sources,
+        rows,
+        choice,
+        status="feasible",
+        total_cost=total,
+        bound=0.0,
+        seconds=time.monotonic() - began,
+    )
+    if out.running_share_short or any(q["short"] for q in out.quotas):
+        out.status = "short"
+    return out
+
+
 def plan_season(
     inp: SeasonInput,
     dataset: Dataset,
@@ -666,7 +789,6 @@ def plan_season(
     began = time.monotonic()
     season = inp.season
     days = season.days()
-    n = len(days)
     first = first_planned(state, inp)
     if state is not None:
         problems = check_state(state, inp, dataset)
@@ -676,23 +798,7 @@ def plan_season(
     if first:
         _settle(sources, dataset, state, days, first)
     rows = quota_rows(inp, dataset, sources)
-    baseline = dataset.city.baseline_kg_d
-    ctx = _Context(
-        inp,
-        sources,
-        rows,
-        supply_edges(dataset, sources),
-        _shares(season.min_running_share, sources),
-        [
-            [
-                sum(o.cut_kg[i] / baseline[p] for i, p in enumerate(POLLUTANTS) if baseline.get(p))
-                for o in src.options
-            ]
-            for src in sources
-        ],
-        n,
-        first,
-    )
+    ctx = _context(inp, dataset, sources, rows, first)
     groups, roleless = _groups(ctx)
     for s in roleless:
         if _fix_roleless(ctx, s):
@@ -945,40 +1051,66 @@ def _solve_pack(ctx: _Context, pack: _Pack, budget: float, choice: list[list[int
 
     variables = list(b.x.values()) + b.starts + shorts + share_shorts
 
-    # Phase 0: least total shortfall.
-    total_short = 0
-    found: dict[Any, int] | None = None
+    # The warm start (emergency.season.warmstart): as the hint of phase 0 and, when it
+    # meets every hard row, the fallback of a phase that finds nothing better in time.
+    warm = warm_start(ctx, pack.members, pack.rows)
+    hint = {var: int(warm[s][d] == m) for (s, d, m), var in b.x.items()}
+    shortfall: Any = None
     if shorts or share_shorts:
         weight = PER_MILLE * len(shorts) + 1
         shortfall = weight * sum(share_shorts) + sum(shorts)
         model.minimize(shortfall)
-        # a start: every source at its floor (normal outside key periods)
-        floors = {var: int(sources[s].floor[d] == m) for (s, d, m), var in b.x.items()}
-        solver, status = _solve(model, left() / 2, floors)
-        if status in ("infeasible", "unknown"):
+    warm_values, warm_short = _evaluate(model, variables, hint, left() / 10)
+    if warm_values is not None:
+        hint = warm_values
+
+    # Phase 0: least total shortfall.
+    total_short = 0
+    found: dict[Any, int] | None = warm_values
+    if shortfall is not None:
+        solver, status = _solve(model, left() / 2, hint)
+        if status == "infeasible" or (status == "unknown" and warm_values is None):
             return _PackResult(status)
-        total_short = round(solver.objective_value)
+        if status == "unknown" or (
+            warm_values is not None and warm_short < round(solver.objective_value)
+        ):
+            total_short = warm_short
+        else:
+            total_short = round(solver.objective_value)
+            found = {v: solver.value(v) for v in variables}
         model.add(shortfall <= total_short)
-        found = {v: solver.value(v) for v in variables}
 
     # Phase 1: least cost.
     scale = decimal_scale([abs(c) for c, _ in cost_terms])
     ints = [round(c * scale) for c, _ in cost_terms]
     cost_expr = cp_model.LinearExpr.weighted_sum([v for _, v in cost_terms], ints)
     model.minimize(cost_expr)
-    # (no hint from phase 0: its schedule, cost aside, leads the search astray)
-    solver, status = _solve(model, left() * 0.8, None)
+    # (no hint from phase 0: its schedule, cost aside, leads the search astray; only
+    # when nothing is found in half the time, the rest starts from it)
+    spend = left() * 0.8
+    if found is None:
+        solver, status = _solve(model, spend, None)
+    else:
+        solver, status = _solve_or_give_up(model, spend, spend / 2)
+        if status == "unknown":
+            solver, status = _solve(model, left() * 0.8, found)
     if status == "infeasible" or (status == "unknown" and found is None):
         return _PackResult(status)
+
+    def units(values: dict[Any, int]) -> int:
+        return sum(c * values[v] for c, (_, v) in zip(ints, cost_terms, strict=True))
+
     if status == "unknown":
-        # nothing better in time: phase 0's schedule stands (it meets phase 1's rows)
+        # nothing better in time: phase 0's schedule (or the warm start) stands
         assert found is not None
         values = found
-        cost_units = sum(c * values[v] for c, (_, v) in zip(ints, cost_terms, strict=True))
+        cost_units = units(values)
         status = "feasible"
     else:
         cost_units = round(solver.objective_value)
         values = {v: solver.value(v) for v in variables}
+        if found is not None and units(found) < cost_units:
+            values, cost_units, status = found, units(found), "feasible"
     lower = solver.best_objective_bound
     bound = max(lower / scale + cost_const, 0.0) if math.isfinite(lower) else 0.0
 
