@@ -18,13 +18,38 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from api.pages.auth import csrf_token, pop_flash
+from emergency.names import (
+    ORDER_STATUS_ZH,
+    label,
+)
 from emergency.settings import CITY_OFFSET
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES_DIR = HERE.parent / "templates"
 STATIC_DIR = HERE.parent / "static"
 
-LEVELS_ZH = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
+
+def named(key: object, kind: str) -> str:
+    """A code as planners read it: the Chinese name with the English (``钢铁 steel``), from
+    the one table of :mod:`emergency.names`; the code alone when both are the same; '' for
+    nothing. ``kind``: ``industry``, ``kind``, ``grade``, ``guarantee``, ``level``,
+    ``plan_status``, ``response_status``, ``order_status``, ``version_status``, ``fixed``,
+    ``measure``."""
+    if key is None or key == "":
+        return ""
+    code = str(key)
+    zh, en = label(kind, code, "zh"), label(kind, code, "en")
+    return zh if zh == en else f"{zh} {en}"
+
+
+def bilingual(zh: str | None, en: str | None) -> tuple[str, str]:
+    """A text first in Chinese, then the English beside it: ``(zh, en)``; where the Chinese
+    is empty (plans stored before it existed) the English alone, as ``(en, "")``."""
+    if zh and zh != en:
+        return zh, en or ""
+    return en or zh or "", ""
+
+
 POLLUTANT_LABELS = {
     "so2": "SO₂",
     "nox": "NOx",
@@ -32,32 +57,13 @@ POLLUTANT_LABELS = {
     "vocs": "VOCs",
     "so2+nox": "SO₂+NOx",
 }
-STATUS_LABELS = {
-    "optimal": "最优 optimal",
-    "feasible": "可行 feasible (time limit)",
-    "short": "目标不可达 short",
-    "no_warning": "无预警 no warning",
-}
 ORDER_STATUS_LABELS = {
     "issued": "已下达 issued",
     "acknowledged": "已确认 acknowledged",
     "superseded": "已替代 superseded",
     "lifted": "已解除 lifted",
 }
-KIND_LABELS = {
-    "plant": "企业 plant",
-    "site": "工地 site",
-    "yard": "堆场 yard",
-    "quarry": "矿山 quarry",
-}
-FIXED_LABELS = {
-    "": "",
-    "guaranteed": "保障类 guaranteed",
-    "protected_grade": "保护绩效等级 protected grade",
-    "override": "人工指定 override",
-    "exempt": "豁免 exempt",
-    "state": "延续停产 stop continued",
-}
+"""Order statuses as the season pages word them; the other pages use ``named``."""
 ANOMALY_LABELS = {
     "load": "负荷超限 load",
     "electricity": "用电超限 electricity",
@@ -82,7 +88,7 @@ def level_label(level: str | None) -> str:
     """``橙色 Orange``; ``无 none`` without a level."""
     if not level:
         return "无 none"
-    return f"{LEVELS_ZH.get(level, level)} {level.capitalize()}"
+    return f"{label('level', level, 'zh')} {level.capitalize()}"
 
 
 def pollutant_label(key: str) -> str:
@@ -143,15 +149,15 @@ def _environment() -> Environment:
         percent=percent,
         local_time=local_time,
         day=day,
+        named=named,
     )
     env.globals.update(
-        LEVELS_ZH=LEVELS_ZH,
-        STATUS_LABELS=STATUS_LABELS,
         ORDER_STATUS_LABELS=ORDER_STATUS_LABELS,
-        KIND_LABELS=KIND_LABELS,
-        FIXED_LABELS=FIXED_LABELS,
         ANOMALY_LABELS=ANOMALY_LABELS,
         static_version=static_version,
+        named=named,
+        bilingual=bilingual,
+        ORDER_STATUSES=[str(k) for k in ORDER_STATUS_ZH],
     )
     return env
 

@@ -41,6 +41,7 @@ class ConsultationItem:
     start: dt.date | None
     end: dt.date | None
     reason: str
+    reason_zh: str = ""
 
 
 @dataclass
@@ -51,6 +52,8 @@ class Event:
     title: str
     detail: str
     actor: str
+    detail_zh: str = ""
+    """the detail in Chinese; '' where there is none (the English alone is shown)"""
 
     @property
     def label(self) -> str:
@@ -70,6 +73,7 @@ def consultations(session: Session, actor: Actor, response_id: int) -> list[Cons
             start=c.warning.start,
             end=c.warning.end,
             reason=c.warning.reason,
+            reason_zh=c.warning.reason_zh,
         )
         for c in sorted(views, key=lambda c: (c.received_at, c.id))
     ]
@@ -88,6 +92,7 @@ def timeline(session: Session, actor: Actor, detail: ResponseDetail) -> list[Eve
                 f"会商 Consultation #{c.id} {period}".strip(),
                 c.reason,
                 c.actor,
+                c.reason_zh,
             )
         )
     for o in detail.overrides:

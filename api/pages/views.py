@@ -71,6 +71,8 @@ class ListRow:
     cost_yuan: float = 0.0
     restart_cost_yuan: float = 0.0
     days: int = 0
+    why_zh: str = ""
+    """the why in Chinese ('' in plans stored before it existed)"""
 
     @property
     def category(self) -> str:
@@ -204,6 +206,7 @@ def list_rows(plan: ResponsePlan, dataset: Dataset, day: dt.date | None = None) 
                     deepened=a.deepened,
                     fixed=a.fixed,
                     why=a.why,
+                    why_zh=a.why_zh,
                     cut_kg=a.cut_kg,
                 )
                 rows.append(current)
