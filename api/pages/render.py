@@ -57,13 +57,6 @@ POLLUTANT_LABELS = {
     "vocs": "VOCs",
     "so2+nox": "SO₂+NOx",
 }
-ORDER_STATUS_LABELS = {
-    "issued": "已下达 issued",
-    "acknowledged": "已确认 acknowledged",
-    "superseded": "已替代 superseded",
-    "lifted": "已解除 lifted",
-}
-"""Order statuses as the season pages word them; the other pages use ``named``."""
 ANOMALY_LABELS = {
     "load": "负荷超限 load",
     "electricity": "用电超限 electricity",
@@ -152,7 +145,6 @@ def _environment() -> Environment:
         named=named,
     )
     env.globals.update(
-        ORDER_STATUS_LABELS=ORDER_STATUS_LABELS,
         ANOMALY_LABELS=ANOMALY_LABELS,
         static_version=static_version,
         named=named,

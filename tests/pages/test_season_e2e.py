@@ -81,4 +81,4 @@ def test_plan_approve_then_the_enterprise_acknowledges(page: Any, live: Live) ->
     page.reload()
     page.get_by_text("查看指令 Show the orders").click()
     order = page.locator("#season-orders tbody tr")
-    assert order.count() == 1 and "已确认 acknowledged" in order.inner_text()
+    assert order.count() == 1 and "已签收 acknowledged" in order.inner_text()
