@@ -44,6 +44,8 @@ from emergency.errors import ValidationErrors
 from emergency.instance import Option
 from emergency.measures import plan_options
 from emergency.scaling import UNBOUNDED, decimal_scale, scale_row
+from emergency.season.context import Context as _Context
+from emergency.season.context import QuotaRow, SeasonLine, SeasonSource
 from emergency.season.model import (
     SeasonInput,
     exempt_grades,
@@ -76,30 +78,6 @@ if TYPE_CHECKING:
 
 PER_MILLE = 1000
 RISK_SCALE = 10**6
-
-
-@dataclass
-class SeasonLine:
-    id: str
-    value_added_yuan_d: float
-    restart_cost_yuan: float
-    min_stop_days: int
-
-
-@dataclass
-class SeasonSource:
-    """A planned source over the season: its lines, measures and allowed choices per day."""
-
-    id: str
-    industry: str
-    lines: list[SeasonLine]
-    options: tuple[Option, ...]
-    floor: list[int]
-    allowed: list[tuple[int, ...]]
-    exempt: str | None
-
-    def load(self, m: int, li: int) -> float:
-        return self.options[m].loads[li]
 
 
 def build_sources(inp: SeasonInput, dataset: Dataset) -> list[SeasonSource]:
@@ -157,19 +135,6 @@ def supply_edges(
             w = [ln.id for ln in sources[s2].lines].index(edge.to_line)
             out.append(((s1, u), (s2, w), float(edge.share)))
     return out
-
-
-@dataclass
-class QuotaRow:
-    """One row of a quota: a line's stop days, or an output cut of a group of lines."""
-
-    quota: int
-    label: str
-    """``source/line`` (stop days), ``source`` (per firm) or ``all`` (output cut)."""
-    members: list[tuple[int, int]]
-    """(source index, line index)."""
-    required: float
-    """Days, or yuan of lost value added over the season."""
 
 
 def quota_rows(inp: SeasonInput, dataset: Dataset, sources: list[SeasonSource]) -> list[QuotaRow]:
@@ -373,23 +338,6 @@ def _no_schedule(season_id: str, status: str, began: float, why: str = "") -> Sc
     if not why:
         why = "infeasible" if status == "infeasible" else "no schedule within the time limit"
     return Schedule(season_id, status, message=why, seconds=time.monotonic() - began)
-
-
-@dataclass
-class _Context:
-    """What every group's model reads: the sources, quota rows, couplings, shares."""
-
-    inp: SeasonInput
-    sources: list[SeasonSource]
-    rows: list[QuotaRow]
-    edges: list[tuple[tuple[int, int], tuple[int, int], float]]
-    shares: dict[str, tuple[float, list[int], float]]
-    """industry → (minimum share, member sources, normal value added a day)"""
-    weights: list[list[float]]
-    """source → option → Σ_pollutants cut / city baseline"""
-    n: int
-    first: int
-    """The first planned day (days before it are settled)."""
 
 
 @dataclass

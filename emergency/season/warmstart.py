@@ -23,7 +23,8 @@ import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from emergency.season.schedule import SeasonSource, _Context
+    from emergency.season.context import Context as _Context
+    from emergency.season.context import SeasonSource
 
 EPS = 1e-9
 

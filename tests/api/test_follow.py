@@ -112,9 +112,12 @@ def test_episodes_to_come_are_shown_to_the_public_and_in_the_cli(
     ]
     path = tmp_path / "forecast.json"
     path.write_text(json.dumps({**fc, "rule_set": "henan-2019"}), encoding="utf-8")
-    shown = CliRunner().invoke(app, ["assess", "--forecast", str(path)])
+    shown = CliRunner().invoke(app, ["assess", "--forecast", str(path), "--lang", "en"])
     assert shown.exit_code == 0, shown.output
     assert "Forecast to come 后续过程: 2016-12-20 .. 2016-12-22: orange" in shown.output
+    shown_zh = CliRunner().invoke(app, ["assess", "--forecast", str(path)])  # the city's zh
+    assert shown_zh.exit_code == 0, shown_zh.output
+    assert "后续过程：2016-12-20 .. 2016-12-22：橙色" in shown_zh.output
 
 
 def test_responses_and_orders_carry_the_start_hour(store: Store, clock: Clock) -> None:
