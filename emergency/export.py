@@ -111,7 +111,7 @@ def cell(value: Any) -> Any:
     return value
 
 
-def _append(sheet: Any, values: list[Any]) -> None:
+def append_row(sheet: Any, values: list[Any]) -> None:
     """Append a row of :func:`cell` values; text is stored as a string, never a formula."""
     sheet.append([cell(v) for v in values])
     for written in sheet[sheet.max_row]:
@@ -196,11 +196,11 @@ def to_csv(plan: ResponsePlan, dataset: Dataset | None = None, lang: str = "en")
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow([header(c, lang) for c in COLUMNS])
-    writer.writerows([_csv_cell(row[c]) for c in COLUMNS] for row in plan_rows(plan, dataset, lang))
+    writer.writerows([csv_cell(row[c]) for c in COLUMNS] for row in plan_rows(plan, dataset, lang))
     return buf.getvalue()
 
 
-def _csv_cell(value: Any) -> Any:
+def csv_cell(value: Any) -> Any:
     """:func:`cell`, with a carriage return in text written as a line feed: the csv module
     quotes a field holding a line feed (its line terminator) but not a lone CR, which
     many readers take for the end of the row (and the text after it for a new cell)."""
@@ -221,16 +221,16 @@ def to_xlsx(plan: ResponsePlan, dataset: Dataset | None = None, lang: str = "en"
     ws = wb.active
     assert ws is not None
     ws.title = names[0]
-    _append(ws, [header(c, lang) for c in COLUMNS])
+    append_row(ws, [header(c, lang) for c in COLUMNS])
     for row in plan_rows(plan, dataset, lang):
-        _append(ws, [row[c] for c in COLUMNS])
+        append_row(ws, [row[c] for c in COLUMNS])
     ws.freeze_panes = "A2"
     days = wb.create_sheet(names[1])
     drows = day_rows(plan, lang)
     keys = list(drows[0]) if drows else ["date"]
-    _append(days, [header(k, lang) for k in keys])
+    append_row(days, [header(k, lang) for k in keys])
     for row in drows:
-        _append(days, [row[c] for c in keys])
+        append_row(days, [row[c] for c in keys])
     summary = wb.create_sheet(names[2])
     w = plan.warning
     zh = lang == "zh"
@@ -250,7 +250,7 @@ def to_xlsx(plan: ResponsePlan, dataset: Dataset | None = None, lang: str = "en"
             for p in POLLUTANTS
         ),
     ]:
-        _append(summary, [header(key, lang), value])
+        append_row(summary, [header(key, lang), value])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

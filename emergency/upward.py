@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from emergency import NORMAL, POLLUTANTS
-from emergency.export import cell
+from emergency.export import append_row
 from emergency.listbook.columns import GRADE_ZH, GUARANTEE_ZH, INDUSTRY_ZH, KIND_ZH
 from emergency.measures import allowed_loads, measure_name
 from emergency.names import label
@@ -185,14 +185,6 @@ def line_rows(plan: ResponsePlan, dataset: Dataset) -> list[LineRow]:
     return rows
 
 
-def _append(sheet: Any, values: list[Any]) -> None:
-    """A row of guarded values; text stored as a string, never as a formula."""
-    sheet.append([cell(v) for v in values])
-    for written in sheet[sheet.max_row]:
-        if isinstance(written.value, str):
-            written.data_type = "s"
-
-
 def _list_sheet(sheet: Any, plan: ResponsePlan, dataset: Dataset) -> None:
     dates = [d.date for d in plan.days]
     zh = [h[0] for h in HEAD]
@@ -202,8 +194,8 @@ def _list_sheet(sheet: Any, plan: ResponsePlan, dataset: Dataset) -> None:
         en += [f"{day.isoformat()} {name}" for _, name in DAY_BLOCK]
     zh += [h[0] for h in TAIL]
     en += [h[1] for h in TAIL]
-    _append(sheet, zh)
-    _append(sheet, en)
+    append_row(sheet, zh)
+    append_row(sheet, en)
     for number, row in enumerate(line_rows(plan, dataset), start=1):
         src = dataset.by_id.get(row.source)
         values: list[Any] = [
@@ -230,14 +222,14 @@ def _list_sheet(sheet: Any, plan: ResponsePlan, dataset: Dataset) -> None:
             values.append(got["cost"])
             total += got["cost"]
         values.append(total)
-        _append(sheet, values)
+        append_row(sheet, values)
     sheet.freeze_panes = "D3"
 
 
 def _summary_sheet(sheet: Any, plan: ResponsePlan, dataset: Dataset, info: ReportInfo) -> None:
     w = plan.warning
     approved = info.approved_at is not None
-    _append(sheet, ["项目", "item", "值", "value"])
+    append_row(sheet, ["项目", "item", "值", "value"])
     for zh, en, value in [
         ("预警级别", "level", label("level", w.level, "zh") if w.level else "无 none"),
         ("开始日期", "start", w.start.isoformat() if w.start else ""),
@@ -251,7 +243,7 @@ def _summary_sheet(sheet: Any, plan: ResponsePlan, dataset: Dataset, info: Repor
         ("求解状态", "status", label("plan_status", plan.status, "zh")),
         ("总成本(元)", "total_cost_yuan", plan.total_cost_yuan),
     ]:
-        _append(sheet, [zh, en, value, None])
+        append_row(sheet, [zh, en, value, None])
 
     sources = sorted({a.source for a in plan.assignments})
     rows = line_rows(plan, dataset)
@@ -261,9 +253,9 @@ def _summary_sheet(sheet: Any, plan: ResponsePlan, dataset: Dataset, info: Repor
         ("按行业", "by industry", "industry", INDUSTRY_ZH),
         ("按区县", "by district", "district", None),
     ]:
-        _append(sheet, [])
-        _append(sheet, [title_zh, title_en, "企业数", "生产线数"])
-        _append(sheet, [None, None, "enterprises", "lines"])
+        append_row(sheet, [])
+        append_row(sheet, [title_zh, title_en, "企业数", "生产线数"])
+        append_row(sheet, [None, None, "enterprises", "lines"])
         enterprises: Counter[str] = Counter()
         lines: Counter[str] = Counter()
         for source in sources:
@@ -273,19 +265,19 @@ def _summary_sheet(sheet: Any, plan: ResponsePlan, dataset: Dataset, info: Repor
             enterprises[key] += 1
             lines[key] += lines_of[source]
         for key in sorted(enterprises):
-            _append(sheet, [key, None, enterprises[key], lines[key]])
-        _append(sheet, ["合计", "total", sum(enterprises.values()), sum(lines.values())])
+            append_row(sheet, [key, None, enterprises[key], lines[key]])
+        append_row(sheet, ["合计", "total", sum(enterprises.values()), sum(lines.values())])
 
-    _append(sheet, [])
-    _append(sheet, ["日期", "污染物", "减排量(kg)", "目标(kg)", "是否达标", "成本(元)"])
-    _append(sheet, ["date", "pollutant", "cut_kg", "target_kg", "met", "cost_yuan"])
+    append_row(sheet, [])
+    append_row(sheet, ["日期", "污染物", "减排量(kg)", "目标(kg)", "是否达标", "成本(元)"])
+    append_row(sheet, ["date", "pollutant", "cut_kg", "target_kg", "met", "cost_yuan"])
     cost_of: dict[dt.date, float] = {}
     for a in plan.assignments:
         cost_of[a.date] = cost_of.get(a.date, 0.0) + a.cost_yuan
     for day in plan.days:
         for p in POLLUTANTS:
             short = getattr(day.shortfall_kg, p)
-            _append(
+            append_row(
                 sheet,
                 [
                     day.date.isoformat(),
@@ -296,7 +288,7 @@ def _summary_sheet(sheet: Any, plan: ResponsePlan, dataset: Dataset, info: Repor
                     cost_of[day.date] if p == POLLUTANTS[0] else None,
                 ],
             )
-    _append(sheet, ["合计", "total", None, None, None, plan.total_cost_yuan])
+    append_row(sheet, ["合计", "total", None, None, None, plan.total_cost_yuan])
 
 
 def _about_sheet(sheet: Any, plan: ResponsePlan, info: ReportInfo) -> None:
@@ -325,7 +317,7 @@ def _about_sheet(sheet: Any, plan: ResponsePlan, info: ReportInfo) -> None:
         ("生成时间", "generated_at", info.generated_at.isoformat(timespec="seconds")),
         ("单位", "units", "减排量 kg/日，成本 元/日，负荷 % / cuts kg per day, cost yuan per day"),
     ]:
-        _append(sheet, [zh, en, value])
+        append_row(sheet, [zh, en, value])
 
 
 def to_report_xlsx(plan: ResponsePlan, dataset: Dataset, info: ReportInfo) -> bytes:

@@ -265,22 +265,6 @@ def _format_loads(loads: dict[str, float]) -> str:
     return ", ".join(f"{line} {100 * float(v):.0f} %" for line, v in sorted(loads.items()))
 
 
-def _required_shares(text: str) -> dict[str, float]:
-    """``min_running_share`` of the season file as stored (the plan page only shows it)."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return {}
-    shares = data.get("min_running_share") if isinstance(data, dict) else None
-    if not isinstance(shares, dict):
-        return {}
-    out = {}
-    for industry, value in shares.items():
-        if isinstance(value, int | float):
-            out[str(industry)] = float(value)
-    return out
-
-
 def _share_band(share: float) -> int:
     """0 (< 25 %) … 4 (full output)."""
     if share >= 1 - 1e-6:
@@ -373,7 +357,7 @@ def build_calendar(
     shown = [r for r in rows if filters.keeps(r)]
     shown.sort(key=lambda r: (r.industry, r.district, r.source))
 
-    required = _required_shares(detail.text)
+    required = detail.min_running_share
     shorts = {
         (str(s["industry"]), _date(s["date"])): s for s in schedule.get("running_share_short") or []
     }

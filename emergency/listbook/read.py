@@ -900,7 +900,7 @@ def _messages(sheets: list[Sheet]) -> list[str]:
 # --------------------------------------------------------------------------- data → folder
 
 
-def _csv_cell(value: Any) -> str:
+def _csv_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
@@ -925,7 +925,7 @@ def write_folder(data: ListData, out: Path, city_text: str, source: str) -> None
     with (out / INVENTORY_FILE).open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(COLUMNS)
-        writer.writerows([_csv_cell(row[c]) for c in COLUMNS] for row in data.rows)
+        writer.writerows([_csv_text(row[c]) for c in COLUMNS] for row in data.rows)
     (out / CITY_FILE).write_text(city_text, encoding="utf-8")
     rows = {row["id"]: row for row in data.rows}
     for plan in data.plans:

@@ -21,7 +21,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from emergency import POLLUTANTS
 from emergency.dataset import Dataset
-from emergency.export import cell
+from emergency.export import append_row
 from emergency.inventory import Source
 from emergency.listbook.columns import (
     COLOURS,
@@ -57,17 +57,10 @@ def _number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else float(value)
 
 
-def _append(ws: Worksheet, values: list[Any]) -> None:
-    ws.append([cell(v) for v in values])
-    for written in ws[ws.max_row]:
-        if isinstance(written.value, str):
-            written.data_type = "s"
-
-
 def _headers(ws: Worksheet, columns: list[Column], required: tuple[str, ...] = ()) -> None:
     """Two header rows: Chinese (with units) and English."""
-    _append(ws, [c.title for c in columns])
-    _append(ws, [c.en for c in columns])
+    append_row(ws, [c.title for c in columns])
+    append_row(ws, [c.en for c in columns])
     for i, column in enumerate(columns, start=1):
         for row in (1, 2):
             target = ws.cell(row=row, column=i)
@@ -172,22 +165,22 @@ def export_workbook(dataset: Dataset, out: Path) -> None:
         plan = dataset.plan(source.id)
         rows = [_source_row(source)] if plan is None else _plan_rows(source, plan)
         for row in rows:
-            _append(ws, [row.get(c.key, "") for c in columns])
+            append_row(ws, [row.get(c.key, "") for c in columns])
         if plan is None:
             continue
         used = set(plan.levels.values())
         extra = [m for m in plan.measures if m.id not in used]
         if not extra:
-            _append(measures, [plan.enterprise, NONE_MARKS[0], "", "", ""])
+            append_row(measures, [plan.enterprise, NONE_MARKS[0], "", "", ""])
         for measure in extra:
             if not measure.loads:
-                _append(measures, [plan.enterprise, measure.id, measure.name, "", ""])
+                append_row(measures, [plan.enterprise, measure.id, measure.name, "", ""])
             for line_id, load in measure.loads.items():
-                _append(
+                append_row(
                     measures, [plan.enterprise, measure.id, measure.name, line_id, _percent(load)]
                 )
         for edge in plan.supplies:
-            _append(
+            append_row(
                 supplies,
                 [
                     plan.enterprise,
@@ -379,7 +372,7 @@ def write_template(out: Path) -> None:
     ws = book.create_sheet("清单")
     _headers(ws, columns, LIST_REQUIRED)
     for row in _examples():
-        _append(ws, [row.get(c.key, "") for c in columns])
+        append_row(ws, [row.get(c.key, "") for c in columns])
     measures = book.create_sheet("措施")
     _headers(measures, list(MEASURE_COLUMNS))
     supplies = book.create_sheet("供应关系")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from emergency import POLLUTANTS
 from emergency.errors import InputError
-from emergency.export import _append, _csv_cell
+from emergency.export import append_row, csv_cell
 from emergency.season.state import SETTLED, SETTLED_NAME
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def to_csv(schedule: dict[str, Any], dataset: Dataset) -> str:
     writer = csv.DictWriter(buf, fieldnames=names, lineterminator="\n")
     writer.writeheader()
     writer.writerows(
-        {k: _csv_cell(v) for k, v in row.items()} for row in run_rows(schedule, dataset)
+        {k: csv_cell(v) for k, v in row.items()} for row in run_rows(schedule, dataset)
     )
     return buf.getvalue()
 
@@ -100,36 +100,36 @@ def to_xlsx(schedule: dict[str, Any], dataset: Dataset) -> bytes:
     runs = wb.active
     assert runs is not None
     runs.title = SHEETS[0]
-    _append(runs, [zh for _, zh in RUN_COLUMNS])
-    _append(runs, [en for en, _ in RUN_COLUMNS])
+    append_row(runs, [zh for _, zh in RUN_COLUMNS])
+    append_row(runs, [en for en, _ in RUN_COLUMNS])
     for row in run_rows(schedule, dataset):
-        _append(runs, [row[en] for en, _ in RUN_COLUMNS])
+        append_row(runs, [row[en] for en, _ in RUN_COLUMNS])
     runs.freeze_panes = "A3"
 
     quotas = wb.create_sheet(SHEETS[1])
-    _append(quotas, [zh for _, zh in QUOTA_COLUMNS])
-    _append(quotas, [en for en, _ in QUOTA_COLUMNS])
+    append_row(quotas, [zh for _, zh in QUOTA_COLUMNS])
+    append_row(quotas, [en for en, _ in QUOTA_COLUMNS])
     for q in schedule.get("quotas") or []:
-        _append(quotas, [q.get(en) for en, _ in QUOTA_COLUMNS])
+        append_row(quotas, [q.get(en) for en, _ in QUOTA_COLUMNS])
     quotas.freeze_panes = "A3"
 
     days = wb.create_sheet(SHEETS[2])
     records = schedule.get("days") or []
     industries = sorted({i for d in records for i in d.get("running_share", {})})
-    _append(
+    append_row(
         days,
         ["日期", "风险", "重点时段", "等级"]
         + [f"运行比例 {i}" for i in industries]
         + [f"减排量 {p} (kg)" for p in POLLUTANTS],
     )
-    _append(
+    append_row(
         days,
         ["date", "risk", "key_period", "level"]
         + [f"running_share_{i}" for i in industries]
         + [f"cut_{p}_kg" for p in POLLUTANTS],
     )
     for d in records:
-        _append(
+        append_row(
             days,
             [d["date"], d["risk"], d.get("key_period") or "", d.get("level") or ""]
             + [d["running_share"].get(i) for i in industries]
@@ -149,7 +149,7 @@ def to_xlsx(schedule: dict[str, Any], dataset: Dataset) -> bytes:
     ]
     sheet = wb.create_sheet("汇总 Summary")
     for key, value in summary:
-        _append(sheet, [key, value])
+        append_row(sheet, [key, value])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

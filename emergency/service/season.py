@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from emergency.errors import InputError, ValidationErrors
 from emergency.season.check import check_season_schedule
-from emergency.season.model import SeasonInput, parse_season_text
+from emergency.season.model import Season, SeasonInput, parse_season_text
 from emergency.season.schedule import plan_season
 from emergency.season.state import SeasonState
 from emergency.service.access import Action, Actor, require
@@ -216,8 +216,15 @@ def _detail(row: SeasonPlan) -> SeasonPlanDetail:
         risk_csv=row.risk_csv,
         quotas=_quotas(row.schedule),
         key_periods=list(row.key_periods or []),
+        min_running_share=_running_shares(row.content),
         schedule=row.schedule,
     )
+
+
+def _running_shares(text: str) -> dict[str, float]:
+    """The minimum running shares of a stored season file (validated when it was posted)."""
+    data, _node = read_yaml(text, SEASON_NAME)
+    return dict(Season.model_validate(data).min_running_share)
 
 
 def _row(session: Session, plan_id: int) -> SeasonPlan:

@@ -468,6 +468,8 @@ class SeasonPlanDetail(SeasonPlanSummary):
     risk_csv: str | None
     quotas: list[QuotaView]
     key_periods: list[dict[str, Any]]
+    min_running_share: dict[str, float]
+    """Industry → the share of its normal output that runs every day."""
     schedule: dict[str, Any]
 
 
