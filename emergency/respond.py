@@ -12,6 +12,7 @@ import datetime as dt
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from emergency import NORMAL, POLLUTANTS
@@ -293,25 +294,45 @@ def _why(inst: Instance, solved: Solved, s: int, d: int, lang: str = "en") -> st
     supplied = _supply_why(inst, solved, s, d)
     if supplied:
         return f"deepened from {at_floor.id} to {chosen.id}: {supplied}"
-    gains = []
-    value = 0.0
-    for name, idx in inst.pooled_rows(d):
-        extra = sum(chosen.cut_kg[i] - at_floor.cut_kg[i] for i in idx)
-        dual = solved.marginal_yuan_per_kg[d].get(name, 0.0)
-        if extra > 0:
-            gains.append(f"+{extra:,.0f} kg {_LABEL[name]}")
-            value += extra * dual
-    binding = [
-        f"{_LABEL[n]} {v:,.1f}" for n, v in solved.marginal_yuan_per_kg[d].items() if v > 1e-9
-    ]
-    extra_cost = chosen.cost_yuan_d - at_floor.cost_yuan_d
+    deep = _deepening(inst, solved, s, d)
+    gains = [f"+{extra:,.0f} kg {_LABEL[name]}" for name, extra in deep.gains]
+    binding = [f"{_LABEL[n]} {v:,.1f}" for n, v in deep.binding]
     text = (
         f"deepened from {at_floor.id} to {chosen.id} to meet the {level} targets: "
-        f"{', '.join(gains) or 'no extra cut'} for {extra_cost:,.0f} yuan/day"
+        f"{', '.join(gains) or 'no extra cut'} for {deep.extra_cost:,.0f} yuan/day"
     )
     if binding:
-        text += f"; binding targets (yuan/kg): {', '.join(binding)}; cuts worth {value:,.0f} yuan"
+        text += (
+            f"; binding targets (yuan/kg): {', '.join(binding)}; cuts worth {deep.value:,.0f} yuan"
+        )
     return text
+
+
+@dataclass(frozen=True)
+class _Deepening:
+    """What a source's measure beyond its floor buys on a day, in any language."""
+
+    gains: list[tuple[str, float]]
+    """(target row, extra kg) for every row the deeper measure cuts more on."""
+    binding: list[tuple[str, float]]
+    """(target row, marginal yuan/kg) of every binding target of the day."""
+    value: float
+    """The extra cuts valued at the marginal costs, yuan."""
+    extra_cost: float
+    """Yuan a day beyond the floor measure."""
+
+
+def _deepening(inst: Instance, solved: Solved, s: int, d: int) -> _Deepening:
+    src = inst.sources[s]
+    chosen, at_floor = src.options[solved.choice[s][d]], src.options[src.floor[d]]
+    gains, value = [], 0.0
+    for name, idx in inst.pooled_rows(d):
+        extra = sum(chosen.cut_kg[i] - at_floor.cut_kg[i] for i in idx)
+        if extra > 0:
+            gains.append((name, extra))
+            value += extra * solved.marginal_yuan_per_kg[d].get(name, 0.0)
+    binding = [(n, v) for n, v in solved.marginal_yuan_per_kg[d].items() if v > 1e-9]
+    return _Deepening(gains, binding, value, chosen.cost_yuan_d - at_floor.cost_yuan_d)
 
 
 def _why_zh(inst: Instance, solved: Solved, s: int, d: int) -> str:
@@ -333,24 +354,15 @@ def _why_zh(inst: Instance, solved: Solved, s: int, d: int) -> str:
     supplied = _supply_why(inst, solved, s, d, "zh")
     if supplied:
         return f"由 {at_floor.id} 加严至 {chosen.id}：{supplied}"
-    gains = []
-    value = 0.0
-    for name, idx in inst.pooled_rows(d):
-        extra = sum(chosen.cut_kg[i] - at_floor.cut_kg[i] for i in idx)
-        dual = solved.marginal_yuan_per_kg[d].get(name, 0.0)
-        if extra > 0:
-            gains.append(f"{_LABEL[name]} +{extra:,.0f} kg")
-            value += extra * dual
-    binding = [
-        f"{_LABEL[n]} {v:,.1f}" for n, v in solved.marginal_yuan_per_kg[d].items() if v > 1e-9
-    ]
-    extra_cost = chosen.cost_yuan_d - at_floor.cost_yuan_d
+    deep = _deepening(inst, solved, s, d)
+    gains = [f"{_LABEL[name]} +{extra:,.0f} kg" for name, extra in deep.gains]
+    binding = [f"{_LABEL[n]} {v:,.1f}" for n, v in deep.binding]
     text = (
         f"为完成{level}减排目标，由 {at_floor.id} 加严至 {chosen.id}："
-        f"{'，'.join(gains) or '无额外减排'}，每天多花 {extra_cost:,.0f} 元"
+        f"{'，'.join(gains) or '无额外减排'}，每天多花 {deep.extra_cost:,.0f} 元"
     )
     if binding:
-        text += f"；起约束作用的目标（元/kg）：{'，'.join(binding)}；减排价值 {value:,.0f} 元"
+        text += f"；起约束作用的目标（元/kg）：{'，'.join(binding)}；减排价值 {deep.value:,.0f} 元"
     return text
 
 
