@@ -238,6 +238,35 @@ def _severer(a: str | None, b: str | None) -> str | None:
 _RANGE_END_ZH = {"upper": "上限", "lower": "下限", "mid": "中值"}
 
 
+@dataclass(frozen=True)
+class _ReasonDays:
+    """The days a forecast's reason names, in any language."""
+
+    period: Sequence[WarningDay]
+    """The chosen episode's days (every day when none was chosen)."""
+    ranges: bool
+    """Some of them were forecast as AQI ranges."""
+    clean: list[WarningDay]
+    """Days inside the chosen episode below its threshold (merged across)."""
+    longest: Sequence[WarningDay] | None
+    """With no episode chosen: the longest episode's days, if any."""
+
+
+def _reason_days(
+    days: Sequence[WarningDay],
+    episodes: Sequence[Episode],
+    chosen: Episode | None,
+    rule_set: RuleSet,
+) -> _ReasonDays:
+    period = days[chosen.first : chosen.last + 1] if chosen else days
+    clean = [d for d in period if not rule_set.episode.met_by(d.aqi)] if chosen else []
+    longest = None
+    if episodes:
+        e = max(episodes, key=lambda e: e.last - e.first)
+        longest = days[e.first : e.last + 1]
+    return _ReasonDays(period, any(d.aqi_range for d in period), clean, longest)
+
+
 def _forecast_reason_zh(
     days: Sequence[WarningDay],
     episodes: Sequence[Episode],
@@ -245,22 +274,19 @@ def _forecast_reason_zh(
     rule_set: RuleSet,
 ) -> str:
     """:func:`_forecast_reason` in Chinese."""
-    period = days[chosen.first : chosen.last + 1] if chosen else days
-    ranges = any(d.aqi_range for d in period)
+    at = _reason_days(days, episodes, chosen, rule_set)
     end = _RANGE_END_ZH.get(rule_set.range_end, rule_set.range_end)
-    tag = rule_set.id + (f"；AQI 预报范围取{end}" if ranges else "")
+    tag = rule_set.id + (f"；AQI 预报范围取{end}" if at.ranges else "")
     merged = ""
-    clean = [d for d in period if not rule_set.episode.met_by(d.aqi)] if chosen else []
-    if clean:
-        whole = f"{period[0].date}..{period[-1].date}"
-        merged = f"，跨过 {_dates(clean)}（{_values(clean)}）合并为一次过程 {whole}"
+    if at.clean:
+        whole = f"{at.period[0].date}..{at.period[-1].date}"
+        merged = f"，跨过 {_dates(at.clean)}（{_values(at.clean)}）合并为一次过程 {whole}"
     if chosen is not None and chosen.level is not None:
         return f"{chosen.why_zh}{merged} → {label('level', chosen.level, 'zh')}预警（{tag}）"
     if chosen is not None:
         return f"{chosen.advisory_why_zh}{merged}，仅达到健康提示 → 不发布预警（{tag}）"
-    if episodes:
-        longest = max(episodes, key=lambda e: e.last - e.first)
-        span = days[longest.first : longest.last + 1]
+    if at.longest is not None:
+        span = at.longest
         return (
             f"{rule_set.episode.text()}（{_dates(span)}：{_values(span)}）未达到任何预警级别"
             f" → 不发布预警（{tag}）"
@@ -278,21 +304,18 @@ def _forecast_reason(
     rule_set: RuleSet,
 ) -> str:
     """What the forecast alone calls for, naming the days and AQI values that decide."""
-    period = days[chosen.first : chosen.last + 1] if chosen else days
-    ranges = any(d.aqi_range for d in period)
-    tag = rule_set.id + (f"; {rule_set.range_end} end of AQI ranges" if ranges else "")
+    at = _reason_days(days, episodes, chosen, rule_set)
+    tag = rule_set.id + (f"; {rule_set.range_end} end of AQI ranges" if at.ranges else "")
     merged = ""
-    clean = [d for d in period if not rule_set.episode.met_by(d.aqi)] if chosen else []
-    if clean:
-        whole = f"{period[0].date}..{period[-1].date}"
-        merged = f", one episode {whole} across the gap {_dates(clean)} ({_values(clean)})"
+    if at.clean:
+        whole = f"{at.period[0].date}..{at.period[-1].date}"
+        merged = f", one episode {whole} across the gap {_dates(at.clean)} ({_values(at.clean)})"
     if chosen is not None and chosen.level is not None:
         return f"{chosen.why}{merged} → {chosen.level} ({tag})"
     if chosen is not None:
         return f"{chosen.advisory_why}{merged} only → health advisory, no warning ({tag})"
-    if episodes:
-        longest = max(episodes, key=lambda e: e.last - e.first)
-        span = days[longest.first : longest.last + 1]
+    if at.longest is not None:
+        span = at.longest
         return (
             f"{rule_set.episode.text()} on {_dates(span)} ({_values(span)}) reaches no level"
             f" → no warning ({tag})"
