@@ -381,7 +381,8 @@ def test_cli_bad_season_file(tmp_path: Path) -> None:
     data = write_small_dataset(tmp_path / "data")
     season = base_season(quotas=[{"industry": "steel", "stop_days": -1}], extra=1)
     path = write_season(data, season)
-    result = CliRunner().invoke(app, ["season", "plan", "--season", str(path), "--data", str(data)])
+    args = ["season", "plan", "--season", str(path), "--data", str(data), "--lang", "en"]
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 2
@@ -426,7 +427,7 @@ def test_a_source_scheduled_alone_matches_the_solver(
     # JY-P001 without its supplier: its rules see only stops (a stop-day quota, restarts,
     # minimum stops), so it is scheduled alone by dynamic programming; with no room for
     # states it goes to CP-SAT: the same cost and the same risk-weighted cut
-    from emergency.season import schedule
+    from emergency.season import dp
 
     plans = small_plans()
     plans["JY-P002"]["supplies"] = []
@@ -438,7 +439,7 @@ def test_a_source_scheduled_alone_matches_the_solver(
         key_periods=[{"name": "k", "start": day(10), "end": day(10), "level": "red"}],
     )
     _, alone = solve(dataset, season)
-    monkeypatch.setattr(schedule, "DP_STATES", 0)
+    monkeypatch.setattr(dp, "DP_STATES", 0)
     _, solver = solve(dataset, season)
     assert alone.status == solver.status == "optimal"
     assert alone.total_cost_yuan == solver.total_cost_yuan

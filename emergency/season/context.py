@@ -64,3 +64,10 @@ class Context:
     n: int
     first: int
     """The first planned day (days before it are settled)."""
+    reach: list[list[tuple[int, ...]]] | None = None
+    """Per source and day, the measures allowed before supply couplings narrowed them
+    (:func:`emergency.season.split.fix_suppliers`): running shares are capped at what
+    these allow, so a coupling that holds an industry below its share shows as short."""
+
+    def allowed_before(self, s: int, d: int) -> tuple[int, ...]:
+        return (self.reach or [src.allowed for src in self.sources])[s][d]

@@ -35,7 +35,6 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from ortools.sat.python import cp_model
 
 from emergency import NORMAL, POLLUTANTS
@@ -46,12 +45,14 @@ from emergency.measures import plan_options
 from emergency.scaling import UNBOUNDED, decimal_scale, scale_row
 from emergency.season.context import Context as _Context
 from emergency.season.context import QuotaRow, SeasonLine, SeasonSource
+from emergency.season.dp import PER_MILLE, RISK_SCALE, per_mille, solve_alone, sticky
 from emergency.season.model import (
     SeasonInput,
     exempt_grades,
     exempt_reason,
     selected_lines,
 )
+from emergency.season.split import Part, fix_suppliers, row_short, solve_shared
 from emergency.season.state import (
     SeasonState,
     check_state,
@@ -75,9 +76,6 @@ if TYPE_CHECKING:
     import datetime as dt
 
     from emergency.dataset import Dataset
-
-PER_MILLE = 1000
-RISK_SCALE = 10**6
 
 
 def build_sources(inp: SeasonInput, dataset: Dataset) -> list[SeasonSource]:
@@ -390,11 +388,6 @@ def _settle(
             src.options = src.options + tuple(extra)
 
 
-def _sticky(line: SeasonLine) -> bool:
-    """A stop of this line binds beyond its day (a restart cost or a minimum stop)."""
-    return line.restart_cost_yuan > 0 or line.min_stop_days > 1
-
-
 def _fix_roleless(ctx: _Context, s: int) -> bool:
     """Fix the days of a source with no role (no quota, no running share, no supply
     coupling) where its choice is plain: the cheapest allowed measure stopping no sticky
@@ -404,14 +397,12 @@ def _fix_roleless(ctx: _Context, s: int) -> bool:
     cost, and between forced stops bridging may save a restart. True when days stay free."""
     src = ctx.sources[s]
     n, first = ctx.n, ctx.first
-    sticky = [li for li, ln in enumerate(src.lines) if _sticky(ln)]
-    longest = max((src.lines[li].min_stop_days for li in sticky), default=1)
+    held = [li for li, ln in enumerate(src.lines) if sticky(ln)]
+    longest = max((src.lines[li].min_stop_days for li in held), default=1)
     forced = [
-        d
-        for d in range(first, n)
-        if any(src.options[src.floor[d]].loads[li] == 0.0 for li in sticky)
+        d for d in range(first, n) if any(src.options[src.floor[d]].loads[li] == 0.0 for li in held)
     ]
-    if first > 0 and any(src.options[src.allowed[first - 1][0]].loads[li] == 0.0 for li in sticky):
+    if first > 0 and any(src.options[src.allowed[first - 1][0]].loads[li] == 0.0 for li in held):
         forced.insert(0, first)
     lo, hi = (forced[0], min(n - 1, forced[-1] + longest - 1)) if forced else (n, n - 1)
     costs = [o.cost_yuan_d for o in src.options]
@@ -421,7 +412,7 @@ def _fix_roleless(ctx: _Context, s: int) -> bool:
         if lo <= d <= hi or len(src.allowed[d]) == 1:
             continue
         plain = [
-            m for m in src.allowed[d] if not any(src.options[m].loads[li] == 0.0 for li in sticky)
+            m for m in src.allowed[d] if not any(src.options[m].loads[li] == 0.0 for li in held)
         ]
         cheapest = min(costs[m] for m in plain)
         best = max(
@@ -451,144 +442,6 @@ def _prune(ctx: _Context, s: int) -> None:
                 cheapest[stops[m]] = min(cheapest.get(stops[m], math.inf), costs[m])
             cache[allowed] = tuple(m for m in allowed if costs[m] <= cheapest[stops[m]])
         src.allowed[d] = cache[allowed]
-
-
-DP_STATES = 5_000
-"""Most states :func:`_solve_alone` may need before it leaves a source to CP-SAT."""
-
-
-def _solve_alone(ctx: _Context, s: int, rows: list[int], choice: list[list[int]]) -> str | None:
-    """Schedule one source whose rules see only which of its lines stop (stop-day quotas
-    on its lines, restarts, minimum stops) exactly, by dynamic programming over its days.
-
-    Lines stopping on the same measures form a class; a state is each class's stop days
-    so far (capped at its largest requirement) and current stop run (capped at its
-    longest minimum stop); the value is lexicographic as the solver's phases: least
-    shortfall (per mille of each row), least cost (integer units), most risk-weighted cut
-    (the solver's integers). Each day, per set of classes stopped, the best allowed
-    measure moves every state at once (arrays). Writes ``choice[s]`` and returns
-    ``optimal``, ``broken`` (floors alone break a minimum stop), or None when it would
-    need more than :data:`DP_STATES` states (left to CP-SAT)."""
-    src = ctx.sources[s]
-    n, first = ctx.n, ctx.first
-    line_of_row = [ctx.rows[r].members[0][1] for r in rows]
-    required = [ctx.rows[r].required for r in rows]
-    relevant = sorted(set(line_of_row) | {li for li, ln in enumerate(src.lines) if _sticky(ln)})
-    column = {li: tuple(o.loads[li] == 0.0 for o in src.options) for li in relevant}
-    classes: dict[tuple[bool, ...], list[int]] = {}
-    for li in relevant:
-        if any(column[li]):
-            classes.setdefault(column[li], []).append(li)
-    members = list(classes.values())
-    k_count = len(members)
-    class_of = {li: k for k, lines in enumerate(members) for li in lines}
-    caps = [
-        max(
-            (
-                math.ceil(req - 1e-9)
-                for li, req in zip(line_of_row, required, strict=True)
-                if li in lines
-            ),
-            default=0,
-        )
-        for lines in members
-    ]
-    longest = [max(src.lines[li].min_stop_days for li in lines) for lines in members]
-    dims = tuple([cap + 1 for cap in caps] + [run + 1 for run in longest])
-    size = math.prod(dims)
-    if size > DP_STATES:
-        return None
-    scale = decimal_scale(
-        [o.cost_yuan_d for o in src.options] + [ln.restart_cost_yuan for ln in src.lines]
-    )
-    cost = [round(o.cost_yuan_d * scale) for o in src.options]
-    restart = [
-        sum(round(src.lines[li].restart_cost_yuan * scale) for li in lines) for lines in members
-    ]
-    stops = [tuple(key[m] for key in classes) for m in range(len(src.options))]
-    weights, risk = ctx.weights[s], ctx.inp.risk
-
-    grid = np.indices(dims).reshape(len(dims), size)
-    counts, runs = grid[:k_count], grid[k_count:]
-    moves: dict[tuple[bool, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-
-    def move_of(stop: tuple[bool, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Target state, added restart cost and validity of every state under ``stop``."""
-        if stop not in moves:
-            new = []
-            add = np.zeros(size, dtype=np.int64)
-            valid = np.ones(size, dtype=bool)
-            for k in range(k_count):
-                new.append(np.minimum(counts[k] + stop[k], caps[k]))
-            for k in range(k_count):
-                if stop[k]:
-                    new.append(np.minimum(runs[k] + 1, longest[k]))
-                    add += np.where(runs[k] == 0, restart[k], 0)
-                else:
-                    valid &= (runs[k] == 0) | (runs[k] >= longest[k])
-                    new.append(np.zeros(size, dtype=np.int64))
-            moves[stop] = (np.ravel_multi_index(tuple(new), dims), add, valid)
-        return moves[stop]
-
-    # The state entering the first planned day, from the settled days.
-    settled = [stops[src.allowed[d][0]] for d in range(first)]
-    start = [min(caps[k], sum(day[k] for day in settled)) for k in range(k_count)]
-    for k in range(k_count):
-        r = 0
-        while r < first and settled[first - 1 - r][k]:
-            r += 1
-        start.append(min(r, longest[k]))
-    big = np.iinfo(np.int64).max // 4
-    total = np.full(size, big, dtype=np.int64)
-    minus_cut = np.zeros(size, dtype=np.int64)
-    total[np.ravel_multi_index(tuple(start), dims)] = 0
-    back: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    for d in range(first, n):
-        best: dict[tuple[bool, ...], tuple[tuple[int, int], int]] = {}
-        for m in src.allowed[d]:
-            key = (cost[m], -round(weights[m] * risk[d] * RISK_SCALE))
-            if stops[m] not in best or key < best[stops[m]][0]:
-                best[stops[m]] = (key, m)
-        parts = []
-        reached = total < big
-        for stop, ((add_m, cut_m), m) in best.items():
-            target, add, valid = move_of(stop)
-            idx = np.nonzero(valid & reached)[0]
-            parts.append(
-                (
-                    target[idx],
-                    total[idx] + add[idx] + add_m,
-                    minus_cut[idx] + cut_m,
-                    idx,
-                    np.full(len(idx), m, dtype=np.int64),
-                )
-            )
-        to, t, c, frm, mm = (np.concatenate([p[i] for p in parts]) for i in range(5))
-        if len(to) == 0:
-            return "broken"
-        order = np.lexsort((c, t, to))
-        kept, at = np.unique(to[order], return_index=True)
-        chosen = order[at]
-        total = np.full(size, big, dtype=np.int64)
-        minus_cut = np.zeros(size, dtype=np.int64)
-        total[kept] = t[chosen]
-        minus_cut[kept] = c[chosen]
-        back.append((kept, frm[chosen], mm[chosen]))
-
-    short = np.zeros(size, dtype=np.int64)
-    for li, req in zip(line_of_row, required, strict=True):
-        k = class_of[li]
-        table = np.array([_per_mille(req - v, req) for v in range(caps[k] + 1)], dtype=np.int64)
-        short += table[counts[k]]
-    reached_idx = np.nonzero(total < big)[0]
-    pick = np.lexsort((minus_cut[reached_idx], total[reached_idx], short[reached_idx]))[0]
-    state = int(reached_idx[pick])
-    for d in range(n - 1, first - 1, -1):
-        kept, frm, mm = back[d - first]
-        where = int(np.searchsorted(kept, state))
-        choice[s][d] = int(mm[where])
-        state = int(frm[where])
-    return "optimal"
 
 
 def _groups(ctx: _Context) -> tuple[list[list[int]], list[int]]:
@@ -632,6 +485,10 @@ PACK_SIZE = 500
 """Choice variables per CP-SAT model: small independent groups are solved together."""
 
 
+SPLIT_SIZE = 5_000
+"""Choice variables above which a group held by running shares is solved in parts first."""
+
+
 def _packs(ctx: _Context, groups: list[list[int]]) -> list[_Pack]:
     """Groups packed into models of about :data:`PACK_SIZE` variables, smallest first."""
     where = {}
@@ -644,10 +501,12 @@ def _packs(ctx: _Context, groups: list[list[int]]) -> list[_Pack]:
             rows.setdefault(where[row.members[0][0]], []).append(r)
     edges: dict[int, list[int]] = {}
     for e, ((s1, _), _, _) in enumerate(ctx.edges):
-        edges.setdefault(where[s1], []).append(e)
+        if s1 in where:
+            edges.setdefault(where[s1], []).append(e)
     industries: dict[int, list[str]] = {}
     for industry, (_, members, _) in ctx.shares.items():
-        industries.setdefault(where[members[0]], []).append(industry)
+        if members[0] in where:
+            industries.setdefault(where[members[0]], []).append(industry)
 
     def size(members: list[int]) -> int:
         return sum(
@@ -747,6 +606,7 @@ def plan_season(
         _settle(sources, dataset, state, days, first)
     rows = quota_rows(inp, dataset, sources)
     ctx = _context(inp, dataset, sources, rows, first)
+    fix_suppliers(ctx)
     groups, roleless = _groups(ctx)
     for s in roleless:
         if _fix_roleless(ctx, s):
@@ -764,13 +624,14 @@ def plan_season(
         own_rows.setdefault(row.members[0][0], []).append(r)
     choice = [[a[0] if len(a) == 1 else -1 for a in src.allowed] for src in sources]
     dp_seconds = 0.0
+    total_short = 0
     for group in list(groups):
         for s in group:
             if s not in coupled:
                 _prune(ctx, s)
         if len(group) == 1 and group[0] not in coupled | shared:
             t0 = time.monotonic()
-            done = _solve_alone(ctx, group[0], own_rows.get(group[0], []), choice)
+            done = solve_alone(ctx, group[0], own_rows.get(group[0], []), choice)
             dp_seconds += time.monotonic() - t0
             if done == "broken":
                 return _no_schedule(
@@ -781,12 +642,48 @@ def plan_season(
                 )
             if done is not None:
                 groups.remove(group)
-    packs = _packs(ctx, groups)
+                total_short += sum(row_short(ctx, r, choice) for r in own_rows.get(group[0], []))
     built = time.monotonic() - began
 
     statuses: list[str] = []
-    total_short = 0
     slack = 0.0
+
+    # Groups held together by running shares: solved in parts (emergency.season.split).
+    def size(members: list[int]) -> int:
+        return sum(len(a) for s in members for a in sources[s].allowed[first:] if len(a) > 1)
+
+    def fallback(part: Part, budget: float) -> tuple[str, float]:
+        found = _solve_pack(ctx, _Pack(part.members, part.rows, part.edges, [], 0), budget, choice)
+        return found.status, found.bound
+
+    size_left = sum(size(g) for g in groups) + len(groups)
+    for group in sorted(groups, key=size):
+        if size(group) <= SPLIT_SIZE or not any(
+            set(group).issuperset(members) for _, members, _ in ctx.shares.values()
+        ):
+            continue
+        t0 = time.monotonic()
+        budget = (time_limit_s - (t0 - began)) * (size(group) + 1) / size_left
+        size_left -= size(group) + 1
+        split = solve_shared(ctx, group, choice, budget / 2, fallback)
+        if split is None:
+            continue  # with the other groups, as one model
+        groups.remove(group)
+        # the rest of its time: the whole group as one model, from the parts' schedule
+        [pack] = _packs(ctx, [group])
+        spare = budget - (time.monotonic() - t0)
+        warm = {s: list(choice[s]) for s in group}
+        whole = _solve_pack(ctx, pack, spare, choice, warm) if spare > 1.0 else None
+        if whole is not None:
+            built += whole.build_seconds
+        status = "optimal" if whole is not None and whole.status == "optimal" else split[0]
+        bound = max(split[1], whole.bound if whole is not None else 0.0)
+        statuses.append(status)
+        if status != "optimal":
+            cost = sum(_source_cost(sources[s], choice[s]) for s in group)
+            slack += max(0.0, cost - bound)
+
+    packs = _packs(ctx, groups)
     weight_left = sum(p.size + 1 for p in packs)
     for k, pack in enumerate(packs):
         left = time_limit_s - (time.monotonic() - began)
@@ -862,8 +759,17 @@ def _source_cost(src: SeasonSource, row: list[int]) -> float:
     return cost
 
 
-def _solve_pack(ctx: _Context, pack: _Pack, budget: float, choice: list[list[int]]) -> _PackResult:
-    """Build and solve one pack's model (three phases); writes its choices into ``choice``."""
+def _solve_pack(
+    ctx: _Context,
+    pack: _Pack,
+    budget: float,
+    choice: list[list[int]],
+    warm: dict[int, list[int]] | None = None,
+) -> _PackResult:
+    """Build and solve one pack's model (three phases); writes its choices into ``choice``.
+    ``warm``: the schedule to start from (default the warm start of
+    :mod:`emergency.season.warmstart`); the result is never worse than it when it meets
+    every hard row."""
     began = time.monotonic()
     sources, n, first = ctx.sources, ctx.n, ctx.first
     season = ctx.inp.season
@@ -950,7 +856,7 @@ def _solve_pack(ctx: _Context, pack: _Pack, budget: float, choice: list[list[int
             terms, const, reach = [], 0.0, 0.0
             for s in members:
                 out = outputs[s]
-                reach += max(out[m] for m in sources[s].allowed[d])
+                reach += max(out[m] for m in ctx.allowed_before(s, d))
                 t, c = b.terms(s, d, out)
                 terms += t
                 const += c
@@ -959,10 +865,10 @@ def _solve_pack(ctx: _Context, pack: _Pack, budget: float, choice: list[list[int
                 sh = model.new_int_var(0, PER_MILLE, "")
                 share_shorts.append(sh)
                 b.add(terms, const, need, short=sh)
-            elif _per_mille(need - const, need):
+            elif per_mille(need - const, need):
                 sh = model.new_int_var(0, PER_MILLE, "")
                 share_shorts.append(sh)
-                model.add(sh == _per_mille(need - const, need))
+                model.add(sh == per_mille(need - const, need))
 
     # Quotas, with shortfall in per mille of each row's requirement.
     shorts: list[cp_model.IntVar] = []
@@ -986,7 +892,7 @@ def _solve_pack(ctx: _Context, pack: _Pack, budget: float, choice: list[list[int
                     terms += t
                     const += c
         if not terms:  # nothing to choose: the shortfall is what it is
-            model.add(sh == _per_mille(row.required - const, row.required))
+            model.add(sh == per_mille(row.required - const, row.required))
         else:
             b.add(terms, const, row.required, short=sh)
 
@@ -1001,7 +907,9 @@ def _solve_pack(ctx: _Context, pack: _Pack, budget: float, choice: list[list[int
 
     # The warm start (emergency.season.warmstart): as the hint of phase 0 and, when it
     # meets every hard row, the fallback of a phase that finds nothing better in time.
-    warm = warm_start(ctx, pack.members, pack.rows)
+    given = warm is not None
+    if warm is None:
+        warm = warm_start(ctx, pack.members, pack.rows)
     hint = {var: int(warm[s][d] == m) for (s, d, m), var in b.x.items()}
     shortfall: Any = None
     if shorts or share_shorts:
@@ -1028,6 +936,9 @@ def _solve_pack(ctx: _Context, pack: _Pack, budget: float, choice: list[list[int
             found = {v: solver.value(v) for v in variables}
         model.add(shortfall <= total_short)
 
+    if given and warm_values is not None and warm_short <= total_short:
+        found = warm_values  # the schedule handed in: phase 1's start and fallback
+
     # Phase 1: least cost.
     scale = decimal_scale([abs(c) for c, _ in cost_terms])
     ints = [round(c * scale) for c, _ in cost_terms]
@@ -1038,6 +949,8 @@ def _solve_pack(ctx: _Context, pack: _Pack, budget: float, choice: list[list[int
     spend = left() * 0.8
     if found is None:
         solver, status = _solve(model, spend, None)
+    elif given:
+        solver, status = _solve(model, spend, found)
     else:
         solver, status = _solve_or_give_up(model, spend, spend / 2)
         if status == "unknown":
@@ -1081,13 +994,6 @@ def _solve_pack(ctx: _Context, pack: _Pack, budget: float, choice: list[list[int
         if values[var]:
             choice[s][d] = m
     return _PackResult(status, short=total_short, bound=bound, build_seconds=build_seconds)
-
-
-def _per_mille(gap: float, required: float) -> int:
-    """A fixed shortfall in thousandths of the requirement (0 when met)."""
-    if required <= 0 or gap <= 1e-9:
-        return 0
-    return min(PER_MILLE, math.ceil(PER_MILLE * gap / required - 1e-9))
 
 
 def report(

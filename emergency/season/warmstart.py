@@ -66,7 +66,7 @@ class _Warm:
         self.need: dict[str, float] = {}
         self.out: dict[str, list[float]] = {}
         for industry, (share, group, total) in ctx.shares.items():
-            if group[0] not in mine:
+            if not mine.issuperset(group):  # a model of part of the industry: no share
                 continue
             for s in group:
                 self.industry[s] = industry
