@@ -3,8 +3,9 @@
 The rule set and AQI standard in force, the whole-society baseline, per level the cut
 fractions, the expected cut of non-listed sources, SO2+NOx pooling and the advice to the
 public; the default measures of sites, yards and quarries without plan files;
-``protect_grades``; ``ack_deadline_hours``. Checked like the plans: every problem with
-the file, the YAML line and the field.
+``protect_grades``; ``ack_deadline_hours``; the deeper measures ``emergency list import``
+gives plants per industry (``deeper_limits``, ``deeper_stop``). Checked like the plans:
+every problem with the file, the YAML line and the field.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, Field, ValidationError, field_validator
 
 from emergency import LEVELS, NORMAL, POLLUTANTS
 from emergency.errors import ValidationErrors, where
+from emergency.inventory import INDUSTRIES
 from emergency.plans import (
     MODEL_CONFIG,
     TOLERANCE,
@@ -33,6 +35,24 @@ from emergency.plans import (
     read_text,
 )
 from emergency.yamlfile import Problem, format_problems, read_yaml
+
+DEFAULT_DEEPER_LIMITS: tuple[float, ...] = (30.0, 50.0)
+"""Whole-plant limits (cut in %) ``list import`` adds when ``deeper_limits`` names none."""
+
+DEEPER_DEFAULT = "default"
+"""The key of ``deeper_limits`` / ``deeper_stop`` for industries not named there."""
+
+
+def _industry_key(value: str) -> str:
+    if value != DEEPER_DEFAULT and value not in INDUSTRIES:
+        raise ValueError(
+            f"unknown industry {value!r} (expected {', '.join((DEEPER_DEFAULT, *INDUSTRIES))})"
+        )
+    return value
+
+
+DeeperKey = Annotated[str, AfterValidator(_industry_key)]
+Percent = Annotated[float, Field(gt=0, lt=100, strict=True)]
 
 
 def _fill_pollutants(values: dict[str, float]) -> dict[str, float]:
@@ -114,6 +134,11 @@ class CityPlan(BaseModel):
     report_by: str = Field(default="17:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     language: Literal["zh", "en"] = "zh"
     """What the CLI's tables and the exports speak unless ``--lang`` says otherwise."""
+    deeper_limits: dict[DeeperKey, list[Percent]] = Field(default_factory=dict)
+    """Per industry (or ``default``): the whole-plant limits, cut in %, ascending, that
+    ``emergency list import`` adds as deeper measures (docs/LIST.md); unnamed: 30, 50."""
+    deeper_stop: dict[DeeperKey, bool] = Field(default_factory=dict)
+    """Per industry (or ``default``): whether import adds a stop; unnamed: yes."""
 
     @field_validator("report_by", mode="before")
     @classmethod
@@ -127,6 +152,17 @@ class CityPlan(BaseModel):
     def level_order(self) -> tuple[str, ...]:
         """The city's levels, mildest first."""
         return tuple(level for level in LEVELS if level in self.levels)
+
+    def deeper_for(self, industry: str) -> tuple[tuple[float, ...], bool]:
+        """The deeper limits (cut in %) and whether a stop is offered, for an industry.
+
+        The industry's own entry, else the ``default`` entry, else 30 and 50 % and a stop.
+        """
+        limits = self.deeper_limits.get(
+            industry, self.deeper_limits.get(DEEPER_DEFAULT, list(DEFAULT_DEEPER_LIMITS))
+        )
+        stop = self.deeper_stop.get(industry, self.deeper_stop.get(DEEPER_DEFAULT, True))
+        return tuple(limits), stop
 
     def target_kg_d(self, level: str) -> dict[str, float]:
         """``T(p) = cut_fraction * baseline - other_cut`` per pollutant (may be negative)."""
@@ -145,6 +181,7 @@ def check_city_plan(city: CityPlan) -> list[Problem]:
         problems.append(Problem(("baseline_kg_d",), f"missing pollutant(s) {', '.join(missing)}"))
     if not city.levels:
         problems.append(Problem(("levels",), "no levels: name at least one warning level"))
+    problems += _deeper_limit_problems(city.deeper_limits)
     for kind, defaults in city.defaults.items():
         base: tuple[str | int, ...] = ("defaults", kind)
         problems += [Problem(base + p.path, p.message) for p in _unique_defaults(defaults.measures)]
@@ -194,6 +231,25 @@ def check_city_plan(city: CityPlan) -> list[Problem]:
                         f"{higher} ({high.id!r}) is milder than {lower} ({low.id!r})",
                     )
                 )
+    return problems
+
+
+def _deeper_limit_problems(limits: dict[str, list[float]]) -> list[Problem]:
+    """Each industry's limits ascending, each once."""
+    problems: list[Problem] = []
+    for key, cuts in limits.items():
+        for i in range(1, len(cuts)):
+            if cuts[i] in cuts[:i]:
+                first = cuts.index(cuts[i])
+                message = f"{number_text(cuts[i])} repeats deeper_limits.{key}[{first}]"
+            elif cuts[i] < cuts[i - 1]:
+                message = (
+                    f"{number_text(cuts[i])} is below the previous {number_text(cuts[i - 1])}"
+                    " (list the limits ascending, mildest first)"
+                )
+            else:
+                continue
+            problems.append(Problem(("deeper_limits", key, i), message))
     return problems
 
 

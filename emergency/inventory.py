@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from emergency import POLLUTANTS
 from emergency.errors import where
+from emergency.listbook.credit import credit_code_problem
 
 Kind = Literal["plant", "site", "yard", "quarry"]
 KINDS: tuple[str, ...] = ("plant", "site", "yard", "quarry")
@@ -88,7 +89,20 @@ COLUMNS: tuple[str, ...] = (
     "vocs_kg_d",
     "value_added_yuan_d",
 )
-"""The columns of ``enterprises.csv``, in the order the engine writes them."""
+"""The columns every ``enterprises.csv`` has, in the order the engine writes them."""
+
+OPTIONAL_COLUMNS: tuple[str, ...] = ("credit_code",)
+"""Columns a file may have: ``credit_code``, the unified social credit code (统一社会信用代码,
+GB 32100-2015), checked with its check character; empty when unknown."""
+
+
+def csv_columns(credit_codes: bool) -> tuple[str, ...]:
+    """The columns written: :data:`COLUMNS`, with ``credit_code`` after ``name`` when any
+    source has one (a folder without codes keeps the file it always had)."""
+    if not credit_codes:
+        return COLUMNS
+    return (*COLUMNS[:2], "credit_code", *COLUMNS[2:])
+
 
 NUMBER_COLUMNS: tuple[str, ...] = (*(f"{p}_kg_d" for p in POLLUTANTS), "value_added_yuan_d")
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
@@ -112,6 +126,8 @@ class Source(BaseModel):
     lat: float = Field(ge=-90, le=90)
     grade: str | None = None
     guarantee: str | None = None
+    credit_code: str | None = None
+    """The unified social credit code (统一社会信用代码), or None when the file gives none."""
     so2_kg_d: float = Field(ge=0)
     nox_kg_d: float = Field(ge=0)
     pm_kg_d: float = Field(ge=0)
@@ -125,7 +141,7 @@ class Source(BaseModel):
             raise ValueError(f"unknown industry {value!r}")
         return value
 
-    @field_validator("grade", "guarantee", mode="before")
+    @field_validator("grade", "guarantee", "credit_code", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
@@ -135,6 +151,14 @@ class Source(BaseModel):
     def _known_grade(cls, value: str | None) -> str | None:
         if value is not None and value not in GRADES:
             raise ValueError(f"unknown grade {value!r} (expected {_choices(GRADES)})")
+        return value
+
+    @field_validator("credit_code")
+    @classmethod
+    def _checked_credit_code(cls, value: str | None) -> str | None:
+        problem = credit_code_problem(value) if value is not None else None
+        if problem is not None:
+            raise ValueError(f"bad credit code {value!r}: {problem}")
         return value
 
     @field_validator("guarantee")
@@ -235,7 +259,8 @@ def read_inventory_text(text: str, name: str) -> tuple[list[Source], list[str], 
     sources: list[Source] = []
     source_lines: dict[str, int] = {}
     bad_rows = set(cells.bad_rows)
-    columns = [frame[c].str.strip().tolist() for c in COLUMNS]
+    present = [c for c in (*COLUMNS, *OPTIONAL_COLUMNS) if c in frame.columns]
+    columns = [frame[c].str.strip().tolist() for c in present]
     numbers = {c: cells.numbers[c] for c in ("lon", "lat", *NUMBER_COLUMNS)}
     seen: set[str] = set()
     for i in range(len(frame)):
@@ -243,7 +268,7 @@ def read_inventory_text(text: str, name: str) -> tuple[list[Source], list[str], 
         if i in bad_rows or ident in seen:
             continue
         seen.add(ident)
-        row: dict[str, object] = {c: columns[k][i] for k, c in enumerate(COLUMNS)}
+        row: dict[str, object] = {c: columns[k][i] for k, c in enumerate(present)}
         for c, values in numbers.items():
             row[c] = values[i]
         sources.append(Source.model_validate(row))
@@ -269,11 +294,11 @@ def _check_header(text: str, name: str) -> tuple[list[str] | None, list[str]]:
     missing = [c for c in COLUMNS if c not in header]
     if missing:
         errors.append(f"{where(name, 1)}: missing column(s) {', '.join(missing)}")
-    extra = [c for c in header if c not in COLUMNS]
+    extra = [c for c in header if c not in COLUMNS and c not in OPTIONAL_COLUMNS]
     if extra:
         errors.append(
             f"{where(name, 1)}: unknown column(s) {', '.join(repr(c) for c in extra)}"
-            f" (expected {_choices(COLUMNS)})"
+            f" (expected {_choices(COLUMNS)}; optional: {_choices(OPTIONAL_COLUMNS)})"
         )
     dups = sorted({c for c in header if header.count(c) > 1})
     if dups:
@@ -357,6 +382,9 @@ def _check_cells(frame: pd.DataFrame, name: str, lines: list[int]) -> tuple[_Cel
             ok |= values == ""
         hint = _choices(allowed) + (", or empty" if empty_ok else "")
         bad(~ok, c, f"unknown {c} {{v}} (expected {hint})", values)
+    codes = column("credit_code")
+    if codes is not None:
+        errors += _check_credit_codes(frame, codes, name, lines, cells)
     for c, low, high in (("lon", -180.0, 180.0), ("lat", -90.0, 90.0)):
         checked = numeric(c)
         if checked is not None:
@@ -371,10 +399,43 @@ def _check_cells(frame: pd.DataFrame, name: str, lines: list[int]) -> tuple[_Cel
     return cells, errors
 
 
+def _check_credit_codes(
+    frame: pd.DataFrame, codes: pd.Series, name: str, lines: list[int], cells: _Cells
+) -> list[str]:
+    """Each given credit code valid (GB 32100-2015), and no code shared by two names."""
+    errors: list[str] = []
+    names = frame["name"].fillna("").astype(str).str.strip() if "name" in frame.columns else None
+    first: dict[str, int] = {}
+    for i, code in enumerate(codes.tolist()):
+        if not code:
+            continue
+        problem = credit_code_problem(code)
+        if problem is not None:
+            cells.bad_rows.append(i)
+            errors.append(
+                f"{where(name, lines[i], 'credit_code')}: bad credit code {code!r}: {problem}"
+            )
+            continue
+        if code not in first:
+            first[code] = i
+            continue
+        j = first[code]
+        if names is not None and names.iloc[i] != names.iloc[j]:
+            cells.bad_rows.append(i)
+            errors.append(
+                f"{where(name, lines[i], 'credit_code')}: {code!r} is already the credit code of"
+                f" {names.iloc[j]!r} (line {lines[j]}), not of {names.iloc[i]!r}"
+            )
+    return errors
+
+
 def dump_inventory(sources: Iterable[Source], path: Path | str) -> None:
-    """Write sources as ``enterprises.csv`` (UTF-8, the columns of :data:`COLUMNS`)."""
+    """Write sources as ``enterprises.csv`` (UTF-8, the columns of :func:`csv_columns`)."""
     rows = [s.model_dump() for s in sources]
-    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    with_codes = any(row["credit_code"] for row in rows)
+    frame = pd.DataFrame(rows, columns=list(csv_columns(with_codes)))
     frame["grade"] = frame["grade"].fillna("")
     frame["guarantee"] = frame["guarantee"].fillna("")
+    if with_codes:
+        frame["credit_code"] = frame["credit_code"].fillna("")
     frame.to_csv(path, index=False, lineterminator="\n")

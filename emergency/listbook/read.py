@@ -23,10 +23,10 @@ from openpyxl import load_workbook
 from pydantic import ValidationError
 
 from emergency import POLLUTANTS
-from emergency.cityplan import load_city_plan
+from emergency.cityplan import DEFAULT_DEEPER_LIMITS, CityPlan, load_city_plan
 from emergency.dataset import CITY_FILE, INVENTORY_FILE, PLANS_DIR, load_dataset
 from emergency.errors import InputError, ValidationErrors
-from emergency.inventory import COLUMNS, ID_PATTERN, Source
+from emergency.inventory import COLUMNS, ID_PATTERN, Source, csv_columns
 from emergency.listbook.columns import (
     CHOICE_SHEETS,
     COLOUR_ZH,
@@ -60,8 +60,9 @@ from emergency.synth_write import to_yaml
 EMISSION_STEP = Decimal("0.01")
 """kg/d converted from t/a are rounded to this (half to even)."""
 
-DEEPER_CUTS: tuple[int, ...] = (30, 50)
-"""Whole-plant limits (in %) added as deeper measures when the measures sheet has none."""
+DEEPER_CUTS: tuple[float, ...] = DEFAULT_DEEPER_LIMITS
+"""Whole-plant limits (cut in %) added as deeper measures when the measures sheet has none
+and the city plan names no ``deeper_limits`` (:meth:`CityPlan.deeper_for`)."""
 
 ENTERPRISE_FIELDS = (
     "name",
@@ -121,7 +122,8 @@ class ListData:
 
 
 class _Reader:
-    def __init__(self) -> None:
+    def __init__(self, city: CityPlan | None = None) -> None:
+        self.city = city
         self.problems: list[Problem] = []
         self.industries = vocabulary(INDUSTRY_ZH)
         self.kinds = vocabulary(KIND_ZH)
@@ -130,6 +132,7 @@ class _Reader:
         self.verifications = vocabulary(VERIFICATION_ZH)
         self.enterprises: dict[str, Enterprise] = {}
         self.credit_owner: dict[str, tuple[str, int]] = {}
+        self.credit_ids: dict[str, list[str]] = {}
         self.plans: dict[str, dict[str, Any]] = {}
         self.plan_lines: dict[str, dict[str, LineRow]] = {}
         self.line_names: dict[str, dict[str, str]] = {}
@@ -213,7 +216,15 @@ class _Reader:
             ident = credit  # the id of an enterprise without one is its credit code
         if credit_ok:
             owner = self.credit_owner.get(credit)
-            if owner is not None and owner[0] != ident:
+            ids = self.credit_ids.setdefault(credit, [])
+            first_name = (
+                self.enterprises[owner[0]].values.get("name", "") if owner is not None else ""
+            )
+            if owner is not None and owner[0] != ident and text(cells.get("name")) == first_name:
+                # one legal entity listed as several sources, each with its own id
+                if ident not in ids:
+                    ids.append(ident)
+            elif owner is not None and owner[0] != ident:
                 first = self.enterprises[owner[0]]
                 sheet.report(
                     "credit_code",
@@ -223,6 +234,8 @@ class _Reader:
                 )
             else:
                 self.credit_owner.setdefault(credit, (ident, row))
+                if ident not in ids:
+                    ids.append(ident)
         enterprise = self.enterprises.get(ident)
         name = text(cells.get("name"))
         if enterprise is not None and credit_ok and name:
@@ -440,7 +453,7 @@ class _Reader:
                             "quarries follow the city plan's default measures)",
                         )
             totals = {**only.emissions, "value_added": only.value_added}
-        row: dict[str, Any] = {"id": enterprise.id}
+        row: dict[str, Any] = {"id": enterprise.id, "credit_code": values.get("credit_code", "")}
         for key in ("name", "kind", "industry", "district", "lon", "lat", "grade", "guarantee"):
             value = values.get(key, "" if key in ("grade", "guarantee") else None)
             row[key] = _coordinate(value) if isinstance(value, Decimal) else value
@@ -606,9 +619,17 @@ class _Reader:
                         "(repeat the milder measure if nothing more is done)",
                     )
 
+    def deeper_of(self, ident: str) -> tuple[tuple[float, ...], bool]:
+        """The whole-plant limits (cut in %) and the stop offered to an enterprise: the city
+        plan's for its industry, else 30 and 50 % and a stop."""
+        if self.city is None:
+            return DEEPER_CUTS, True
+        return self.city.deeper_for(str(self.enterprises[ident].values.get("industry") or ""))
+
     def deeper(self, ident: str, measures: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The default deeper measures: whole-plant limits and a stop (docs/LIST.md)."""
         lines = list(self.plan_lines[ident].values())
+        cuts, stop = self.deeper_of(ident)
         seen = {_vector(m["loads"], lines) for m in measures}
         taken = {m["id"] for m in measures}
         added: list[dict[str, Any]] = []
@@ -624,11 +645,17 @@ class _Reader:
             seen.add(vec)
             taken.add(mid)
 
-        for cut in DEEPER_CUTS:
-            vec = tuple(max(Decimal(100 - cut), r.min_load or Decimal(0)) for r in lines)
+        for cut in cuts:
+            exact = Decimal(repr(float(cut)))
+            shown = f"{plain(exact):g}"
+            vec = tuple(max(100 - exact, r.min_load or Decimal(0)) for r in lines)
             uniform = len(set(vec)) == 1
-            add(f"limit-{cut}", vec, f"全厂限产{cut}%" + ("" if uniform else "（不低于最低负荷）"))
-        if any(r.can_stop for r in lines):
+            add(
+                f"limit-{shown}",
+                vec,
+                f"全厂限产{shown}%" + ("" if uniform else "（不低于最低负荷）"),
+            )
+        if stop and any(r.can_stop for r in lines):
             vec = tuple(Decimal(0) if r.can_stop else (r.min_load or Decimal(0)) for r in lines)
             if all(r.can_stop for r in lines):
                 add("stop-all", vec, "全厂停产")
@@ -646,6 +673,12 @@ class _Reader:
         if value in self.enterprises:
             found = value
         elif value.upper() in self.credit_owner:
+            owners = self.credit_ids.get(value.upper(), [])
+            if len(owners) > 1:
+                sheet.report(
+                    key, row, f"{quote(value)} is the code of several enterprises: use the id"
+                )
+                return None
             found = self.credit_owner[value.upper()][0]
         else:
             named = [e.id for e in self.enterprises.values() if e.values.get("name") == value]
@@ -821,8 +854,11 @@ def _pick(names: list[str], wanted: tuple[str, ...]) -> str | None:
     return next((lowered[w] for w in wanted if w in lowered), None)
 
 
-def read_workbook(path: Path) -> ListData:
+def read_workbook(path: Path, city: CityPlan | None = None) -> ListData:
     """Read and check a list workbook.
+
+    ``city`` gives the deeper measures per industry (``deeper_limits``, ``deeper_stop``);
+    without it, or where it names none, whole-plant limits of 30 and 50 % and a stop.
 
     Raises
     ------
@@ -845,7 +881,7 @@ def read_workbook(path: Path) -> ListData:
         )
         if main is None:
             raise ValidationErrors([f"{path}: no list sheet (清单)"])
-        reader = _Reader()
+        reader = _Reader(city)
         sheet = read_sheet(book[main], 0, LIST_COLUMNS, LIST_REQUIRED)
         if "id" not in sheet.columns and "credit_code" not in sheet.columns:
             sheet.report_row(
@@ -922,10 +958,11 @@ def write_folder(data: ListData, out: Path, city_text: str, source: str) -> None
     """Write ``enterprises.csv``, ``plans/city.yaml``, the plans and the bundled rule sets."""
     plans_dir = out / PLANS_DIR
     plans_dir.mkdir(parents=True, exist_ok=True)
+    columns = csv_columns(any(row.get("credit_code") for row in data.rows))
     with (out / INVENTORY_FILE).open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(COLUMNS)
-        writer.writerows([_csv_text(row[c]) for c in COLUMNS] for row in data.rows)
+        writer.writerow(columns)
+        writer.writerows([_csv_text(row.get(c, "")) for c in columns] for row in data.rows)
     (out / CITY_FILE).write_text(city_text, encoding="utf-8")
     rows = {row["id"]: row for row in data.rows}
     for plan in data.plans:
@@ -950,14 +987,14 @@ def import_workbook(
     :func:`emergency.dataset.load_dataset`; only a folder that passes is moved into place.
     """
     city_path = city if city is not None else REPO_ROOT / CITY_FILE
-    _plan, city_errors = load_city_plan(city_path, str(city_path))
-    if city_errors:
+    city_plan, city_errors = load_city_plan(city_path, str(city_path))
+    if city_errors or city_plan is None:
         raise ValidationErrors(city_errors, what=str(city_path))
     if out.exists() and not out.is_dir():
         raise InputError(f"--out: {out} exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not force:
         raise InputError(f"--out: {out} is not empty (use --force to replace the data in it)")
-    data = read_workbook(path)
+    data = read_workbook(path, city_plan)
     if progress:
         progress(f"read {len(data.rows)} sources and {len(data.plans)} plans")
     out.parent.mkdir(parents=True, exist_ok=True)

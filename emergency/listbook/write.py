@@ -90,7 +90,7 @@ def _split_name(name: str, n: int) -> list[str]:
 def _enterprise_cells(source: Source, plan: Plan | None) -> dict[str, Any]:
     values: dict[str, Any] = {
         "name": source.name,
-        "credit_code": "",
+        "credit_code": source.credit_code or "",
         "id": source.id,
         "kind": KIND_ZH[source.kind],
         "industry": INDUSTRY_ZH.get(source.industry, source.industry),
