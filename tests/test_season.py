@@ -492,3 +492,62 @@ def test_the_warm_start_alone_meets_an_output_cut_and_staggered_stop_days(
     report = check_season_schedule(inp, dataset, warm.to_json())
     assert report.ok, report.violations
     assert abs(float(report.cost_yuan) - warm.total_cost_yuan) < 0.01
+
+
+# ------------------------------------------------------------------ groups solved in parts
+
+
+def test_a_group_held_by_running_shares_solved_in_parts_is_valid_and_bounds_the_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a small synthetic city whose steel firms cut 30 % each while steel keeps 55 %
+    # running, and whose brick works stop 60 days while brick keeps 40 %: solved in parts
+    # (emergency.season.split: the Lagrangian search per steel firm, dynamic programming
+    # per brick works, the shares mended), the schedule meets every rule, and its bound
+    # is a true lower bound: at most the cost the whole model finds, and the whole
+    # model's bound is at most its cost
+    from emergency.season import schedule
+
+    out = tmp_path / "synth"
+    args = ["synth", "--sources", "300", "--seed", "7", "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    dataset = load_dataset(out)
+    season = {
+        "id": "winter-synth",
+        "start": dt.date(2016, 11, 15),
+        "end": dt.date(2017, 3, 15),
+        "quotas": [
+            {"id": "brick", "industry": "brick", "lines": ["kiln-*"], "stop_days": 60},
+            {
+                "id": "steel",
+                "industry": "steel",
+                "lines": ["sinter-*", "pellet-*", "bf-*"],
+                "output_cut": 0.3,
+                "per": "firm",
+            },
+        ],
+        "min_running_share": {"brick": 0.4, "steel": 0.55},
+    }
+    inp = parse(dataset, season)
+    whole = plan_season(inp, dataset, time_limit_s=20)
+    monkeypatch.setattr(schedule, "SPLIT_SIZE", 0)
+    split: list[Any] = []
+    solve_shared = schedule.solve_shared
+
+    def recorded(*args: Any) -> Any:
+        split.append(solve_shared(*args))
+        return split[-1]
+
+    monkeypatch.setattr(schedule, "solve_shared", recorded)
+    parts = plan_season(inp, dataset, time_limit_s=20)
+    assert len(split) == 2 and None not in split  # brick and steel, each in parts
+    for found in (whole, parts):
+        assert found.status in ("optimal", "feasible")
+        report = check_season_schedule(inp, dataset, found.to_json())
+        assert report.ok, report.violations
+        assert abs(float(report.cost_yuan) - found.total_cost_yuan) < 0.01
+        assert found.bound_yuan <= found.total_cost_yuan + 0.01
+    assert parts.bound_yuan <= whole.total_cost_yuan + 0.01
+    assert whole.bound_yuan <= parts.total_cost_yuan + 0.01
+    assert parts.gap < 0.01
