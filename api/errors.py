@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 
 from emergency.errors import InputError, ValidationErrors
+from emergency.messages import preferred_language, translate, translate_all
+from emergency.names import Lang
 from emergency.service.errors import Conflict, Forbidden, NotFound, ServiceError, Unauthorized
 
 STATUS: dict[type[Exception], int] = {
@@ -22,13 +24,41 @@ STATUS: dict[type[Exception], int] = {
 }
 
 
-async def domain_error(_request: Request, exc: Exception) -> JSONResponse:
-    """InputError → 400 (with every error listed); Unauthorized 401, Forbidden 403,
-    NotFound 404, Conflict 409."""
+def message_language(request: Request) -> Lang:
+    """The language of validation messages: Chinese unless the client's
+    ``Accept-Language`` prefers English (docs/API.md, "Errors")."""
+    return preferred_language(request.headers.get("accept-language"))
+
+
+def _other(lang: Lang) -> Lang:
+    return "en" if lang == "zh" else "zh"
+
+
+def problems_body(request: Request, exc: InputError) -> dict[str, Any]:
+    """``detail`` (and ``errors``, every problem) in the language of
+    :func:`message_language`; ``detail_en`` / ``detail_zh`` (``errors_en`` /
+    ``errors_zh``) in the other."""
+    lang = message_language(request)
+    other = _other(lang)
+    body: dict[str, Any] = {
+        "detail": translate(exc.message, lang),
+        f"detail_{other}": translate(exc.message, other),
+    }
     if isinstance(exc, ValidationErrors):
-        return JSONResponse({"detail": exc.message, "errors": exc.errors}, status_code=400)
+        body["errors"] = translate_all(exc.errors, lang)
+        body[f"errors_{other}"] = translate_all(exc.errors, other)
+    return body
+
+
+async def domain_error(request: Request, exc: Exception) -> JSONResponse:
+    """InputError → 400 (with every error listed); Unauthorized 401, Forbidden 403,
+    NotFound 404, Conflict 409.
+
+    The problems of a 400 are in the language of :func:`message_language` under
+    ``detail`` (and ``errors``), and in the other language under ``detail_en`` /
+    ``detail_zh`` (``errors_en`` / ``errors_zh``)."""
     if isinstance(exc, InputError):
-        return JSONResponse({"detail": exc.message}, status_code=400)
+        return JSONResponse(problems_body(request, exc), status_code=400)
     status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
@@ -54,12 +84,23 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-async def invalid_request(_request: Request, exc: Exception) -> JSONResponse:
+async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
     """A request that fails validation → 422 listing the errors (FastAPI's shape), whose
     echoed inputs are always valid JSON: ``{"load": NaN}`` or ``1e309`` (JSON's infinity)
-    made FastAPI's own handler fail while writing its answer, a 500."""
+    made FastAPI's own handler fail while writing its answer, a 500.
+
+    Each error's ``msg`` is in the language of :func:`message_language`, and in the other
+    language under ``msg_en`` / ``msg_zh``."""
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
-    return JSONResponse({"detail": json_safe(jsonable_encoder(errors))}, status_code=422)
+    lang = message_language(request)
+    other = _other(lang)
+    shown = []
+    for error in json_safe(jsonable_encoder(errors)):
+        msg = error.get("msg")
+        if isinstance(msg, str):
+            error = {**error, "msg": translate(msg, lang), f"msg_{other}": translate(msg, other)}
+        shown.append(error)
+    return JSONResponse({"detail": shown}, status_code=422)
 
 
 def install(app: FastAPI) -> None:

@@ -107,7 +107,7 @@ def test_human_summary_notes_off_scale_and_substitution() -> None:
     ],
 )
 def test_bad_input_exits_2_with_one_line(args: list[str], message: str) -> None:
-    result = runner.invoke(app, ["aqi", *args])
+    result = runner.invoke(app, ["aqi", *args, "--lang", "en"])
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr.startswith("error: ")

@@ -20,6 +20,11 @@ def run(*args: str | Path) -> Any:
     return runner.invoke(app, ["assess", *map(str, args)])
 
 
+def run_en(*args: str | Path) -> Any:
+    """``assess`` printing its problems in English (``--lang en``)."""
+    return run(*args, "--lang", "en")
+
+
 def warning(*args: str | Path) -> dict[str, Any]:
     result = run(*args, "--json")
     assert result.exit_code == 0, result.output
@@ -136,7 +141,7 @@ def assert_one_line_error(result: Any, *fragments: str) -> None:
 def test_malformed_json(tmp_path: Path) -> None:
     path = tmp_path / "forecast.json"
     path.write_text('{"days": [\n  {"date": "2016-12-16", "aqi": 230,}\n]}')
-    assert_one_line_error(run("--forecast", path), "forecast.json:2:", "malformed JSON")
+    assert_one_line_error(run_en("--forecast", path), "forecast.json:2:", "malformed JSON")
 
 
 BAD_DAYS = [
@@ -157,26 +162,26 @@ BAD_DAYS = [
 @pytest.mark.parametrize(("days", "fragment"), BAD_DAYS)
 def test_bad_forecast(tmp_path: Path, days: list[dict[str, Any]], fragment: str) -> None:
     path = write(tmp_path / "forecast.json", {"days": days})
-    assert_one_line_error(run("--forecast", path), "forecast.json:1: ", fragment)  # one line
+    assert_one_line_error(run_en("--forecast", path), "forecast.json:1: ", fragment)  # one line
 
 
 def test_unknown_level_in_regional_order(tmp_path: Path) -> None:
     path = plain_forecast(tmp_path, regional_order="purple")
-    assert_one_line_error(run("--forecast", path), "forecast.json:1: regional_order", "purple")
+    assert_one_line_error(run_en("--forecast", path), "forecast.json:1: regional_order", "purple")
 
 
 def test_unknown_rule_set(tmp_path: Path) -> None:
-    result = run("--forecast", plain_forecast(tmp_path), "--rules", "henan-2099")
+    result = run_en("--forecast", plain_forecast(tmp_path), "--rules", "henan-2099")
     assert_one_line_error(result, "henan-2099", "known: ", "henan-2019")
 
 
 def test_unknown_rule_set_in_forecast(tmp_path: Path) -> None:
-    result = run("--forecast", plain_forecast(tmp_path, rule_set="beijing-1999"))
+    result = run_en("--forecast", plain_forecast(tmp_path, rule_set="beijing-1999"))
     assert_one_line_error(result, "beijing-1999", "unknown")
 
 
 def test_missing_forecast_file(tmp_path: Path) -> None:
-    assert_one_line_error(run("--forecast", tmp_path / "nope.json"), "nope.json")
+    assert_one_line_error(run_en("--forecast", tmp_path / "nope.json"), "nope.json")
 
 
 @pytest.mark.parametrize(
@@ -195,7 +200,7 @@ def test_bad_rule_file(tmp_path: Path, old: str, new: str, fragment: str) -> Non
     body = text.index("\nid: ")  # edit the fields, not the header comment
     assert old in text[body:]
     (rules_dir / "henan-2019.yaml").write_text(text[:body] + text[body:].replace(old, new, 1))
-    result = run("--forecast", plain_forecast(tmp_path), "--data", data)
+    result = run_en("--forecast", plain_forecast(tmp_path), "--data", data)
     assert_one_line_error(result, "henan-2019.yaml:", fragment)
 
 
@@ -203,7 +208,7 @@ def test_bad_city_standard(tmp_path: Path) -> None:
     data = tmp_path / "data"
     (data / "plans").mkdir(parents=True)
     (data / "plans" / "city.yaml").write_text("aqi_standard: GB3095\n")
-    result = run("--forecast", plain_forecast(tmp_path), "--data", data)
+    result = run_en("--forecast", plain_forecast(tmp_path), "--data", data)
     assert_one_line_error(result, "city.yaml: aqi_standard", "GB3095")
 
 
@@ -216,7 +221,7 @@ def test_every_forecast_problem_is_listed_with_its_line(tmp_path: Path, command:
         {"date": "2016-12-19", "aqi": 230},
     ]
     path.write_text(json.dumps({"days": days}, indent=2), encoding="utf-8")
-    result = runner.invoke(app, [command, "--forecast", str(path)])
+    result = runner.invoke(app, [command, "--forecast", str(path), "--lang", "en"])
     assert result.exit_code == 2, result.output
     lines = result.stderr.strip().splitlines()
     assert lines[0] == f"error: 3 errors in {path}:"

@@ -33,7 +33,7 @@ def test_invalid_folder_lists_every_error_and_exits_2(tmp_path: Path) -> None:
     plans = small_plans()
     plans["JY-P001"]["levels"]["red"] = "stop-all"
     root = write_small_dataset(tmp_path, rows=rows, plans=plans)
-    result = runner.invoke(app, ["validate", "--data", str(root)])
+    result = runner.invoke(app, ["validate", "--data", str(root), "--lang", "en"])
     assert result.exit_code == 2
     assert result.stdout == ""
     err = result.stderr
@@ -45,7 +45,7 @@ def test_invalid_folder_lists_every_error_and_exits_2(tmp_path: Path) -> None:
 
 
 def test_missing_folder_exits_2(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["validate", "--data", str(tmp_path / "nowhere")])
+    result = runner.invoke(app, ["validate", "--data", str(tmp_path / "nowhere"), "--lang", "en"])
     assert result.exit_code == 2
     assert "no such data folder" in result.stderr
 
@@ -68,7 +68,7 @@ def test_a_single_error_is_one_line(tmp_path: Path) -> None:
     rows = small_rows()
     rows[0]["so2_kg_d"] = -5
     data = write_small_dataset(tmp_path / "one", rows=rows)
-    result = runner.invoke(app, ["validate", "--data", str(data)])
+    result = runner.invoke(app, ["validate", "--data", str(data), "--lang", "en"])
     assert result.exit_code == 2
     lines = [ln for ln in result.output.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: enterprises.csv:2: so2_kg_d"), lines

@@ -275,7 +275,8 @@ def test_every_fault_is_reported_by_cell_and_nothing_written(tmp_path: Path) -> 
         ],
     )
     out = tmp_path / "data"
-    result = runner.invoke(app, ["list", "import", str(tmp_path / "bad.xlsx"), "--out", str(out)])
+    args = ["list", "import", str(tmp_path / "bad.xlsx"), "--out", str(out), "--lang", "en"]
+    result = runner.invoke(app, args)  # the problems in English
     assert result.exit_code == 2, result.output
     assert not out.exists()
     assert not list(tmp_path.glob(".list-import-*"))

@@ -197,7 +197,7 @@ def test_validate_passes_when_the_city_is_no_milder(tmp_path: Path) -> None:
 
 def test_validate_fails_when_the_city_is_milder(tmp_path: Path) -> None:
     root = dataset_with(tmp_path, rule_set="henan-2019", minimum_rule_set="national-2017")
-    result = runner.invoke(app, ["validate", "--data", str(root)])
+    result = runner.invoke(app, ["validate", "--data", str(root), "--lang", "en"])
     assert result.exit_code == 2
     err = result.stderr
     assert "plans/city.yaml:" in err and "minimum_rule_set:" in err

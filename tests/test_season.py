@@ -381,7 +381,8 @@ def test_cli_bad_season_file(tmp_path: Path) -> None:
     data = write_small_dataset(tmp_path / "data")
     season = base_season(quotas=[{"industry": "steel", "stop_days": -1}], extra=1)
     path = write_season(data, season)
-    result = CliRunner().invoke(app, ["season", "plan", "--season", str(path), "--data", str(data)])
+    args = ["season", "plan", "--season", str(path), "--data", str(data), "--lang", "en"]
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 2

@@ -231,7 +231,8 @@ def test_checker_rejects_a_broken_minimum_stop_continuation(tmp_path: Path) -> N
 
 
 def invoke(*args: str) -> Any:
-    return CliRunner().invoke(app, list(args))
+    """Run a command; its problems in English (``--lang en``)."""
+    return CliRunner().invoke(app, [*args, "--lang", "en"])
 
 
 @pytest.fixture

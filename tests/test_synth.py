@@ -513,7 +513,7 @@ def test_cli_writes_a_data_folder(tmp_path: Path) -> None:
 def test_cli_refuses_a_non_empty_folder_without_force(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("keep me", encoding="utf-8")
     args = ["synth", "--sources", "30", "--seed", "1", "--out", str(tmp_path)]
-    refused = CliRunner().invoke(app, args)
+    refused = CliRunner().invoke(app, [*args, "--lang", "en"])
     assert refused.exit_code == 2
     assert "not empty" in refused.output and "--force" in refused.output
     assert not (tmp_path / "enterprises.csv").exists()
@@ -533,6 +533,8 @@ def test_cli_rejects_a_bad_source_count(tmp_path: Path, sources: str) -> None:
 def test_cli_rejects_a_file_as_output(tmp_path: Path) -> None:
     target = tmp_path / "file.csv"
     target.write_text("x", encoding="utf-8")
-    result = CliRunner().invoke(app, ["synth", "--sources", "5", "--out", str(target)])
+    result = CliRunner().invoke(
+        app, ["synth", "--sources", "5", "--out", str(target), "--lang", "en"]
+    )
     assert result.exit_code == 2
     assert "not a folder" in result.output

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CanApproveSeason, CanPlanSeason, Id, SessionDep
+from api.errors import problems_body
 from emergency.service.season import (
     SeasonFileErrors,
     approve_season_plan,
@@ -60,8 +61,9 @@ class ReviewIn(BaseModel):
     note: str = Field(default="", max_length=2000, description="the reason (required to reject)")
 
 
-def _unprocessable(exc: SeasonFileErrors) -> JSONResponse:
-    return JSONResponse({"detail": exc.message, "errors": exc.errors}, status_code=422)
+def _unprocessable(request: Request, exc: SeasonFileErrors) -> JSONResponse:
+    """422 with every problem, in the language of ``Accept-Language`` (and the other)."""
+    return JSONResponse(problems_body(request, exc), status_code=422)
 
 
 @router.post(
@@ -72,6 +74,7 @@ def _unprocessable(exc: SeasonFileErrors) -> JSONResponse:
     responses=UNPROCESSABLE,
 )
 def post_season(
+    request: Request,
     session: SessionDep,
     actor: CanPlanSeason,
     body: Annotated[SeasonPlanIn, Body(openapi_examples={"winter": {"value": SEASON_EXAMPLE}})],
@@ -81,7 +84,7 @@ def post_season(
     try:
         return post_season_plan(session, actor, body)
     except SeasonFileErrors as exc:
-        return _unprocessable(exc)
+        return _unprocessable(request, exc)
 
 
 @router.get("", response_model=list[SeasonPlanSummary], summary="Season plan versions")
@@ -135,6 +138,7 @@ def post_reject(
     responses=UNPROCESSABLE,
 )
 def post_replan(
+    request: Request,
     session: SessionDep,
     actor: CanPlanSeason,
     season_plan_id: Id,
@@ -147,4 +151,4 @@ def post_replan(
     try:
         return replan_season(session, actor, season_plan_id, body or SeasonReplanIn())
     except SeasonFileErrors as exc:
-        return _unprocessable(exc)
+        return _unprocessable(request, exc)

@@ -41,6 +41,15 @@ LangOpt = Annotated[
 ]
 """The ``--lang`` option of the commands that print or export for planners."""
 
+ErrorLangOpt = Annotated[
+    Language | None,
+    typer.Option(
+        "--lang",
+        help="zh or en: the language of error messages; default: the city plan's language",
+    ),
+]
+"""``--lang`` of the commands whose only words in a language are their error messages."""
+
 
 def city_language(lang: Language | None, data: Path | None) -> str:
     """``--lang`` when given, else the city plan's ``language`` (``zh`` when unreadable)."""
@@ -91,15 +100,30 @@ app = typer.Typer(
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def error_language(lang: Language | str | None, data: Path | None) -> str:
+    """The language of the problems a command prints: ``--lang`` when the command has it
+    and it is given, else the city plan's ``language`` when the city plan loads, else zh."""
+    if lang is not None:
+        return Language(lang).value
+    try:
+        return city_language(None, data)
+    except (InputError, OSError, ValueError):
+        return "zh"
+
+
 def guarded(func: F) -> F:
-    """Turn :class:`InputError` raised by a command into one line on stderr and exit 2."""
+    """Turn :class:`InputError` raised by a command into its message on stderr and exit 2,
+    in the language of :func:`error_language` (``error: …`` / ``错误：…``)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except InputError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            from emergency.messages import error_line
+
+            lang = error_language(kwargs.get("lang"), kwargs.get("data"))
+            typer.echo(error_line(str(exc), lang), err=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             typer.echo("interrupted", err=True)

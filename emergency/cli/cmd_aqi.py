@@ -20,7 +20,7 @@ from emergency.aqi import (
     daily_aqi,
     hourly_aqi,
 )
-from emergency.cli.app import app, guarded
+from emergency.cli.app import ErrorLangOpt, app, guarded
 from emergency.errors import InputError
 
 # Terminal colours for the band colours of the standard (rich has no "orange"/"maroon").
@@ -129,6 +129,7 @@ def aqi_command(
         ),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    lang: ErrorLangOpt = None,
 ) -> None:
     """AQI after HJ 633: sub-indices, primary pollutants and category (daily, or --hourly)."""
     given = parse_pairs(values or [])

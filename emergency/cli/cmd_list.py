@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from emergency.cli.app import app, guarded
+from emergency.cli.app import ErrorLangOpt, app, guarded
 from emergency.dataset import load_dataset
 from emergency.errors import InputError
 
@@ -30,6 +30,7 @@ def _writable(out: Path) -> None:
 @guarded
 def template(
     out: Annotated[Path, typer.Argument(help="The workbook to write (.xlsx).")],
+    lang: ErrorLangOpt = None,
 ) -> None:
     """Write an empty list workbook with dropdowns and examples (写出空白清单模板).
 
@@ -63,6 +64,7 @@ def import_(
             "plans/rules and every plans/enterprises/*.yaml there.",
         ),
     ] = False,
+    lang: ErrorLangOpt = None,
 ) -> None:
     """Turn a list workbook into a data folder that `emergency validate` accepts (导入清单).
 
@@ -79,6 +81,7 @@ def import_(
 def export(
     out: Annotated[Path, typer.Argument(help="The workbook to write (.xlsx).")],
     data: Annotated[Path | None, typer.Option("--data", help="The data folder.")] = None,
+    lang: ErrorLangOpt = None,
 ) -> None:
     """Write a data folder as a list workbook; importing it gives the same folder (导出清单)."""
     from emergency.listbook.write import export_workbook

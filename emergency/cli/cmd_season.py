@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from emergency.cli.app import DataOpt, app, guarded
+from emergency.cli.app import DataOpt, ErrorLangOpt, Language, app, guarded
 from emergency.errors import InputError, ValidationErrors
 
 if TYPE_CHECKING:
@@ -29,13 +29,23 @@ SeasonOption = Annotated[
 ]
 
 
-def _problems(exc: ValidationErrors) -> None:
+def _problems(
+    exc: ValidationErrors, data: Path | None = None, lang: Language | None = None
+) -> None:
+    """Every problem on its own line, in ``--lang``, else the city plan's language (zh when
+    it does not load), and exit 2."""
+    from emergency.cli.app import error_language
+    from emergency.messages import error_line
+
+    shown = error_language(lang, data)
     for line in exc.errors:
-        typer.echo(f"error: {line}", err=True)
+        typer.echo(error_line(line, shown), err=True)
     raise typer.Exit(2)
 
 
-def _load(data: Path | None, season: Path | None) -> tuple[Dataset, SeasonInput]:
+def _load(
+    data: Path | None, season: Path | None, lang: Language | None = None
+) -> tuple[Dataset, SeasonInput]:
     from emergency.dataset import load_dataset
     from emergency.paths import default_data_dir
     from emergency.season.model import load_season
@@ -44,7 +54,7 @@ def _load(data: Path | None, season: Path | None) -> tuple[Dataset, SeasonInput]
         dataset = load_dataset(data or default_data_dir())
         return dataset, load_season(season, dataset)
     except ValidationErrors as exc:
-        _problems(exc)
+        _problems(exc, data, lang)
         raise  # unreachable: _problems exits
 
 
@@ -81,6 +91,7 @@ def plan_command(
     xlsx_out: Annotated[
         Path | None, typer.Option("--xlsx", help="Write runs, quotas and days as XLSX.")
     ] = None,
+    lang: ErrorLangOpt = None,
 ) -> None:
     """Schedule the season: least cost, then the most risk-weighted cut.
 
@@ -98,11 +109,11 @@ def plan_command(
     if state is not None and from_date is None:
         raise InputError("--state needs --from (the first day to re-plan)")
     start = _date(from_date, "--from") if from_date is not None else None
-    dataset, inp = _load(data, season)
+    dataset, inp = _load(data, season, lang)
     if risk is not None:
         values, errors = read_risk_csv(risk, str(risk), inp.season)
         if errors:
-            _problems(ValidationErrors(errors, what=str(risk)))
+            _problems(ValidationErrors(errors, what=str(risk)), data, lang)
         inp = with_risk(inp, values)
     held: SeasonState | None = None
     if start is not None:
@@ -115,7 +126,7 @@ def plan_command(
                 read_state(state, inp, dataset, start) if state is not None else SeasonState(start)
             )
         except ValidationErrors as exc:
-            _problems(exc)
+            _problems(exc, data, lang)
     result = plan_season(inp, dataset, time_limit_s=time_limit, state=held)
     out_json = result.to_json()
     if as_json:
@@ -170,12 +181,13 @@ def check_command(
             "loads held before its 'from' date (default: normal).",
         ),
     ] = None,
+    lang: ErrorLangOpt = None,
 ) -> None:
     """Check a schedule independently: exit 0 when valid, 1 listing violations, 2 on bad input."""
     from emergency.season.check import check_season_schedule
     from emergency.season.state import SeasonState, read_state
 
-    dataset, inp = _load(data, season)
+    dataset, inp = _load(data, season, lang)
     loaded = _read_json(schedule)
     held: SeasonState | None = None
     declared = loaded.get("from")
@@ -188,7 +200,7 @@ def check_command(
                 read_state(state, inp, dataset, start) if state is not None else SeasonState(start)
             )
         except ValidationErrors as exc:
-            _problems(exc)
+            _problems(exc, data, lang)
     elif state is not None:
         raise InputError(
             f"{schedule}: from: the schedule was not re-planned, --state does not apply"

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from emergency.cli.app import DataOpt, app, guarded
+from emergency.cli.app import DataOpt, ErrorLangOpt, app, guarded
 
 if TYPE_CHECKING:
     from emergency.service.access import Actor
@@ -93,6 +93,7 @@ def serve(
     db: DbOpt = None,
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    lang: ErrorLangOpt = None,
 ) -> None:
     """Run the HTTP API (and its docs at /docs) on the data folder's database."""
     import uvicorn
@@ -135,6 +136,7 @@ def token_create(
     ] = None,
     data: DataOpt = None,
     db: DbOpt = None,
+    lang: ErrorLangOpt = None,
 ) -> None:
     """Create a token; it is printed once, alone on the last line, and stored hashed."""
     from emergency.service.tokens import create_token, parse_duration
@@ -162,6 +164,7 @@ def token_list(
     data: DataOpt = None,
     db: DbOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    lang: ErrorLangOpt = None,
 ) -> None:
     """List tokens (never their secrets)."""
     from emergency.service.tokens import list_tokens
@@ -197,6 +200,7 @@ def token_revoke(
     token_id: Annotated[int, typer.Argument(help="the token's id (see `emergency token list`)")],
     data: DataOpt = None,
     db: DbOpt = None,
+    lang: ErrorLangOpt = None,
 ) -> None:
     """Revoke a token: it stops working at once."""
     from emergency.errors import InputError
@@ -218,7 +222,7 @@ def token_revoke(
 
 @app.command("import")
 @guarded
-def import_(data: DataOpt = None, db: DbOpt = None) -> None:
+def import_(data: DataOpt = None, db: DbOpt = None, lang: ErrorLangOpt = None) -> None:
     """(Re)load the inventory and the plans of the data folder into the database.
 
     The folder is validated first; if anything is wrong, nothing is changed.

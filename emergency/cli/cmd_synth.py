@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from emergency.cli.app import app, guarded, stdout_is_terminal
+from emergency.cli.app import ErrorLangOpt, app, guarded, stdout_is_terminal
 from emergency.errors import InputError
 from emergency.synth import synthesize, write_city
 
@@ -28,6 +28,7 @@ def synth(
             "plans/season.yaml, plans/season-risk.csv and every plans/enterprises/*.yaml there.",
         ),
     ] = False,
+    lang: ErrorLangOpt = None,
 ) -> None:
     """Generate a SYNTHETIC Jiyuan-like city: inventory, plans, city plan, rule sets, and the
     heating season (plans/season.yaml) with its risk climatology (plans/season-risk.csv).

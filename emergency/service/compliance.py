@@ -114,12 +114,26 @@ def _ack_anomalies(order: Order, hours: float, now: dt.datetime) -> list[Anomaly
     if order.acknowledged_at is not None:
         if order.acknowledged_at > deadline:
             late = order.acknowledged_at - deadline
-            return [_anomaly(order, "ack_late", f"acknowledged {_hours(late)} after the deadline")]
+            return [
+                _anomaly(
+                    order,
+                    "ack_late",
+                    f"acknowledged {_hours(late)} after the deadline",
+                    f"签收晚于时限 {_hours(late, '小时')}",
+                )
+            ]
         return []
     # An order superseded or lifted before its deadline needed no acknowledgement.
     until = order.closed_at or now
     if until > deadline:
-        return [_anomaly(order, "ack_overdue", f"not acknowledged within {hours:g} h of issue")]
+        return [
+            _anomaly(
+                order,
+                "ack_overdue",
+                f"not acknowledged within {hours:g} h of issue",
+                f"下达后 {hours:g} 小时内未签收",
+            )
+        ]
     return []
 
 
@@ -132,7 +146,11 @@ def _report_anomalies(
         if r.load > allowed + LOAD_TOLERANCE:
             out.append(
                 _anomaly(
-                    order, "load", f"reported load {r.load:.2f} above allowed {allowed:.2f}", r.id
+                    order,
+                    "load",
+                    f"reported load {r.load:.2f} above allowed {allowed:.2f}",
+                    f"报告负荷 {r.load:.2f} 高于允许负荷 {allowed:.2f}",
+                    r.id,
                 )
             )
         baseline = r.baseline_electricity_kwh or _baseline_before(baselines, order.source, r)
@@ -145,6 +163,8 @@ def _report_anomalies(
                         "electricity",
                         f"electricity {r.electricity_kwh:g} kWh above allowed {limit:g} kWh"
                         f" (load {allowed:.2f} of baseline {baseline:g} kWh)",
+                        f"用电量 {r.electricity_kwh:g} kWh 高于允许值 {limit:g} kWh"
+                        f"（允许负荷 {allowed:.2f} × 基准用电量 {baseline:g} kWh）",
                         r.id,
                     )
                 )
@@ -170,12 +190,18 @@ def _baseline_before(baselines: dict[str, list[Report]], source: str, r: Report)
 
 
 def _anomaly(
-    order: Order, kind: AnomalyKind, message: str, report_id: int | None = None
+    order: Order, kind: AnomalyKind, message: str, message_zh: str, report_id: int | None = None
 ) -> Anomaly:
+    """An anomaly worded in English (``message``) and Chinese (``message_zh``)."""
     return Anomaly(
-        order_id=order.id, source=order.source, kind=kind, message=message, report_id=report_id
+        order_id=order.id,
+        source=order.source,
+        kind=kind,
+        message=message,
+        message_zh=message_zh,
+        report_id=report_id,
     )
 
 
-def _hours(delta: dt.timedelta) -> str:
-    return f"{delta.total_seconds() / 3600:.1f} h"
+def _hours(delta: dt.timedelta, unit: str = "h") -> str:
+    return f"{delta.total_seconds() / 3600:.1f} {unit}"

@@ -225,6 +225,8 @@ class Anomaly(BaseModel):
     source: str
     kind: AnomalyKind
     message: str
+    message_zh: str = ""
+    """``message`` in Chinese (``签收晚于时限 2.5 小时``)."""
     report_id: int | None = None
 
 

@@ -76,7 +76,11 @@ def settings(data_dir: Path, db_url: str | None) -> Settings:
 
 @pytest.fixture
 def client(settings: Settings, store: Store) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, store=store)) as test_client:
+    # English problems (validation messages are Chinese without Accept-Language); the
+    # tests of the languages send their own header (tests/api/test_message_language.py)
+    with TestClient(create_app(settings, store=store), headers={"Accept-Language": "en"}) as (
+        test_client
+    ):
         yield test_client
 
 

@@ -21,7 +21,8 @@ runner = CliRunner()
 
 
 def cli(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
+    """Run a command; its problems in English (``--lang en``)."""
+    result = runner.invoke(app, [*args, "--lang", "en"])
     return result.exit_code, result.stdout, result.stderr
 
 

@@ -111,7 +111,7 @@ def city(data_dir: Path, db_url: str | None) -> Iterator[City]:
         Settings(data=data_dir, database_url=db_url, max_body_bytes=BODY_LIMIT), store=store
     )
     try:
-        with TestClient(app) as client:
+        with TestClient(app, headers={"Accept-Language": "en"}) as client:  # English problems
             planner = bearer(tokens["planner"])
             today = orange_today()  # orders in force now: an enterprise can report on them
             rid = client.post(f"{API}/consultations", json=today, headers=planner).json()[

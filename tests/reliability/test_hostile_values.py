@@ -104,7 +104,8 @@ def make_city(data_dir: Path, db_url: str | None) -> Iterator[City]:
             for role in ROLES
         }
         app = create_app(Settings(data=data_dir, database_url=db_url), store=store)
-        with TestClient(app, raise_server_exceptions=False) as client:
+        english = {"Accept-Language": "en"}  # the problems in English
+        with TestClient(app, raise_server_exceptions=False, headers=english) as client:
             yield City(client, store, clock, tokens)
     finally:
         store.dispose()
