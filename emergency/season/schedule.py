@@ -485,8 +485,19 @@ PACK_SIZE = 500
 """Choice variables per CP-SAT model: small independent groups are solved together."""
 
 
-SPLIT_SIZE = 5_000
+SPLIT_SIZE = 10_000
 """Choice variables above which a group held by running shares is solved in parts first."""
+
+
+def _size(ctx: _Context, members: list[int]) -> int:
+    """Choice variables of a model of ``members``: allowed measures on days with a choice."""
+    return sum(len(a) for s in members for a in ctx.sources[s].allowed[ctx.first :] if len(a) > 1)
+
+
+def _split(ctx: _Context, group: list[int]) -> bool:
+    """Whether ``group`` is held by a running share and too large for one model."""
+    held = any(set(group).issuperset(members) for _, members, _ in ctx.shares.values())
+    return held and _size(ctx, group) > SPLIT_SIZE
 
 
 def _packs(ctx: _Context, groups: list[list[int]]) -> list[_Pack]:
@@ -509,9 +520,7 @@ def _packs(ctx: _Context, groups: list[list[int]]) -> list[_Pack]:
             industries.setdefault(where[members[0]], []).append(industry)
 
     def size(members: list[int]) -> int:
-        return sum(
-            len(a) for s in members for a in ctx.sources[s].allowed[ctx.first :] if len(a) > 1
-        )
+        return _size(ctx, members)
 
     order = sorted(range(len(groups)), key=lambda g: size(groups[g]))
     out: list[_Pack] = []
@@ -606,7 +615,9 @@ def plan_season(
         _settle(sources, dataset, state, days, first)
     rows = quota_rows(inp, dataset, sources)
     ctx = _context(inp, dataset, sources, rows, first)
-    fix_suppliers(ctx)
+    # Groups too large for one model: couplings from plain suppliers become allowed
+    # measures (emergency.season.split), then the groups are found again.
+    fix_suppliers(ctx, {s for g in _groups(ctx)[0] if _split(ctx, g) for s in g})
     groups, roleless = _groups(ctx)
     for s in roleless:
         if _fix_roleless(ctx, s):
@@ -650,7 +661,7 @@ def plan_season(
 
     # Groups held together by running shares: solved in parts (emergency.season.split).
     def size(members: list[int]) -> int:
-        return sum(len(a) for s in members for a in sources[s].allowed[first:] if len(a) > 1)
+        return _size(ctx, members)
 
     def fallback(part: Part, budget: float) -> tuple[str, float]:
         found = _solve_pack(ctx, _Pack(part.members, part.rows, part.edges, [], 0), budget, choice)
@@ -658,9 +669,7 @@ def plan_season(
 
     size_left = sum(size(g) for g in groups) + len(groups)
     for group in sorted(groups, key=size):
-        if size(group) <= SPLIT_SIZE or not any(
-            set(group).issuperset(members) for _, members, _ in ctx.shares.values()
-        ):
+        if not _split(ctx, group):
             continue
         t0 = time.monotonic()
         budget = (time_limit_s - (t0 - began)) * (size(group) + 1) / size_left

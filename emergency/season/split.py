@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 EPS = 1e-9
 BISECTIONS = 40
-"""Most halvings of the Lagrangian search's price interval."""
+"""Most prices the Lagrangian search tries between the first two schedules."""
 
 
 def output(src: SeasonSource, m: int) -> float:
@@ -126,15 +126,16 @@ def _plain(ctx: Context, s: int, supplied: list[int]) -> list[int] | None:
     return plan
 
 
-def fix_suppliers(ctx: Context) -> None:
-    """Couplings inside a source and from plain suppliers become allowed measures
-    (see the module's description); ``ctx.edges`` keeps the rest."""
+def fix_suppliers(ctx: Context, among: set[int]) -> None:
+    """Couplings inside a source and from plain suppliers, of the sources ``among``,
+    become allowed measures (see the module's description); ``ctx.edges`` keeps the
+    rest."""
     sources = ctx.sources
     ctx.reach = [list(src.allowed) for src in sources]
     edges = []
     for edge in ctx.edges:
         (s1, u), (s2, w), share = edge
-        if s1 == s2 and _restrict(ctx, s1, _inside(sources[s1], u, w, share)):
+        if s1 == s2 and s1 in among and _restrict(ctx, s1, _inside(sources[s1], u, w, share)):
             continue
         edges.append(edge)
     roles = {s for row in ctx.rows for s, _ in row.members}
@@ -144,7 +145,7 @@ def fix_suppliers(ctx: Context) -> None:
     while changed:
         changed = False
         for s in range(len(sources)):
-            if s in roles or s in fixed:
+            if s in roles or s in fixed or s not in among:
                 continue
             out = [e for e in edges if e[0][0] == s]
             if not out or any(e[1][0] == s for e in edges):
@@ -326,28 +327,34 @@ class _Lagrange:
         ]
         if not ratios:
             return None
-        lo, hi = 0.0, max(ratios)
+        under, mu = low, max(ratios)
         for _ in range(12):
-            high = self.at(hi, choice)
-            if high is None:
+            over = self.at(mu, choice)
+            if over is None:
                 return None
-            if self.cut_of(high) >= self.required - EPS:
+            if self.cut_of(over) >= self.required - EPS:
                 break
-            lo, hi = hi, hi * 4
+            under, mu = over, mu * 4
         else:
             return None  # the cut is out of reach alone: CP-SAT weighs the shortfall
-        under = low
+        # the price where the schedules just short of and just over the cut tie; a
+        # schedule better than both there replaces one of them, else that price is best
         for _ in range(BISECTIONS):
-            if hi - lo <= 1e-9 * hi:
+            c_under, k_under = source_cost(self.src, under), self.cut_of(under)
+            c_over, k_over = source_cost(self.src, over), self.cut_of(over)
+            if k_over - k_under <= EPS:
                 break
-            mid = (lo + hi) / 2
-            row = self.at(mid, choice)
+            mu = (c_over - c_under) / (k_over - k_under)
+            row = self.at(mu, choice)
             if row is None:
                 return None
+            value = source_cost(self.src, row) - mu * self.cut_of(row)
+            if value >= c_under - mu * k_under - 0.02 * self.ctx.n:
+                break
             if self.cut_of(row) >= self.required - EPS:
-                hi = mid
+                over = row
             else:
-                lo, under = mid, row
+                under = row
         assert self.best is not None
         best = self.trim(self.best, under)
         choice[self.s] = best
@@ -543,7 +550,13 @@ def _mend(
     need = {}
     for ind, members in shares.items():
         share, _, total = ctx.shares[ind]
-        need[ind] = [min(share * total, sum(top[s][d] for s in members)) for d in range(n)]
+        need[ind] = [
+            min(
+                share * total,
+                sum(max(outs[s][m] for m in ctx.allowed_before(s, d)) for s in members),
+            )
+            for d in range(n)
+        ]
     industry = {s: ind for ind, members in shares.items() for s in members}
     tries = [0] * len(pieces)
 
