@@ -485,6 +485,9 @@ PACK_SIZE = 500
 """Choice variables per CP-SAT model: small independent groups are solved together."""
 
 
+REPORT_SHARE = 0.02
+"""Of the time limit, kept for the report after the solves (at most a second)."""
+
 SPLIT_SIZE = 10_000
 """Choice variables above which a group held by running shares is solved in parts first."""
 
@@ -603,6 +606,8 @@ def plan_season(
     """The least-cost season schedule, then the most risk-weighted cut at that cost;
     with ``state``, re-planned from ``state.from_date`` (days before it settled)."""
     began = time.monotonic()
+    # the solves end a little before the limit: the report is made within it
+    limit = time_limit_s - min(1.0, REPORT_SHARE * time_limit_s)
     season = inp.season
     days = season.days()
     first = first_planned(state, inp)
@@ -672,7 +677,7 @@ def plan_season(
         if not _split(ctx, group):
             continue
         t0 = time.monotonic()
-        budget = (time_limit_s - (t0 - began)) * (size(group) + 1) / size_left
+        budget = (limit - (t0 - began)) * (size(group) + 1) / size_left
         size_left -= size(group) + 1
         split = solve_shared(ctx, group, choice, budget / 2, fallback)
         if split is None:
@@ -695,14 +700,14 @@ def plan_season(
     packs = _packs(ctx, groups)
     weight_left = sum(p.size + 1 for p in packs)
     for k, pack in enumerate(packs):
-        left = time_limit_s - (time.monotonic() - began)
+        left = limit - (time.monotonic() - began)
         share = left * (pack.size + 1) / weight_left
         budget = max(0.05, min(left, max(share, left / (len(packs) - k))))
         weight_left -= pack.size + 1
         result = _solve_pack(ctx, pack, budget, choice)
-        if result.status == "unknown" and time_limit_s - (time.monotonic() - began) > budget:
+        if result.status == "unknown" and limit - (time.monotonic() - began) > budget:
             # nothing found in its share: once more with what the others may spare
-            spare = (time_limit_s - (time.monotonic() - began)) / 2
+            spare = (limit - (time.monotonic() - began)) / 2
             result = _solve_pack(ctx, pack, spare, choice)
         if result.status in ("infeasible", "unknown", "broken"):
             status = "infeasible" if result.status == "broken" else result.status
