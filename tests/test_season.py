@@ -450,15 +450,10 @@ def test_a_source_scheduled_alone_matches_the_solver(
 # ------------------------------------------------------------------ the warm start
 
 
-def test_the_warm_start_alone_meets_an_output_cut_and_staggered_stop_days(
-    tmp_path: Path,
-) -> None:
-    # a small synthetic city: 17 brick works must stop their kilns 60 of 121 days while
-    # brick keeps 40 % of its value added running every day (the blocks must be
-    # staggered), and each steel firm cuts its sinter, pellet and iron lines by 30 % while
-    # steel keeps half; the warm start alone, no solver, meets both
-    from emergency.season.schedule import warm_schedule
-
+def synth_season(tmp_path: Path, *, steel_share: float) -> tuple[Dataset, SeasonInput]:
+    """A 300-source synth city (seed 7) and a season: brick works stop their kilns 60
+    days with 40 % of brick running each day; each steel firm cuts its sinter, pellet and
+    iron lines by 30 % with ``steel_share`` of steel running."""
     out = tmp_path / "synth"
     args = ["synth", "--sources", "300", "--seed", "7", "--out", str(out)]
     result = CliRunner().invoke(app, args)
@@ -478,9 +473,21 @@ def test_the_warm_start_alone_meets_an_output_cut_and_staggered_stop_days(
                 "per": "firm",
             },
         ],
-        "min_running_share": {"brick": 0.4, "steel": 0.5},
+        "min_running_share": {"brick": 0.4, "steel": steel_share},
     }
-    inp = parse(dataset, season)
+    return dataset, parse(dataset, season)
+
+
+def test_the_warm_start_alone_meets_an_output_cut_and_staggered_stop_days(
+    tmp_path: Path,
+) -> None:
+    # a small synthetic city: 17 brick works must stop their kilns 60 of 121 days while
+    # brick keeps 40 % of its value added running every day (the blocks must be
+    # staggered), and each steel firm cuts its sinter, pellet and iron lines by 30 % while
+    # steel keeps half; the warm start alone, no solver, meets both
+    from emergency.season.schedule import warm_schedule
+
+    dataset, inp = synth_season(tmp_path, steel_share=0.5)
     warm = warm_schedule(inp, dataset)
     assert warm.status == "feasible"
     assert [(q["id"], q["short"]) for q in warm.quotas] == [("brick", []), ("steel", [])]
@@ -508,28 +515,7 @@ def test_a_group_held_by_running_shares_solved_in_parts_is_valid_and_bounds_the_
     # model's bound is at most its cost
     from emergency.season import schedule
 
-    out = tmp_path / "synth"
-    args = ["synth", "--sources", "300", "--seed", "7", "--out", str(out)]
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 0, result.output
-    dataset = load_dataset(out)
-    season = {
-        "id": "winter-synth",
-        "start": dt.date(2016, 11, 15),
-        "end": dt.date(2017, 3, 15),
-        "quotas": [
-            {"id": "brick", "industry": "brick", "lines": ["kiln-*"], "stop_days": 60},
-            {
-                "id": "steel",
-                "industry": "steel",
-                "lines": ["sinter-*", "pellet-*", "bf-*"],
-                "output_cut": 0.3,
-                "per": "firm",
-            },
-        ],
-        "min_running_share": {"brick": 0.4, "steel": 0.55},
-    }
-    inp = parse(dataset, season)
+    dataset, inp = synth_season(tmp_path, steel_share=0.55)
     whole = plan_season(inp, dataset, time_limit_s=20)
     monkeypatch.setattr(schedule, "SPLIT_SIZE", 0)
     split: list[Any] = []
