@@ -7,9 +7,11 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from emergency.errors import InputError, ValidationErrors
 from emergency.messages import preferred_language, translate, translate_all
@@ -34,16 +36,21 @@ def _other(lang: Lang) -> Lang:
     return "en" if lang == "zh" else "zh"
 
 
+def message_body(request: Request, message: str) -> dict[str, Any]:
+    """``detail`` in the language of :func:`message_language`, ``detail_en`` /
+    ``detail_zh`` in the other."""
+    lang = message_language(request)
+    other = _other(lang)
+    return {"detail": translate(message, lang), f"detail_{other}": translate(message, other)}
+
+
 def problems_body(request: Request, exc: InputError) -> dict[str, Any]:
     """``detail`` (and ``errors``, every problem) in the language of
     :func:`message_language`; ``detail_en`` / ``detail_zh`` (``errors_en`` /
     ``errors_zh``) in the other."""
     lang = message_language(request)
     other = _other(lang)
-    body: dict[str, Any] = {
-        "detail": translate(exc.message, lang),
-        f"detail_{other}": translate(exc.message, other),
-    }
+    body = message_body(request, exc.message)
     if isinstance(exc, ValidationErrors):
         body["errors"] = translate_all(exc.errors, lang)
         body[f"errors_{other}"] = translate_all(exc.errors, other)
@@ -56,12 +63,24 @@ async def domain_error(request: Request, exc: Exception) -> JSONResponse:
 
     The problems of a 400 are in the language of :func:`message_language` under
     ``detail`` (and ``errors``), and in the other language under ``detail_en`` /
-    ``detail_zh`` (``errors_en`` / ``errors_zh``)."""
+    ``detail_zh`` (``errors_en`` / ``errors_zh``); so is the ``detail`` of the others."""
     if isinstance(exc, InputError):
         return JSONResponse(problems_body(request, exc), status_code=400)
     status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
+    return JSONResponse(message_body(request, str(exc)), status_code=status, headers=headers)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's and FastAPI's own 401, 403, 404 and 409 (an unknown path: ``Not
+    Found``) with their ``detail`` in both languages, as :func:`domain_error` answers;
+    any other status as FastAPI answers it."""
+    if not isinstance(exc, StarletteHTTPException):  # installed for these only
+        raise exc
+    if exc.status_code in STATUS.values() and isinstance(exc.detail, str):
+        body = message_body(request, exc.detail)
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+    return await http_exception_handler(request, exc)
 
 
 async def unstorable(_request: Request, _exc: Exception) -> JSONResponse:
@@ -105,6 +124,7 @@ async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(InputError, domain_error)
     app.add_exception_handler(ServiceError, domain_error)
     app.add_exception_handler(DataError, unstorable)

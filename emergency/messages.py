@@ -57,6 +57,10 @@ TERMS: dict[str, str] = {
     "status": "状态",
     "industries": "行业",
     "range_end": "范围取值端",
+    "blue": "蓝色",
+    "yellow": "黄色",
+    "orange": "橙色",
+    "red": "红色",
 }
 """English terms that messages name (``unknown grade 'E'``), in Chinese."""
 
@@ -638,6 +642,235 @@ CATALOGUE: tuple[tuple[str, str], ...] = (
         "{n} errors in the data folder written from {name}:",
         "由 {name} 写出的数据文件夹中有 {n} 处错误：",
     ),
+    # --- list workbook (emergency list import): "<sheet>!<cell>: <header> <value> …" --------
+    ("{what} is not one of {alts}", "{what} 不是 {alts} 之一"),
+    ("{what} is not one of {alts} or empty", "{what} 不是 {alts} 之一，也不是空"),
+    ("{what} is not one of 是, 否 (yes, no)", "{what} 不是 是、否 之一"),
+    ("{what} is not at least {low}", "{what} 低于下限 {low}"),
+    ("{what} is not within {range}", "{what} 不在 {range} 范围内"),
+    ("{what} is not a whole number of days", "{what} 不是整数天数"),
+    ("{what} may hold only letters, digits, _ and -", "{what} 只能包含字母、数字、_ 和 -"),
+    ("{header} is empty", "{header} 为空"),
+    ("{header} is empty and so is {other}", "{header} 为空，{other} 也为空"),
+    (
+        "{header} is empty (each row of a {kind} is one line)",
+        "{header} 为空（{kind}的每一行是一条生产线）",
+    ),
+    (
+        "{header} must be empty for a row without {column} (sites, yards and quarries follow"
+        " the city plan's default measures)",
+        "{header} 在没有 {column} 的行中须为空（施工工地、物料堆场和矿山执行城市预案的默认措施）",
+    ),
+    (
+        "{header} is empty on every line although {measure} is given",
+        "{header} 在每条生产线上都为空，但已给出 {measure}",
+    ),
+    (
+        "{header} is empty for {ident} although a milder colour has a measure (repeat the"
+        " milder measure if nothing more is done)",
+        "{header} 对 {ident} 为空，但较宽松的颜色已有措施（若不再加严，请重复较宽松的措施）",
+    ),
+    ("{what} has {n} characters (expected {m})", "{what} 有 {n} 个字符（应为 {m} 个）"),
+    (
+        "{what} has characters outside GB 32100-2015 ({bad}; I, O, S, V, Z are not used)",
+        "{what} 含有 GB 32100-2015 以外的字符（{bad}；不使用 I、O、S、V、Z）",
+    ),
+    (
+        "{what} wrong check character {got} (expected {want})",
+        "{what} 校验码 {got} 错误（应为 {want}）",
+    ),
+    ("has {n} characters (expected {m})", "有 {n} 个字符（应为 {m} 个）"),
+    (
+        "has characters outside GB 32100-2015 ({bad}; I, O, S, V, Z are not used)",
+        "含有 GB 32100-2015 以外的字符（{bad}；不使用 I、O、S、V、Z）",
+    ),
+    ("wrong check character {got} (expected {want})", "校验码 {got} 错误（应为 {want}）"),
+    ("bad credit code {code}: {msg_problem}", "统一社会信用代码 {code} 无效：{msg_problem}"),
+    (
+        "{code} is already the credit code of {name} (line {n}), not of {other}",
+        "{code} 已是 {name}（第 {n} 行）的统一社会信用代码，不是 {other} 的",
+    ),
+    (
+        "{what} is already the code of {name} (row {n}, id {ident})",
+        "{what} 已是 {name} 的代码（第 {n} 行，id {ident}）",
+    ),
+    (
+        "{what} is already the code of {name} (row {n}), not of {other}",
+        "{what} 已是 {name}（第 {n} 行）的代码，不是 {other} 的",
+    ),
+    (
+        "{what} differs from row {n} of the same enterprise ({first})",
+        "{what} 与同一企业第 {n} 行的值（{first}）不同",
+    ),
+    ("{what} differs from {other} (row {n})", "{what} 与 {other}（第 {n} 行）不同"),
+    ("{what} differs from {other} of the same measure", "{what} 与同一措施的 {other} 不同"),
+    (
+        "{header} t/a needs {column} (kg/d = t/a × 1000 / days)",
+        "{header} 单位为 t/a 时须填写 {column}（kg/d = t/a × 1000 / 天数）",
+    ),
+    (
+        "{ident} is a {kind} without lines: give it one row (row {n}), or a {column} on every row",
+        "{ident} 是没有生产线的{kind}：只给一行（第 {n} 行），或在每一行填写 {column}",
+    ),
+    ("{what} repeats the line of row {n}", "{what} 与第 {n} 行的生产线重复"),
+    (
+        "{what} names a measure given with other text or loads by another colour",
+        "{what} 所指的措施在另一颜色中的文字或负荷不同",
+    ),
+    (
+        "{header} 0 stops line {line}, which cannot stop (可停产 否)",
+        "{header} 0 会使生产线 {line} 停产，而该生产线不能停产（可停产 否）",
+    ),
+    (
+        "{what} is under the line's {column} (write 0 to stop it)",
+        "{what} 低于该生产线的 {column}（停产请填 0）",
+    ),
+    (
+        "{what} is milder than {other} on line {line} ({term_high} must be at least as strict"
+        " as {term_low})",
+        "{what} 比 {other} 宽松（生产线 {line}：{term_high}须至少与{term_low}同样严格）",
+    ),
+    ("{what} is already a colour measure", "{what} 已是某一颜色的措施"),
+    ("{what} is the code of several enterprises: use the id", "{what} 是多家企业的代码：请使用 id"),
+    ("{what} names several enterprises: use the id", "{what} 指向多家企业：请使用 id"),
+    ("{what} is no enterprise of the list sheet", "{what} 不是清单工作表中的企业"),
+    (
+        "{what} has no lines (no 生产线 in the list sheet)",
+        "{what} 没有生产线（清单工作表中没有 生产线）",
+    ),
+    (
+        "{what} is no line of {enterprise} (lines: {known})",
+        "{what} 不是 {enterprise} 的生产线（生产线：{known}）",
+    ),
+    ("{what} appears twice in measure {measure}", "{what} 在措施 {measure} 中出现了两次"),
+    ("repeats the supply edge of row {n}", "与第 {n} 行的供应关系重复"),
+    ("{header} a line cannot supply itself", "{header} 生产线不能供应自身"),
+    ("missing column {column} (or {other})", "缺少列 {column}（或 {other}）"),
+    # --- command line: usage errors (fail) -----------------------------------------------------
+    ("give at most one of {alts}", "{alts} 至多给出其一"),
+    ("--from {start} is above --to {stop}", "--from {start} 大于 --to {stop}"),
+    ("use a .png or .svg file", "请使用 .png 或 .svg 文件"),
+    ("the city plan has no level {level} ({known})", "城市预案没有预警级别 {level}（{known}）"),
+    # --- service: 401, 403, 404, 409 -------------------------------------------------------------
+    ("Not Found", "未找到"),
+    ("missing bearer token", "缺少 Bearer 令牌"),
+    ("invalid or revoked token", "令牌无效或已撤销"),
+    ("session ended or expired: sign in again", "会话已结束或已过期：请重新登录"),
+    ("role {role} may not do {action}", "角色 {role} 无权执行 {action}"),
+    ("response {ident} not found", "未找到应急响应 {ident}"),
+    ("order {ident} not found", "未找到指令 {ident}"),
+    ("enterprise {ident} not found", "未找到企业 {ident}"),
+    ("source {ident} not found", "未找到污染源 {ident}"),
+    ("season plan {ident} not found", "未找到采暖季方案 {ident}"),
+    ("plan version {n} of response {ident} not found", "未找到应急响应 {ident} 的方案版本 {n}"),
+    ("plan version {n} of {enterprise} not found", "未找到 {enterprise} 的预案版本 {n}"),
+    ("override {n} of response {ident} not found", "未找到应急响应 {ident} 的调整 {n}"),
+    (
+        "enterprise {ident} has no plan file (it follows the city's defaults)",
+        "企业 {ident} 没有预案文件（执行城市的默认措施）",
+    ),
+    ("response {ident} has no plan yet", "应急响应 {ident} 尚无方案"),
+    ("response {ident} has no plan to approve", "应急响应 {ident} 没有可批准的方案"),
+    ("response {ident} is already {status}", "应急响应 {ident} 已是 {status} 状态"),
+    ("response {ident} is {status}", "应急响应 {ident} 的状态为 {status}"),
+    (
+        "response {ident}: its planned days ended on {last}",
+        "应急响应 {ident}：计划的日子已于 {last} 结束",
+    ),
+    (
+        "plan version {n} is not current (current: {current})",
+        "方案版本 {n} 不是当前版本（当前：{current}）",
+    ),
+    (
+        "changed by a concurrent request meanwhile; reload and retry",
+        "已被同时发出的另一请求修改；请刷新后重试",
+    ),
+    (
+        "response {ident} changed meanwhile; reload and retry",
+        "应急响应 {ident} 已被同时修改；请刷新后重试",
+    ),
+    (
+        "response {ident} changed meanwhile; send the consultation again",
+        "应急响应 {ident} 已被同时修改；请重新发送会商",
+    ),
+    (
+        "plan of {enterprise} changed meanwhile; reload and retry",
+        "{enterprise} 的预案已被同时修改；请刷新后重试",
+    ),
+    (
+        "plan version {n} of {enterprise} changed meanwhile",
+        "{enterprise} 的预案版本 {n} 已被同时修改",
+    ),
+    ("season {ident} changed meanwhile; send it again", "采暖季 {ident} 已被同时修改；请重新发送"),
+    (
+        "season {ident} changed meanwhile; reload and retry",
+        "采暖季 {ident} 已被同时修改；请刷新后重试",
+    ),
+    ("season plan {ident} changed meanwhile", "采暖季方案 {ident} 已被同时修改"),
+    (
+        "a response is already open (opened by a concurrent request)",
+        "已有一个应急响应处于开启状态（由同时发出的另一请求开启）",
+    ),
+    (
+        "plan version {n} of {enterprise} was written against a plan no longer in force; reject"
+        " it and ask for a new submission",
+        "{enterprise} 的预案版本 {n} 基于一份已不再生效的预案编写；请退回并要求重新提交",
+    ),
+    (
+        "plan version {n} of {enterprise} is {status}, not pending",
+        "{enterprise} 的预案版本 {n} 的状态为 {status}，不是待审核",
+    ),
+    ("order {ident} is {status}", "指令 {ident} 的状态为 {status}"),
+    (
+        "order {ident} is {status}; the current order is {current}",
+        "指令 {ident} 的状态为 {status}；当前指令为 {current}",
+    ),
+    (
+        "order {ident} is not acknowledged: acknowledge the order first, then report",
+        "指令 {ident} 尚未签收：请先签收指令，再报告",
+    ),
+    (
+        "{at} is outside order {ident}'s period: reports on it are dated from {first} to {until}",
+        "{at} 不在指令 {ident} 的时段内：其报告的时间须在 {first} 至 {until} 之间",
+    ),
+    ("order {ident} was {status} before {at}", "指令 {ident} 在 {at} 之前已是 {status} 状态"),
+    (
+        "order {ident} was {status} before {at}; report under order {current}",
+        "指令 {ident} 在 {at} 之前已是 {status} 状态；请在指令 {current} 下报告",
+    ),
+    ("override {ident} is no longer in force", "调整 {ident} 已不再生效"),
+    (
+        "season plan {ident} is {status}: re-plan the approved version",
+        "采暖季方案 {ident} 的状态为 {status}：请重新编制已批准的版本",
+    ),
+    (
+        "season plan {ident} is {status}, not pending",
+        "采暖季方案 {ident} 的状态为 {status}，不是待审核",
+    ),
+    (
+        "season plan {ident} was planned with data no longer in force: re-plan needed"
+        " / 数据已变更，请重新编制",
+        "采暖季方案 {ident} 编制时所用的数据已不再生效：数据已变更，请重新编制",
+    ),
+    (
+        "season plan {ident}: the checker rejects the schedule: {may_why}",
+        "采暖季方案 {ident}：校验器拒绝该排程：{may_why}",
+    ),
+    (
+        "issued_at {at} is ahead of the server's clock ({now}); 会商时间晚于服务器时间",
+        "issued_at {at} 晚于服务器时间（{now}）：会商时间晚于服务器时间",
+    ),
+    (
+        "issued_at {at} is more than {h} h before the server's clock ({now}): a late or replayed"
+        " forecast cannot change the response; 会商已过期",
+        "会商已过期：issued_at {at} 比服务器时间（{now}）早 {h} 小时以上，"
+        "迟到或重放的预报不能改变应急响应",
+    ),
+    (
+        "表单已过期，请刷新后重试 The form has expired: reload the page and retry",
+        "表单已过期，请刷新后重试",
+    ),
+    ("来源不符 This form was sent from another site", "来源不符：表单来自其他网站"),
 )
 """English template → Chinese template; see the module's description."""
 

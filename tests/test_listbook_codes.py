@@ -206,7 +206,7 @@ def test_sources_of_one_firm_share_a_code_in_the_workbook_too(tmp_path: Path) ->
     other = {**site_row(), "id": "JY-OTHER", "name": "另一家企业", "credit_code": SISTER}
     book = tmp_path / "list.xlsx"
     letters = write_book(book, [plant, yard, other], headers=[*HEADERS, ("企业编号", "id")])
-    result = import_book(book, tmp_path / "bad")
+    result = import_book(book, tmp_path / "bad", "--lang", "en")
     assert result.exit_code == 2
     assert f"清单!{letters['credit_code']}5: " in result.output
     assert "is already the code of" in result.output
@@ -225,7 +225,7 @@ def test_sources_of_one_firm_share_a_code_in_the_workbook_too(tmp_path: Path) ->
     book = tmp_path / "ambiguous.xlsx"
     supply = [[SISTER, "1#焦炉", STEEL, "1#高炉", 50]]
     write_book(book, [plant, yard, *good_rows()[:2]], supply, [*HEADERS, ("企业编号", "id")])
-    result = import_book(book, tmp_path / "ambiguous")
+    result = import_book(book, tmp_path / "ambiguous", "--lang", "en")
     assert result.exit_code == 2
     assert f'供应关系!A2: 上游企业 "{SISTER}" is the code of several enterprises' in result.output
 

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 import typer.core
@@ -132,10 +132,15 @@ def guarded(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def fail(message: str) -> None:
-    """Report a usage error found by the command itself and exit 2."""
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
+class UsageError(InputError):
+    """A usage error found by the command itself (conflicting or bad options)."""
+
+
+def fail(message: str) -> NoReturn:
+    """Report a usage error found by the command itself and exit 2: raised as
+    :class:`UsageError`, which :func:`guarded` prints in the language of
+    :func:`error_language` (``error: …`` / ``错误：…``), as it prints every input error."""
+    raise UsageError(message)
 
 
 def stdout_is_terminal() -> bool:

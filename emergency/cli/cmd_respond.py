@@ -11,7 +11,15 @@ from rich.console import Console
 from rich.table import Table
 
 from emergency import POLLUTANTS
-from emergency.cli.app import DataOpt, LangOpt, app, fail, guarded, stdout_is_terminal
+from emergency.cli.app import (
+    DataOpt,
+    ErrorLangOpt,
+    LangOpt,
+    app,
+    fail,
+    guarded,
+    stdout_is_terminal,
+)
 from emergency.measures import measure_name
 from emergency.names import label, note
 from emergency.solution import Assignment, ResponsePlan
@@ -280,6 +288,7 @@ def curve_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     time_limit: TimeOpt = 20.0,
+    lang: ErrorLangOpt = None,
 ) -> None:
     """The least-cost curve: cost of cutting a fraction of all four pollutants at once."""
     from emergency.curve import fractions, least_cost_curve, plot

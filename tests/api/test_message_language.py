@@ -109,3 +109,42 @@ def test_every_anomaly_kind_has_its_chinese(
         assert words[a["kind"]] in a["message_zh"], a
         assert not re.search(r"\b(acknowledged|above|reported|within|baseline)\b", a["message_zh"])
         assert a["message"] and not CJK.search(a["message"])
+
+
+def test_a_404_says_what_is_missing_in_the_language_asked_with_the_other_beside(
+    client: TestClient, auth: dict[str, dict[str, str]]
+) -> None:
+    url = f"{API}/responses/99"
+    zh = client.get(url, headers={**auth["planner"], "Accept-Language": ""})
+    assert zh.status_code == 404, zh.text
+    assert zh.json() == {"detail": "未找到应急响应 99", "detail_en": "response 99 not found"}
+    en = client.get(url, headers={**auth["planner"], "Accept-Language": "en-US,en;q=0.9"})
+    assert en.status_code == 404
+    assert en.json() == {"detail": "response 99 not found", "detail_zh": "未找到应急响应 99"}
+    # a path no route serves: FastAPI's own 404, in the same shape
+    nowhere = client.get(f"{API}/nowhere", headers={"Accept-Language": ""})
+    assert nowhere.status_code == 404
+    assert nowhere.json() == {"detail": "未找到", "detail_en": "Not Found"}
+    nowhere = client.get(f"{API}/nowhere")  # the fixture's client asks for English
+    assert nowhere.json() == {"detail": "Not Found", "detail_zh": "未找到"}
+
+
+def test_401_and_403_in_chinese_by_default_and_english_on_request(
+    client: TestClient, auth: dict[str, dict[str, str]]
+) -> None:
+    zh = client.get(f"{API}/orders", headers={"Accept-Language": ""})
+    assert zh.status_code == 401 and zh.headers["www-authenticate"] == "Bearer"
+    assert zh.json() == {"detail": "缺少 Bearer 令牌", "detail_en": "missing bearer token"}
+    en = client.get(f"{API}/orders", headers={"Authorization": "Bearer nope"})
+    assert en.status_code == 401
+    assert en.json() == {"detail": "invalid or revoked token", "detail_zh": "令牌无效或已撤销"}
+
+    refused = client.get(f"{API}/audit", headers={**auth["enterprise"], "Accept-Language": ""})
+    assert refused.status_code == 403, refused.text
+    body = refused.json()
+    assert body["detail"].startswith("角色 'enterprise' 无权执行 "), body
+    assert body["detail_en"].startswith("role 'enterprise' may not do "), body
+    assert CJK.search(body["detail"]) and not CJK.search(body["detail_en"])
+    refused = client.get(f"{API}/audit", headers=auth["enterprise"])
+    assert refused.json()["detail"] == body["detail_en"]
+    assert refused.json()["detail_zh"] == body["detail"]
