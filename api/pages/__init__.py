@@ -10,7 +10,9 @@
 - ``/plans`` the plan versions waiting for review, ``/plans/{id}/versions/{n}`` one of them;
 - ``/season`` the heating season's plans (post a season file, re-plan the approved one),
   ``/season/{id}`` one plan: quotas, the calendar of measures per source and day, running
-  shares; approve or reject.
+  shares; approve or reject;
+- ``/public`` the public warning page and ``/public/notice/{id}`` the formal notice (no
+  sign-in, no JavaScript).
 
 Pages sign in with the API's tokens, which open a server-side session (its random id in an
 HttpOnly, SameSite=Strict cookie), and call the same service functions as the JSON API.
@@ -22,7 +24,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api.pages import actions, plans, routes, season
+from api.pages import actions, plans, public, routes, season
 from api.pages.render import STATIC_DIR
 
 STATIC_PATH = "/static"
@@ -35,6 +37,7 @@ def install(app: FastAPI) -> None:
     app.include_router(actions.router)
     app.include_router(plans.router)
     app.include_router(season.router)
+    app.include_router(public.router)
     app.include_router(routes.router)
     app.mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="static")
     app.state.pages_installed = True

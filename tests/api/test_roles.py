@@ -15,7 +15,13 @@ from tests.api.conftest import ORANGE, ROLES, bearer, make_token
 from tests.api.test_season_api import SEASON
 
 API = "/api/v1"
-PUBLIC = {("GET", f"{API}/public/warning"), ("GET", f"{API}/health")}
+PUBLIC = {
+    ("GET", f"{API}/public/warning"),
+    ("GET", f"{API}/public/cap"),
+    ("GET", f"{API}/public/cap/{{identifier}}"),
+    ("GET", f"{API}/public/feed.atom"),
+    ("GET", f"{API}/health"),
+}
 PATH_VALUES = {
     "response_id": "1",
     "order_id": "1",

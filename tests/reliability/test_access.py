@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,6 +96,9 @@ ROUTES: dict[tuple[str, str], tuple[Scope, Body]] = {
     ("GET", "/orders/{order_id}/reports"): ("owned", None),
     ("GET", "/compliance"): ("city", None),
     ("GET", "/public/warning"): ("public", None),
+    ("GET", "/public/cap"): ("public", None),
+    ("GET", "/public/cap/{identifier}"): ("public", None),
+    ("GET", "/public/feed.atom"): ("public", None),
     ("GET", "/health"): ("public", None),
     ("GET", "/enterprises"): ("city", None),
     ("GET", "/enterprises/{enterprise_id}/plan"): ("owned", None),
@@ -192,6 +196,9 @@ class City:
     writes: int = 0
 
     def path_value(self, name: str, whose: str, path: str = "") -> str:
+        if name == "identifier":  # the current CAP message's (docs/PUBLIC.md)
+            alert = ET.fromstring(self.client.get(f"{API}/public/cap").content)
+            return str(alert.findtext("{urn:oasis:names:tc:emergency:cap:1.2}identifier"))
         values = {
             "season_plan_id": self.seasons["approved" if path.endswith("/replan") else "pending"],
             "response_id": self.response_id,

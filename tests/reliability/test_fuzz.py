@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -143,6 +144,9 @@ def city(data_dir: Path, db_url: str | None) -> Iterator[City]:
                 "enterprise_id": "JY-P001",
                 "number": pending.json()["number"],
                 "season_plan_id": season.json()["id"],
+                "identifier": ET.fromstring(client.get(f"{API}/public/cap").content).findtext(
+                    "{urn:oasis:names:tc:emergency:cap:1.2}identifier"
+                ),
             }
             yield City(app, client, store, tokens, ids)
     finally:
