@@ -90,6 +90,7 @@ CanWritePlan = Annotated[Actor, Depends(Allow(Action.write_plan))]
 CanReviewPlan = Annotated[Actor, Depends(Allow(Action.review_plan))]
 CanPlanSeason = Annotated[Actor, Depends(Allow(Action.plan_season))]
 CanApproveSeason = Annotated[Actor, Depends(Allow(Action.approve_season))]
+CanSubscribe = Annotated[Actor, Depends(Allow(Action.subscribe))]
 AdminUser = Annotated[Actor, Depends(Allow(Action.read_audit))]
 PlannerUser = CanApprove
 

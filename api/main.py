@@ -19,8 +19,10 @@ from api.routers import (
     public,
     responses,
     season,
+    subscriptions,
 )
 from emergency import __version__
+from emergency.notify.dispatch import Background
 from emergency.service.enterprises import open_service
 from emergency.settings import Settings
 from emergency.store.db import Store
@@ -51,6 +53,7 @@ def api_router() -> APIRouter:
         enterprises,
         plan_versions,
         season,
+        subscriptions,
     )
     for module in (*modules, audit):
         router.include_router(module.router)
@@ -73,9 +76,13 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         own = getattr(app.state, "store", None) is None
         if own:
             app.state.store = open_service(settings)
+        # the notification dispatcher, on a thread (off: `emergency dispatch` runs it)
+        dispatcher = Background(app.state.store).start() if settings.notify_dispatch else None
         try:
             yield
         finally:
+            if dispatcher is not None:
+                dispatcher.close()
             if own:
                 app.state.store.dispose()
                 app.state.store = None

@@ -66,6 +66,44 @@ class Settings(BaseSettings):
         default=True, description="serve the API docs page at /docs (Swagger UI, local files)"
     )
 
+    notify_dispatch: bool = Field(
+        default=True,
+        description="run the notification dispatcher in the server process (a thread); "
+        "off when `emergency dispatch` runs it as its own process",
+    )
+    notify_poll_s: float = Field(
+        default=1.0, gt=0, le=60, description="the dispatcher looks for due work this often"
+    )
+    notify_timeout_s: float = Field(
+        default=10.0, gt=0, le=120, description="a webhook must answer within this long"
+    )
+    notify_lease_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="a claimed notification is another dispatcher's again after this long "
+        "(a dispatcher that died mid-delivery); longer than the timeout",
+    )
+    notify_retry_base_s: float = Field(
+        default=10.0, gt=0, description="the first retry waits about this long, then doubling"
+    )
+    notify_retry_max_s: float = Field(
+        default=1800.0, gt=0, description="no retry waits longer than this"
+    )
+    notify_max_age_hours: float = Field(
+        default=24.0, gt=0, description="a notification still undelivered this old is failed"
+    )
+    notify_batch: int = Field(default=50, ge=1, le=1000, description="claimed at once")
+    notify_workers: int = Field(
+        default=4, ge=1, le=64, description="webhooks a dispatcher calls at the same time"
+    )
+    notify_unreached_minutes: float = Field(
+        default=10.0,
+        gt=0,
+        description="an order issued this long ago, not acknowledged and with no delivered "
+        "notification, is flagged unreached",
+    )
+
     city: str = Field(default="city", description="the city's key in the database")
     now: Callable[[], dt.datetime] = Field(
         default=utc_now, exclude=True, description="the clock (UTC, timezone-aware)"

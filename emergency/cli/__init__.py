@@ -6,6 +6,7 @@ from emergency.cli import (  # noqa: F401  (importing registers the commands)
     cmd_aqi,
     cmd_assess,
     cmd_data,
+    cmd_dispatch,
     cmd_list,
     cmd_respond,
     cmd_rules,

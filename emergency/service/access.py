@@ -41,6 +41,7 @@ class Action(StrEnum):
     plan_season = "season.plan"
     approve_season = "season.approve"
     read_audit = "audit.read"
+    subscribe = "subscriptions.manage"
 
 
 R = Role
@@ -62,6 +63,7 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = {
     Action.plan_season: frozenset({R.planner}),
     Action.approve_season: frozenset({R.planner}),
     Action.read_audit: frozenset({R.admin}),
+    Action.subscribe: frozenset({R.admin, R.enterprise}),
 }
 """Action → the roles allowed to do it. Enterprises: only on their own resources."""
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from emergency.errors import InputError
 from emergency.forecast import parse_forecast
+from emergency.notify.outbox import warning_event
 from emergency.rules import LEVEL_RANK, RuleSet, assess, choose_rule_set, held_until_release
 from emergency.service.access import Action, Actor, require
 from emergency.service.audit import record
@@ -202,6 +203,7 @@ def _follow(
     done = _replan(session, actor, response, warning, eff, action)
     after = {**response_state(response), **_touched(done)}
     record(session, actor, f"response.{action}", f"response:{response.id}", before, after)
+    warning_event(session, response, action)  # the outbox: in this transaction
     return action, done
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from emergency import ONE_DAY
 from emergency.errors import InputError
+from emergency.notify.outbox import order_event
 from emergency.service.access import Action, Actor, require, require_own
 from emergency.service.audit import record
 from emergency.service.errors import Conflict, NotFound
@@ -73,6 +74,7 @@ def _event(session: Session, order: Order, actor: Actor, event: str, note: str =
             note=note,
         )
     )
+    order_event(session, order, event, note)  # the outbox: in this transaction
 
 
 def _new_order(session: Session, response: Response, row: ResponsePlanRow, p: Period) -> Order:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from emergency.notify.outbox import warning_event
 from emergency.respond import Override, plan_response, state_at
 from emergency.service.access import Actor
 from emergency.service.errors import Conflict, NotFound
@@ -202,4 +203,5 @@ def insert_response(
         session.rollback()
         raise Conflict("a response is already open (opened by a concurrent request)") from None
     add_plan_version(session, actor, response, plan, reason=reason, effective_from=start)
+    warning_event(session, response, "opened")  # the outbox: in this transaction
     return response

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from emergency.notify.outbox import warning_event
 from emergency.service.access import Action, Actor, require
 from emergency.service.audit import record
 from emergency.service.errors import Conflict, NotFound
@@ -80,6 +81,7 @@ def release_response(
     session.flush()
     after = {**response_state(response), "lifted": [o.id for o in lifted]}
     record(session, actor, "response.released", f"response:{response.id}", before, after)
+    warning_event(session, response, "released")  # the outbox: in this transaction
     return lifted
 
 

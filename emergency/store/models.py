@@ -378,3 +378,69 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(String(200))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Subscription(Base):
+    """Where an enterprise (or the city, ``enterprise_id`` None) wants its events sent.
+
+    ``secret`` signs the webhook bodies (HMAC-SHA256); it is never shown back. Deleting a
+    subscription sets ``deleted_at``: its notifications stay traceable.
+    """
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    target: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(200))
+    enterprise_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[str] = mapped_column(String(200))
+    deleted_at: Mapped[dt.datetime | None]
+
+
+class Notification(Base):
+    """The transactional outbox: one message to one recipient on one channel, written in
+    the transaction of the change it tells of; the dispatcher delivers it.
+
+    ``status``: ``pending`` → ``sending`` (claimed until ``next_attempt_at``) →
+    ``delivered`` | ``pending`` (a retry) | ``failed``. ``message_id`` is the stable id a
+    receiver deduplicates on (``X-Emergency-Delivery``); the payload never changes.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(64), unique=True)
+    event: Mapped[str] = mapped_column(String(40))
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    recipient: Mapped[str] = mapped_column(String(200))
+    """``enterprise:<id>`` or ``city``."""
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    response_id: Mapped[int | None] = mapped_column(Integer)
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime]
+    claim: Mapped[str | None] = mapped_column(String(32))
+    """The token of the dispatcher that holds it while ``sending``."""
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]
+    delivered_at: Mapped[dt.datetime | None]
+
+
+class DeliveryAttempt(Base):
+    """One try to deliver a notification: its outcome, the HTTP status, the error."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"), index=True)
+    at: Mapped[dt.datetime]
+    outcome: Mapped[str] = mapped_column(String(20))
+    """``delivered``, ``retry`` or ``failed``."""
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[float] = mapped_column(Float)

@@ -29,6 +29,7 @@ PATH_VALUES = {
     "override_id": "1",
     "number": "1",
     "season_plan_id": "1",
+    "subscription_id": "1",
 }
 """Order 1 is JY-P001's (orders are issued by source), the enterprise tokens' own."""
 

@@ -22,7 +22,7 @@ from tests.datafiles import small_plans, small_rows, write_small_dataset
 
 
 def test_migrations_match_the_models(store: Store) -> None:
-    assert current_revision(store.engine) == head_revision() == "0003"
+    assert current_revision(store.engine) == head_revision() == "0004"
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
@@ -30,7 +30,7 @@ def test_migrations_match_the_models(store: Store) -> None:
 
 def test_migrating_twice_is_a_no_op(store: Store) -> None:
     upgrade(store.engine)
-    assert current_revision(store.engine) == "0003"
+    assert current_revision(store.engine) == head_revision()
 
 
 def test_sqlite_file_in_the_data_folder_with_wal_and_foreign_keys(
@@ -139,7 +139,7 @@ def test_upgrade_from_0002_keeps_orders_and_their_history(tmp_path: Path) -> Non
             )
         )
     upgrade(engine)
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == head_revision()
     with engine.connect() as conn:
         row = conn.execute(text("SELECT kind, response_id, source FROM orders")).one()
         assert tuple(row) == ("response", 1, "JY-P001")

@@ -34,7 +34,7 @@ from emergency.service.enterprises import open_store
 from emergency.service.tokens import create_token
 from emergency.settings import Settings, utc_now
 from emergency.store.db import Store
-from emergency.store.models import AuditEntry, Base, Order
+from emergency.store.models import AuditEntry, Base, Order, Subscription
 from tests.api.test_season_api import season_around
 from tests.reliability.conftest import ServerFactory
 from tests.reliability.invariants import open_store as open_existing
@@ -121,6 +121,10 @@ ROUTES: dict[tuple[str, str], tuple[Scope, Body]] = {
     ("POST", "/season-plans/{season_plan_id}/approve"): ("city", lambda _c, _w: {"note": "ok"}),
     ("POST", "/season-plans/{season_plan_id}/reject"): ("city", lambda _c, _w: {"note": "no"}),
     ("POST", "/season-plans/{season_plan_id}/replan"): ("city", lambda _c, _w: {}),
+    ("POST", "/subscriptions"): ("city", lambda _c, _w: {"target": "http://127.0.0.1:9/hook"}),
+    ("GET", "/subscriptions"): ("city", None),
+    ("DELETE", "/subscriptions/{subscription_id}"): ("owned", None),
+    ("GET", "/orders/{order_id}/deliveries"): ("city", None),
 }
 """Every API route (path under /api/v1): its scope and, for writes, a valid body."""
 
@@ -199,6 +203,8 @@ class City:
         if name == "identifier":  # the current CAP message's (docs/PUBLIC.md)
             alert = ET.fromstring(self.client.get(f"{API}/public/cap").content)
             return str(alert.findtext("{urn:oasis:names:tc:emergency:cap:1.2}identifier"))
+        if name == "subscription_id":  # a fresh one of the firm's: deleting it is a change
+            return str(self.subscription(self.firms[whose]))
         values = {
             "season_plan_id": self.seasons["approved" if path.endswith("/replan") else "pending"],
             "response_id": self.response_id,
@@ -209,6 +215,20 @@ class City:
         }
         assert name in values, f"no value for path parameter {name!r}: add it to City"
         return str(values[name])
+
+    def subscription(self, firm: str) -> int:
+        with self.store.session() as session:
+            sub = Subscription(
+                channel="webhook",
+                target="http://127.0.0.1:9/hook",
+                secret="s" * 32,
+                enterprise_id=firm,
+                created_at=utc_now(),
+                created_by="test",
+            )
+            session.add(sub)
+            session.commit()
+            return sub.id
 
     def url(self, path: str, whose: str) -> str:
         def fill(template: str) -> str:

@@ -109,7 +109,10 @@ def city(data_dir: Path, db_url: str | None) -> Iterator[City]:
             )
         session.commit()
     app = create_app(
-        Settings(data=data_dir, database_url=db_url, max_body_bytes=BODY_LIMIT), store=store
+        Settings(
+            data=data_dir, database_url=db_url, max_body_bytes=BODY_LIMIT, notify_dispatch=False
+        ),
+        store=store,
     )
     try:
         with TestClient(app, headers={"Accept-Language": "en"}) as client:  # English problems
@@ -137,6 +140,9 @@ def city(data_dir: Path, db_url: str | None) -> Iterator[City]:
             yaml_type = planner | {"content-type": "application/yaml"}
             pending = client.put(plan_url, content=text, headers=yaml_type)
             assert pending.status_code == 202, pending.text
+            hook = {"target": "http://127.0.0.1:9/hook"}  # a webhook of JY-P001's
+            webhook = client.post(f"{API}/subscriptions", json=hook, headers=company)
+            assert webhook.status_code == 201, webhook.text
             ids = {
                 "response_id": rid,
                 "order_id": order_id,
@@ -144,6 +150,7 @@ def city(data_dir: Path, db_url: str | None) -> Iterator[City]:
                 "enterprise_id": "JY-P001",
                 "number": pending.json()["number"],
                 "season_plan_id": season.json()["id"],
+                "subscription_id": webhook.json()["id"],
                 "identifier": ET.fromstring(client.get(f"{API}/public/cap").content).findtext(
                     "{urn:oasis:names:tc:emergency:cap:1.2}identifier"
                 ),

@@ -1,0 +1,115 @@
+"""What reached whom: the notifications of an order, per recipient, and the flag of an
+order whose enterprise has not been reached."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from emergency.notify.outbox import DELIVERED
+from emergency.service.access import Action, Actor, require
+from emergency.service.errors import NotFound
+from emergency.store.db import store_of
+from emergency.store.models import DeliveryAttempt, Notification, Order, Subscription
+from emergency.vocabulary import OrderStatus
+
+
+class AttemptView(BaseModel):
+    at: dt.datetime
+    outcome: str
+    http_status: int | None
+    error: str | None
+    duration_ms: float
+
+
+class DeliveryView(BaseModel):
+    """One notification of the order: to one recipient on one channel."""
+
+    message_id: str
+    event: str
+    recipient: str
+    channel: str
+    subscription_id: int
+    target: str
+    status: str = Field(description="pending, sending, delivered or failed")
+    attempts: int
+    last_error: str | None
+    created_at: dt.datetime
+    delivered_at: dt.datetime | None
+    next_attempt_at: dt.datetime | None
+    history: list[AttemptView]
+
+
+class OrderDeliveries(BaseModel):
+    order_id: int
+    enterprise: str
+    status: str
+    unreached: bool = Field(
+        description="issued at least `notify_unreached_minutes` ago, not acknowledged, and "
+        "no notification of it delivered"
+    )
+    delivered: int
+    deliveries: list[DeliveryView]
+
+
+def order_deliveries(session: Session, actor: Actor, order_id: int) -> OrderDeliveries:
+    """The order's notifications with every attempt, and whether it reached its enterprise."""
+    require(actor, Action.read_responses)
+    order = session.get(Order, order_id)
+    if order is None:
+        raise NotFound(f"order {order_id} not found")
+    rows = session.execute(
+        select(Notification, Subscription.target)
+        .join(Subscription, Subscription.id == Notification.subscription_id)
+        .where(Notification.order_id == order_id)
+        .order_by(Notification.id)
+    ).all()
+    ids = [n.id for n, _ in rows]
+    history: dict[int, list[AttemptView]] = {i: [] for i in ids}
+    for attempt in session.scalars(
+        select(DeliveryAttempt)
+        .where(DeliveryAttempt.notification_id.in_(ids))
+        .order_by(DeliveryAttempt.id)
+    ):
+        history[attempt.notification_id].append(
+            AttemptView.model_validate(attempt, from_attributes=True)
+        )
+    views = [
+        DeliveryView(
+            message_id=n.message_id,
+            event=n.event,
+            recipient=n.recipient,
+            channel=n.channel,
+            subscription_id=n.subscription_id,
+            target=target,
+            status=n.status,
+            attempts=n.attempts,
+            last_error=n.last_error,
+            created_at=n.created_at,
+            delivered_at=n.delivered_at,
+            next_attempt_at=n.next_attempt_at if n.status not in (DELIVERED, "failed") else None,
+            history=history[n.id],
+        )
+        for n, target in rows
+    ]
+    delivered = sum(1 for v in views if v.status == DELIVERED)
+    return OrderDeliveries(
+        order_id=order.id,
+        enterprise=order.source,
+        status=order.status,
+        unreached=unreached(session, order, delivered),
+        delivered=delivered,
+        deliveries=views,
+    )
+
+
+def unreached(session: Session, order: Order, delivered: int) -> bool:
+    """Issued long enough ago, still only issued, and nothing of it delivered."""
+    if order.status != OrderStatus.issued or delivered:
+        return False
+    config = store_of(session).config
+    waited = config.now() - order.issued_at
+    return waited >= dt.timedelta(minutes=config.notify_unreached_minutes)

@@ -1,0 +1,152 @@
+"""Webhook subscriptions: registered by an admin (for any enterprise, or none: the city's
+warning events) or by an enterprise for itself; listed without their secrets; deleted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets as secrets_module
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from emergency.errors import InputError
+from emergency.service.access import Action, Actor, Role, require, require_own
+from emergency.service.audit import record
+from emergency.service.errors import Forbidden, NotFound
+from emergency.service.uow import commit
+from emergency.store.db import store_of
+from emergency.store.models import Subscription
+
+MAX_TARGET = 2000
+
+
+class SubscriptionIn(BaseModel):
+    """A webhook: where to POST the events, and the secret that signs them."""
+
+    channel: Literal["webhook"] = "webhook"
+    target: str = Field(max_length=MAX_TARGET, description="an http:// or https:// URL")
+    secret: str | None = Field(
+        default=None,
+        min_length=16,
+        max_length=200,
+        description="signs the bodies (HMAC-SHA256); one is made and shown once if none is given",
+    )
+    enterprise: str | None = Field(
+        default=None,
+        max_length=100,
+        description="the enterprise whose orders it receives; none: the city's warning "
+        "events only (admins); an enterprise token may name only itself",
+    )
+
+
+class SubscriptionView(BaseModel):
+    id: int
+    channel: str
+    target: str
+    enterprise: str | None
+    created_at: dt.datetime
+    created_by: str
+    secret: str | None = Field(
+        default=None, description="only in the answer that created it, when the server made it"
+    )
+
+
+def check_target(target: str) -> str:
+    """An absolute http(s) URL with a host; else :class:`InputError`."""
+    target = target.strip()
+    try:
+        parts = urlsplit(target)
+        port = parts.port  # raises on a port that is not a number
+    except ValueError:
+        raise InputError("subscription: target: not a URL") from None
+    if parts.scheme not in ("http", "https"):
+        raise InputError("subscription: target: must be an http:// or https:// URL")
+    if not parts.hostname or any(c.isspace() for c in target):
+        raise InputError("subscription: target: must name a host")
+    if port == 0:
+        raise InputError("subscription: target: port 0")
+    return target
+
+
+def _view(sub: Subscription, secret: str | None = None) -> SubscriptionView:
+    return SubscriptionView(
+        id=sub.id,
+        channel=sub.channel,
+        target=sub.target,
+        enterprise=sub.enterprise_id,
+        created_at=sub.created_at,
+        created_by=sub.created_by,
+        secret=secret,
+    )
+
+
+def create_subscription(session: Session, actor: Actor, body: SubscriptionIn) -> SubscriptionView:
+    """Register a webhook; an enterprise only for itself (another: :class:`Forbidden`)."""
+    require(actor, Action.subscribe)
+    enterprise = body.enterprise
+    if actor.is_enterprise:
+        if enterprise is not None and enterprise != actor.enterprise_id:
+            raise Forbidden("an enterprise may subscribe only for itself")
+        enterprise = actor.enterprise_id
+    elif enterprise is not None:
+        from emergency.service.planning import loaded_data
+
+        if enterprise not in loaded_data(session).dataset.by_id:
+            raise InputError(f"subscription: enterprise: no enterprise {enterprise!r}")
+    target = check_target(body.target)
+    made = body.secret is None
+    secret = secrets_module.token_urlsafe(32) if body.secret is None else body.secret
+    sub = Subscription(
+        channel=body.channel,
+        target=target,
+        secret=secret,
+        enterprise_id=enterprise,
+        created_at=store_of(session).config.now(),
+        created_by=actor.label,
+    )
+    session.add(sub)
+    session.flush()
+    record(
+        session,
+        actor,
+        "subscription.create",
+        f"subscription:{sub.id}",
+        None,
+        {"channel": sub.channel, "target": sub.target, "enterprise": sub.enterprise_id},
+    )
+    commit(session)
+    return _view(sub, secret if made else None)
+
+
+def list_subscriptions(session: Session, actor: Actor) -> list[SubscriptionView]:
+    """Active subscriptions (an enterprise: its own), without their secrets."""
+    require(actor, Action.subscribe)
+    query = select(Subscription).where(Subscription.deleted_at.is_(None))
+    if actor.is_enterprise:
+        query = query.where(Subscription.enterprise_id == actor.enterprise_id)
+    return [_view(s) for s in session.scalars(query.order_by(Subscription.id))]
+
+
+def delete_subscription(session: Session, actor: Actor, subscription_id: int) -> SubscriptionView:
+    """End a subscription; its pending notifications fail (another's: not found)."""
+    require(actor, Action.subscribe)
+    sub = session.get(Subscription, subscription_id)
+    if sub is None or sub.deleted_at is not None:
+        raise NotFound(f"subscription {subscription_id} not found")
+    if actor.role is Role.enterprise:
+        require_own(actor, sub.enterprise_id or "", f"subscription {subscription_id}")
+    sub.deleted_at = store_of(session).config.now()
+    record(
+        session,
+        actor,
+        "subscription.delete",
+        f"subscription:{sub.id}",
+        {"target": sub.target, "enterprise": sub.enterprise_id},
+        None,
+    )
+    commit(session)
+    return _view(sub)
