@@ -20,6 +20,7 @@ PUBLIC = {
     ("GET", f"{API}/public/cap"),
     ("GET", f"{API}/public/cap/{{identifier}}"),
     ("GET", f"{API}/public/feed.atom"),
+    ("GET", f"{API}/names"),
     ("GET", f"{API}/health"),
 }
 PATH_VALUES = {

@@ -99,6 +99,7 @@ ROUTES: dict[tuple[str, str], tuple[Scope, Body]] = {
     ("GET", "/public/cap"): ("public", None),
     ("GET", "/public/cap/{identifier}"): ("public", None),
     ("GET", "/public/feed.atom"): ("public", None),
+    ("GET", "/names"): ("public", None),
     ("GET", "/health"): ("public", None),
     ("GET", "/enterprises"): ("city", None),
     ("GET", "/enterprises/{enterprise_id}/plan"): ("owned", None),
