@@ -871,6 +871,14 @@ CATALOGUE: tuple[tuple[str, str], ...] = (
         "表单已过期，请刷新后重试",
     ),
     ("来源不符 This form was sent from another site", "来源不符：表单来自其他网站"),
+    # --- webhook subscriptions (emergency/notify/subscriptions.py) ------------------------
+    ("not a URL", "不是网址"),
+    ("must be an http:// or https:// URL", "须为 http:// 或 https:// 网址"),
+    ("must name a host", "须写明主机"),
+    ("port 0", "端口不能为 0"),
+    ("{host} is not a public address", "{host} 不是公网地址"),
+    ("no enterprise {id}", "没有企业 {id}"),
+    ("an enterprise may subscribe only for itself", "企业只能为自己订阅"),
 )
 """English template → Chinese template; see the module's description."""
 

@@ -97,6 +97,12 @@ class Settings(BaseSettings):
     notify_workers: int = Field(
         default=4, ge=1, le=64, description="webhooks a dispatcher calls at the same time"
     )
+    notify_private_targets: bool = Field(
+        default=False,
+        description="allow webhook targets on loopback, private, link-local or other "
+        "non-public addresses (a city's own network, tests); off, such targets are refused "
+        "when registered and when delivered to",
+    )
     notify_unreached_minutes: float = Field(
         default=10.0,
         gt=0,

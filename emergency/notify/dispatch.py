@@ -22,6 +22,7 @@ import http.client
 import json
 import logging
 import random
+import socket
 import threading
 import time
 import urllib.error
@@ -31,11 +32,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import CursorResult, select, update
 
 from emergency import __version__
 from emergency.notify.outbox import DELIVERED, FAILED, PENDING, SENDING
+from emergency.notify.subscriptions import not_public
 from emergency.store.db import Store
 from emergency.store.models import DeliveryAttempt, Notification, Subscription
 
@@ -116,6 +119,28 @@ def http_post(url: str, body: bytes, headers: dict[str, str], timeout: float) ->
         return Answer(None, f"{type(exc).__name__}: {reason}"[:MAX_ERROR])
 
 
+def public_only(send: Sender) -> Sender:
+    """``send``, but refusing a target whose host is, or resolves to, an address that is
+    not public (:func:`emergency.notify.subscriptions.not_public`): a webhook cannot make
+    the server call into its own network. (A name could resolve differently between this
+    check and the connection; the window is the resolver's cache.)"""
+
+    def guarded(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Answer:
+        host = urlsplit(url).hostname or ""
+        if not_public(host):
+            return Answer(None, f"refused: {host} is not a public address")
+        try:
+            found = {info[4][0] for info in socket.getaddrinfo(host, None)}
+        except OSError as exc:
+            return Answer(None, f"cannot resolve {host}: {exc}"[:MAX_ERROR])
+        for address in sorted(found):
+            if not_public(str(address)):
+                return Answer(None, f"refused: {host} resolves to {address}, not public")
+        return send(url, body, headers, timeout)
+
+    return guarded
+
+
 def backoff(attempts: int, base_s: float, max_s: float, rng: random.Random) -> float:
     """Seconds before the next try after ``attempts`` failed ones: doubling from
     ``base_s``, capped at ``max_s``, the upper half drawn at random (jitter)."""
@@ -131,7 +156,7 @@ class Dispatcher:
     ) -> None:
         self.store = store
         self.config = store.config
-        self.send = send
+        self.send = send if self.config.notify_private_targets else public_only(send)
         self.rng = rng or random.Random()
         self.postgres = store.engine.dialect.name == "postgresql"
 

@@ -5,6 +5,7 @@ warning events) or by an enterprise for itself; listed without their secrets; de
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import secrets as secrets_module
 from typing import Literal
 from urllib.parse import urlsplit
@@ -55,8 +56,10 @@ class SubscriptionView(BaseModel):
     )
 
 
-def check_target(target: str) -> str:
-    """An absolute http(s) URL with a host; else :class:`InputError`."""
+def check_target(target: str, *, private: bool = False) -> str:
+    """An absolute http(s) URL with a host; else :class:`InputError`. Unless ``private``,
+    a host that is a non-public address (or ``localhost``) is refused too; names are
+    resolved and checked again at each delivery (:func:`emergency.notify.dispatch.public_only`)."""
     target = target.strip()
     try:
         parts = urlsplit(target)
@@ -69,7 +72,22 @@ def check_target(target: str) -> str:
         raise InputError("subscription: target: must name a host")
     if port == 0:
         raise InputError("subscription: target: port 0")
+    if not private and not_public(parts.hostname):
+        raise InputError(f"subscription: target: {parts.hostname} is not a public address")
     return target
+
+
+def not_public(host: str) -> bool:
+    """Whether ``host`` (a name or an address) is ``localhost`` or an address that is not
+    global: loopback, private, link-local, multicast, reserved or unspecified."""
+    name = host.strip("[]").lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False  # a name: resolved and checked when delivering
+    return not address.is_global or address.is_multicast
 
 
 def _view(sub: Subscription, secret: str | None = None) -> SubscriptionView:
@@ -97,7 +115,7 @@ def create_subscription(session: Session, actor: Actor, body: SubscriptionIn) ->
 
         if enterprise not in loaded_data(session).dataset.by_id:
             raise InputError(f"subscription: enterprise: no enterprise {enterprise!r}")
-    target = check_target(body.target)
+    target = check_target(body.target, private=store_of(session).config.notify_private_targets)
     made = body.secret is None
     secret = secrets_module.token_urlsafe(32) if body.secret is None else body.secret
     sub = Subscription(

@@ -62,7 +62,10 @@ def clock() -> Clock:
 
 @pytest.fixture
 def store(data_dir: Path, db_url: str | None, clock: Clock) -> Iterator[Store]:
-    opened = open_store(data_dir, db_url, solver_time_limit_s=10.0, now=clock)
+    # the tests' webhook receivers listen on loopback (docs/NOTIFY.md: private targets)
+    opened = open_store(
+        data_dir, db_url, solver_time_limit_s=10.0, now=clock, notify_private_targets=True
+    )
     try:
         yield opened
     finally:

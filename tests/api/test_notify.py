@@ -38,7 +38,9 @@ POSTGRES = [p for p in DATABASES if p.id == "postgresql"]
 @pytest.fixture
 def settings(data_dir: Path, db_url: str | None) -> Settings:
     """The server's own dispatcher off: the tests run the dispatcher themselves."""
-    return Settings(data=data_dir, database_url=db_url, notify_dispatch=False)
+    return Settings(
+        data=data_dir, database_url=db_url, notify_dispatch=False, notify_private_targets=True
+    )
 
 
 @pytest.fixture
@@ -283,7 +285,9 @@ def test_server_runs_the_dispatcher_in_its_lifespan(
     """Default on: the server's own thread delivers without anyone calling it."""
     import time
 
-    settings = Settings(data=data_dir, database_url=db_url, notify_poll_s=0.05)
+    settings = Settings(
+        data=data_dir, database_url=db_url, notify_poll_s=0.05, notify_private_targets=True
+    )
     with TestClient(create_app(settings, store=store)):
         with store.session() as session:
             sub = Subscription(

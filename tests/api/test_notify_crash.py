@@ -33,6 +33,7 @@ def dispatcher(data_dir: Path, db_url: str | None) -> subprocess.Popen[bytes]:
     env |= {
         "PYTHONPATH": str(REPO),
         "EMERGENCY_NOTIFY_LEASE_S": "2",
+        "EMERGENCY_NOTIFY_PRIVATE_TARGETS": "1",
         "EMERGENCY_NOTIFY_TIMEOUT_S": "1.5",
         "EMERGENCY_NOTIFY_POLL_S": "0.1",
         "EMERGENCY_NOTIFY_RETRY_BASE_S": "0.2",

@@ -246,7 +246,7 @@ FIRMS = {"own": "JY-P001", "other": "JY-P002"}
 
 @pytest.fixture
 def city(data_dir: Path, db_url: str | None) -> Iterator[City]:
-    store = open_store(data_dir, db_url, solver_time_limit_s=10.0)
+    store = open_store(data_dir, db_url, solver_time_limit_s=10.0, notify_private_targets=True)
     tokens = {}
     with store.session() as session:
         for role in Role:
@@ -256,7 +256,9 @@ def city(data_dir: Path, db_url: str | None) -> Iterator[City]:
             session, SYSTEM, "enterprise", enterprise_id=FIRMS["other"]
         )
         session.commit()
-    app = create_app(Settings(data=data_dir, database_url=db_url), store=store)
+    app = create_app(
+        Settings(data=data_dir, database_url=db_url, notify_private_targets=True), store=store
+    )
     try:
         with TestClient(app) as client:
             planner = bearer(tokens["planner"])

@@ -99,7 +99,7 @@ class City:
 
 @pytest.fixture
 def city(data_dir: Path, db_url: str | None) -> Iterator[City]:
-    store = open_store(data_dir, db_url, solver_time_limit_s=10.0)
+    store = open_store(data_dir, db_url, solver_time_limit_s=10.0, notify_private_targets=True)
     tokens = {}
     with store.session() as session:
         for role in ROLES:
@@ -110,7 +110,11 @@ def city(data_dir: Path, db_url: str | None) -> Iterator[City]:
         session.commit()
     app = create_app(
         Settings(
-            data=data_dir, database_url=db_url, max_body_bytes=BODY_LIMIT, notify_dispatch=False
+            data=data_dir,
+            database_url=db_url,
+            max_body_bytes=BODY_LIMIT,
+            notify_dispatch=False,
+            notify_private_targets=True,
         ),
         store=store,
     )
