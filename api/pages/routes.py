@@ -20,6 +20,7 @@ from api.pages.render import render
 from api.pages.source import source_page
 from api.pages.svgmap import MapLegend, source_map
 from api.pages.timeline import timeline
+from emergency.notify.deliveries import delivery_summaries
 from emergency.service.access import Action, allowed
 from emergency.service.compliance import compliance
 from emergency.service.orders import list_orders
@@ -30,6 +31,7 @@ from emergency.service.responses import (
     list_responses,
     public_warning,
 )
+from emergency.store.db import store_of
 from emergency.vocabulary import OrderStatus
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -201,6 +203,7 @@ def orders_page(
     """指令 Orders: every order of the response with its status."""
     detail = get_response_detail(session, actor, response_id)
     orders = list_orders(session, actor, response_id=response_id, status=status)
+    reached = delivery_summaries(session, [(o.id, o.status, o.issued_at) for o in orders])
     return render(
         request,
         "orders.html",
@@ -209,6 +212,9 @@ def orders_page(
             "response_id": response_id,
             "detail": detail,
             "orders": orders,
+            "reached": reached,
+            "unreached": sum(1 for r in reached.values() if r.unreached),
+            "unreached_minutes": f"{store_of(session).config.notify_unreached_minutes:g}",
             "status": status or "",
         },
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from emergency.notify.outbox import DELIVERED
@@ -108,8 +108,50 @@ def order_deliveries(session: Session, actor: Actor, order_id: int) -> OrderDeli
 
 def unreached(session: Session, order: Order, delivered: int) -> bool:
     """Issued long enough ago, still only issued, and nothing of it delivered."""
-    if order.status != OrderStatus.issued or delivered:
+    return _unreached(session, order.status, order.issued_at, delivered)
+
+
+def _unreached(session: Session, status: str, issued_at: dt.datetime, delivered: int) -> bool:
+    if status != OrderStatus.issued or delivered:
         return False
     config = store_of(session).config
-    waited = config.now() - order.issued_at
+    waited = config.now() - issued_at
     return waited >= dt.timedelta(minutes=config.notify_unreached_minutes)
+
+
+class DeliverySummary(BaseModel):
+    """An order's notifications counted by status, and the unreached flag (the orders
+    page's column)."""
+
+    delivered: int = 0
+    pending: int = 0
+    failed: int = 0
+    unreached: bool = False
+
+
+def delivery_summaries(
+    session: Session, orders: list[tuple[int, str, dt.datetime]]
+) -> dict[int, DeliverySummary]:
+    """Per order (id, status, issued at): its notifications by status, in one query."""
+    ids = [order_id for order_id, _, _ in orders]
+    counts: dict[int, DeliverySummary] = {i: DeliverySummary() for i in ids}
+    if ids:
+        rows = session.execute(
+            select(Notification.order_id, Notification.status, func.count())
+            .where(Notification.order_id.in_(ids))
+            .group_by(Notification.order_id, Notification.status)
+        ).all()
+        for order_id, status, n in rows:
+            if order_id is None:  # warning events carry no order
+                continue
+            summary = counts[order_id]
+            if status == DELIVERED:
+                summary.delivered += n
+            elif status == "failed":
+                summary.failed += n
+            else:
+                summary.pending += n
+    for order_id, status, issued_at in orders:
+        summary = counts[order_id]
+        summary.unreached = _unreached(session, status, issued_at, summary.delivered)
+    return counts

@@ -204,3 +204,21 @@ def test_downloads_are_the_api_files(
     assert xlsx.status_code == 200
     book = load_workbook(io.BytesIO(xlsx.content))
     assert "list" in book.sheetnames
+
+
+def test_the_orders_page_flags_orders_that_have_not_reached_their_enterprise(
+    planner: TestClient, store: Store, response_id: int
+) -> None:
+    # no enterprise has a webhook: just issued, nothing is flagged; eleven minutes later
+    # (past notify_unreached_minutes, 10) every order still unacknowledged is
+    csrf = csrf_of(planner, f"/responses/{response_id}/approve")
+    planner.post(f"/responses/{response_id}/approve", data={"csrf": csrf, "plan_version": "1"})
+    page = planner.get(f"/responses/{response_id}/orders").text
+    issued = page.count('class="order-issued"')
+    assert issued > 0
+    assert "未送达 unreached" not in page and "无推送 no webhook" in text(page)
+    now = store.config.now()
+    store.config.now = lambda: now + dt.timedelta(minutes=11)
+    late = planner.get(f"/responses/{response_id}/orders").text
+    assert late.count("未送达 unreached") == issued
+    assert f"{issued} 条指令未送达企业 orders have not reached their enterprise" in text(late)
