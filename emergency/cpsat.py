@@ -15,6 +15,7 @@ stalled at a 20 % gap on two cores for these models), ``presolve_inclusion_work_
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
@@ -38,12 +39,27 @@ class CpResult:
         return self.status in ("optimal", "feasible")
 
 
-def run(model: cp_model.CpModel, time_limit_s: float) -> tuple[cp_model.CpSolver, str]:
+class _Found(cp_model.CpSolverSolutionCallback):
+    """Whether the search has found a solution yet."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found = False
+
+    def on_solution_callback(self) -> None:
+        self.found = True
+
+
+def run(
+    model: cp_model.CpModel, time_limit_s: float, give_up_s: float | None = None
+) -> tuple[cp_model.CpSolver, str]:
     """Solve ``model`` with the project's parameters; the solver and the status name.
 
     One worker, linearization 2 and no presolve inclusion work (deterministic and fastest on
     these knapsack-like models, see bench/RESULTS.md), seed 0. Status: ``optimal``,
     ``feasible``, ``infeasible`` or ``unknown`` (no solution within the time limit).
+    With ``give_up_s``, the search stops after that many seconds if it has found no
+    solution by then.
     """
     solver = cp_model.CpSolver()
     p = solver.parameters
@@ -52,7 +68,21 @@ def run(model: cp_model.CpModel, time_limit_s: float) -> tuple[cp_model.CpSolver
     p.presolve_inclusion_work_limit = 0
     p.random_seed = 0
     p.max_time_in_seconds = max(0.01, time_limit_s)
-    status = solver.solve(model)
+    if give_up_s is None:
+        status = solver.solve(model)
+    else:
+        seen = _Found()
+
+        def stop() -> None:
+            if not seen.found:
+                solver.stop_search()
+
+        timer = threading.Timer(max(0.05, give_up_s), stop)
+        timer.start()
+        try:
+            status = solver.solve(model, seen)
+        finally:
+            timer.cancel()
     if status == cp_model.MODEL_INVALID:
         raise RuntimeError("CP-SAT rejected the model: " + model.validate())
     name = {

@@ -30,7 +30,6 @@ outside the span of their forced stops (docs/SEASON.md, "The model").
 from __future__ import annotations
 
 import math
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -60,7 +59,7 @@ from emergency.season.state import (
     held_loads,
     settled_option,
 )
-from emergency.season.warmstart import warm_start
+from emergency.season.warmstart import source_cost, warm_start
 
 __all__ = [
     "Schedule",
@@ -272,48 +271,13 @@ def _solve(
     return run(model, max(0.05, seconds))
 
 
-class _Solutions(cp_model.CpSolverSolutionCallback):
-    def __init__(self) -> None:
-        super().__init__()
-        self.found = False
-
-    def on_solution_callback(self) -> None:
-        self.found = True
-
-
 def _solve_or_give_up(
     model: cp_model.CpModel, seconds: float, give_up: float
 ) -> tuple[cp_model.CpSolver, str]:
-    """As :func:`_solve` with no hint (the parameters of :func:`emergency.cpsat.run`), but
-    stopped after ``give_up`` seconds when no solution is found by then."""
+    """As :func:`_solve` with no hint, but stopped after ``give_up`` seconds when no
+    solution is found by then."""
     model.clear_hints()
-    solver = cp_model.CpSolver()
-    p = solver.parameters
-    p.num_workers = 1
-    p.linearization_level = 2
-    p.presolve_inclusion_work_limit = 0
-    p.random_seed = 0
-    p.max_time_in_seconds = max(0.05, seconds)
-    seen = _Solutions()
-
-    def stop() -> None:
-        if not seen.found:
-            solver.stop_search()
-
-    timer = threading.Timer(max(0.05, give_up), stop)
-    timer.start()
-    try:
-        status = solver.solve(model, seen)
-    finally:
-        timer.cancel()
-    if status == cp_model.MODEL_INVALID:
-        raise RuntimeError("CP-SAT rejected the model: " + model.validate())
-    name = {
-        cp_model.OPTIMAL: "optimal",
-        cp_model.FEASIBLE: "feasible",
-        cp_model.INFEASIBLE: "infeasible",
-    }.get(status, "unknown")
-    return solver, name
+    return run(model, max(0.05, seconds), give_up_s=give_up)
 
 
 def _evaluate(
@@ -579,7 +543,7 @@ def warm_schedule(inp: SeasonInput, dataset: Dataset) -> Schedule:
     ctx = _context(inp, dataset, sources, rows, 0)
     warm = warm_start(ctx, list(range(len(sources))), list(range(len(rows))))
     choice = [warm[s] for s in range(len(sources))]
-    total = sum(_source_cost(src, row) for src, row in zip(sources, choice, strict=True))
+    total = sum(source_cost(src, row) for src, row in zip(sources, choice, strict=True))
     out = report(
         inp,
         dataset,
@@ -694,7 +658,7 @@ def plan_season(
         bound = max(split[1], whole.bound if whole is not None else 0.0)
         statuses.append(status)
         if status != "optimal":
-            cost = sum(_source_cost(sources[s], choice[s]) for s in group)
+            cost = sum(source_cost(sources[s], choice[s]) for s in group)
             slack += max(0.0, cost - bound)
 
     packs = _packs(ctx, groups)
@@ -716,11 +680,11 @@ def plan_season(
         built += result.build_seconds
         total_short += result.short
         if result.status != "optimal":
-            cost = sum(_source_cost(sources[s], choice[s]) for s in pack.members)
+            cost = sum(source_cost(sources[s], choice[s]) for s in pack.members)
             slack += max(0.0, cost - result.bound)
 
-    total_cost = sum(_source_cost(src, row) for src, row in zip(sources, choice, strict=True))
-    settled = sum(_source_cost(src, row[:first]) for src, row in zip(sources, choice, strict=True))
+    total_cost = sum(source_cost(src, row) for src, row in zip(sources, choice, strict=True))
+    settled = sum(source_cost(src, row[:first]) for src, row in zip(sources, choice, strict=True))
     out_status = (
         "short"
         if total_short > 0
@@ -756,21 +720,6 @@ def _shares(
         if members and total > 0 and share > 0:
             out[industry] = (share, members, total)
     return out
-
-
-def _source_cost(src: SeasonSource, row: list[int]) -> float:
-    """Lost value added and restarts of one source over the days of ``row``."""
-    cost = sum(src.options[m].cost_yuan_d for m in row)
-    for li, line in enumerate(src.lines):
-        if not line.restart_cost_yuan:
-            continue
-        before = False
-        for m in row:
-            now = src.options[m].loads[li] == 0.0
-            if now and not before:
-                cost += line.restart_cost_yuan
-            before = now
-    return cost
 
 
 def _solve_pack(
