@@ -22,6 +22,7 @@ from api.routers import (
     season,
     subscriptions,
 )
+from api.streams import hub_of
 from emergency import __version__
 from emergency.notify.dispatch import Background
 from emergency.service.enterprises import open_service
@@ -80,9 +81,12 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             app.state.store = open_service(settings)
         # the notification dispatcher, on a thread (off: `emergency dispatch` runs it)
         dispatcher = Background(app.state.store).start() if settings.notify_dispatch else None
+        events = hub_of(app, app.state.store)  # the one reader behind GET /orders/stream
+        await events.start()
         try:
             yield
         finally:
+            await events.stop()
             if dispatcher is not None:
                 dispatcher.close()
             if own:

@@ -362,6 +362,40 @@ CATALOGUE: tuple[tuple[str, str], ...] = (
     ("duplicate measure id {ident} (also {other})", "重复的措施 id {ident}（另见 {other}）"),
     ("duplicate {term} id {ident} (also {other})", "重复的{term} id {ident}（另见 {other}）"),
     ("not a level of this plan ({known})", "不是本预案的预警级别（{known}）"),
+    # city plan: notice (how the public outputs name the city, docs/PUBLIC.md)
+    ("must not be empty", "不能为空"),
+    (
+        "not a valid pattern: {may_reason} (a literal brace is written {{{{ or }}}})",
+        "不是有效的编号格式：{may_reason}（字面的花括号写作 {{{{ 或 }}}}）",
+    ),
+    ("not a valid pattern: {may_reason}", "不是有效的编号格式：{may_reason}"),
+    (
+        "unknown placeholder {name} (only {{year}} and {{seq}})",
+        "未知占位符 {name}（只能用 {{year}} 和 {{seq}}）",
+    ),
+    (
+        "the pattern must contain {{year}} and {{seq}}; missing {alts}",
+        "编号格式须包含 {{year}} 和 {{seq}}；缺少 {alts}",
+    ),
+    (
+        "a CAP sender has no spaces, commas, '<' or '&' (found {found})",
+        "CAP 发送者（sender）不能含空格、逗号、'<' 或 '&'（发现 {found}）",
+    ),
+    (
+        "a point is [lon, lat], two numbers (got {value})",
+        "点须为 [经度, 纬度] 两个数（实为 {value}）",
+    ),
+    (
+        "{point} is [lat, lon]: write each point as [lon, lat]",
+        "{point} 是 [纬度, 经度]：每个点请写作 [经度, 纬度]",
+    ),
+    ("lon {value} is outside {low}..{high} (China)", "经度 {value} 超出 {low}..{high}（中国）"),
+    ("lat {value} is outside {low}..{high} (China)", "纬度 {value} 超出 {low}..{high}（中国）"),
+    (
+        "a polygon needs at least 3 distinct points, got {n}",
+        "多边形至少须有 3 个不同的点，实为 {n} 个",
+    ),
+    ("the points lie on one line: the polygon has no area", "各点在一条直线上：多边形没有面积"),
     (
         "not a level of the city plan (levels: {known})",
         "不是城市预案的预警级别（预警级别：{known}）",
@@ -429,6 +463,11 @@ CATALOGUE: tuple[tuple[str, str], ...] = (
     ("unknown level (expected {known})", "未知预警级别（应为 {known}）"),
     ("a line cannot supply itself", "生产线不能供应自身"),
     ("duplicate supply edge", "重复的供应关系"),
+    ("email: not an email address: {value}", "email：不是电子邮件地址：{value}"),
+    (
+        "mobile: not a mobile number (11 digits, 13…–19…): {value}",
+        "mobile：不是手机号码（11 位，13…–19… 开头）：{value}",
+    ),
     (
         "'to' must be a mapping {{enterprise: ID, line: ID}}",
         "'to' 须为映射 {{enterprise: ID, line: ID}}",
@@ -879,6 +918,10 @@ CATALOGUE: tuple[tuple[str, str], ...] = (
     ("{host} is not a public address", "{host} 不是公网地址"),
     ("no enterprise {id}", "没有企业 {id}"),
     ("an enterprise may subscribe only for itself", "企业只能为自己订阅"),
+    ("not an email address", "不是电子邮件地址"),
+    ("not a mobile number (11 digits, 13…–19…)", "不是手机号码（11 位，13…–19… 开头）"),
+    ("email is not configured on this server", "本服务器未配置电子邮件（SMTP）"),
+    ("SMS is not configured on this server", "本服务器未配置短信网关"),
 )
 """English template → Chinese template; see the module's description."""
 

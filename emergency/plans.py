@@ -25,10 +25,12 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
 from emergency import LEVELS, NORMAL, POLLUTANTS
+from emergency.contacts import email_address, mobile_number
 from emergency.errors import ValidationErrors, where
 from emergency.inventory import GRADES
 from emergency.yamlfile import Problem, format_problems, read_yaml
@@ -141,6 +143,25 @@ class Plan(BaseModel):
     supplies: list[SupplyEdge] = Field(default_factory=list)
     verification: list[str] = Field(default_factory=list)
     contact: dict[str, Any] = Field(default_factory=dict)
+    """Free keys (``person``, ``phone`` …); ``email`` and ``mobile``, when given, must be an
+    email address and a mainland mobile number: orders go to them (docs/NOTIFY.md)."""
+
+    @field_validator("contact")
+    @classmethod
+    def _reachable(cls, contact: dict[str, Any]) -> dict[str, Any]:
+        if contact.get("email") is not None:
+            address = email_address(str(contact["email"]))
+            if address is None:
+                raise ValueError(f"email: not an email address: {contact['email']!r}")
+            contact = {**contact, "email": address}
+        if contact.get("mobile") is not None:
+            number = mobile_number(str(contact["mobile"]))
+            if number is None:
+                raise ValueError(
+                    f"mobile: not a mobile number (11 digits, 13…–19…): {contact['mobile']!r}"
+                )
+            contact = {**contact, "mobile": number}
+        return contact
 
     @cached_property
     def lines_by_id(self) -> dict[str, Line]:

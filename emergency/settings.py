@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from emergency.paths import default_data_dir
@@ -108,6 +109,48 @@ class Settings(BaseSettings):
         gt=0,
         description="an order issued this long ago, not acknowledged and with no delivered "
         "notification, is flagged unreached",
+    )
+
+    stream_max_minutes: float = Field(
+        default=30.0,
+        gt=0,
+        le=24 * 60,
+        description="an order event stream ends after this long (the client resumes with "
+        "Last-Event-ID)",
+    )
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server for email notifications; none: no email"
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_starttls: bool = Field(
+        default=False, description="upgrade the SMTP connection with STARTTLS before sending"
+    )
+    smtp_ca_file: Path | None = Field(
+        default=None,
+        description="CA certificates (PEM) to verify the SMTP server's STARTTLS certificate "
+        "against, for a city's own CA; default: the system's",
+    )
+    smtp_user: str | None = Field(default=None, description="SMTP login (with smtp_password)")
+    smtp_password: SecretStr | None = Field(default=None, description="never shown back")
+    smtp_from: str = Field(
+        default="emergency@localhost", max_length=300, description="the From address"
+    )
+    sms_url: str | None = Field(
+        default=None,
+        description="the SMS gateway's HTTP endpoint; none: no SMS. {phone} and {text} may "
+        "appear in it (URL-encoded there)",
+    )
+    sms_method: Literal["POST", "GET"] = Field(default="POST")
+    sms_body: str = Field(
+        default='{"phone": "{phone}", "text": "{text}"}',
+        description="the request body, with {phone} and {text} (escaped for the content type)",
+    )
+    sms_content_type: str = Field(default="application/json; charset=utf-8")
+    sms_auth_header: SecretStr | None = Field(
+        default=None, description='one header sent with every SMS request, "Name: value"'
+    )
+    sms_sign: str = Field(
+        default="", max_length=20, description="the sender's signature that begins every SMS"
     )
 
     city: str = Field(default="city", description="the city's key in the database")

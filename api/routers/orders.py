@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Header, Query, Request
+from fastapi.responses import StreamingResponse
 
-from api.deps import MAX_ID, CanAck, CanReadOrders, CanReport, Id, SessionDep
+from api.deps import MAX_ID, CanAck, CanReadOrders, CanReport, Id, SessionDep, StoreDep
+from api.streams import order_stream
+from emergency.errors import InputError
 from emergency.service.orders import (
     acknowledge,
     add_report,
@@ -49,6 +52,46 @@ async def get_orders(
     order that replaced it (`superseded_by`)."""
     return list_orders(
         session, actor, response_id=response, source=source, status=status, kind=kind
+    )
+
+
+@router.get(
+    "/stream",
+    summary="Order events as they happen (server-sent events)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "an endless stream"}},
+)
+async def stream_orders(
+    request: Request,
+    store: StoreDep,
+    actor: CanReadOrders,
+    last_event_id: Annotated[
+        str | None,
+        Header(
+            alias="Last-Event-ID",
+            description="resume after this event (browsers send it when they reconnect)",
+        ),
+    ] = None,
+    after: Annotated[
+        int | None,
+        Query(ge=0, le=2**63 - 1, description="start after this event id (0: all history)"),
+    ] = None,
+) -> StreamingResponse:
+    """Each entry of an order's history (`order.issued`, `order.acknowledged`,
+    `order.reported`, `order.superseded`, `order.lifted`, `order.ack_overdue`) as an SSE
+    event whose `id` only grows: an enterprise gets its own orders' events, planners and
+    inspectors every one. Without `Last-Event-ID` or `after` the stream starts now. The
+    stream ends after `stream_max_minutes`, when the token is revoked or expires, or when
+    the client falls far behind; clients reconnect with `Last-Event-ID` and miss nothing."""
+    start = after
+    if last_event_id is not None:
+        if not last_event_id.strip().isdigit() or len(last_event_id.strip()) > 18:
+            raise InputError("Last-Event-ID: must be an event id (a whole number)")
+        start = int(last_event_id.strip())
+    return StreamingResponse(
+        order_stream(request, store, actor, start),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 

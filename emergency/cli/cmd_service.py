@@ -16,6 +16,9 @@ import typer
 
 from emergency.cli.app import DataOpt, ErrorLangOpt, app, guarded
 
+GRACE_S = 10
+"""Seconds the server waits for open requests (order streams) when it is stopped."""
+
 if TYPE_CHECKING:
     from emergency.service.access import Actor
     from emergency.settings import Settings
@@ -115,7 +118,13 @@ def serve(
         f"{exe} token create --role planner --name NAME{data_flag}{db_flag}"
     )
     try:
-        uvicorn.run(create_app(settings, store=store), host=host, port=port, log_level="info")
+        uvicorn.run(
+            create_app(settings, store=store),
+            host=host,
+            port=port,
+            log_level="info",
+            timeout_graceful_shutdown=GRACE_S,  # open order streams end then
+        )
     finally:
         store.dispose()
 

@@ -32,8 +32,10 @@ class DeliveryView(BaseModel):
     event: str
     recipient: str
     channel: str
-    subscription_id: int
-    target: str
+    subscription_id: int | None = Field(
+        description="none for the contact in the enterprise's plan (email or mobile)"
+    )
+    target: str = Field(description="the webhook URL, email address or mobile number")
     status: str = Field(description="pending, sending, delivered or failed")
     attempts: int
     last_error: str | None
@@ -63,7 +65,7 @@ def order_deliveries(session: Session, actor: Actor, order_id: int) -> OrderDeli
         raise NotFound(f"order {order_id} not found")
     rows = session.execute(
         select(Notification, Subscription.target)
-        .join(Subscription, Subscription.id == Notification.subscription_id)
+        .outerjoin(Subscription, Subscription.id == Notification.subscription_id)
         .where(Notification.order_id == order_id)
         .order_by(Notification.id)
     ).all()
@@ -84,7 +86,7 @@ def order_deliveries(session: Session, actor: Actor, order_id: int) -> OrderDeli
             recipient=n.recipient,
             channel=n.channel,
             subscription_id=n.subscription_id,
-            target=target,
+            target=n.target or target or "",
             status=n.status,
             attempts=n.attempts,
             last_error=n.last_error,

@@ -18,17 +18,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import http.client
 import json
 import logging
 import random
 import socket
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -37,15 +33,24 @@ from urllib.parse import urlsplit
 from sqlalchemy import CursorResult, select, update
 
 from emergency import __version__
+from emergency.notify.channels import (
+    EMAIL,
+    MAX_ERROR,
+    SMS,
+    Answer,
+    Sender,
+    http_post,
+    send_email,
+    send_sms,
+)
 from emergency.notify.outbox import DELIVERED, FAILED, PENDING, SENDING
+from emergency.notify.overdue import sweep_overdue
 from emergency.notify.subscriptions import not_public
+from emergency.notify.texts import email_message, sms_text
 from emergency.store.db import Store
 from emergency.store.models import DeliveryAttempt, Notification, Subscription
 
 log = logging.getLogger("emergency.notify")
-
-MAX_ERROR = 500
-"""Characters of an error kept."""
 
 
 def body_of(payload: dict[str, Any]) -> bytes:
@@ -79,44 +84,10 @@ class Claimed:
     payload: dict[str, Any]
     attempts: int
     created_at: dt.datetime
+    channel: str
     target: str
     secret: str
     active: bool
-
-
-@dataclass(frozen=True)
-class Answer:
-    """What a POST got: the HTTP status (None when none came) and the error."""
-
-    status: int | None
-    error: str | None
-
-    @property
-    def ok(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
-
-
-Sender = Callable[[str, bytes, dict[str, str], float], Answer]
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # a redirect is an answer that is not 2xx
-
-
-def http_post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Answer:
-    """POST with the standard library; no redirects, no proxies from the environment."""
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    try:
-        with opener.open(request, timeout=timeout) as answer:
-            answer.read(64 * 1024)
-            return Answer(answer.status, None)
-    except urllib.error.HTTPError as exc:
-        return Answer(exc.code, f"HTTP {exc.code} {exc.reason}"[:MAX_ERROR])
-    except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
-        reason = getattr(exc, "reason", None) or exc
-        return Answer(None, f"{type(exc).__name__}: {reason}"[:MAX_ERROR])
 
 
 def public_only(send: Sender) -> Sender:
@@ -186,7 +157,7 @@ class Dispatcher:
                 session.execute(take.where(Notification.id.in_(due.scalar_subquery())))
             rows = session.execute(
                 select(Notification, Subscription)
-                .join(Subscription, Subscription.id == Notification.subscription_id)
+                .outerjoin(Subscription, Subscription.id == Notification.subscription_id)
                 .where(Notification.claim == token, Notification.status == SENDING)
                 .order_by(Notification.id)
             ).all()
@@ -199,9 +170,10 @@ class Dispatcher:
                     payload=n.payload,
                     attempts=n.attempts,
                     created_at=n.created_at,
-                    target=s.target,
-                    secret=s.secret,
-                    active=s.deleted_at is None,
+                    channel=n.channel,
+                    target=n.target or (s.target if s is not None else ""),
+                    secret=s.secret if s is not None else "",
+                    active=s is None or s.deleted_at is None,
                 )
                 for n, s in rows
             ]
@@ -227,15 +199,28 @@ class Dispatcher:
         if not item.active:
             answer = Answer(None, "subscription deleted")
         else:
-            body = body_of(item.payload)
             try:
-                answer = self.send(
-                    item.target, body, self.headers(item, body), self.config.notify_timeout_s
-                )
+                answer = self._send(item)
             except Exception as exc:  # a sender must never lose the claim's record
                 answer = Answer(None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR])
         took = (time.monotonic() - started) * 1000
         return self._record(item, at, answer, took)
+
+    def _send(self, item: Claimed) -> Answer:
+        """Out through the notification's channel."""
+        if item.channel == EMAIL:
+            message = email_message(
+                item.payload,
+                message_id=item.message_id,
+                sender=self.config.smtp_from,
+                to=item.target,
+                at=self.config.now(),
+            )
+            return send_email(self.config, message)
+        if item.channel == SMS:
+            return send_sms(self.config, item.target, sms_text(item.payload, self.config.sms_sign))
+        body = body_of(item.payload)
+        return self.send(item.target, body, self.headers(item, body), self.config.notify_timeout_s)
 
     def _record(self, item: Claimed, at: dt.datetime, answer: Answer, took_ms: float) -> str:
         now = self.config.now()
@@ -287,6 +272,7 @@ class Dispatcher:
     def run_once(self, stop: threading.Event | None = None) -> dict[str, int]:
         """Deliver every notification due now; returns the count per resulting status."""
         counts = {DELIVERED: 0, PENDING: 0, FAILED: 0}
+        sweep_overdue(self.store)  # its notifications are due at once
         workers = max(1, self.config.notify_workers)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="notify") as pool:
             while stop is None or not stop.is_set():

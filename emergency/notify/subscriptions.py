@@ -1,5 +1,7 @@
-"""Webhook subscriptions: registered by an admin (for any enterprise, or none: the city's
-warning events) or by an enterprise for itself; listed without their secrets; deleted.
+"""Subscriptions: a webhook, an email address or a mobile number, registered by an admin
+(for any enterprise, or none: the city's warning events) or by an enterprise for itself;
+listed without their secrets; deleted. Email and SMS only where the server has an SMTP
+server or an SMS gateway configured.
 """
 
 from __future__ import annotations
@@ -14,11 +16,14 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from emergency.contacts import email_address, mobile_number
 from emergency.errors import InputError
+from emergency.notify.channels import EMAIL, SMS, WEBHOOK
 from emergency.service.access import Action, Actor, Role, require, require_own
 from emergency.service.audit import record
 from emergency.service.errors import Forbidden, NotFound
 from emergency.service.uow import commit
+from emergency.settings import Settings
 from emergency.store.db import store_of
 from emergency.store.models import Subscription
 
@@ -26,15 +31,21 @@ MAX_TARGET = 2000
 
 
 class SubscriptionIn(BaseModel):
-    """A webhook: where to POST the events, and the secret that signs them."""
+    """Where to send the events: a webhook (signed with the secret), an email address or a
+    mobile number."""
 
-    channel: Literal["webhook"] = "webhook"
-    target: str = Field(max_length=MAX_TARGET, description="an http:// or https:// URL")
+    channel: Literal["webhook", "email", "sms"] = "webhook"
+    target: str = Field(
+        max_length=MAX_TARGET,
+        description="webhook: an http:// or https:// URL; email: an address; sms: a "
+        "mainland mobile number",
+    )
     secret: str | None = Field(
         default=None,
         min_length=16,
         max_length=200,
-        description="signs the bodies (HMAC-SHA256); one is made and shown once if none is given",
+        description="webhooks: signs the bodies (HMAC-SHA256); one is made and shown once if "
+        "none is given; not used by email and SMS",
     )
     enterprise: str | None = Field(
         default=None,
@@ -77,6 +88,36 @@ def check_target(target: str, *, private: bool = False) -> str:
     return target
 
 
+def check_email(target: str) -> str:
+    """An email address (no display name, no spaces or line breaks); else InputError."""
+    found = email_address(target)
+    if found is None:
+        raise InputError("subscription: target: not an email address")
+    return found
+
+
+def check_mobile(target: str) -> str:
+    """A mainland mobile number, as its 11 digits; else InputError."""
+    found = mobile_number(target)
+    if found is None:
+        raise InputError("subscription: target: not a mobile number (11 digits, 13…–19…)")
+    return found
+
+
+def check_channel_target(channel: str, target: str, config: Settings) -> str:
+    """The target checked (and normalised) for its channel; a channel the server cannot
+    send on is refused."""
+    if channel == EMAIL:
+        if not config.smtp_host:
+            raise InputError("subscription: channel: email is not configured on this server")
+        return check_email(target)
+    if channel == SMS:
+        if not config.sms_url:
+            raise InputError("subscription: channel: SMS is not configured on this server")
+        return check_mobile(target)
+    return check_target(target, private=config.notify_private_targets)
+
+
 def not_public(host: str) -> bool:
     """Whether ``host`` (a name or an address) is ``localhost`` or an address that is not
     global: loopback, private, link-local, multicast, reserved or unspecified."""
@@ -115,9 +156,12 @@ def create_subscription(session: Session, actor: Actor, body: SubscriptionIn) ->
 
         if enterprise not in loaded_data(session).dataset.by_id:
             raise InputError(f"subscription: enterprise: no enterprise {enterprise!r}")
-    target = check_target(body.target, private=store_of(session).config.notify_private_targets)
-    made = body.secret is None
-    secret = secrets_module.token_urlsafe(32) if body.secret is None else body.secret
+    target = check_channel_target(body.channel, body.target, store_of(session).config)
+    made = body.secret is None and body.channel == WEBHOOK
+    if body.channel != WEBHOOK:
+        secret = ""
+    else:
+        secret = secrets_module.token_urlsafe(32) if body.secret is None else body.secret
     sub = Subscription(
         channel=body.channel,
         target=target,

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from emergency.notify.outbox import warning_event
 from emergency.rules import LEVEL_RANK
 from emergency.service.access import Actor
 from emergency.service.audit import record
@@ -243,6 +244,7 @@ def floor_open_response(session: Session, actor: Actor) -> tuple[Response, Issue
     done = Issued()
     if response.approved_plan is not None:
         done = approve_version(session, actor, response, row, by="season")
+    warning_event(session, response, "upgraded")  # the outbox: a key period raises days
     record(
         session,
         actor,

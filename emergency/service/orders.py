@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from emergency import ONE_DAY
 from emergency.errors import InputError
-from emergency.notify.outbox import order_event
+from emergency.notify.outbox import order_history
 from emergency.service.access import Action, Actor, require, require_own
 from emergency.service.audit import record
 from emergency.service.errors import Conflict, NotFound
@@ -65,16 +65,7 @@ def _key(order: Order) -> OrderKey:
 
 
 def _event(session: Session, order: Order, actor: Actor, event: str, note: str = "") -> None:
-    session.add(
-        OrderEvent(
-            order_id=order.id,
-            at=store_of(session).config.now(),
-            actor=actor.label,
-            event=event,
-            note=note,
-        )
-    )
-    order_event(session, order, event, note)  # the outbox: in this transaction
+    order_history(session, order, actor.label, event, note)  # the outbox: in this transaction
 
 
 def _new_order(session: Session, response: Response, row: ResponsePlanRow, p: Period) -> Order:

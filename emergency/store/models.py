@@ -341,6 +341,15 @@ class OrderEvent(Base):
     """The history of an order: issued, acknowledged, reported, superseded, lifted."""
 
     __tablename__ = "order_events"
+    __table_args__ = (
+        Index(
+            "uq_order_events_ack_overdue",
+            "order_id",
+            unique=True,
+            sqlite_where=text("event = 'ack_overdue'"),
+            postgresql_where=text("event = 'ack_overdue'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
@@ -414,8 +423,11 @@ class Notification(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[str] = mapped_column(String(64), unique=True)
     event: Mapped[str] = mapped_column(String(40))
-    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id"), index=True)
+    subscription_id: Mapped[int | None] = mapped_column(ForeignKey("subscriptions.id"), index=True)
+    """None for a contact from the enterprise's plan (its email or mobile)."""
     channel: Mapped[str] = mapped_column(String(20))
+    target: Mapped[str | None] = mapped_column(String(2000))
+    """Where it goes when no subscription says so (a plan contact's address or number)."""
     recipient: Mapped[str] = mapped_column(String(200))
     """``enterprise:<id>`` or ``city``."""
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)

@@ -25,6 +25,9 @@ from emergency.store.db import Store
 from tests.databases import DATABASES, database_url
 from tests.datafiles import write_small_dataset
 
+STREAM_MINUTES = 0.005
+"""Test stores end an order event stream after 0.3 s, so a test client reads it whole."""
+
 ROLES = ("admin", "consultation", "planner", "inspector", "enterprise")
 T0 = dt.datetime(2016, 12, 15, 8, 0, tzinfo=dt.UTC)
 """16:00 in Jiyuan on 15 Dec 2016: the consultation before the episode."""
@@ -62,9 +65,15 @@ def clock() -> Clock:
 
 @pytest.fixture
 def store(data_dir: Path, db_url: str | None, clock: Clock) -> Iterator[Store]:
-    # the tests' webhook receivers listen on loopback (docs/NOTIFY.md: private targets)
+    # the tests' webhook receivers listen on loopback (docs/NOTIFY.md: private targets);
+    # an order event stream ends after 0.3 s, so a test client can read one whole
     opened = open_store(
-        data_dir, db_url, solver_time_limit_s=10.0, now=clock, notify_private_targets=True
+        data_dir,
+        db_url,
+        solver_time_limit_s=10.0,
+        now=clock,
+        notify_private_targets=True,
+        stream_max_minutes=STREAM_MINUTES,
     )
     try:
         yield opened

@@ -35,6 +35,7 @@ from emergency.service.tokens import create_token
 from emergency.settings import Settings, utc_now
 from emergency.store.db import Store
 from emergency.store.models import AuditEntry, Base, Order, Subscription
+from tests.api.conftest import STREAM_MINUTES
 from tests.api.test_season_api import season_around
 from tests.reliability.conftest import ServerFactory
 from tests.reliability.invariants import open_store as open_existing
@@ -246,7 +247,13 @@ FIRMS = {"own": "JY-P001", "other": "JY-P002"}
 
 @pytest.fixture
 def city(data_dir: Path, db_url: str | None) -> Iterator[City]:
-    store = open_store(data_dir, db_url, solver_time_limit_s=10.0, notify_private_targets=True)
+    store = open_store(  # an order event stream ends after 0.3 s (the walk reads each route)
+        data_dir,
+        db_url,
+        solver_time_limit_s=10.0,
+        notify_private_targets=True,
+        stream_max_minutes=STREAM_MINUTES,
+    )
     tokens = {}
     with store.session() as session:
         for role in Role:

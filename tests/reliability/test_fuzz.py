@@ -43,6 +43,7 @@ from emergency.service.tokens import create_token
 from emergency.settings import Settings
 from emergency.store.db import Store
 from emergency.store.models import Base
+from tests.api.conftest import STREAM_MINUTES
 from tests.api.test_season_api import season_around
 from tests.reliability.live import (
     API,
@@ -99,7 +100,13 @@ class City:
 
 @pytest.fixture
 def city(data_dir: Path, db_url: str | None) -> Iterator[City]:
-    store = open_store(data_dir, db_url, solver_time_limit_s=10.0, notify_private_targets=True)
+    store = open_store(  # an order event stream ends after 0.3 s (the fuzzer reads it whole)
+        data_dir,
+        db_url,
+        solver_time_limit_s=10.0,
+        notify_private_targets=True,
+        stream_max_minutes=STREAM_MINUTES,
+    )
     tokens = {}
     with store.session() as session:
         for role in ROLES:

@@ -1,0 +1,149 @@
+"""How a notification leaves: an HTTP POST (webhooks), SMTP (email), an SMS gateway.
+
+Each sender returns an :class:`Answer` — the status the other side gave (HTTP status, or
+the SMTP reply code) and the error — and never raises for the other side's faults, so
+the dispatcher can record every attempt. No proxies from the environment, no redirects
+followed: a redirect is an answer that is not 2xx.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import smtplib
+import ssl
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any
+
+from emergency.settings import Settings
+
+MAX_ERROR = 500
+"""Characters of an error kept."""
+
+WEBHOOK, EMAIL, SMS = "webhook", "email", "sms"
+CHANNELS = (WEBHOOK, EMAIL, SMS)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a send got: the status (HTTP, or SMTP's reply code; None when none came) and
+    the error."""
+
+    status: int | None
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+Sender = Callable[[str, bytes, dict[str, str], float], Answer]
+"""``(url, body, headers, timeout) → Answer``: how a webhook is called."""
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def http_request(
+    url: str, body: bytes | None, headers: dict[str, str], timeout: float, method: str = "POST"
+) -> Answer:
+    """One HTTP request with the standard library; no redirects, no environment proxies."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
+    request = urllib.request.Request(url, data=body, headers=headers, method=method)
+    try:
+        with opener.open(request, timeout=timeout) as answer:
+            answer.read(64 * 1024)
+            return Answer(answer.status, None)
+    except urllib.error.HTTPError as exc:
+        return Answer(exc.code, f"HTTP {exc.code} {exc.reason}"[:MAX_ERROR])
+    except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        return Answer(None, f"{type(exc).__name__}: {reason}"[:MAX_ERROR])
+
+
+def http_post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Answer:
+    """POST ``body`` to ``url`` (a webhook)."""
+    return http_request(url, body, headers, timeout)
+
+
+def send_email(config: Settings, message: EmailMessage) -> Answer:
+    """Hand ``message`` to the configured SMTP server (STARTTLS and login when set).
+
+    Accepted by the server for every recipient → 250 (delivered as far as the city can
+    see); a reply code ≥ 400 or a connection error → a failed attempt (retried)."""
+    if not config.smtp_host:
+        return Answer(None, "no SMTP server configured (EMERGENCY_SMTP_HOST)")
+    try:
+        with smtplib.SMTP(
+            config.smtp_host, config.smtp_port, timeout=config.notify_timeout_s
+        ) as smtp:
+            if config.smtp_starttls:
+                cafile = str(config.smtp_ca_file) if config.smtp_ca_file else None
+                smtp.starttls(context=ssl.create_default_context(cafile=cafile))
+            if config.smtp_user and config.smtp_password is not None:
+                smtp.login(config.smtp_user, config.smtp_password.get_secret_value())
+            refused = smtp.send_message(message)
+    except smtplib.SMTPResponseException as exc:
+        text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else ""
+        return Answer(None, f"SMTP {exc.smtp_code} {text}"[:MAX_ERROR])
+    except smtplib.SMTPRecipientsRefused as exc:
+        return Answer(None, f"SMTP recipient refused: {exc.recipients}"[:MAX_ERROR])
+    except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
+        return Answer(None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR])
+    if refused:
+        return Answer(None, f"SMTP recipient refused: {refused}"[:MAX_ERROR])
+    return Answer(250, None)
+
+
+def _escape(value: str, content_type: str) -> str:
+    """``value`` as it may stand inside the gateway's body template: JSON string content
+    for JSON, form-encoded for forms, as is otherwise. A measure's name comes from an
+    enterprise's plan: it must not be able to add fields to the gateway's request."""
+    kind = content_type.split(";")[0].strip().lower()
+    if kind.endswith("json"):
+        return json.dumps(value, ensure_ascii=False)[1:-1]
+    if kind == "application/x-www-form-urlencoded":
+        return urllib.parse.quote_plus(value)
+    return value
+
+
+def _fill(template: str, phone: str, text: str, escape: Callable[[str], str]) -> str:
+    """The template with ``{phone}`` and ``{text}`` replaced (nothing else is a field)."""
+    return template.replace("{phone}", escape(phone)).replace("{text}", escape(text))
+
+
+def send_sms(config: Settings, phone: str, text: str) -> Answer:
+    """Ask the configured SMS gateway to send ``text`` to ``phone`` (2xx: accepted)."""
+    if not config.sms_url:
+        return Answer(None, "no SMS gateway configured (EMERGENCY_SMS_URL)")
+    url = _fill(config.sms_url, phone, text, urllib.parse.quote)
+    headers = {"User-Agent": "emergency-sms"}
+    if config.sms_auth_header is not None:
+        name, _, value = config.sms_auth_header.get_secret_value().partition(":")
+        headers[name.strip()] = value.strip()
+    if config.sms_method == "GET":
+        return http_request(url, None, headers, config.notify_timeout_s, method="GET")
+    headers["Content-Type"] = config.sms_content_type
+    body = _fill(config.sms_body, phone, text, lambda v: _escape(v, config.sms_content_type))
+    return http_request(url, body.encode(), headers, config.notify_timeout_s)
+
+
+__all__ = [
+    "CHANNELS",
+    "EMAIL",
+    "MAX_ERROR",
+    "SMS",
+    "WEBHOOK",
+    "Answer",
+    "Sender",
+    "http_post",
+    "send_email",
+    "send_sms",
+]
