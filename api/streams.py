@@ -9,7 +9,13 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Request
 
-from emergency.notify.stream import EventHub, StreamEvent, events_after, keep_alive, sees
+from emergency.notify.stream import (
+    EventHub,
+    StreamEvent,
+    events_after,
+    keep_alive,
+    sees,
+)
 from emergency.service.access import Actor
 from emergency.service.errors import Unauthorized
 from emergency.service.tokens import token_actor
@@ -54,8 +60,8 @@ async def order_stream(
     checked = time.monotonic()
     try:
         yield f"retry: {RETRY_MS}\n\n"
-        last = hub.last if after is None else after
-        while after is not None:  # the backlog, read until it is caught up
+        last = await asyncio.to_thread(hub.latest) if after is None else after
+        while True:  # the backlog, read until it is caught up
             batch = await asyncio.to_thread(_backlog, store, last, own)
             for old in batch:
                 yield old.frame()

@@ -110,7 +110,8 @@ class EventHub:
             events = events_after(session, after)
             return (events[-1].id if events else after), events
 
-    def _latest(self) -> int:
+    def latest(self) -> int:
+        """The newest event's id in the database now."""
         with self.store.session() as session:
             return last_event_id(session)
 
@@ -120,7 +121,7 @@ class EventHub:
         A stream opened after this gets every event above ``last`` through its queue, and
         reads what lies at or below it (all committed by then) itself."""
         if self.task is None:
-            self.last = await asyncio.to_thread(self._latest)
+            self.last = await asyncio.to_thread(self.latest)
             self.task = asyncio.get_running_loop().create_task(self._poll())
 
     async def _poll(self) -> None:

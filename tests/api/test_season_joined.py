@@ -7,7 +7,10 @@ import datetime as dt
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from emergency.store.db import Store
+from emergency.store.models import Notification
 from tests.api.conftest import ORANGE, Clock, at_issue, forecast
 from tests.api.test_season_api import JIYUAN, SEASON, approve, post_season
 
@@ -75,13 +78,21 @@ def test_a_key_period_opens_a_response_ahead_and_holds_it(
 
 
 def test_a_key_period_raises_the_open_response_and_opens_after_its_release(
-    client: TestClient, auth: Auth, clock: Clock
+    client: TestClient, auth: Auth, clock: Clock, store: Store
 ) -> None:
     rid = consult(client, auth, clock, ORANGE)["response_id"]  # orange 16–19 Dec
     assert client.post(f"{API}/responses/{rid}/approve", headers=auth["planner"]).status_code == 200
+    hook = {"target": "http://127.0.0.1:9/city-office"}  # the city's warning events
+    assert client.post(f"{API}/subscriptions", json=hook, headers=auth["admin"]).status_code == 201
     season = post_season(client, auth, with_key_period("冬至", "2016-12-18", "2016-12-21", "red"))
     done = approve(client, auth, season["id"])
     assert [(r["response_id"], r["action"]) for r in done["responses"]] == [(rid, "floored")]
+    with store.session() as session:  # the raise is a warning event, with its reason
+        (raised,) = session.scalars(
+            select(Notification.payload).where(Notification.event == "warning.upgraded")
+        ).all()
+    assert raised["warning"]["response_id"] == rid
+    assert "重点时段：冬至" in raised["warning"]["reason_zh"]
     assert levels(client, auth, rid) == {
         "2016-12-16": "orange",
         "2016-12-17": "orange",

@@ -216,7 +216,7 @@ def test_the_orders_page_flags_orders_that_have_not_reached_their_enterprise(
     page = planner.get(f"/responses/{response_id}/orders").text
     issued = page.count('class="order-issued"')
     assert issued > 0
-    assert "未送达 unreached" not in page and "无推送 no webhook" in text(page)
+    assert "未送达 unreached" not in page and "无推送 no notification" in text(page)
     now = store.config.now()
     store.config.now = lambda: now + dt.timedelta(minutes=11)
     late = planner.get(f"/responses/{response_id}/orders").text
