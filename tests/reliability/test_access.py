@@ -52,10 +52,11 @@ from tests.reliability.live import (
     where,
 )
 
-Scope = Literal["public", "city", "listed", "owned"]
+Scope = Literal["public", "city", "listed", "owned", "streamed"]
 """How a route's resource belongs to an enterprise: ``public`` needs no token; ``city``
 belongs to no enterprise; ``listed`` is a list an enterprise sees only its part of;
-``owned`` is one enterprise's (another enterprise gets 404)."""
+``owned`` is one enterprise's (another enterprise gets 404); ``streamed`` is a stream of
+events an enterprise gets only its own of."""
 
 
 def report_body(city: City, whose: str) -> Any:
@@ -91,6 +92,7 @@ ROUTES: dict[tuple[str, str], tuple[Scope, Body]] = {
     ("POST", "/responses/{response_id}/approve"): ("city", lambda _c, _w: {}),
     ("POST", "/responses/{response_id}/release"): ("city", lambda _c, _w: {"note": "air clear"}),
     ("GET", "/orders"): ("listed", None),
+    ("GET", "/orders/stream"): ("streamed", None),
     ("GET", "/orders/{order_id}"): ("owned", None),
     ("POST", "/orders/{order_id}/ack"): ("owned", None),
     ("POST", "/orders/{order_id}/reports"): ("owned", report_body),
@@ -374,6 +376,12 @@ def test_role_matrix(city: City, method: str, path: str, action: Action | None) 
                     headers=bearer(city.tokens[holder]),
                 )
                 assert widened.json() == []
+            if role is Role.enterprise and scope == "streamed":  # its own orders' events only
+                whole = city.client.get(
+                    city.url(path, mine), params={"after": 0}, headers=bearer(city.tokens[holder])
+                )
+                sources = set(re.findall(r'"source":"([^"]+)"', whole.text))
+                assert whole.status_code == 200 and sources == {FIRMS[mine]}, seen
 
 
 # ----------------------------------------------------------------------------- tokens
