@@ -81,12 +81,11 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             app.state.store = open_service(settings)
         # the notification dispatcher, on a thread (off: `emergency dispatch` runs it)
         dispatcher = Background(app.state.store).start() if settings.notify_dispatch else None
-        events = hub_of(app, app.state.store)  # the one reader behind GET /orders/stream
-        await events.start()
+        events = hub_of(app, app.state.store).start()  # the reader behind GET /orders/stream
         try:
             yield
         finally:
-            await events.stop()
+            events.stop()
             if dispatcher is not None:
                 dispatcher.close()
             if own:

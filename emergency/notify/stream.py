@@ -14,10 +14,10 @@ the streams that may see it (an enterprise: its own orders; planners and inspect
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import json
 import logging
+import threading
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -91,74 +91,98 @@ def events_after(
     return events
 
 
-class Closed(Exception):
-    """A stream fell too far behind and was closed; the client reconnects."""
+Queue = asyncio.Queue[StreamEvent | None]
 
 
 class EventHub:
-    """One reader of new order events per server, handing them to the open streams."""
+    """One reader of new order events per server (a thread), handing them to the open
+    streams, each on its own event loop (``call_soon_threadsafe``).
+
+    A stream registers its queue first and then reads what it must catch up on (or the
+    newest id, "from now") itself: every event the hub reads after the registration
+    reaches the queue, every one read before is committed by then and in the stream's
+    own read. Ids it has already sent, the stream skips."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.streams: set[asyncio.Queue[StreamEvent | None]] = set()
+        self.streams: dict[Queue, asyncio.AbstractEventLoop] = {}
+        self.lock = threading.Lock()
         self.last = 0
         """Every event up to this id has been handed to the streams open at the time."""
-        self.task: asyncio.Task[None] | None = None
-
-    def _read(self, after: int) -> tuple[int, list[StreamEvent]]:
-        with self.store.session() as session:
-            events = events_after(session, after)
-            return (events[-1].id if events else after), events
+        self.halt = threading.Event()
+        self.thread: threading.Thread | None = None
 
     def latest(self) -> int:
         """The newest event's id in the database now."""
         with self.store.session() as session:
             return last_event_id(session)
 
-    async def start(self) -> None:
-        """Note the newest event, then read on from it (the app's start-up).
+    def start(self) -> EventHub:
+        """Note the newest event, then read on from it every ``notify_poll_s``."""
+        with self.lock:
+            if self.thread is None:
+                self.last = self.latest()
+                self.thread = threading.Thread(target=self._run, name="order-events", daemon=True)
+                self.thread.start()
+        return self
 
-        A stream opened after this gets every event above ``last`` through its queue, and
-        reads what lies at or below it (all committed by then) itself."""
-        if self.task is None:
-            self.last = await asyncio.to_thread(self.latest)
-            self.task = asyncio.get_running_loop().create_task(self._poll())
-
-    async def _poll(self) -> None:
-        poll = self.store.config.notify_poll_s
-        while True:
+    def _run(self) -> None:
+        while not self.halt.is_set():
             try:
-                self.last, events = await asyncio.to_thread(self._read, self.last)
+                more = self._once()
             except Exception:  # the database away for a moment: the streams wait
                 log.exception("order event stream")
-                events = []
-            for event in events:
-                for queue in list(self.streams):
-                    try:
-                        queue.put_nowait(event)
-                    except asyncio.QueueFull:
-                        self.streams.discard(queue)
-                        queue.get_nowait()
-                        queue.put_nowait(None)  # closed: it resumes from its last id
-            if len(events) < BATCH:
-                await asyncio.sleep(poll)
+                more = False
+            if not more:
+                self.halt.wait(self.store.config.notify_poll_s)
 
-    async def open(self) -> asyncio.Queue[StreamEvent | None]:
-        """A queue of every event above :attr:`last` from now on."""
-        await self.start()
-        queue: asyncio.Queue[StreamEvent | None] = asyncio.Queue(QUEUE)
-        self.streams.add(queue)
+    def _once(self) -> bool:
+        """Read and hand out the next events; whether there may be more right away."""
+        if not self.streams:  # nobody listens: only move on
+            self.last = self.latest()
+            return False
+        with self.store.session() as session:
+            events = events_after(session, self.last)
+        if not events:
+            return False
+        self.last = events[-1].id
+        with self.lock:
+            streams = list(self.streams.items())
+        for queue, loop in streams:
+            try:
+                loop.call_soon_threadsafe(self._hand, queue, events)
+            except RuntimeError:  # its loop is closed: the stream is gone
+                self.close(queue)
+        return len(events) == BATCH
+
+    def _hand(self, queue: Queue, events: list[StreamEvent]) -> None:
+        """On the stream's loop: queue the events, or close a stream too far behind."""
+        for event in events:
+            try:
+                queue.put_nowait(event)
+            except asyncio.QueueFull:
+                self.close(queue)
+                queue.get_nowait()
+                queue.put_nowait(None)  # closed: the client resumes from its last id
+                return
+
+    async def open(self) -> Queue:
+        """A queue that gets every event the hub reads from now on."""
+        if self.thread is None:
+            await asyncio.to_thread(self.start)
+        queue: Queue = asyncio.Queue(QUEUE)
+        with self.lock:
+            self.streams[queue] = asyncio.get_running_loop()
         return queue
 
-    def close(self, queue: asyncio.Queue[StreamEvent | None]) -> None:
-        self.streams.discard(queue)
+    def close(self, queue: Queue) -> None:
+        with self.lock:
+            self.streams.pop(queue, None)
 
-    async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
-            self.task = None
+    def stop(self, timeout: float = 10.0) -> None:
+        self.halt.set()
+        if self.thread is not None:
+            self.thread.join(timeout)
 
 
 def keep_alive(at: dt.datetime) -> str:
