@@ -1,5 +1,6 @@
-"""Webhook subscriptions (admins, or an enterprise for itself) and the deliveries of an
-order (planners, inspectors). See docs/NOTIFY.md."""
+"""Subscriptions — webhook, email, SMS — (admins, or an enterprise for itself) and the
+deliveries of an order and of a response per recipient (planners, inspectors). See
+docs/NOTIFY.md."""
 
 from __future__ import annotations
 
@@ -8,7 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path
 
 from api.deps import MAX_ID, CanReadResponses, CanSubscribe, Id, SessionDep
-from emergency.notify.deliveries import OrderDeliveries, order_deliveries
+from emergency.notify.deliveries import (
+    OrderDeliveries,
+    ResponseDeliveries,
+    order_deliveries,
+    response_deliveries,
+)
 from emergency.notify.subscriptions import (
     SubscriptionIn,
     SubscriptionView,
@@ -31,23 +37,24 @@ EXAMPLE = {
     "/subscriptions",
     response_model=SubscriptionView,
     status_code=201,
-    summary="Register a webhook (an enterprise: for itself)",
+    summary="Register a webhook, an email address or a mobile number (an enterprise: for itself)",
 )
 def post_subscription(
     session: SessionDep,
     actor: CanSubscribe,
     body: Annotated[SubscriptionIn, Body(openapi_examples={"webhook": {"value": EXAMPLE}})],
 ) -> SubscriptionView:
-    """Events are POSTed as JSON, signed (`X-Emergency-Signature`). Without `secret` the
-    server makes one and shows it in this answer only; it is never shown again. An
-    enterprise naming another enterprise gets 403."""
+    """Webhook events are POSTed as JSON, signed (`X-Emergency-Signature`); without
+    `secret` the server makes one and shows it in this answer only, never again. Email
+    and SMS only where the server has SMTP or an SMS gateway (else 400). An enterprise
+    naming another enterprise gets 403."""
     return create_subscription(session, actor, body)
 
 
 @router.get(
     "/subscriptions",
     response_model=list[SubscriptionView],
-    summary="Webhooks (an enterprise: its own); no secrets",
+    summary="Subscriptions (an enterprise: its own); no secrets",
 )
 def get_subscriptions(session: SessionDep, actor: CanSubscribe) -> list[SubscriptionView]:
     return list_subscriptions(session, actor)
@@ -56,7 +63,7 @@ def get_subscriptions(session: SessionDep, actor: CanSubscribe) -> list[Subscrip
 @router.delete(
     "/subscriptions/{subscription_id}",
     response_model=SubscriptionView,
-    summary="End a webhook (an enterprise: its own)",
+    summary="End a subscription (an enterprise: its own)",
 )
 def remove_subscription(
     session: SessionDep,
@@ -78,3 +85,17 @@ def get_deliveries(session: SessionDep, actor: CanReadResponses, order_id: Id) -
     `unreached` flags an order still unacknowledged and undelivered after
     `notify_unreached_minutes`."""
     return order_deliveries(session, actor, order_id)
+
+
+@router.get(
+    "/responses/{response_id}/deliveries",
+    response_model=ResponseDeliveries,
+    summary="What of a response reached whom: per recipient and channel",
+)
+def get_response_deliveries(
+    session: SessionDep, actor: CanReadResponses, response_id: Id
+) -> ResponseDeliveries:
+    """Every recipient of the response's notifications (its warning events and its
+    orders'): per channel, how many were delivered, are pending or failed, the attempts,
+    the last error; and the orders not reached."""
+    return response_deliveries(session, actor, response_id)

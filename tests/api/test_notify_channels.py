@@ -309,6 +309,17 @@ def test_sms_gateway_failures_are_retried_and_recorded(
     assert view["sms"]["target"] == MOBILE and view["sms"]["subscription_id"] is None
     assert [h["http_status"] for h in view["sms"]["history"]] == [503, 200]
     assert [h["http_status"] for h in view["email"]["history"]] == [250]
+    # per recipient and channel, for the whole response
+    rid = done[0].response_id
+    whole = client.get(f"{API}/responses/{rid}/deliveries", headers=auth["planner"]).json()
+    rows = {(r["recipient"], r["channel"]): r for r in whole["recipients"]}
+    assert set(rows) == {("enterprise:JY-P001", "email"), ("enterprise:JY-P001", "sms")}
+    sms_row = rows["enterprise:JY-P001", "sms"]
+    assert sms_row["name"] == "济源钢铁" and sms_row["delivered"] == len(sms)
+    assert sms_row["attempts"] == 2 * len(sms) and sms_row["last_error"] is None
+    assert (whole["delivered"], whole["failed"], whole["unreached_orders"]) == (2 * len(sms), 0, [])
+    refused = client.get(f"{API}/responses/{rid}/deliveries", headers=auth["enterprise"])
+    assert refused.status_code == 403
 
 
 def test_email_and_sms_subscriptions_are_checked(client: TestClient, auth: Auth) -> None:

@@ -129,6 +129,7 @@ ROUTES: dict[tuple[str, str], tuple[Scope, Body]] = {
     ("GET", "/subscriptions"): ("city", None),
     ("DELETE", "/subscriptions/{subscription_id}"): ("owned", None),
     ("GET", "/orders/{order_id}/deliveries"): ("city", None),
+    ("GET", "/responses/{response_id}/deliveries"): ("city", None),
 }
 """Every API route (path under /api/v1): its scope and, for writes, a valid body."""
 
