@@ -4,9 +4,10 @@ with the standard library's ElementTree (never by joining strings).
 :func:`alert_element` turns one :class:`~emergency.service.public.CapMessage` into a CAP
 ``<alert>``: the header (identifier, sender, sent, status ``Actual``, msgType
 ``Alert``/``Update``/``Cancel``, scope ``Public``, references) and two ``<info>`` blocks,
-``zh-CN`` and ``en-US``, each with the city's area as a polygon. :func:`atom_feed` lists
-the messages newest first, each entry carrying its alert inline. docs/PUBLIC.md maps every
-field.
+``zh-CN`` and ``en-US``, each with the city's area as a polygon (the city plan's
+``notice.area``, else the sources' bounding box) and its ``notice.geocode``.
+:func:`atom_feed` lists the messages newest first, each entry carrying its alert inline.
+docs/PUBLIC.md maps every field.
 """
 
 from __future__ import annotations
@@ -50,6 +51,14 @@ class CapContext:
     """closed ring of ``(lat, lon)``; [] for none (then only the area's description)"""
     web: str = ""
     """absolute URL of the public warning page ('' to leave ``<web>`` out)"""
+
+    @property
+    def geocode(self) -> tuple[str, str] | None:
+        """``(valueName, value)`` of the city plan's ``notice.geocode``, if any."""
+        notice = self.plan.notice
+        if notice is None or notice.geocode is None:
+            return None
+        return notice.geocode.valueName, notice.geocode.value
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, ns: str = CAP_NS) -> ET.Element:
@@ -168,7 +177,7 @@ def alert_element(message: CapMessage, context: CapContext) -> ET.Element:
     _sub(alert, "scope", "Public")
     if message.references:
         _sub(alert, "references", " ".join(m.reference for m in message.references))
-    _sub(alert, "incidents", f"{message.sender}:response-{message.response_id}")
+    _sub(alert, "incidents", f"{context.city.urn}:response-{message.response_id}")
     words = texts(message, context)
     for lang, language in (("zh", "zh-CN"), ("en", "en-US")):
         text = words[lang]
@@ -200,6 +209,10 @@ def alert_element(message: CapMessage, context: CapContext) -> ET.Element:
         _sub(area, "areaDesc", text["area"])
         if len(context.polygon) >= 4:
             _sub(area, "polygon", " ".join(f"{lat:.4f},{lon:.4f}" for lat, lon in context.polygon))
+        if context.geocode is not None:
+            geocode = _sub(area, "geocode")
+            _sub(geocode, "valueName", context.geocode[0])
+            _sub(geocode, "value", context.geocode[1])
     return alert
 
 
@@ -221,7 +234,7 @@ def atom_feed(
     feed = ET.Element("feed", {"xmlns": ATOM_NS})
     ordered = sorted(messages, key=lambda m: (m.sent, m.identifier), reverse=True)
     city = context.city
-    _atom(feed, "id", f"{city.sender}:feed")
+    _atom(feed, "id", f"{city.urn}:feed")
     _atom(feed, "title", f"{city.zh}重污染天气预警 {city.en} heavy air pollution warnings")
     updated = ordered[0].sent if ordered else dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     _atom(feed, "updated", cap_time(updated))

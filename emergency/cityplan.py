@@ -4,19 +4,28 @@ The rule set and AQI standard in force, the whole-society baseline, per level th
 fractions, the expected cut of non-listed sources, SO2+NOx pooling and the advice to the
 public; the default measures of sites, yards and quarries without plan files;
 ``protect_grades``; ``ack_deadline_hours``; the deeper measures ``emergency list import``
-gives plants per industry (``deeper_limits``, ``deeper_stop``). Checked like the plans:
-every problem with the file, the YAML line and the field.
+gives plants per industry (``deeper_limits``, ``deeper_stop``); how the public warning
+outputs name the city (``notice``: issuing body, notice number pattern, CAP sender, area and
+geocode). Checked like the plans: every problem with the file, the YAML line and the field.
 """
 
 from __future__ import annotations
 
 import itertools
+import string
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from emergency import LEVELS, NORMAL, POLLUTANTS
 from emergency.errors import ValidationErrors, where
@@ -116,6 +125,139 @@ class LevelPolicy(BaseModel):
         return _fill_pollutants(value)
 
 
+NUMBER_FIELDS: tuple[str, ...] = ("year", "seq")
+"""The placeholders of ``notice.number``: both must appear."""
+CHINA_LON: tuple[float, float] = (73.0, 136.0)
+CHINA_LAT: tuple[float, float] = (3.0, 54.0)
+"""The bounds of ``notice.area`` (degrees, WGS 84): China."""
+CAP_FORBIDDEN = frozenset(" \t\r\n,<&")
+"""Characters CAP 1.2 forbids in ``sender`` (whitespace, comma) and XML's restricted ones."""
+
+
+def _text(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_text)]
+
+
+def _number_pattern(value: str) -> str:
+    """``济重污应急〔{year}〕{seq}号``: only ``{year}`` and ``{seq}``, both present, formattable."""
+    try:
+        parts = list(string.Formatter().parse(value))
+    except ValueError as exc:
+        raise ValueError(
+            f"not a valid pattern: {exc} (a literal brace is written {{{{ or }}}})"
+        ) from None
+    names = [name for _, name, _, _ in parts if name is not None]
+    for name in names:
+        if name not in NUMBER_FIELDS:
+            raise ValueError(f"unknown placeholder {{{name}}} (only {{year}} and {{seq}})")
+    missing = [f"{{{f}}}" for f in NUMBER_FIELDS if f not in names]
+    if missing:
+        raise ValueError(
+            f"the pattern must contain {{year}} and {{seq}}; missing {' and '.join(missing)}"
+        )
+    try:
+        value.format(year=2016, seq=1)
+    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        raise ValueError(f"not a valid pattern: {exc}") from None
+    return value
+
+
+def _sender(value: str) -> str:
+    bad = sorted({ch for ch in value if ch in CAP_FORBIDDEN}, key=value.index)
+    if bad:
+        shown = ", ".join(repr(ch) for ch in bad)
+        raise ValueError(f"a CAP sender has no spaces, commas, '<' or '&' (found {shown})")
+    return value
+
+
+def _point(value: Any) -> Any:
+    """``[lon, lat]`` in China, as a tuple of two floats."""
+    if (
+        not isinstance(value, list | tuple)
+        or len(value) != 2
+        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+    ):
+        raise ValueError(f"a point is [lon, lat], two numbers (got {value!r:.60})")
+    lon, lat = float(value[0]), float(value[1])
+    inside = (CHINA_LON[0] <= lon <= CHINA_LON[1], CHINA_LAT[0] <= lat <= CHINA_LAT[1])
+    if inside == (True, True):
+        return (lon, lat)
+    if CHINA_LON[0] <= lat <= CHINA_LON[1] and CHINA_LAT[0] <= lon <= CHINA_LAT[1]:
+        raise ValueError(f"[{value[0]}, {value[1]}] is [lat, lon]: write each point as [lon, lat]")
+    if not inside[0]:
+        raise ValueError(f"lon {value[0]} is outside {CHINA_LON[0]:g}..{CHINA_LON[1]:g} (China)")
+    raise ValueError(f"lat {value[1]} is outside {CHINA_LAT[0]:g}..{CHINA_LAT[1]:g} (China)")
+
+
+Point = Annotated[tuple[float, float], BeforeValidator(_point)]
+
+
+def _shoelace(points: Sequence[tuple[float, float]]) -> float:
+    """Twice the signed area of the ring through ``points`` (closed implicitly)."""
+    return sum(
+        x0 * y1 - x1 * y0
+        for (x0, y0), (x1, y1) in zip(points, [*points[1:], points[0]], strict=True)
+    )
+
+
+class Geocode(BaseModel):
+    """A CAP ``<geocode>``: the coding scheme and the code (``GB/T 2260``, ``419001``)."""
+
+    model_config = MODEL_CONFIG
+
+    valueName: Text
+    value: Text
+
+
+class CityNotice(BaseModel):
+    """How the public warning outputs (notice, CAP, Atom, ``/public``) name the city.
+
+    Every field is optional; what is left out keeps the default that docs/PUBLIC.md gives
+    (the issuing body and number from the city's name, the area from the sources)."""
+
+    model_config = MODEL_CONFIG
+
+    issuer: Text | None = None
+    """issuing body in Chinese (济源市重污染天气应急指挥部)"""
+    issuer_en: Text | None = None
+    """issuing body in English"""
+    number: Annotated[str, AfterValidator(_number_pattern)] | None = None
+    """notice number pattern with ``{year}`` and ``{seq}`` (济重污应急〔{year}〕{seq}号)"""
+    sender: Annotated[Text, AfterValidator(_sender)] | None = None
+    """CAP ``<sender>`` (jiyuan-emergency@example.cn)"""
+    area: list[Point] | None = None
+    """the city's outline, ``[lon, lat]`` points (closed automatically)"""
+    geocode: Geocode | None = None
+    """CAP ``<geocode>`` of the area (the administrative division code)"""
+
+    @field_validator("area")
+    @classmethod
+    def _polygon(cls, value: list[tuple[float, float]] | None) -> list[tuple[float, float]] | None:
+        if value is None:
+            return None
+        distinct = list(dict.fromkeys(value))
+        if len(distinct) < 3:
+            raise ValueError(f"a polygon needs at least 3 distinct points, got {len(distinct)}")
+        ring = value[:-1] if len(value) > 1 and value[0] == value[-1] else value
+        if abs(_shoelace(ring)) < 1e-12:
+            raise ValueError("the points lie on one line: the polygon has no area")
+        return value
+
+    def ring(self) -> list[tuple[float, float]]:
+        """The area as a closed ring of ``(lat, lon)`` (first = last), CAP's order; [] without
+        an area."""
+        if not self.area:
+            return []
+        points = [(lat, lon) for lon, lat in self.area]
+        return points if points[0] == points[-1] else [*points, points[0]]
+
+
 class CityPlan(BaseModel):
     """``plans/city.yaml``: rule set, baseline, level targets, defaults, policy switches."""
 
@@ -139,6 +281,8 @@ class CityPlan(BaseModel):
     ``emergency list import`` adds as deeper measures (docs/LIST.md); unnamed: 30, 50."""
     deeper_stop: dict[DeeperKey, bool] = Field(default_factory=dict)
     """Per industry (or ``default``): whether import adds a stop; unnamed: yes."""
+    notice: CityNotice | None = None
+    """How the public warning outputs name the city (docs/PUBLIC.md); absent: defaults."""
 
     @field_validator("report_by", mode="before")
     @classmethod

@@ -448,8 +448,14 @@ def _city(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "advice": cfg.advice,
             "advice_en": cfg.advice_en,
         }
+    notice = (
+        {"notice": tables.notice.model_dump(mode="json", exclude_none=True)}
+        if tables.notice is not None
+        else {}
+    )
     return {
         "name": "济源市 Jiyuan",
+        **notice,
         "rule_set": "henan-2019",
         "aqi_standard": "by-date",
         "baseline_kg_d": baseline,

@@ -32,6 +32,7 @@ from pydantic import (
 )
 
 from emergency import POLLUTANTS
+from emergency.cityplan import CityNotice
 from emergency.inventory import GRADES as INVENTORY_GRADES
 from emergency.inventory import GUARANTEES
 
@@ -260,6 +261,9 @@ class Defaults(_Table):
 
 class CityTables(_Table):
     """``synth_city.yaml``."""
+
+    notice: CityNotice | None = None
+    """the city plan's ``notice``, written as it is"""
 
     listed_share: Annotated[
         dict[Pollutant, Annotated[StrictFloat, Field(gt=0, le=1)]],

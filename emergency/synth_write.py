@@ -60,7 +60,16 @@ class SynthCity:
 # A tiny YAML emitter for the shapes written here: an order of magnitude faster than
 # PyYAML's pure-Python dumper, and the layout (flow maps for loads) is ours to choose.
 _FLOW_KEYS = frozenset(
-    {"loads", "to", "contact", "cut_fraction", "other_cut_kg_d", "baseline_kg_d"}
+    {
+        "loads",
+        "to",
+        "contact",
+        "cut_fraction",
+        "other_cut_kg_d",
+        "baseline_kg_d",
+        "area",
+        "geocode",
+    }
 )
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$|^\d{4}-\d{2}-\d{2}$")
 _RESERVED = frozenset({"true", "false", "yes", "no", "on", "off", "y", "n", "null", "~"})

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from emergency.cityplan import CityPlan, parse_city_text
+from emergency.cityplan import CityNotice, CityPlan, Geocode, parse_city_text
 from emergency.forecast import Concentrations, Forecast, ForecastDay, parse_forecast
 from emergency.inventory import COLUMNS
 from emergency.plans import Line, Measure, Plan, parse_plan_text
@@ -49,6 +49,8 @@ def test_the_city_plan_example_parses_but_for_the_elided_kinds() -> None:
     text = blocks("yaml")[1].replace("  yard: {...}\n  quarry: {...}\n", "")
     city, errors = parse_city_text(text, "FORMATS.md")
     assert city is not None and errors == [], errors
+    assert city.notice is not None and city.notice.number == "济重污应急〔{year}〕{seq}号"
+    assert city.notice.geocode == Geocode(valueName="GB/T 2260", value="419001")
 
 
 def test_the_csv_example_has_the_columns() -> None:
@@ -71,6 +73,8 @@ def test_the_csv_example_has_the_columns() -> None:
         Line,
         Measure,
         CityPlan,
+        CityNotice,
+        Geocode,
     ],
     ids=lambda m: m.__name__,
 )

@@ -15,9 +15,9 @@ from api.deps import SessionDep
 from emergency.cap import ATOM_MEDIA_TYPE, CAP_MEDIA_TYPE, CapContext, alert_xml, atom_feed
 from emergency.service.planning import loaded_data
 from emergency.service.public import (
-    bounding_polygon,
     cap_message,
     cap_messages,
+    city_area,
     city_names,
     current_cap,
 )
@@ -37,10 +37,11 @@ def get_public_warning(session: SessionDep) -> PublicWarning:
 
 
 def cap_context(session: Session, request: Request) -> CapContext:
-    """The city's names, plan and area (the enterprises' bounding box) for CAP messages."""
+    """The city's names, plan and area (the city plan's ``notice.area``, else the sources'
+    bounding box) for CAP messages."""
     dataset = loaded_data(session).dataset
     names = city_names(dataset.city, store_of(session).config.city)
-    polygon = bounding_polygon([(s.lon, s.lat) for s in dataset.sources])
+    polygon = city_area(dataset.city, [(s.lon, s.lat) for s in dataset.sources])
     try:
         web = str(request.url_for("public_page"))
     except NoMatchFound:  # an app without the pages

@@ -84,7 +84,8 @@ CONSTRUCTION_WORDS = re.compile(r"施工|工地|土石方|construction|building 
 
 @dataclass(frozen=True)
 class CityNames:
-    """The city's names as the public documents use them."""
+    """The city's names as the public documents use them: from the city plan's ``name``,
+    and from its ``notice`` where the city states them (issuer, number pattern, sender)."""
 
     full: str
     """the city plan's name as written (``济源市 Jiyuan``)"""
@@ -92,35 +93,78 @@ class CityNames:
     en: str
     slug: str
     """ASCII key for identifiers (``jiyuan``)"""
+    issuer: str | None = None
+    """``notice.issuer`` of the city plan (None: the default from the name)"""
+    issuer_english: str | None = None
+    """``notice.issuer_en``"""
+    number_pattern_given: str | None = None
+    """``notice.number``: ``济重污应急〔{year}〕{seq}号``"""
+    cap_sender: str | None = None
+    """``notice.sender``"""
 
     @property
     def issuer_zh(self) -> str:
-        return f"{self.zh}重污染天气应急指挥部办公室"
+        return self.issuer or f"{self.zh}重污染天气应急指挥部办公室"
 
     @property
     def issuer_en(self) -> str:
-        return f"{self.en} Heavy Air Pollution Emergency Command Office"
+        return self.issuer_english or f"{self.en} Heavy Air Pollution Emergency Command Office"
+
+    @property
+    def urn(self) -> str:
+        """``urn:emergency:{slug}``: the base of the CAP identifiers and of the feed's id
+        (whatever the sender, so an identifier never changes when a sender is stated)."""
+        return f"urn:emergency:{self.slug}"
 
     @property
     def sender(self) -> str:
-        """CAP ``sender``: a URN (no spaces, commas or reserved characters)."""
-        return f"urn:emergency:{self.slug}"
+        """CAP ``sender``: ``notice.sender``, else the URN (no spaces, commas or reserved
+        characters)."""
+        return self.cap_sender or self.urn
 
     @property
     def number_prefix(self) -> str:
         """``济环应急``: the first character of the city's name, 环 (environment), 应急."""
         return f"{self.zh[:1]}环应急"
 
+    @property
+    def number_pattern(self) -> str:
+        """The notice number pattern: ``notice.number``, else ``济环应急〔{year}〕{seq}号``."""
+        return self.number_pattern_given or f"{self.number_prefix}〔{{year}}〕{{seq}}号"
+
+    def number(self, year: int, seq: int) -> str:
+        """The notice number of the ``seq``-th notice of ``year``."""
+        return self.number_pattern.format(year=year, seq=seq)
+
 
 def city_names(city: CityPlan, key: str = "city") -> CityNames:
-    """Split ``济源市 Jiyuan`` into its Chinese and English parts."""
+    """Split ``济源市 Jiyuan`` into its Chinese and English parts; take the issuer, the
+    number pattern and the CAP sender from the plan's ``notice`` where it gives them."""
     name = city.name.strip()
     zh = "".join(ch for ch in name if ord(ch) > 0x2E7F).strip() or name
     en = " ".join(w for w in re.split(r"\s+", name) if w.isascii()).strip() or name
     slug = re.sub(r"[^a-z0-9]+", "-", en.lower()).strip("-") or re.sub(
         r"[^a-z0-9]+", "-", key.lower()
     ).strip("-")
-    return CityNames(full=name, zh=zh, en=en, slug=slug or "city")
+    notice = city.notice
+    return CityNames(
+        full=name,
+        zh=zh,
+        en=en,
+        slug=slug or "city",
+        issuer=notice.issuer if notice else None,
+        issuer_english=notice.issuer_en if notice else None,
+        number_pattern_given=notice.number if notice else None,
+        cap_sender=notice.sender if notice else None,
+    )
+
+
+def city_area(city: CityPlan, sources: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The CAP polygon, a closed ring of ``(lat, lon)``: the plan's ``notice.area``, else the
+    bounding box of the ``(lon, lat)`` of the sources (:func:`bounding_polygon`)."""
+    if city.notice is not None and city.notice.area:
+        return city.notice.ring()
+    return bounding_polygon(sources)
 
 
 def bounding_polygon(
@@ -226,7 +270,7 @@ class WarningItem:
     released_at: dt.datetime | None
     key_period: bool
     number: str
-    """the notice's number, ``济环应急〔2016〕1号``"""
+    """the notice's number, ``济环应急〔2016〕1号`` (or the city plan's ``notice.number``)"""
 
 
 def _responses(session: Session) -> list[Response]:
@@ -236,15 +280,17 @@ def _responses(session: Session) -> list[Response]:
     )
 
 
-def _numbers(responses: list[Response], prefix: str) -> dict[int, str]:
-    """Each response's notice number: ``{prefix}〔year〕N号``, N counting within the year
-    in which it was opened (city time)."""
+def _numbers(responses: list[Response], names: CityNames) -> dict[int, str]:
+    """Each response's notice number from the city's pattern (:attr:`CityNames.number`):
+    ``year`` the year in which it was opened (city time), ``seq`` 1 + the responses of the
+    city opened that year before it (in the order of their ids, the order of opening). A
+    later response never renumbers an earlier one."""
     out: dict[int, str] = {}
     count: dict[int, int] = {}
-    for r in responses:
+    for r in sorted(responses, key=lambda r: r.id):
         year = r.opened_at.astimezone(CITY_OFFSET).year
         count[year] = count.get(year, 0) + 1
-        out[r.id] = f"{prefix}〔{year}〕{count[year]}号"
+        out[r.id] = names.number(year, count[year])
     return out
 
 
@@ -292,7 +338,7 @@ def public_page(session: Session) -> PublicPage:
     today = config.today()
     first, last = winter(today)
     responses = _responses(session)
-    numbers = _numbers(responses, names.number_prefix)
+    numbers = _numbers(responses, names)
     history = [
         _item(r, numbers[r.id]) for r in reversed(responses) if r.end >= first and r.start <= last
     ]
@@ -369,6 +415,7 @@ def cap_messages(session: Session) -> list[CapMessage]:
     dataset = loaded_data(session).dataset
     names = city_names(dataset.city, store_of(session).config.city)
     sender = names.sender
+    base = names.urn  # identifiers keep the URN whatever the sender
     messages: list[CapMessage] = []
     for response in _responses(session):
         rows = session.scalars(
@@ -396,7 +443,7 @@ def cap_messages(session: Session) -> list[CapMessage]:
                 kind = "upgraded"  # a key period raising the level of a warning in force
             chain.append(
                 CapMessage(
-                    identifier=f"{sender}:response-{response.id}:v{row.number}",
+                    identifier=f"{base}:response-{response.id}:v{row.number}",
                     sender=sender,
                     sent=row.created_at,
                     msg_type="Alert" if not chain else "Update",
@@ -418,7 +465,7 @@ def cap_messages(session: Session) -> list[CapMessage]:
             previous = chain[-1]
             chain.append(
                 CapMessage(
-                    identifier=f"{sender}:response-{response.id}:released",
+                    identifier=f"{base}:response-{response.id}:released",
                     sender=sender,
                     sent=response.released_at,
                     msg_type="Cancel",
@@ -486,7 +533,7 @@ def warning_notice(session: Session, response_id: int) -> WarningNotice:
     response = next((r for r in responses if r.id == response_id), None)
     if response is None:
         raise NotFound(f"no warning {response_id}")
-    numbers = _numbers(responses, names.number_prefix)
+    numbers = _numbers(responses, names)
     first_row = session.scalar(
         select(ResponsePlanRow)
         .where(ResponsePlanRow.response_id == response.id)
@@ -543,6 +590,7 @@ __all__ = [
     "cap_message",
     "cap_messages",
     "cap_time",
+    "city_area",
     "city_names",
     "current_cap",
     "primary_label",

@@ -145,7 +145,13 @@ def test_the_bundled_city_numbers_its_notices_in_chinese() -> None:
     assert city is not None, errors
     names = city_names(city)
     assert (names.zh, names.en, names.slug) == ("济源市", "Jiyuan", "jiyuan")
+    # the bundled city plan states its issuer and number pattern (notice)
+    assert names.issuer_zh == "济源市重污染天气应急指挥部"
+    assert names.number(2016, 3) == "济重污应急〔2016〕3号"
+    # without them: the defaults from the city's name
+    names = city_names(city.model_copy(update={"notice": None}))
     assert names.number_prefix == "济环应急"
+    assert names.number(2016, 3) == "济环应急〔2016〕3号"
     assert names.issuer_zh == "济源市重污染天气应急指挥部办公室"
 
 
