@@ -21,6 +21,8 @@ class Role(StrEnum):
     planner = "planner"
     inspector = "inspector"
     enterprise = "enterprise"
+    meter = "meter"
+    """A data gateway (the power utility's, a gate system's): posts readings and records."""
 
 
 class Action(StrEnum):
@@ -42,6 +44,12 @@ class Action(StrEnum):
     approve_season = "season.approve"
     read_audit = "audit.read"
     subscribe = "subscriptions.manage"
+    write_meters = "meters.write"
+    write_gates = "gates.write"
+    read_supervision = "supervision.read"
+    manage_tasks = "tasks.manage"
+    write_observations = "observations.write"
+    read_verification = "verification.read"
 
 
 R = Role
@@ -64,6 +72,12 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = {
     Action.approve_season: frozenset({R.planner}),
     Action.read_audit: frozenset({R.admin}),
     Action.subscribe: frozenset({R.admin, R.enterprise}),
+    Action.write_meters: frozenset({R.meter, R.admin}),
+    Action.write_gates: frozenset({R.meter, R.admin, R.enterprise}),
+    Action.read_supervision: frozenset({R.planner, R.inspector}),
+    Action.manage_tasks: frozenset({R.planner, R.inspector}),
+    Action.write_observations: frozenset({R.consultation, R.admin}),
+    Action.read_verification: frozenset({R.consultation, R.planner, R.inspector}),
 }
 """Action → the roles allowed to do it. Enterprises: only on their own resources."""
 

@@ -217,7 +217,18 @@ class ReportView(BaseModel):
     actor: str
 
 
-AnomalyKind = Literal["load", "electricity", "ack_overdue", "ack_late"]
+AnomalyKind = Literal[
+    "load",
+    "electricity",
+    "ack_overdue",
+    "ack_late",
+    "report_missed",
+    "meter_stopped_draws",
+    "meter_over_limit",
+    "meter_missing",
+    "vehicle_banned",
+    "vehicle_over_cap",
+]
 
 
 class Anomaly(BaseModel):
@@ -228,6 +239,20 @@ class Anomaly(BaseModel):
     message_zh: str = ""
     """``message`` in Chinese (``签收晚于时限 2.5 小时``)."""
     report_id: int | None = None
+    key: str = Field(
+        default="",
+        description="stable id of the anomaly (an inspection task follows one key)",
+    )
+    evidence: Literal["declared", "meter", "report", "gate", "clock"] = Field(
+        default="declared", description="where the anomaly is seen"
+    )
+    line: str | None = None
+    day: dt.date | None = None
+    at: dt.datetime | None = Field(default=None, description="when it was seen (hourly data)")
+    excess_kwh: float | None = None
+    excess_kg: dict[str, float] = Field(
+        default_factory=dict, description="estimated excess emission per pollutant, kg"
+    )
 
 
 class ComplianceRow(BaseModel):

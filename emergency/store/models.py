@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -373,6 +374,8 @@ class Report(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     received_at: Mapped[dt.datetime]
     actor: Mapped[str] = mapped_column(String(200))
+    line_loads: Mapped[dict[str, Any] | None]
+    """Per line of the plan, the load reported (1.0 = normal); None: the plant as a whole."""
 
 
 class AuditEntry(Base):
@@ -456,3 +459,150 @@ class DeliveryAttempt(Base):
     http_status: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     duration_ms: Mapped[float] = mapped_column(Float)
+
+
+# ---------------------------------------------------------------------- supervision data
+# Meter readings, gate records and observations are append-only: a correction is a new row
+# that names the row it corrects (``corrects``); the unique partial indexes make a resent
+# original a no-op (idempotent by meter and time, gate record, station and date).
+
+
+class MeterReading(Base):
+    """15-minute electricity of one sub-meter (分表计电): ``kwh`` drawn in the interval
+    that begins at ``at``."""
+
+    __tablename__ = "meter_readings"
+    __table_args__ = (
+        Index("ix_meter_readings_meter_at", "meter", "at"),
+        Index(
+            "uq_meter_readings_original",
+            "meter",
+            "at",
+            unique=True,
+            sqlite_where=text("corrects IS NULL"),
+            postgresql_where=text("corrects IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meter: Mapped[str] = mapped_column(String(100))
+    at: Mapped[dt.datetime]
+    kwh: Mapped[float] = mapped_column(Float)
+    corrects: Mapped[int | None] = mapped_column(ForeignKey("meter_readings.id"))
+    received_at: Mapped[dt.datetime]
+    actor: Mapped[str] = mapped_column(String(200))
+
+
+class GateRecord(Base):
+    """A vehicle through an enterprise's gate (门禁): plate, time, emission standard, fuel."""
+
+    __tablename__ = "gate_records"
+    __table_args__ = (
+        Index("ix_gate_records_enterprise_at", "enterprise_id", "at"),
+        Index(
+            "uq_gate_records_original",
+            "enterprise_id",
+            "gate",
+            "plate",
+            "at",
+            unique=True,
+            sqlite_where=text("corrects IS NULL"),
+            postgresql_where=text("corrects IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[str] = mapped_column(String(100))
+    gate: Mapped[str] = mapped_column(String(100))
+    plate: Mapped[str] = mapped_column(String(20))
+    at: Mapped[dt.datetime]
+    direction: Mapped[str] = mapped_column(String(10), default="in")
+    """``in`` or ``out``."""
+    vehicle: Mapped[str] = mapped_column(String(20), default="heavy_truck")
+    """``heavy_truck``, ``light_truck``, ``machinery`` …"""
+    standard: Mapped[str] = mapped_column(String(10))
+    """China emission standard: ``3`` … ``6`` (国III … 国VI), ``electric``."""
+    fuel: Mapped[str] = mapped_column(String(20))
+    """``diesel``, ``gas``, ``lng``, ``cng``, ``electric``, ``hydrogen`` …"""
+    corrects: Mapped[int | None] = mapped_column(ForeignKey("gate_records.id"))
+    received_at: Mapped[dt.datetime]
+    actor: Mapped[str] = mapped_column(String(200))
+
+
+class Observation(Base):
+    """An observed daily AQI (the city's monitoring stations) for forecast verification."""
+
+    __tablename__ = "observations"
+    __table_args__ = (
+        Index(
+            "uq_observations_original",
+            "station",
+            "date",
+            unique=True,
+            sqlite_where=text("corrects IS NULL"),
+            postgresql_where=text("corrects IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    station: Mapped[str] = mapped_column(String(100), default="city")
+    """``city`` for the city's mean of its stations."""
+    date: Mapped[dt.date] = mapped_column(Date, index=True)
+    aqi: Mapped[int] = mapped_column(Integer)
+    primary: Mapped[str | None] = mapped_column(String(20))
+    corrects: Mapped[int | None] = mapped_column(ForeignKey("observations.id"))
+    received_at: Mapped[dt.datetime]
+    actor: Mapped[str] = mapped_column(String(200))
+
+
+class InspectionTask(Base):
+    """An inspector's visit to check an anomaly: open → assigned → visited → closed.
+
+    ``anomaly_key`` is the anomaly's stable key (one open task per key); ``confirmed``
+    after the visit: True marks the enterprise for grade review (降级)."""
+
+    __tablename__ = "inspection_tasks"
+    __table_args__ = (
+        Index(
+            "uq_inspection_tasks_open_key",
+            "anomaly_key",
+            unique=True,
+            sqlite_where=text("status <> 'closed'"),
+            postgresql_where=text("status <> 'closed'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    response_id: Mapped[int | None] = mapped_column(ForeignKey("responses.id"), index=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    enterprise_id: Mapped[str] = mapped_column(String(100), index=True)
+    anomaly_kind: Mapped[str] = mapped_column(String(40))
+    anomaly_key: Mapped[str] = mapped_column(String(300))
+    excess_kg: Mapped[float | None] = mapped_column(Float)
+    """The anomaly's estimated excess emission, all pollutants (its rank)."""
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    assigned_to: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[str] = mapped_column(String(200))
+    visited_at: Mapped[dt.datetime | None]
+    finding: Mapped[str] = mapped_column(Text, default="")
+    confirmed: Mapped[bool | None] = mapped_column(Boolean)
+    closed_at: Mapped[dt.datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class TaskPhoto(Base):
+    """A photo taken at an inspection (JPEG or PNG), kept with its digest."""
+
+    __tablename__ = "task_photos"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("inspection_tasks.id"), index=True)
+    content_type: Mapped[str] = mapped_column(String(50))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[dt.datetime]
+    uploaded_by: Mapped[str] = mapped_column(String(200))
