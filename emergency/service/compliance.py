@@ -192,7 +192,9 @@ def _baseline_before(baselines: dict[str, list[Report]], source: str, r: Report)
 def _anomaly(
     order: Order, kind: AnomalyKind, message: str, message_zh: str, report_id: int | None = None
 ) -> Anomaly:
-    """An anomaly worded in English (``message``) and Chinese (``message_zh``)."""
+    """An anomaly worded in English (``message``) and Chinese (``message_zh``), keyed by
+    its kind, order and report (an inspection task follows the key)."""
+    key = f"{kind}:{order.id}" + (f":{report_id}" if report_id is not None else "")
     return Anomaly(
         order_id=order.id,
         source=order.source,
@@ -200,6 +202,8 @@ def _anomaly(
         message=message,
         message_zh=message_zh,
         report_id=report_id,
+        key=key,
+        evidence="report" if report_id is not None else "clock",
     )
 
 
