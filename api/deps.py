@@ -91,6 +91,8 @@ CanReviewPlan = Annotated[Actor, Depends(Allow(Action.review_plan))]
 CanPlanSeason = Annotated[Actor, Depends(Allow(Action.plan_season))]
 CanApproveSeason = Annotated[Actor, Depends(Allow(Action.approve_season))]
 CanSubscribe = Annotated[Actor, Depends(Allow(Action.subscribe))]
+CanSupervise = Annotated[Actor, Depends(Allow(Action.read_supervision))]
+CanManageTasks = Annotated[Actor, Depends(Allow(Action.manage_tasks))]
 AdminUser = Annotated[Actor, Depends(Allow(Action.read_audit))]
 PlannerUser = CanApprove
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -21,6 +22,7 @@ from api.routers import (
     responses,
     season,
     subscriptions,
+    supervision,
 )
 from api.streams import hub_of
 from emergency import __version__
@@ -57,6 +59,7 @@ def api_router() -> APIRouter:
         plan_versions,
         season,
         subscriptions,
+        supervision,
     )
     for module in (*modules, audit):
         router.include_router(module.router)
@@ -109,7 +112,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     pages.install(app)  # planner pages at / and their /static files
     if settings.docs:
         docs.install(app)  # Swagger UI at /docs, from local files
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    photos = (re.compile(rf"{API_PREFIX}/tasks/[0-9]+/photos"), settings.max_photo_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, larger=(photos,))
     return app
 
 

@@ -922,6 +922,15 @@ CATALOGUE: tuple[tuple[str, str], ...] = (
     ("not a mobile number (11 digits, 13…–19…)", "不是手机号码（11 位，13…–19… 开头）"),
     ("email is not configured on this server", "本服务器未配置电子邮件（SMTP）"),
     ("SMS is not configured on this server", "本服务器未配置短信网关"),
+    # --- inspection tasks (emergency/service/supervision.py) --------------------------------
+    ("no anomaly {key} in this response", "本次响应中没有异常 {key}"),
+    (
+        "a task closed without a visit needs a note saying why",
+        "未经现场检查关闭任务须填写说明",
+    ),
+    ("not a JPEG or PNG image", "不是 JPEG 或 PNG 图片"),
+    ("larger than {n} bytes", "大于 {n} 字节"),
+    ("empty", "为空"),
 )
 """English template → Chinese template; see the module's description."""
 

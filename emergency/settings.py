@@ -38,6 +38,9 @@ class Settings(BaseSettings):
         default=None, description="PostgreSQL URL; default: SQLite file in the data folder"
     )
     max_body_bytes: int = Field(default=MIB, gt=0, description="larger requests get 413")
+    max_photo_bytes: int = Field(
+        default=8 * MIB, gt=0, description="an inspection photo may be this large"
+    )
     solver_time_limit_s: float = Field(default=20.0, gt=0)
     ack_deadline_hours: float | None = Field(
         default=None, gt=0, description="overrides the city plan's ack_deadline_hours"

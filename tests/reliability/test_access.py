@@ -34,7 +34,15 @@ from emergency.service.enterprises import open_store
 from emergency.service.tokens import create_token
 from emergency.settings import Settings, utc_now
 from emergency.store.db import Store
-from emergency.store.models import AuditEntry, Base, Order, Subscription
+from emergency.store.models import (
+    AuditEntry,
+    Base,
+    InspectionTask,
+    Order,
+    Report,
+    Subscription,
+    TaskPhoto,
+)
 from tests.api.conftest import STREAM_MINUTES
 from tests.api.test_season_api import season_around
 from tests.reliability.conftest import ServerFactory
@@ -69,6 +77,23 @@ def report_body(city: City, whose: str) -> Any:
             order.status, order.acknowledged_at = "acknowledged", utc_now()
             session.commit()
     return report_now()
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+"""Enough of a PNG for the photo route (it knows an image by its first bytes)."""
+
+
+def task_body(city: City, whose: str) -> Any:
+    """A task for a fresh anomaly: a report above the order's allowed load, straight in
+    the store (each call makes a new one, so each task is the first of its anomaly)."""
+    with city.store.session() as session:
+        order = session.get(Order, city.orders["own"])
+        assert order is not None
+        at = utc_now()
+        report = Report(order_id=order.id, at=at, load=1.0, received_at=at, actor="test")
+        session.add(report)
+        session.commit()
+        return {"response_id": city.response_id, "anomaly_key": f"load:{order.id}:{report.id}"}
 
 
 def plan_body(city: City, whose: str) -> Any:
@@ -130,10 +155,26 @@ ROUTES: dict[tuple[str, str], tuple[Scope, Body]] = {
     ("DELETE", "/subscriptions/{subscription_id}"): ("owned", None),
     ("GET", "/orders/{order_id}/deliveries"): ("city", None),
     ("GET", "/responses/{response_id}/deliveries"): ("city", None),
+    ("GET", "/supervision/anomalies"): ("city", None),
+    ("GET", "/supervision/grade-review"): ("city", None),
+    ("POST", "/tasks"): ("city", task_body),
+    ("GET", "/tasks"): ("city", None),
+    ("GET", "/tasks/{task_id}"): ("city", None),
+    ("POST", "/tasks/{task_id}/assign"): ("city", lambda _c, _w: {"assigned_to": "王检查"}),
+    ("POST", "/tasks/{task_id}/visit"): (
+        "city",
+        lambda _c, _w: {"confirmed": False, "finding": "现场停产，电表读数正常"},
+    ),
+    ("POST", "/tasks/{task_id}/close"): ("city", lambda _c, _w: {"note": "已核实 checked"}),
+    ("POST", "/tasks/{task_id}/photos"): ("city", lambda _c, _w: PNG),
+    ("GET", "/tasks/{task_id}/photos/{photo_id}"): ("city", None),
 }
 """Every API route (path under /api/v1): its scope and, for writes, a valid body."""
 
-QUERIES = {"/compliance": {"response": "{response_id}"}}
+QUERIES = {
+    "/compliance": {"response": "{response_id}"},
+    "/supervision/anomalies": {"response": "{response_id}"},
+}
 """Required query parameters."""
 
 
@@ -203,6 +244,7 @@ class City:
     pending: dict[str, int]  # whose → the number of a pending plan version of the firm
     seasons: dict[str, int]  # "pending" / "approved" → a season plan id
     writes: int = 0
+    last_task: int = 0
 
     def path_value(self, name: str, whose: str, path: str = "") -> str:
         if name == "identifier":  # the current CAP message's (docs/PUBLIC.md)
@@ -210,6 +252,11 @@ class City:
             return str(alert.findtext("{urn:oasis:names:tc:emergency:cap:1.2}identifier"))
         if name == "subscription_id":  # a fresh one of the firm's: deleting it is a change
             return str(self.subscription(self.firms[whose]))
+        if name == "task_id":  # a fresh open task: closing or visiting it is a change
+            self.last_task = self.task()
+            return str(self.last_task)
+        if name == "photo_id":  # a photo of the task just made
+            return str(self.photo(self.last_task))
         values = {
             "season_plan_id": self.seasons["approved" if path.endswith("/replan") else "pending"],
             "response_id": self.response_id,
@@ -234,6 +281,36 @@ class City:
             session.add(sub)
             session.commit()
             return sub.id
+
+    def task(self) -> int:
+        with self.store.session() as session:
+            task = InspectionTask(
+                response_id=self.response_id,
+                enterprise_id=self.firms["own"],
+                anomaly_kind="load",
+                anomaly_key=f"test:{utc_now().isoformat()}:{id(session)}",
+                status="open",
+                created_at=utc_now(),
+                created_by="test",
+                finding="",
+            )
+            session.add(task)
+            session.commit()
+            return task.id
+
+    def photo(self, task_id: int) -> int:
+        with self.store.session() as session:
+            photo = TaskPhoto(
+                task_id=task_id,
+                content_type="image/png",
+                data=PNG,
+                sha256=hashlib.sha256(PNG).hexdigest(),
+                uploaded_at=utc_now(),
+                uploaded_by="test",
+            )
+            session.add(photo)
+            session.commit()
+            return photo.id
 
     def url(self, path: str, whose: str) -> str:
         def fill(template: str) -> str:
@@ -322,6 +399,9 @@ def request(city: City, method: str, path: str, role: str | None, whose: str) ->
     payload = body(city, whose) if body else None
     if isinstance(payload, str):
         headers |= {"content-type": "application/yaml"}
+        return city.client.request(method, city.url(path, whose), content=payload, headers=headers)
+    if isinstance(payload, bytes):
+        headers |= {"content-type": "image/png"}
         return city.client.request(method, city.url(path, whose), content=payload, headers=headers)
     return city.client.request(method, city.url(path, whose), json=payload, headers=headers)
 

@@ -120,6 +120,7 @@ def city(data_dir: Path, db_url: str | None) -> Iterator[City]:
             data=data_dir,
             database_url=db_url,
             max_body_bytes=BODY_LIMIT,
+            max_photo_bytes=BODY_LIMIT,  # the photo route's own limit, as low
             notify_dispatch=False,
             notify_private_targets=True,
         ),
