@@ -13,6 +13,7 @@ from emergency.cli import (  # noqa: F401  (importing registers the commands)
     cmd_season,
     cmd_service,
     cmd_synth,
+    cmd_verify,
 )
 from emergency.cli.app import app
 
