@@ -20,6 +20,7 @@ from api.routers import (
     plan_versions,
     public,
     responses,
+    review,
     season,
     subscriptions,
     supervision,
@@ -40,7 +41,7 @@ receive their orders and report back.
 
 Authenticate with `Authorization: Bearer <token>`; tokens come from
 `emergency token create --role ROLE [--enterprise ID] [--expires 90d]`. Roles: admin,
-consultation, planner, inspector, enterprise. Missing, bad, revoked or expired token → 401;
+consultation, planner, inspector, enterprise, meter (a data gateway). Missing, bad, revoked or expired token → 401;
 a role without the right → 403; another enterprise's resource → 404. Every change is
 written to the audit log.
 """
@@ -60,6 +61,7 @@ def api_router() -> APIRouter:
         season,
         subscriptions,
         supervision,
+        review,
     )
     for module in (*modules, audit):
         router.include_router(module.router)

@@ -156,6 +156,8 @@ ROUTES: dict[tuple[str, str], tuple[Scope, Body]] = {
     ("GET", "/orders/{order_id}/deliveries"): ("city", None),
     ("GET", "/responses/{response_id}/deliveries"): ("city", None),
     ("GET", "/supervision/anomalies"): ("city", None),
+    ("GET", "/responses/{response_id}/review"): ("city", None),
+    ("GET", "/responses/{response_id}/review.xlsx"): ("city", None),
     ("GET", "/supervision/grade-review"): ("city", None),
     ("POST", "/tasks"): ("city", task_body),
     ("GET", "/tasks"): ("city", None),
