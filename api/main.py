@@ -41,9 +41,9 @@ receive their orders and report back.
 
 Authenticate with `Authorization: Bearer <token>`; tokens come from
 `emergency token create --role ROLE [--enterprise ID] [--expires 90d]`. Roles: admin,
-consultation, planner, inspector, enterprise, meter (a data gateway). Missing, bad, revoked or expired token → 401;
-a role without the right → 403; another enterprise's resource → 404. Every change is
-written to the audit log.
+consultation, planner, inspector, enterprise, meter (a data gateway). Missing, bad,
+revoked or expired token → 401; a role without the right → 403; another enterprise's
+resource → 404. Every change is written to the audit log.
 """
 
 
