@@ -3,7 +3,9 @@
 Anomalies:
 
 - ``load``: a report's load is above the load the order allows (whole source,
-  value-added weighted, the same weights as the cost);
+  value-added weighted, the same weights as the cost); a report that gave a load per line
+  is checked line by line against each line's allowed load, and its plant load only when
+  no line is above (a plant load above while every line is within contradicts itself);
 - ``electricity``: metered electricity above what the order allows — the allowed load
   times the baseline (normal daily) electricity, taken from the report or the source's
   latest earlier report that gave one;
@@ -22,9 +24,11 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from emergency.plans import Plan
 from emergency.service.access import Action, Actor, require
 from emergency.service.orders import due
 from emergency.service.planning import get_response, loaded_data
+from emergency.service.reports_due import city_day, missed_reports
 from emergency.service.views import Anomaly, AnomalyKind, ComplianceRow, ComplianceView, MeasureRef
 from emergency.store.db import store_of
 from emergency.store.models import Order, Report
@@ -66,7 +70,7 @@ def compliance(session: Session, actor: Actor, response_id: int) -> ComplianceVi
     rows: list[ComplianceRow] = []
     for order in orders:
         found = _ack_anomalies(order, hours, now) + _report_anomalies(
-            order, reports[order.id], baselines
+            order, reports[order.id], baselines, dataset.plans.get(order.source)
         )
         anomalies += found
         source = dataset.by_id.get(order.source)
@@ -88,6 +92,7 @@ def compliance(session: Session, actor: Actor, response_id: int) -> ComplianceVi
                 anomalies=sorted({a.kind for a in found}),
             )
         )
+    anomalies += missed_reports(session, response, now)
     return ComplianceView(
         response_id=response.id,
         checked_at=now,
@@ -138,12 +143,17 @@ def _ack_anomalies(order: Order, hours: float, now: dt.datetime) -> list[Anomaly
 
 
 def _report_anomalies(
-    order: Order, reports: list[Report], baselines: dict[str, list[Report]]
+    order: Order,
+    reports: list[Report],
+    baselines: dict[str, list[Report]],
+    plan: Plan | None = None,
 ) -> list[Anomaly]:
     out: list[Anomaly] = []
     allowed = order.allowed_load_total
     for r in reports:
-        if r.load > allowed + LOAD_TOLERANCE:
+        lines = _line_anomalies(order, r, plan)
+        out += lines
+        if not lines and r.load > allowed + LOAD_TOLERANCE:
             out.append(
                 _anomaly(
                     order,
@@ -168,6 +178,33 @@ def _report_anomalies(
                         r.id,
                     )
                 )
+    return out
+
+
+def _line_anomalies(order: Order, r: Report, plan: Plan | None) -> list[Anomaly]:
+    """``load`` anomalies of a report that gave a load per line: one per line above the
+    load the order allows it (key ``load:<order>:<report>:<line>``), with the excess emission
+    (the excess load times the line's normal daily emission, from the plan in force)."""
+    out: list[Anomaly] = []
+    for line, load in sorted((r.line_loads or {}).items()):
+        allowed = float(order.allowed_load.get(line, 1.0))
+        if load <= allowed + LOAD_TOLERANCE:
+            continue
+        found = _anomaly(
+            order,
+            "load",
+            f"line {line}: reported load {load:.2f} above allowed {allowed:.2f}",
+            f"生产线 {line} 报告负荷 {load:.2f} 高于允许负荷 {allowed:.2f}",
+            r.id,
+        )
+        found.key, found.line = f"load:{order.id}:{r.id}:{line}", line
+        found.day = city_day(r.at)
+        if plan is not None and line in plan.lines_by_id:
+            emissions = plan.lines_by_id[line].emissions()
+            found.excess_kg = {
+                p: round((load - allowed) * e, 3) for p, e in emissions.items() if e > 0
+            }
+        out.append(found)
     return out
 
 

@@ -516,7 +516,9 @@ def add_report(session: Session, actor: Actor, order_id: int, body: ReportIn) ->
         it reports on is then known to be that order); or ``at`` lies outside the order's
         period (:func:`report_period`).
     InputError
-        ``at`` is after the server's clock (more than :data:`CLOCK_SKEW` ahead).
+        ``at`` is after the server's clock (more than :data:`CLOCK_SKEW` ahead);
+        ``line_loads`` names a line the order's plan does not have; neither ``load`` nor
+        every line's load is given (:func:`_plant_load`).
     """
     require(actor, Action.report_order)
     order = _own_order(session, actor, order_id)
@@ -526,10 +528,12 @@ def add_report(session: Session, actor: Actor, order_id: int, body: ReportIn) ->
             f"order {order_id} was {order.status} before {body.at:%Y-%m-%d %H:%M}{current}"
         )
     _check_report_time(session, order, body.at)
+    load = _plant_load(session, order, body)
     report = Report(
         order_id=order.id,
         at=body.at,
-        load=body.load,
+        load=load,
+        line_loads=dict(body.line_loads) if body.line_loads is not None else None,
         electricity_kwh=body.electricity_kwh,
         baseline_electricity_kwh=body.baseline_electricity_kwh,
         note=body.note,
@@ -538,11 +542,50 @@ def add_report(session: Session, actor: Actor, order_id: int, body: ReportIn) ->
     )
     session.add(report)
     session.flush()
-    _event(session, order, actor, "reported", f"report {report.id}: load {body.load:.2f}")
+    _event(session, order, actor, "reported", f"report {report.id}: load {load:.2f}")
     view = ReportView.model_validate(report, from_attributes=True)
     record(session, actor, "order.report", f"order:{order.id}", None, view.model_dump(mode="json"))
     commit(session)
     return view
+
+
+def _plant_load(session: Session, order: Order, body: ReportIn) -> float:
+    """The plant's load of a report: ``load`` as given; else the mean of ``line_loads``
+    weighted by each line's value added (the weights of the order's allowed load, so the
+    two compare like with like; equal weights when no line has a value added).
+
+    The lines are those the order allows a load for (its plan's lines when it was issued):
+    a line it does not name is refused, as is a report that gives neither ``load`` nor
+    every line's load."""
+    given = body.line_loads
+    if given is None:
+        if body.load is None:
+            raise InputError("load: missing: give load, or line_loads with every line's load")
+        return body.load
+    lines = order.allowed_load
+    unknown = sorted(k for k in given if k not in lines)
+    if unknown:
+        known = ", ".join(sorted(lines)) or "none: the source has no plan lines"
+        raise InputError(
+            f"line_loads: unknown line {', '.join(unknown)} of order {order.id} (lines: {known})"
+        )
+    if body.load is not None:
+        return body.load
+    missing = sorted(k for k in lines if k not in given)
+    if missing or not given:
+        raise InputError(
+            f"load: missing: give load, or line_loads with every line's load "
+            f"(missing: {', '.join(missing) or 'every line'})"
+        )
+    plan = loaded_data(session).dataset.plans.get(order.source)
+    weights = {
+        k: plan.lines_by_id[k].value_added_yuan_d if plan and k in plan.lines_by_id else 0.0
+        for k in lines
+    }
+    total = sum(weights.values())
+    if total <= 0:
+        return round(sum(given.values()) / len(given), 6)
+    return round(sum(given[k] * w for k, w in weights.items()) / total, 6)
 
 
 def list_reports(session: Session, actor: Actor, order_id: int) -> list[ReportView]:

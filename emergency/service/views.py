@@ -6,7 +6,7 @@ Quantities carry their unit in their name (``_kg_d`` kilograms per day, ``_yuan`
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -189,15 +189,35 @@ class OverrideIn(_In):
         return self
 
 
+MAX_LINE_LOAD = 1.5
+"""A line's reported load may reach 150 % of normal (a line catching up); more is a typo."""
+
+LineLoad = Annotated[float, Field(ge=0, le=MAX_LINE_LOAD)]
+LineId = Annotated[str, Field(min_length=1, max_length=100)]
+
+
 class ReportIn(_In):
     """What an enterprise did: its load (fraction of normal) and metered electricity.
 
     ``at`` carries a UTC offset and lies within 2000–2100 (:mod:`emergency.bounds`); the
     order's own period is checked by :func:`emergency.service.orders.add_report`. Numbers
-    are finite (``NaN``, ``Infinity`` are refused)."""
+    are finite (``NaN``, ``Infinity`` are refused). ``line_loads`` names lines of the
+    order's plan only (checked by ``add_report``); without ``load`` it must give every
+    line, and the plant's load is their value-added weighted mean."""
 
     at: BoundedAwareDatetime
-    load: float = Field(ge=0, le=2, description="production load, fraction of normal")
+    load: float | None = Field(
+        default=None,
+        ge=0,
+        le=2,
+        description="production load of the whole plant, fraction of normal; may be left "
+        "out when line_loads gives every line (then their value-added weighted mean)",
+    )
+    line_loads: dict[LineId, LineLoad] | None = Field(
+        default=None,
+        max_length=200,
+        description="load per line of the order's plan, 1.0 = normal (0..1.5)",
+    )
     electricity_kwh: float | None = Field(default=None, ge=0)
     baseline_electricity_kwh: float | None = Field(
         default=None, gt=0, description="normal daily electricity; the basis of the check"
@@ -210,6 +230,9 @@ class ReportView(BaseModel):
     order_id: int
     at: dt.datetime
     load: float
+    line_loads: dict[str, float] | None = Field(
+        default=None, description="load per line as reported (null: the plant as a whole)"
+    )
     electricity_kwh: float | None
     baseline_electricity_kwh: float | None
     note: str
