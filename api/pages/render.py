@@ -62,6 +62,12 @@ ANOMALY_LABELS = {
     "electricity": "用电超限 electricity",
     "ack_overdue": "未按时确认 ack overdue",
     "ack_late": "确认迟到 ack late",
+    "report_missed": "未按时报告 report missed",
+    "meter_stopped_draws": "停产仍用电 stopped line draws power",
+    "meter_over_limit": "用电超限产 over the limit by meter",
+    "meter_missing": "分表无数据 meter data missing",
+    "vehicle_banned": "禁行车辆进出 banned vehicle",
+    "vehicle_over_cap": "货车超量 trucks over the cap",
 }
 
 SECURITY_HEADERS = {

@@ -48,14 +48,18 @@ def source_map(
     link: str,
     *,
     label: str,
+    names: Mapping[str, str] = CATEGORIES,
+    notes: Mapping[str, str] | None = None,
 ) -> tuple[Markup, list[MapLegend]]:
     """The SVG map and its legend (with counts).
 
     Parameters
     ----------
-    categories : per source with an assignment: (category, assignment); others run normally.
+    categories : per source with an assignment: (category, assignment); others ``normal``.
     link : the link of a dot, with ``{source}`` for the source id.
     label : the accessible name of the map.
+    names : the categories and their legend labels (default: what a source does on a day).
+    notes : per source, what its dot's title says instead of its measure.
     """
     sources = [s for s in dataset.sources if math.isfinite(s.lon) and math.isfinite(s.lat)]
     if not sources:
@@ -93,14 +97,16 @@ def source_map(
             f'<text class="district" x="{cx:.1f}" y="{cy - 12:.1f}" text-anchor="middle">'
             f"{escape(name)}</text>"
         )
-    counts: dict[str, int] = dict.fromkeys(CATEGORIES, 0)
+    counts: dict[str, int] = dict.fromkeys(names, 0)
     # Largest first, so that small sources stay visible on top.
     for s in sorted(sources, key=lambda s: (-totals[s.id], s.id)):
         kind, assignment = categories.get(s.id, ("normal", None))
         counts[kind] = counts.get(kind, 0) + 1
         x, y = project(s.lon, s.lat)
         measure = assignment.measure_name or assignment.measure if assignment else "normal"
-        text = f"{s.id} {s.name} ({s.district}): {measure} — {CATEGORIES.get(kind, kind)}"
+        if notes is not None and s.id in notes:
+            measure = notes[s.id]
+        text = f"{s.id} {s.name} ({s.district}): {measure} — {names.get(kind, kind)}"
         href = link.format(source=s.id)
         parts.append(
             f'<a href="{escape(href)}" aria-label="{escape(text)}">'
@@ -113,7 +119,7 @@ def source_map(
         f'<path class="north" d="M{WIDTH - 24},34 l-6,14 l6,-4 l6,4 z"/>'
     )
     parts.append("</svg>")
-    legend = [MapLegend(k, CATEGORIES[k], counts.get(k, 0)) for k in CATEGORIES]
+    legend = [MapLegend(k, names[k], counts.get(k, 0)) for k in names]
     return Markup("".join(parts)), legend
 
 
