@@ -93,6 +93,8 @@ CanApproveSeason = Annotated[Actor, Depends(Allow(Action.approve_season))]
 CanSubscribe = Annotated[Actor, Depends(Allow(Action.subscribe))]
 CanSupervise = Annotated[Actor, Depends(Allow(Action.read_supervision))]
 CanManageTasks = Annotated[Actor, Depends(Allow(Action.manage_tasks))]
+CanWriteObservations = Annotated[Actor, Depends(Allow(Action.write_observations))]
+CanReadVerification = Annotated[Actor, Depends(Allow(Action.read_verification))]
 AdminUser = Annotated[Actor, Depends(Allow(Action.read_audit))]
 PlannerUser = CanApprove
 

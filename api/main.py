@@ -24,6 +24,7 @@ from api.routers import (
     season,
     subscriptions,
     supervision,
+    verification,
 )
 from api.streams import hub_of
 from emergency import __version__
@@ -62,6 +63,7 @@ def api_router() -> APIRouter:
         subscriptions,
         supervision,
         review,
+        verification,
     )
     for module in (*modules, audit):
         router.include_router(module.router)

@@ -931,6 +931,40 @@ CATALOGUE: tuple[tuple[str, str], ...] = (
     ("not a JPEG or PNG image", "不是 JPEG 或 PNG 图片"),
     ("larger than {n} bytes", "大于 {n} 字节"),
     ("empty", "为空"),
+    # --- forecast verification (emergency/verification, emergency verify) --------------------
+    ("expected the header date,aqi (got {cols})", "表头须为 date,aqi（实为 {cols}）"),
+    ("unknown column (known: {alts})", "未知列（已知：{alts}）"),
+    ("more cells than the header's {n}", "单元格多于表头的 {n} 列"),
+    ("station {station}, {day}: already on line {n}", "站点 {station} 的 {day} 已在第 {n} 行"),
+    ("no row of station {station} (the city's AQI)", "没有站点 {station}（全市 AQI）的行"),
+    ("no observation (only the header)", "没有观测数据（只有表头）"),
+    ("not a folder of forecast JSON files", "不是存放预报 JSON 文件的文件夹"),
+    ("no forecast JSON file (*.json)", "没有预报 JSON 文件（*.json）"),
+    (
+        "required to verify a forecast (leads count from it)",
+        "检验预报时必填（预报时效由此起算）",
+    ),
+    ("{day} is after today ({today}): not observed yet", "{day} 晚于今天（{today}）：尚未观测"),
+    (
+        "{station} {day} differs from {other} of the same request",
+        "{station} {day} 与同一请求中的 {other} 不一致",
+    ),
+    ("no observation {ident}", "没有观测记录 {ident}"),
+    (
+        "observation {ident} is of {where}, not {other}",
+        "观测记录 {ident} 属于 {where}，不是 {other}",
+    ),
+    (
+        "{station} {day} is stored with AQI {aqi} (id {ident}); to change it send a correction"
+        ' with "corrects": {ident2}',
+        "{station} {day} 已存 AQI {aqi}（编号 {ident}）；如需更改，请以更正发送"
+        '（"corrects": {ident2}）',
+    ),
+    (
+        "sent concurrently by another request; send them again",
+        "另一请求同时发送了这些观测；请重新发送",
+    ),
+    ("{first} is after to ({last})", "{first} 晚于截止日期 to（{last}）"),
 )
 """English template → Chinese template; see the module's description."""
 

@@ -91,7 +91,7 @@ def test_missing_header_and_repeated_day(tmp_path: Path) -> None:
     twice = "date,aqi\n2016-12-16,230\n2016-12-16,231\n"
     again = run("--observations", obs(tmp_path, twice), "--forecasts", forecasts, "--lang", "en")
     assert again.exit_code == 2
-    assert "observed.csv:3: date: 2016-12-16 of station 'city' is already on line 2" in again.stderr
+    assert "observed.csv:3: date: station 'city', 2016-12-16: already on line 2" in again.stderr
 
 
 def test_bad_forecasts_exit_2_naming_file_line_and_field(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from emergency.cli import (  # noqa: F401  (importing registers the commands)
     cmd_data,
     cmd_dispatch,
     cmd_list,
+    cmd_observations,
     cmd_respond,
     cmd_rules,
     cmd_season,

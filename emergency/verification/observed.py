@@ -121,8 +121,8 @@ def parse_observations_csv(text: str, name: str) -> list[tuple[int, ObservationI
         key = (obs.station, obs.date, obs.corrects)
         if key in seen:
             errors.append(
-                f"{where(name, line, 'date')}: {obs.date} of station {obs.station!r} is "
-                f"already on line {seen[key]}"
+                f"{where(name, line, 'date')}: station {obs.station!r}, {obs.date}: already "
+                f"on line {seen[key]}"
             )
             continue
         seen[key] = line

@@ -45,6 +45,7 @@ from emergency.store.models import (
 )
 from tests.api.conftest import STREAM_MINUTES
 from tests.api.test_season_api import season_around
+from tests.api.test_verification import observations_now
 from tests.reliability.conftest import ServerFactory
 from tests.reliability.invariants import open_store as open_existing
 from tests.reliability.live import (
@@ -156,6 +157,8 @@ ROUTES: dict[tuple[str, str], tuple[Scope, Body]] = {
     ("GET", "/orders/{order_id}/deliveries"): ("city", None),
     ("GET", "/responses/{response_id}/deliveries"): ("city", None),
     ("GET", "/supervision/anomalies"): ("city", None),
+    ("POST", "/observations"): ("city", lambda _c, _w: observations_now()),
+    ("GET", "/verification"): ("city", None),
     ("GET", "/responses/{response_id}/review"): ("city", None),
     ("GET", "/responses/{response_id}/review.xlsx"): ("city", None),
     ("GET", "/supervision/grade-review"): ("city", None),
