@@ -15,6 +15,7 @@ from api.routers import (
     compliance,
     consultations,
     enterprises,
+    meters,
     names,
     orders,
     plan_versions,
@@ -64,6 +65,7 @@ def api_router() -> APIRouter:
         supervision,
         review,
         verification,
+        meters,
     )
     for module in (*modules, audit):
         router.include_router(module.router)

@@ -258,6 +258,19 @@ class CityNotice(BaseModel):
         return points if points[0] == points[-1] else [*points, points[0]]
 
 
+class Supervision(BaseModel):
+    """How the meters are held against the orders (docs/METERS.md); defaults when absent."""
+
+    model_config = MODEL_CONFIG
+
+    standby_fraction: float = Field(default=0.05, ge=0, le=0.5)
+    """A line ordered stopped may draw this fraction of its baseline (standby: heating,
+    lights, pumps); more, in any hour, is ``meter_stopped_draws``."""
+    load_tolerance: float = Field(default=0.05, ge=0, le=0.5)
+    """A limited line's observed load may exceed its allowed load by this much (metering,
+    the baseline's own noise); more is ``meter_over_limit``."""
+
+
 class CityPlan(BaseModel):
     """``plans/city.yaml``: rule set, baseline, level targets, defaults, policy switches."""
 
@@ -283,6 +296,8 @@ class CityPlan(BaseModel):
     """Per industry (or ``default``): whether import adds a stop; unnamed: yes."""
     notice: CityNotice | None = None
     """How the public warning outputs name the city (docs/PUBLIC.md); absent: defaults."""
+    supervision: Supervision = Field(default_factory=Supervision)
+    """Thresholds of the meter checks (docs/METERS.md); absent: 0.05 and 0.05."""
 
     @field_validator("report_by", mode="before")
     @classmethod

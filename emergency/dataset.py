@@ -21,6 +21,7 @@ from emergency import LEVELS, NORMAL
 from emergency.cityplan import CityPlan, load_city_plan
 from emergency.errors import InputError, ValidationErrors, where
 from emergency.inventory import Source, read_inventory_text
+from emergency.meters.index import claimed_elsewhere, meter_problems
 from emergency.paths import default_data_dir
 from emergency.plans import Plan, check_plan, load_plan, parse_plan
 from emergency.supply import describe_cycle, find_cycles, graph_from_plans, unsatisfiable_edges
@@ -229,6 +230,8 @@ def cross_check(
     if city is not None:
         for name, found in supply_problems(plans, by_id, city).items():
             problems[name] += found
+    for key, found in meter_problems(plans).items():  # a meter measures one line
+        problems[plan_file(key)] += found
     return messages, {name: found for name, found in problems.items() if found}
 
 
@@ -360,6 +363,8 @@ def validate_plan_against(
     problems += against_inventory(plan, source)
     problems += _private(supply_targets(plan, plans), plan, reveal, UNKNOWN_TARGET)
     problems += against_city(plan, dataset.city)
+    problems += meter_problems({plan.enterprise: plan}).get(plan.enterprise, [])
+    problems += claimed_elsewhere(plan, dataset.plans, reveal=reveal)
     others: list[str] = []
     # edges of other plans into this one must still find their lines
     for other_id, other in dataset.plans.items():

@@ -965,6 +965,58 @@ CATALOGUE: tuple[tuple[str, str], ...] = (
         "另一请求同时发送了这些观测；请重新发送",
     ),
     ("{first} is after to ({last})", "{first} 晚于截止日期 to（{last}）"),
+    # --- electricity sub-meters (emergency/meters, emergency/dataset.py) -------------------
+    ("unknown meter {meter} (no plan names it)", "未知电表 {meter}（没有预案登记此电表）"),
+    ("{at} is in the future (server time {now})", "{at} 晚于服务器时间（{now}）"),
+    (
+        "{kwh} kWh, but {other} gives {kwh2} kWh for the same meter and time ({meter}, {at})",
+        "{kwh} kWh，但 {other} 对同一电表同一时间（{meter}，{at}）给出 {kwh2} kWh",
+    ),
+    (
+        "meter {meter} at {at} has {kwh} kWh (reading {ident}), not {value}: send a correction"
+        " (corrects) to change it",
+        "电表 {meter} 在 {at} 的读数为 {kwh} kWh（读数 {ident}），不是 {value}："
+        "如需更改，请以更正（corrects）发送",
+    ),
+    (
+        "no reading of meter {meter} at {at} to correct: send the original first",
+        "电表 {meter} 在 {at} 没有可更正的读数：请先发送原始读数",
+    ),
+    (
+        "reading {ident} of meter {meter} at {at} was corrected meanwhile by reading {other}"
+        " ({kwh} kWh): correct that one",
+        "电表 {meter} 在 {at} 的读数 {ident} 已被读数 {other}（{kwh} kWh）更正：请更正该读数",
+    ),
+    (
+        "reading {ident} is not a reading of meter {meter} at {at}",
+        "读数 {ident} 不是电表 {meter} 在 {at} 的读数",
+    ),
+    ("… and {n} more problems", "……另有 {n} 个问题"),
+    ("… and {n} more conflicts", "……另有 {n} 处冲突"),
+    (
+        "must begin a quarter hour (:00, :15, :30 or :45, no seconds)",
+        "须为整刻钟（:00、:15、:30 或 :45，不带秒）",
+    ),
+    (
+        "must be a reading id or true (leave it out for an original)",
+        "须为读数编号或 true（原始读数不填）",
+    ),
+    (
+        "meter {meter} already measures {owner}'s line {line}: a meter belongs to one line",
+        "电表 {meter} 已用于 {owner} 的生产线 {line}：一块电表只属于一条生产线",
+    ),
+    (
+        "meter {meter} already measures {place}: a meter belongs to one line",
+        "电表 {meter} 已用于 {place}：一块电表只属于一条生产线",
+    ),
+    (
+        "meter {meter} is named in another enterprise's plan: a meter belongs to one line",
+        "电表 {meter} 已列在其他企业的预案中：一块电表只属于一条生产线",
+    ),
+    (
+        "meter {meter} is named in {owner}'s plan: a meter belongs to one line",
+        "电表 {meter} 已列在 {owner} 的预案中：一块电表只属于一条生产线",
+    ),
 )
 """English template → Chinese template; see the module's description."""
 

@@ -78,6 +78,11 @@ class Line(BaseModel):
     min_load: Fraction = 0.0
     restart_cost_yuan: NonNegative = 0.0
     min_stop_days: int = Field(default=1, ge=1)
+    meters: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,100}$")]] = Field(
+        default_factory=list
+    )
+    """Electricity sub-meters (分表计电) of the line; a meter belongs to one line of one
+    plan in the whole data folder (docs/METERS.md)."""
 
     def emissions(self) -> dict[str, float]:
         """Normal-load emissions in kg/day keyed by pollutant."""

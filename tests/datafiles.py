@@ -12,6 +12,9 @@ The numbers are chosen so that every level's targets are reachable:
   with share 1.0, so at orange the steel plant must go below its floor (to ``deep``).
 - ``JY-P003`` power, grade A and guaranteed (livelihood): fixed at its floor.
 - ``JY-S001`` site, ``JY-Y001`` yard, ``JY-Q001`` quarry: no plans, city defaults.
+
+Meters (分表计电): ``sinter-1`` has ``JY-P001-sinter-1-E1``, ``bf-1`` has
+``JY-P001-bf-1-E1`` and ``-E2``, ``coke-1`` has ``JY-P002-coke-1-E1``; ``unit-1`` none.
 """
 
 from __future__ import annotations
@@ -222,6 +225,7 @@ def small_plans() -> dict[str, dict[str, Any]]:
                     value_added_yuan_d=800000,
                     restart_cost_yuan=400000,
                     min_stop_days=2,
+                    meters=["JY-P001-sinter-1-E1"],
                 ),
                 _line(
                     "bf-1",
@@ -233,6 +237,7 @@ def small_plans() -> dict[str, dict[str, Any]]:
                     value_added_yuan_d=1200000,
                     can_stop=False,
                     min_load=0.5,
+                    meters=["JY-P001-bf-1-E1", "JY-P001-bf-1-E2"],
                 ),
             ],
             "measures": [
@@ -267,6 +272,7 @@ def small_plans() -> dict[str, dict[str, Any]]:
                     value_added_yuan_d=500000,
                     can_stop=False,
                     min_load=0.6,
+                    meters=["JY-P002-coke-1-E1"],
                 ),
             ],
             "measures": [

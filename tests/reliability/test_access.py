@@ -44,6 +44,7 @@ from emergency.store.models import (
     TaskPhoto,
 )
 from tests.api.conftest import STREAM_MINUTES
+from tests.api.test_meters import readings_now
 from tests.api.test_season_api import season_around
 from tests.api.test_verification import observations_now
 from tests.reliability.conftest import ServerFactory
@@ -157,6 +158,8 @@ ROUTES: dict[tuple[str, str], tuple[Scope, Body]] = {
     ("GET", "/orders/{order_id}/deliveries"): ("city", None),
     ("GET", "/responses/{response_id}/deliveries"): ("city", None),
     ("GET", "/supervision/anomalies"): ("city", None),
+    ("POST", "/meters/readings"): ("city", lambda _c, _w: readings_now()),
+    ("GET", "/meters/lines"): ("city", None),
     ("POST", "/observations"): ("city", lambda _c, _w: observations_now()),
     ("GET", "/verification"): ("city", None),
     ("GET", "/responses/{response_id}/review"): ("city", None),
@@ -179,6 +182,7 @@ ROUTES: dict[tuple[str, str], tuple[Scope, Body]] = {
 QUERIES = {
     "/compliance": {"response": "{response_id}"},
     "/supervision/anomalies": {"response": "{response_id}"},
+    "/meters/lines": {"response": "{response_id}"},
 }
 """Required query parameters."""
 
