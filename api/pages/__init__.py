@@ -13,6 +13,7 @@
   shares; approve or reject;
 - ``/responses/{id}/supervision`` the anomalies ranked and on a map, ``.../review`` the
   after-action review; ``/tasks`` the inspection tasks, ``/tasks/{id}`` one with its forms;
+- ``/verification`` forecast verification (forecast against observed AQI, scores);
 - ``/public`` the public warning page and ``/public/notice/{id}`` the formal notice (no
   sign-in, no JavaScript).
 
@@ -26,7 +27,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api.pages import actions, plans, public, routes, season, supervision
+from api.pages import actions, plans, public, routes, season, supervision, verification
 from api.pages.render import STATIC_DIR
 
 STATIC_PATH = "/static"
@@ -40,6 +41,7 @@ def install(app: FastAPI) -> None:
     app.include_router(plans.router)
     app.include_router(season.router)
     app.include_router(supervision.router)
+    app.include_router(verification.router)
     app.include_router(public.router)
     app.include_router(routes.router)
     app.mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="static")

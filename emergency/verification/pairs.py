@@ -209,6 +209,8 @@ def make_pairs(
                     levels=tuple(rule_set.level_names),
                     parties=forecast.parties,
                     forecast=forecast.name,
+                    low=day.low,
+                    high=day.high,
                 )
             )
     out.levels = tuple(level for level in LEVELS if level in levels)

@@ -45,6 +45,7 @@ class Pair:
     levels : the levels of that rule set, mild to severe.
     parties : who issued the forecast (``issued_by``).
     forecast : which forecast (a file name, ``consultation 3``).
+    low, high : the forecast range (a value: both the value), for plots.
     """
 
     date: dt.date
@@ -57,6 +58,8 @@ class Pair:
     levels: tuple[str, ...] = ()
     parties: tuple[str, ...] = ()
     forecast: str = ""
+    low: Fraction | None = None
+    high: Fraction | None = None
 
 
 @dataclass
