@@ -15,6 +15,7 @@ from api.routers import (
     compliance,
     consultations,
     enterprises,
+    gates,
     meters,
     names,
     orders,
@@ -66,6 +67,7 @@ def api_router() -> APIRouter:
         review,
         verification,
         meters,
+        gates,
     )
     for module in (*modules, audit):
         router.include_router(module.router)

@@ -1017,6 +1017,75 @@ CATALOGUE: tuple[tuple[str, str], ...] = (
         "meter {meter} is named in {owner}'s plan: a meter belongs to one line",
         "电表 {meter} 已列在 {owner} 的预案中：一块电表只属于一条生产线",
     ),
+    # --- daily reports per line, vehicles and gate records (emergency/vehicles, orders) ----
+    (
+        "missing: give load, or line_loads with every line's load",
+        "缺少：请给出 load，或在 line_loads 中给出每条生产线的负荷",
+    ),
+    (
+        "missing: give load, or line_loads with every line's load (missing: {lines})",
+        "缺少：请给出 load，或在 line_loads 中给出每条生产线的负荷（缺少：{lines}）",
+    ),
+    (
+        "unknown line {lines} of order {ident} (lines: {known})",
+        "指令 {ident} 没有生产线 {lines}（生产线：{known}）",
+    ),
+    ("an enterprise may send gate records only for itself", "企业只能报送本企业的门禁记录"),
+    (
+        "no gate record {ident} of enterprise {enterprise} to correct",
+        "企业 {enterprise} 没有可更正的门禁记录 {ident}",
+    ),
+    (
+        "gate record {ident} has this gate, plate and time with other values ({values}): send"
+        " a correction of it",
+        "门禁记录 {ident} 的门岗、车牌和时间与此相同而其他取值不同（{values}）：请以更正发送",
+    ),
+    (
+        "{where} has this gate, plate and time with other values ({values}): send a correction"
+        " of it",
+        "{where} 的门岗、车牌和时间与此相同而其他取值不同（{values}）：请以更正发送",
+    ),
+    (
+        "gate record {ident} was corrected already by gate record {other}: correct that one",
+        "门禁记录 {ident} 已被门禁记录 {other} 更正：请更正该记录",
+    ),
+    (
+        "gate record {ident} was corrected already by {where}: correct that one",
+        "门禁记录 {ident} 已被 {where} 更正：请更正该记录",
+    ),
+    (
+        "not a Chinese number plate: {value} (e.g. 豫U12345, 豫UD12345)",
+        "不是中国机动车号牌：{value}（例如 豫U12345、豫UD12345）",
+    ),
+    ("must be a record id (a whole number)", "须为记录编号（整数）"),
+    (
+        "standard {standard} does not fit fuel {fuel}: 'electric' goes with fuel electric or"
+        " hydrogen, and only with them",
+        "排放标准 {standard} 与燃料 {fuel} 不符：'electric' 只用于纯电动或氢燃料车辆",
+    ),
+    ("missing column", "缺少此列"),
+    ("unknown column (columns: {columns})", "未知列（应为：{columns}）"),
+    ("empty file (expected {columns})", "文件为空（应有列：{columns}）"),
+    ("{n} cells, expected {m}", "有 {n} 个单元格，应为 {m} 个"),
+    ("no gate record (only the header)", "没有门禁记录（只有表头）"),
+    ("unknown vehicle {value} (expected {alts})", "未知车辆类型 {value}（应为 {alts}）"),
+    ("unknown fuel {value} (expected {alts})", "未知燃料 {value}（应为 {alts}）"),
+    (
+        "level {term_high} is milder than {term_low}: it does not ban {what}",
+        "{term_high}预警比{term_low}预警宽松：未禁止 {what}",
+    ),
+    (
+        "level {term_high} is milder than {term_low}: {n} heavy-truck entries a day where"
+        " {term_low2} allows {cap}",
+        "{term_high}预警比{term_low}预警宽松："
+        "每日重型货车进厂 {n} 辆次，而{term_low2}预警限 {cap} 辆次",
+    ),
+    (
+        "level {term_high} is milder than {term_low}: no cap on heavy-truck entries where"
+        " {term_low2} allows {cap} a day",
+        "{term_high}预警比{term_low}预警宽松："
+        "未限制重型货车进厂，而{term_low2}预警每日限 {cap} 辆次",
+    ),
 )
 """English template → Chinese template; see the module's description."""
 

@@ -33,6 +33,7 @@ from emergency import LEVELS, NORMAL, POLLUTANTS
 from emergency.contacts import email_address, mobile_number
 from emergency.errors import ValidationErrors, where
 from emergency.inventory import GRADES
+from emergency.vehicles.duties import TransportDuty, transport_problems
 from emergency.yamlfile import Problem, format_problems, read_yaml
 
 DEFAULT_KINDS: tuple[str, ...] = ("site", "yard", "quarry")
@@ -147,6 +148,8 @@ class Plan(BaseModel):
     levels: dict[str, str] = Field(default_factory=dict)
     supplies: list[SupplyEdge] = Field(default_factory=list)
     verification: list[str] = Field(default_factory=list)
+    transport: dict[LevelKey, TransportDuty] = Field(default_factory=dict)
+    """Per level, the vehicles banned and the daily heavy-truck cap (docs/VEHICLES.md)."""
     contact: dict[str, Any] = Field(default_factory=dict)
     """Free keys (``person``, ``phone`` …); ``email`` and ``mobile``, when given, must be an
     email address and a mainland mobile number: orders go to them (docs/NOTIFY.md)."""
@@ -321,6 +324,7 @@ def check_plan(plan: Plan) -> list[Problem]:
             )
     named = [lv for lv in LEVELS if plan.levels.get(lv) in plan.measures_by_id]
     problems += monotone_problems(plan, named)
+    problems += transport_problems(plan.transport)
     seen_edges: set[tuple[str, str, str]] = set()
     for i, edge in enumerate(plan.supplies):
         if edge.line not in lines:

@@ -7,6 +7,7 @@ from emergency.cli import (  # noqa: F401  (importing registers the commands)
     cmd_assess,
     cmd_data,
     cmd_dispatch,
+    cmd_gates,
     cmd_list,
     cmd_observations,
     cmd_respond,

@@ -32,6 +32,7 @@ from emergency.service.reports_due import city_day, missed_reports
 from emergency.service.views import Anomaly, AnomalyKind, ComplianceRow, ComplianceView, MeasureRef
 from emergency.store.db import store_of
 from emergency.store.models import Order, Report
+from emergency.vehicles.breaches import vehicle_anomalies
 from emergency.vocabulary import OrderStatus
 
 LOAD_TOLERANCE = 0.02
@@ -93,6 +94,7 @@ def compliance(session: Session, actor: Actor, response_id: int) -> ComplianceVi
             )
         )
     anomalies += missed_reports(session, response, now)
+    anomalies += vehicle_anomalies(session, response)
     return ComplianceView(
         response_id=response.id,
         checked_at=now,

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from emergency import POLLUTANTS
 from emergency.dataset import Dataset
+from emergency.meters.analysis import measured_loads
 from emergency.service.access import Action, Actor, require
 from emergency.service.compliance import compliance
 from emergency.service.planning import get_response, loaded_data, plan_row
@@ -41,6 +42,7 @@ from emergency.store.models import (
     Response,
     ResponsePlanRow,
 )
+from emergency.verification.service import ForecastVsObserved, forecast_vs_observed
 
 Evidence = Literal["meter", "report", "unverified"]
 WHOLE = "*"
@@ -130,8 +132,9 @@ class ResponseReview(BaseModel):
         description="lost value added as measured on those days (unverified lines at their promise)"
     )
     timeline: list[TimelineEntry]
-    forecast: list[dict[str, object]] = Field(
-        default_factory=list, description="per day: the forecast range and the observed AQI"
+    forecast: list[ForecastVsObserved] = Field(
+        default_factory=list,
+        description="per day: the latest forecast issued before it and the observed AQI",
     )
 
 
@@ -240,8 +243,13 @@ def _timeline(session: Session, response_id: int) -> list[TimelineEntry]:
 
 
 def metered_loads(session: Session, response: Response) -> MeasuredLoads:
-    """The loads the meters measured, per source, line and day of the response."""
-    return {}
+    """The loads the meters measured, per source, line and day of the response (lines
+    with a baseline and readings that day; :func:`emergency.meters.analysis.measured_loads`)."""
+    return {
+        (d.source, d.line, d.day): d.load
+        for d in measured_loads(session, response)
+        if d.load is not None
+    }
 
 
 def review(session: Session, actor: Actor, response_id: int) -> ResponseReview:
@@ -332,4 +340,5 @@ def review(session: Session, actor: Actor, response_id: int) -> ResponseReview:
         promised_cost_yuan=round(sum(s.promised_cost_yuan for s in sources), 2),
         estimated_cost_yuan=round(sum(s.estimated_cost_yuan for s in sources), 2),
         timeline=_timeline(session, response.id),
+        forecast=forecast_vs_observed(session, response),
     )

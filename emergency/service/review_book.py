@@ -175,16 +175,7 @@ def review_xlsx(review: ResponseReview) -> bytes:
             ("预报时效(天)", "lead_days"),
             ("实测 AQI", "observed"),
         ],
-        [
-            [
-                f.get("date"),
-                f.get("forecast_low"),
-                f.get("forecast_high"),
-                f.get("lead_days"),
-                f.get("observed"),
-            ]
-            for f in review.forecast
-        ],
+        [[f.date.isoformat(), f.low, f.high, f.lead_days, f.observed] for f in review.forecast],
     )
     out = io.BytesIO()
     book.save(out)

@@ -130,3 +130,57 @@ def test_the_review_workbook_is_the_review(client: TestClient, auth: Auth, clock
         client.get(f"{API}/responses/{rid}/review", headers=auth["enterprise"]).status_code == 403
     )
     assert client.get(f"{API}/responses/999/review", headers=auth["planner"]).status_code == 404
+
+
+def quarters(day: dt.date) -> list[str]:
+    start = dt.datetime.combine(day, dt.time(0), dt.timezone(dt.timedelta(hours=8)))
+    return [(start + dt.timedelta(minutes=15 * i)).isoformat() for i in range(96)]
+
+
+def test_meters_measure_the_cut_where_there_are_meters(
+    client: TestClient, auth: Auth, clock: Clock, store: Any
+) -> None:
+    """JY-P001's meters (tests/datafiles.py): sinter-1 on E1, bf-1 on E1+E2. Baseline days
+    14–15 Dec draw 10 kWh per quarter on sinter-1 and 5+5 on bf-1 (960 kWh/day each); on
+    16 Dec sinter-1 draws 2 (load 0.2) and bf-1 4+4 (load 0.8), so the measured cut is
+    SO2 (1−0.2)·800 + (1−0.8)·200 = 680 kg, NOx 0.8·1100 + 0.2·400 = 960, PM 0.8·300 +
+    0.2·200 = 280, VOCs 0.2·50 = 10."""
+    from tests.api.conftest import bearer, make_token
+
+    rid = approved(client, auth, clock)
+    clock.now = dt.datetime(2016, 12, 17, 1, 0, tzinfo=dt.UTC)  # 09:00 on 17 Dec
+    meter = bearer(make_token(store, "meter"))
+    draws = {
+        dt.date(2016, 12, 14): {
+            "JY-P001-sinter-1-E1": 10,
+            "JY-P001-bf-1-E1": 5,
+            "JY-P001-bf-1-E2": 5,
+        },
+        dt.date(2016, 12, 15): {
+            "JY-P001-sinter-1-E1": 10,
+            "JY-P001-bf-1-E1": 5,
+            "JY-P001-bf-1-E2": 5,
+        },
+        dt.date(2016, 12, 16): {
+            "JY-P001-sinter-1-E1": 2,
+            "JY-P001-bf-1-E1": 4,
+            "JY-P001-bf-1-E2": 4,
+        },
+    }
+    for day, kwh in draws.items():
+        batch = [{"meter": m, "time": t, "kwh": k} for m, k in kwh.items() for t in quarters(day)]
+        sent = client.post(f"{API}/meters/readings", json={"readings": batch}, headers=meter)
+        assert sent.status_code == 200, sent.text
+    review = get_review(client, auth, rid)
+    (p001,) = [
+        s for s in review["sources"] if s["source"] == "JY-P001" and s["date"] == "2016-12-16"
+    ]
+    assert p001["evidence"] == "meter"
+    expected = {"so2": 680.0, "nox": 960.0, "pm": 280.0, "vocs": 10.0}
+    for p, kg in expected.items():
+        assert abs(p001["measured_kg"][p] - kg) < 1e-6, (p, p001["measured_kg"][p])
+    day1 = {r["pollutant"]: r for r in review["cuts"] if r["date"] == "2016-12-16"}
+    for p, kg in expected.items():
+        assert abs(day1[p]["by_meter_kg"] - kg) < 1e-3 and day1[p]["by_report_kg"] == 0
+    # value added given up as measured: 0.8 × 800,000 + 0.2 × 1,200,000
+    assert abs(p001["estimated_cost_yuan"] - 880_000) < 0.01

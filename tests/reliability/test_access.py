@@ -44,6 +44,7 @@ from emergency.store.models import (
     TaskPhoto,
 )
 from tests.api.conftest import STREAM_MINUTES
+from tests.api.test_gates import gates_now
 from tests.api.test_meters import readings_now
 from tests.api.test_season_api import season_around
 from tests.api.test_verification import observations_now
@@ -161,6 +162,8 @@ ROUTES: dict[tuple[str, str], tuple[Scope, Body]] = {
     ("POST", "/meters/readings"): ("city", lambda _c, _w: readings_now()),
     ("GET", "/meters/lines"): ("city", None),
     ("POST", "/observations"): ("city", lambda _c, _w: observations_now()),
+    ("POST", "/gates/records"): ("city", lambda c, w: gates_now(c.firms[w])),
+    ("GET", "/gates/records"): ("city", None),
     ("GET", "/verification"): ("city", None),
     ("GET", "/responses/{response_id}/review"): ("city", None),
     ("GET", "/responses/{response_id}/review.xlsx"): ("city", None),
