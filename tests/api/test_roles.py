@@ -11,6 +11,7 @@ from api.deps import route_actions
 from api.main import create_app
 from emergency.service.access import PERMISSIONS, Action, Role
 from emergency.store.db import Store
+from emergency.store.models import InspectionTask, TaskPhoto
 from tests.api.conftest import ORANGE, ROLES, bearer, make_token
 from tests.api.test_season_api import SEASON
 
@@ -31,6 +32,8 @@ PATH_VALUES = {
     "number": "1",
     "season_plan_id": "1",
     "subscription_id": "1",
+    "task_id": "1",
+    "photo_id": "1",
 }
 """Order 1 is JY-P001's (orders are issued by source), the enterprise tokens' own."""
 
@@ -41,7 +44,8 @@ def api_routes() -> list[tuple[str, str, Action | None]]:
 
 def concrete(path: str) -> str:
     path = re.sub(r"\{(\w+)\}", lambda m: PATH_VALUES[m.group(1)], path)
-    return path + "?response=1" if path.endswith("/compliance") else path
+    needs_response = path.endswith(("/compliance", "/supervision/anomalies"))
+    return path + "?response=1" if needs_response else path
 
 
 def test_every_route_declares_an_action_from_the_matrix() -> None:
@@ -78,6 +82,31 @@ def test_role_matrix(client: TestClient, store: Store) -> None:
     assert client.post(f"{API}/responses/{rid}/approve", headers=planner).status_code == 200
     season = client.post(f"{API}/season-plans", json={"season": SEASON}, headers=planner)
     assert season.status_code == 202, season.text
+    with store.session() as session:  # task 1 with photo 1, for the task routes
+        task = InspectionTask(
+            response_id=rid,
+            enterprise_id="JY-P001",
+            anomaly_kind="load",
+            anomaly_key="test:1",
+            status="open",
+            created_at=store.config.now(),
+            created_by="test",
+            finding="",
+        )
+        session.add(task)
+        session.flush()
+        png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+        session.add(
+            TaskPhoto(
+                task_id=task.id,
+                content_type="image/png",
+                data=png,
+                sha256="0" * 64,
+                uploaded_at=store.config.now(),
+                uploaded_by="test",
+            )
+        )
+        session.commit()
     checked = 0
     for method, path, action in api_routes():
         if action is None:
