@@ -36,6 +36,7 @@ from emergency.synth_tables import (
 )
 from emergency.synth_write import SynthCity
 from emergency.synth_write import write_city as write_city  # callers import it from here
+from emergency.vehicles.synth import with_transport
 
 # --------------------------------------------------------------------------- in the making
 
@@ -559,7 +560,7 @@ def synthesize(n_sources: int, seed: int) -> SynthCity:
         city.rows.append(
             _row(p.id, p.name, "plant", p.industry, place, p.grade, p.guarantee, e, va)
         )
-        city.plans.append(_plan(rng, p))
+        city.plans.append(with_transport(_plan(rng, p), p.industry))
     for kind, count in (("site", n_site), ("yard", n_yard), ("quarry", n_quarry)):
         city.rows += _dust_sources(rng, kind, count)
     city.city = _city(city.rows)

@@ -180,3 +180,30 @@ def test_an_entry_emits_more_the_older_its_standard_and_nothing_when_electric() 
     assert entry_kg("light_truck", "4", "diesel")["nox"] < older["nox"]
     assert entry_kg("heavy_truck", "4", "lng")["pm"] < older["pm"]
     assert total([older, older]) == {p: pytest.approx(2 * v) for p, v in older.items()}
+
+
+def test_the_synthetic_key_vehicle_users_get_valid_transport_duties() -> None:
+    """Steel, coking, cement and power plants of the generated city carry transport
+    duties that validate (stricter going up); the other plants none."""
+    from emergency.plans import Plan, check_plan
+    from emergency.synth import synthesize
+    from emergency.vehicles.synth import TRANSPORT_INDUSTRIES
+
+    city = synthesize(400, 2016)
+    industry = {row["id"]: row["industry"] for row in city.rows}
+    with_duties = 0
+    for data in city.plans:
+        plan = Plan.model_validate(data)
+        assert [p for p in check_plan(plan) if p.path[:1] == ("transport",)] == []
+        if industry[plan.enterprise] in TRANSPORT_INDUSTRIES:
+            with_duties += 1
+            red, orange = plan.transport["red"], plan.transport["orange"]
+            assert red.banning("heavy_truck", "5", "diesel") is not None
+            assert orange.banning("heavy_truck", "4", "lng") is not None
+            assert red.max_truck_entries_per_day is not None
+            assert orange.max_truck_entries_per_day is not None
+            assert red.max_truck_entries_per_day <= orange.max_truck_entries_per_day
+        else:
+            assert plan.transport == {}
+    assert with_duties >= 4
+    assert synthesize(400, 2016).plans == city.plans  # reproducible
