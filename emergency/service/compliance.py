@@ -24,6 +24,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from emergency.meters.analysis import meter_anomalies
 from emergency.plans import Plan
 from emergency.service.access import Action, Actor, require
 from emergency.service.orders import due
@@ -95,6 +96,12 @@ def compliance(session: Session, actor: Actor, response_id: int) -> ComplianceVi
         )
     anomalies += missed_reports(session, response, now)
     anomalies += vehicle_anomalies(session, response)
+    anomalies += meter_anomalies(session, response)
+    kinds: dict[int, set[AnomalyKind]] = {row.order_id: set() for row in rows}
+    for anomaly in anomalies:  # each row names every kind its order has, of any evidence
+        kinds.setdefault(anomaly.order_id, set()).add(anomaly.kind)
+    for row in rows:
+        row.anomalies = sorted(kinds[row.order_id])
     return ComplianceView(
         response_id=response.id,
         checked_at=now,
