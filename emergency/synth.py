@@ -25,6 +25,7 @@ from typing import Any
 
 from emergency import POLLUTANTS
 from emergency.errors import InputError
+from emergency.meters.synth import meter_ids
 from emergency.synth_tables import (
     HALF,
     LEVELS,
@@ -358,6 +359,7 @@ def _plan(rng: random.Random, p: _Plant) -> dict[str, Any]:
                 "min_load": 0.0 if ln.lt.can_stop else _frac(ln.lt.min_load_pct),
                 "restart_cost_yuan": ln.restart_cost_yuan,
                 "min_stop_days": ln.lt.min_stop_days,
+                "meters": meter_ids(p.id, ln.id),  # sub-meters (docs/METERS.md)
             }
             for ln in p.lines
         ],

@@ -9,6 +9,7 @@ from emergency.cli import (  # noqa: F401  (importing registers the commands)
     cmd_dispatch,
     cmd_gates,
     cmd_list,
+    cmd_meters,
     cmd_observations,
     cmd_respond,
     cmd_rules,

@@ -9,9 +9,9 @@ correction (``corrects``: the id of the reading it corrects, or ``true`` for the
 effect). A correction is a new row; the reading in effect for a meter and time is its
 newest correction, else the original.
 
-The rows are written with one multi-row INSERT per thousand readings (SQLAlchemy's
-``insertmanyvalues`` / psycopg's pipelined ``executemany``): a day of 15-minute readings
-for 5,000 meters goes in within seconds (bench/bench_meters.py).
+The rows are written with PostgreSQL's ``COPY`` (SQLite: multi-row INSERTs) in the
+request's transaction: a day of 15-minute readings for 5,000 meters goes in within
+seconds (bench/bench_meters.py).
 """
 
 from __future__ import annotations
@@ -252,19 +252,23 @@ def add_readings(
         raise _refuse(problems, what)
     stored = _stored(session, set(keys))
     now = config.now()
-    rows: list[dict[str, object]] = []
+    rows: list[tuple[str, dt.datetime, float, int | None]] = []
+    nothing = _Stored()
     conflicts: list[str] = []
     inserted = unchanged = corrections = 0
     for i, (r, key) in enumerate(zip(readings, keys, strict=True)):
         if (originals if r.corrects is None else fixes)[key] != i:
             unchanged += 1  # the same reading twice in the batch
             continue
-        found = stored.get(key, _Stored())
+        found = stored.get(key, nothing)
+        if r.corrects is None and found is nothing:  # the common case: a new reading
+            rows.append((r.meter, key[1], r.kwh, None))
+            inserted += 1
+            continue
         effective = found.effective()
-        row = {"meter": r.meter, "at": key[1], "kwh": r.kwh, "received_at": now}
         if r.corrects is None:
             if found.original is None:
-                rows.append(row | {"corrects": None})
+                rows.append((r.meter, key[1], r.kwh, None))
                 inserted += 1
             elif r.kwh in (found.original[1], effective[1] if effective else None):
                 unchanged += 1
@@ -286,7 +290,7 @@ def add_readings(
         if done or (target == effective[0] and r.kwh == effective[1]):
             unchanged += 1  # a correction resent, or one that changes nothing
         elif target == effective[0]:
-            rows.append(row | {"corrects": target})
+            rows.append((r.meter, key[1], r.kwh, target))
             corrections += 1
         elif target in found.ids():
             conflicts.append(
@@ -305,10 +309,7 @@ def add_readings(
         shown = conflicts[:MAX_LISTED]
         more = len(conflicts) - len(shown)
         raise Conflict("\n".join(shown) + (f"\n… and {more} more conflicts" if more else ""))
-    actor_label = actor.label
-    for start in range(0, len(rows), 5000):
-        chunk = [row | {"actor": actor_label} for row in rows[start : start + 5000]]
-        session.execute(insert(TABLE), chunk)
+    _insert(session, rows, now, actor.label)
     times = [k[1] for k in keys]
     result = ReadingsResult(
         received=len(readings),
@@ -322,6 +323,40 @@ def add_readings(
     record(session, actor, "meters.readings", f"meters:{result.meters}", None, _audit(result))
     commit(session)
     return result
+
+
+COLUMNS = ("meter", "at", "kwh", "corrects", "received_at", "actor")
+
+
+def _insert(
+    session: Session,
+    rows: list[tuple[str, dt.datetime, float, int | None]],
+    received_at: dt.datetime,
+    actor: str,
+) -> None:
+    """Write the rows in the session's transaction: PostgreSQL's ``COPY`` (a batch of
+    10,000 in tens of milliseconds), else one multi-row INSERT per 5,000 rows."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
+        raw = connection.connection.driver_connection
+        assert raw is not None
+        utc = received_at.astimezone(dt.UTC)
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(f"COPY meter_readings ({', '.join(COLUMNS)}) FROM STDIN") as copy,
+        ):
+            for meter, at, kwh, corrects in rows:
+                copy.write_row((meter, at, kwh, corrects, utc, actor))
+        return
+    for start in range(0, len(rows), 5000):
+        chunk = [
+            {"meter": m, "at": at, "kwh": kwh, "corrects": c, "received_at": received_at,
+             "actor": actor}
+            for m, at, kwh, c in rows[start : start + 5000]
+        ]  # fmt: skip
+        session.execute(insert(TABLE), chunk)
 
 
 def _audit(result: ReadingsResult) -> dict[str, object]:

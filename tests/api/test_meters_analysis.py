@@ -9,12 +9,15 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
-from emergency.meters.analysis import _Series, baselines, meter_anomalies
+from emergency.meters.analysis import _Series, baselines, meter_anomalies, order_days
+from emergency.meters.synth import order_loads, synth_readings
+from emergency.service.planning import loaded_data
 from emergency.service.views import Anomaly
 from emergency.settings import CITY_OFFSET
 from emergency.store.db import Store
-from emergency.store.models import Response
+from emergency.store.models import Order, Response
 from tests.api.conftest import ORANGE, Clock, at_issue, bearer, make_token
 
 API = "/api/v1"
@@ -224,3 +227,32 @@ def test_baseline_rule_by_hand() -> None:
     assert got["X", "c"] is None
     both = baselines(series, {("X", "ab"): ["A", "B"]}, first)  # 15 Dec: 95 of 192 quarters
     assert both["X", "ab"] == pytest.approx(1920.0)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_synthetic_cheats_are_exactly_the_anomalies(
+    client: TestClient, store: Store, clock: Clock, seed: int
+) -> None:
+    """Readings from the generator, at the loads of the episode's orders, with both
+    metered firms cheating: posted over HTTP, the anomalies are the cheats, no more."""
+    ep = Episode(client, store, clock)
+    with store.session() as session:
+        response = session.get(Response, ep.rid)
+        assert response is not None
+        orders = session.scalars(select(Order).where(Order.response_id == ep.rid))
+        told = {
+            k: dict(o.allowed_load) for k, o in order_days(orders, dt.date(2016, 12, 31)).items()
+        }
+        dataset = loaded_data(session).dataset
+    readings, cheats = synth_readings(dataset, D16, 3, order_loads(told), cheat=2, seed=seed)
+    assert {c.source for c in cheats} == {"JY-P001", "JY-P002"}
+    clock.now = city(dt.date(2016, 12, 19)).astimezone(dt.UTC)
+    ep.post(readings)
+    found = {(a.source, a.line, a.day): a.kind for a in ep.anomalies()}
+    expected = {
+        (c.source, c.line, c.day): "meter_stopped_draws"
+        if c.kind == "night"
+        else "meter_over_limit"
+        for c in cheats
+    }
+    assert found == expected
