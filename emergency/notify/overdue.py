@@ -11,7 +11,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
 from emergency.notify.outbox import lock_events, order_history
-from emergency.service.compliance import ack_deadline_hours
+from emergency.service.deadlines import ack_deadline_hours
 from emergency.service.orders import due
 from emergency.store.db import Store
 from emergency.store.models import Order, OrderEvent

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from emergency.meters.analysis import meter_anomalies
 from emergency.plans import Plan
 from emergency.service.access import Action, Actor, require
+from emergency.service.deadlines import ack_deadline_hours
 from emergency.service.orders import due
 from emergency.service.planning import get_response, loaded_data
 from emergency.service.reports_due import city_day, missed_reports
@@ -40,13 +41,6 @@ LOAD_TOLERANCE = 0.02
 """Reported load may exceed the allowed load by this much (metering and rounding)."""
 ELECTRICITY_TOLERANCE = 0.05
 """Electricity may exceed allowed load × baseline by this fraction of the baseline."""
-
-
-def ack_deadline_hours(session: Session) -> float:
-    configured = store_of(session).config.ack_deadline_hours
-    if configured is not None:
-        return configured
-    return float(loaded_data(session).dataset.city.ack_deadline_hours)
 
 
 def compliance(session: Session, actor: Actor, response_id: int) -> ComplianceView:

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from emergency import ONE_DAY
+from emergency.service.deadlines import ack_deadline_hours
 from emergency.service.planning import loaded_data
 from emergency.service.views import Anomaly
 from emergency.settings import CITY_OFFSET
@@ -55,19 +56,12 @@ def city_day(at: dt.datetime) -> dt.date:
         return at.astimezone(dt.UTC).date()
 
 
-def _ack_hours(session: Session) -> float:
-    # compliance imports this module: its deadline function is imported when called
-    from emergency.service.compliance import ack_deadline_hours
-
-    return ack_deadline_hours(session)
-
-
 def missed_reports(session: Session, response: Response, now: dt.datetime) -> list[Anomaly]:
     """``report_missed`` anomalies of every order of ``response`` as of ``now``, by order
     then day."""
     by = report_by(session)
     try:
-        lead = dt.timedelta(hours=_ack_hours(session))
+        lead = dt.timedelta(hours=ack_deadline_hours(session))
     except (OverflowError, ValueError):  # a deadline too large for a time
         lead = dt.timedelta.max
     today = city_day(now)

@@ -98,8 +98,9 @@ def test_every_anomaly_kind_has_its_chinese(
     assert r.status_code == 201, r.text
     view = client.get(f"{API}/compliance", params={"response": rid}, headers=auth["inspector"])
     anomalies = view.json()["anomalies"]
-    # the report came at 17:30, after the city's report_by (17:00): late
-    kinds = {"load", "electricity", "ack_late", "ack_overdue", "report_missed"}
+    # the report came at 17:30, after the city's report_by (17:00): late; the plant's
+    # meters sent nothing (no baseline)
+    kinds = {"load", "electricity", "ack_late", "ack_overdue", "report_missed", "meter_missing"}
     assert {a["kind"] for a in anomalies} == kinds
     words = {
         "load": "报告负荷",
@@ -107,6 +108,7 @@ def test_every_anomaly_kind_has_its_chinese(
         "ack_late": "签收晚于时限",
         "ack_overdue": "未签收",
         "report_missed": "日报",
+        "meter_missing": "电表",
     }
     for a in anomalies:
         assert words[a["kind"]] in a["message_zh"], a
