@@ -99,7 +99,11 @@ class Settings(BaseSettings):
     )
     notify_batch: int = Field(default=50, ge=1, le=1000, description="claimed at once")
     notify_workers: int = Field(
-        default=4, ge=1, le=64, description="webhooks a dispatcher calls at the same time"
+        default=16,
+        ge=1,
+        le=64,
+        description="notifications a dispatcher sends at the same time (each claimed only "
+        "when a worker is free)",
     )
     notify_private_targets: bool = Field(
         default=False,

@@ -25,7 +25,7 @@ import socket
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -270,16 +270,30 @@ class Dispatcher:
     # ------------------------------------------------------------------ loops
 
     def run_once(self, stop: threading.Event | None = None) -> dict[str, int]:
-        """Deliver every notification due now; returns the count per resulting status."""
+        """Deliver every notification due now; returns the count per resulting status.
+
+        A pipeline, not batches: it claims only as many notifications as it has free
+        workers, and claims again as each delivery ends — so every claimed notification is
+        being sent within its lease (``notify_lease_s`` > ``notify_timeout_s``: no other
+        dispatcher can take it meanwhile), and a slow webhook holds up one worker, not
+        everyone else's deliveries."""
         counts = {DELIVERED: 0, PENDING: 0, FAILED: 0}
         sweep_overdue(self.store)  # its notifications are due at once
         workers = max(1, self.config.notify_workers)
+        running: set[Future[str]] = set()
+        drained = False
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="notify") as pool:
-            while stop is None or not stop.is_set():
-                batch = self.claim()
-                if not batch:
+            while True:
+                free = workers - len(running)
+                if not drained and free > 0 and (stop is None or not stop.is_set()):
+                    batch = self.claim(min(free, self.config.notify_batch))
+                    drained = not batch
+                    running |= {pool.submit(self.deliver, item) for item in batch}
+                if not running:
                     break
-                for status in pool.map(self.deliver, batch):
+                done, running = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    status = future.result()
                     counts[status] = counts.get(status, 0) + 1
         return counts
 
