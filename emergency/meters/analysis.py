@@ -200,9 +200,31 @@ def meter_anomalies(session: Session, response: Response) -> list[Anomaly]:
     return _analyse(session, response)[1]
 
 
+_CACHE = "emergency.meters.analysis"
+
+
 def _analyse(session: Session, response: Response) -> tuple[list[LineDay], list[Anomaly]]:
-    config = store_of(session).config
-    now = config.now()
+    """The analysis of ``response``, once per transaction and clock reading (the
+    compliance view and the review both need it; its readings do not change in between)."""
+    now = store_of(session).config.now()
+    transaction = session.get_transaction()
+    if transaction is None:  # outside a transaction: nothing to share
+        return _analysis(session, response, now)
+    cached = session.info.get(_CACHE)
+    if cached is None or cached[0] is not transaction:
+        cached = (transaction, {})
+        session.info[_CACHE] = cached
+    done: dict[tuple[int, dt.datetime], tuple[list[LineDay], list[Anomaly]]] = cached[1]
+    key = (response.id, now)
+    if key not in done:
+        done[key] = _analysis(session, response, now)
+    lines, anomalies = done[key]
+    return list(lines), list(anomalies)
+
+
+def _analysis(
+    session: Session, response: Response, now: dt.datetime
+) -> tuple[list[LineDay], list[Anomaly]]:
     dataset = loaded_data(session).dataset
     rules = _thresholds(dataset)
     orders = session.scalars(select(Order).where(Order.response_id == response.id)).all()

@@ -323,7 +323,7 @@ def review(session: Session, actor: Actor, response_id: int) -> ResponseReview:
             if checked.orders
             else None,
         ),
-        anomalies=ranked_anomalies(session, actor, response.id),
+        anomalies=ranked_anomalies(session, actor, response.id, checked.anomalies),
         tasks=[
             TaskOutcome(
                 task_id=t.id,

@@ -53,11 +53,15 @@ class RankedAnomaly(BaseModel):
     task_status: str | None = None
 
 
-def ranked_anomalies(session: Session, actor: Actor, response_id: int) -> list[RankedAnomaly]:
-    """The response's anomalies, the largest estimated excess emission first (then by
-    kind and key, so the order is stable)."""
+def ranked_anomalies(
+    session: Session, actor: Actor, response_id: int, anomalies: list[Anomaly] | None = None
+) -> list[RankedAnomaly]:
+    """The response's anomalies (``anomalies`` when the caller has them: the compliance
+    view's), the largest estimated excess emission first (then by kind and key, so the
+    order is stable)."""
     require(actor, Action.read_supervision)
-    anomalies = compliance(session, actor, response_id).anomalies
+    if anomalies is None:
+        anomalies = compliance(session, actor, response_id).anomalies
     tasks = {
         t.anomaly_key: t
         for t in session.scalars(
