@@ -25,7 +25,7 @@ def dispatch(
     ] = False,
     lang: ErrorLangOpt = None,
 ) -> None:
-    """Deliver the notifications (webhooks): signed, retried with backoff, every attempt
+    """Deliver the notifications (webhooks signed, email, SMS): retried with backoff, every attempt
     recorded (docs/NOTIFY.md)."""
     import signal
     import threading
