@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Header, Query, Request
+from fastapi import APIRouter, Body, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from api.deps import MAX_ID, CanAck, CanReadOrders, CanReport, Id, SessionDep, StoreDep
@@ -16,11 +16,21 @@ from emergency.service.orders import (
     get_order,
     list_orders,
     list_reports,
+    orders_etag,
 )
 from emergency.service.views import OrderView, ReportIn, ReportView
 from emergency.vocabulary import OrderStatus
 
 router = APIRouter(prefix="/orders", tags=["orders"])
+
+
+def etag_matches(header: str | None, etag: str) -> bool:
+    """Whether ``If-None-Match`` names ``etag`` (or ``*``); weak tags compare as strong."""
+    if not header:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
+    return "*" in tags or etag in tags
+
 
 REPORT_EXAMPLE = {
     "at": "2016-12-16T17:00:00+08:00",
@@ -34,8 +44,15 @@ REPORT_EXAMPLE = {
 # The two order reads are what enterprises poll: ``async`` keeps them on the event loop
 # (their few indexed queries are shorter than a hop to a worker thread). Everything that
 # may run long (consultations re-plan) stays a plain ``def`` in the thread pool.
-@router.get("", response_model=list[OrderView], summary="Orders (an enterprise: its own)")
+@router.get(
+    "",
+    response_model=list[OrderView],
+    summary="Orders (an enterprise: its own)",
+    responses={304: {"description": "unchanged since the `ETag` sent in `If-None-Match`"}},
+)
 async def get_orders(
+    request: Request,
+    answer: Response,
     session: SessionDep,
     actor: CanReadOrders,
     response: Annotated[
@@ -49,7 +66,16 @@ async def get_orders(
     ] = None,
 ) -> list[OrderView]:
     """Oldest first. `current` marks the orders in force; a superseded order names the
-    order that replaced it (`superseded_by`)."""
+    order that replaced it (`superseded_by`). The answer carries an `ETag`: a poll that
+    sends it back in `If-None-Match` gets 304 with no body while nothing it would list has
+    changed (one aggregate query instead of the list)."""
+    etag = orders_etag(
+        session, actor, response_id=response, source=source, status=status, kind=kind
+    )
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)  # type: ignore[return-value]
+    answer.headers.update(headers)
     return list_orders(
         session, actor, response_id=response, source=source, status=status, kind=kind
     )

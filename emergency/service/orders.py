@@ -10,10 +10,11 @@ nothing new.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -416,7 +417,27 @@ def list_orders(
 ) -> list[OrderView]:
     """Orders, oldest first; an enterprise sees only its own."""
     require(actor, Action.read_orders)
-    query = select(Order).order_by(Order.id)
+    query = _orders_query(
+        actor,
+        response_id=response_id,
+        source=source,
+        status=status,
+        kind=kind,
+        season_plan_id=season_plan_id,
+    )
+    return order_views(session, list(session.scalars(query.order_by(Order.id))))
+
+
+def _orders_query(
+    actor: Actor,
+    *,
+    response_id: int | None,
+    source: str | None,
+    status: str | None,
+    kind: str | None,
+    season_plan_id: int | None = None,
+) -> Select[Order]:
+    query = select(Order)
     if kind:
         query = query.where(Order.kind == kind)
     if season_plan_id is not None:
@@ -429,7 +450,42 @@ def list_orders(
         query = query.where(Order.source == source)
     if status:
         query = query.where(Order.status == status)
-    return order_views(session, list(session.scalars(query)))
+    return query
+
+
+def orders_etag(
+    session: Session,
+    actor: Actor,
+    *,
+    response_id: int | None = None,
+    source: str | None = None,
+    status: str | None = None,
+    kind: str | None = None,
+) -> str:
+    """A fingerprint of what :func:`list_orders` gives for the same arguments, from one
+    aggregate query: the orders' number, ids and versions (an order's every change bumps
+    its version), the newest entry of their history and of their reports, their responses'
+    versions (a warning's start hour shows in the orders) and the data folder's key (the
+    sources' names). Equal fingerprints, equal lists: a poll answered 304 is current."""
+    require(actor, Action.read_orders)
+    chosen = _orders_query(
+        actor, response_id=response_id, source=source, status=status, kind=kind
+    ).subquery()
+    ids = select(chosen.c.id)
+    row = session.execute(
+        select(
+            func.count(chosen.c.id),
+            func.coalesce(func.max(chosen.c.id), 0),
+            func.coalesce(func.sum(chosen.c.version), 0),
+            select(func.max(OrderEvent.id)).where(OrderEvent.order_id.in_(ids)).scalar_subquery(),
+            select(func.max(Report.id)).where(Report.order_id.in_(ids)).scalar_subquery(),
+            select(func.sum(Response.version))
+            .where(Response.id.in_(select(chosen.c.response_id)))
+            .scalar_subquery(),
+        )
+    ).one()
+    seen = "|".join(str(v) for v in (*row, loaded_data(session).key, actor.label))
+    return '"' + hashlib.sha256(seen.encode()).hexdigest()[:32] + '"'
 
 
 def get_order(session: Session, actor: Actor, order_id: int) -> OrderView:
