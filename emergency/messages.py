@@ -1019,6 +1019,11 @@ CATALOGUE: tuple[tuple[str, str], ...] = (
     ),
     # --- daily reports per line, vehicles and gate records (emergency/vehicles, orders) ----
     (
+        "gate record {ident} came from the city's gateway; only the gateway or an admin"
+        " corrects it",
+        "门禁记录 {ident} 来自市级数据网关：只有网关或管理员可以更正",
+    ),
+    (
         "missing: give load, or line_loads with every line's load",
         "缺少：请给出 load，或在 line_loads 中给出每条生产线的负荷",
     ),

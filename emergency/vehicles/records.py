@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from emergency.bounds import BoundedAwareDatetime
 from emergency.errors import ValidationErrors
-from emergency.service.access import Action, Actor, require
+from emergency.service.access import Action, Actor, Role, require
 from emergency.service.audit import record
 from emergency.service.errors import Conflict, Forbidden
 from emergency.service.planning import loaded_data
@@ -172,6 +172,11 @@ def _limited(problems: list[str], what: str) -> list[str]:
     return [*problems[:MAX_LISTED], f"… and {len(problems) - MAX_LISTED} more {what}"]
 
 
+def _sent_by_enterprise(row: GateRecord) -> bool:
+    """Whether a stored record came from an enterprise's own token (``enterprise:…``)."""
+    return str(row.actor).startswith(f"{Role.enterprise.value}:")
+
+
 def add_records(
     session: Session, actor: Actor, records: Sequence[GateRecordIn], place: Place = api_place
 ) -> GateBatchResult:
@@ -210,6 +215,12 @@ def add_records(
             problems.append(
                 f"{place(i, 'corrects')}: no gate record {r.corrects} of enterprise "
                 f"{r.enterprise} to correct"
+            )
+        elif target is not None and actor.is_enterprise and not _sent_by_enterprise(target):
+            # the evidence against a firm is not the firm's to rewrite
+            problems.append(
+                f"{place(i, 'corrects')}: gate record {r.corrects} came from the city's "
+                "gateway; only the gateway or an admin corrects it"
             )
     if problems:
         raise ValidationErrors(_limited(problems, "problems"), "the gate records")

@@ -241,6 +241,28 @@ def test_an_enterprise_cannot_correct_another_enterprises_record(
     assert len(listed(client, auth)) == 1
 
 
+def test_an_enterprise_cannot_rewrite_what_the_gateway_saw(
+    client: TestClient, auth: dict[str, dict[str, str]], clock: Clock, gateway: dict[str, str]
+) -> None:
+    """The gateway's record of a banned truck at JY-P001 is evidence against JY-P001: the
+    firm may not correct it away (its own records it may); the gateway may."""
+    clock.now = local(DEC16, 23)
+    seen = post(client, gateway, record(plate="豫U40000", standard="4")).json()["records"][0]
+    clean = record(corrects=seen["id"], vehicle="car", standard="electric", fuel="electric")
+    refused = post(client, auth["enterprise"], clean)
+    assert refused.status_code == 400, refused.text
+    assert "only the gateway or an admin corrects it" in refused.text
+    (kept,) = listed(client, auth)
+    assert (kept["id"], kept["standard"]) == (seen["id"], "4")
+    own = post(client, auth["enterprise"], record(plate="豫U50000")).json()["records"][0]
+    fixed = post(
+        client, auth["enterprise"], record(plate="豫U50000", corrects=own["id"], standard="6")
+    )
+    assert fixed.status_code == 201, fixed.text
+    by_gateway = post(client, gateway, record(corrects=seen["id"], plate="豫U40000", standard="5"))
+    assert by_gateway.status_code == 201, by_gateway.text
+
+
 # ----------------------------------------------------------------------------- breaches
 
 
