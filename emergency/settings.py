@@ -14,12 +14,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from emergency.paths import default_data_dir
 
 MIB = 1024 * 1024
+LEASE_MARGIN_S = 0.5
+"""A claim outlasts the longest send by at least this long (the result's write)."""
 CITY_OFFSET = dt.timezone(dt.timedelta(hours=8), "+08:00")
 """Chinese plans keep local time at +08:00; "today" for the service is a date there."""
 
@@ -164,6 +166,17 @@ class Settings(BaseSettings):
     now: Callable[[], dt.datetime] = Field(
         default=utc_now, exclude=True, description="the clock (UTC, timezone-aware)"
     )
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_send(self) -> Settings:
+        # a claim must outlast the longest send (a time-out is a deadline on the whole
+        # exchange) and the writing of its result, or another dispatcher could send it too
+        if self.notify_lease_s < self.notify_timeout_s + LEASE_MARGIN_S:
+            raise ValueError(
+                f"notify_lease_s ({self.notify_lease_s:g}) must be at least notify_timeout_s "
+                f"({self.notify_timeout_s:g}) + {LEASE_MARGIN_S:g} s"
+            )
+        return self
 
     def today(self) -> dt.date:
         """The server's date in the city (+08:00): what is past is before it."""

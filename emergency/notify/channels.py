@@ -11,14 +11,16 @@ from __future__ import annotations
 import http.client
 import json
 import smtplib
+import socket
 import ssl
-import urllib.error
+import threading
 import urllib.parse
-import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Any
+from urllib.parse import urlsplit
+from xml.sax.saxutils import escape as xml_escape
 
 from emergency.settings import Settings
 
@@ -46,26 +48,61 @@ Sender = Callable[[str, bytes, dict[str, str], float], Answer]
 """``(url, body, headers, timeout) → Answer``: how a webhook is called."""
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+@contextmanager
+def deadline(seconds: float, sock: Callable[[], socket.socket | None]) -> Iterator[threading.Event]:
+    """A wall-clock limit on one exchange: when ``seconds`` are up, the connection's socket
+    (``sock()``) is shut down, so a peer that trickles a byte every few seconds — each read
+    within the socket's own time-out — cannot hold a worker (and outlive the claim's
+    lease). The event tells whether it fired."""
+    fired = threading.Event()
+
+    def cut() -> None:
+        fired.set()
+        current = sock()
+        if current is not None:
+            with suppress(OSError):
+                current.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(seconds, cut)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield fired
+    finally:
+        timer.cancel()
 
 
 def http_request(
     url: str, body: bytes | None, headers: dict[str, str], timeout: float, method: str = "POST"
 ) -> Answer:
-    """One HTTP request with the standard library; no redirects, no environment proxies."""
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
-    request = urllib.request.Request(url, data=body, headers=headers, method=method)
+    """One HTTP request, all of it within ``timeout`` seconds; no redirects followed (an
+    answer that is not 2xx), no proxies from the environment."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return Answer(None, f"not an http(s) URL: {url[:100]}")
+    kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     try:
-        with opener.open(request, timeout=timeout) as answer:
-            answer.read(64 * 1024)
-            return Answer(answer.status, None)
-    except urllib.error.HTTPError as exc:
-        return Answer(exc.code, f"HTTP {exc.code} {exc.reason}"[:MAX_ERROR])
-    except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
-        reason = getattr(exc, "reason", None) or exc
-        return Answer(None, f"{type(exc).__name__}: {reason}"[:MAX_ERROR])
+        connection = kind(parts.hostname, parts.port, timeout=timeout)
+    except (ValueError, http.client.InvalidURL) as exc:
+        return Answer(None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR])
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        with deadline(timeout, lambda: connection.sock) as fired:
+            try:
+                connection.request(method, path, body=body, headers=headers)
+                answer = connection.getresponse()
+                answer.read(64 * 1024)
+            except (OSError, http.client.HTTPException, ValueError) as exc:
+                if fired.is_set():
+                    return Answer(None, f"timed out after {timeout:g} s")
+                return Answer(None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR])
+        if fired.is_set():
+            return Answer(None, f"timed out after {timeout:g} s")
+    finally:
+        connection.close()
+    if 200 <= answer.status < 300:
+        return Answer(answer.status, None)
+    return Answer(answer.status, f"HTTP {answer.status} {answer.reason}"[:MAX_ERROR])
 
 
 def http_post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Answer:
@@ -80,16 +117,22 @@ def send_email(config: Settings, message: EmailMessage) -> Answer:
     see); a reply code ≥ 400 or a connection error → a failed attempt (retried)."""
     if not config.smtp_host:
         return Answer(None, "no SMTP server configured (EMERGENCY_SMTP_HOST)")
+    smtp = smtplib.SMTP(timeout=config.notify_timeout_s)  # not connected yet
+    limit = config.notify_timeout_s
     try:
-        with smtplib.SMTP(
-            config.smtp_host, config.smtp_port, timeout=config.notify_timeout_s
-        ) as smtp:
-            if config.smtp_starttls:
-                cafile = str(config.smtp_ca_file) if config.smtp_ca_file else None
-                smtp.starttls(context=ssl.create_default_context(cafile=cafile))
-            if config.smtp_user and config.smtp_password is not None:
-                smtp.login(config.smtp_user, config.smtp_password.get_secret_value())
-            refused = smtp.send_message(message)
+        with deadline(limit, lambda: getattr(smtp, "sock", None)) as fired, smtp:
+            try:
+                smtp.connect(config.smtp_host, config.smtp_port)
+                if config.smtp_starttls:
+                    cafile = str(config.smtp_ca_file) if config.smtp_ca_file else None
+                    smtp.starttls(context=ssl.create_default_context(cafile=cafile))
+                if config.smtp_user and config.smtp_password is not None:
+                    smtp.login(config.smtp_user, config.smtp_password.get_secret_value())
+                refused = smtp.send_message(message)
+            except (smtplib.SMTPException, OSError) as exc:
+                if fired.is_set():
+                    return Answer(None, f"timed out after {limit:g} s")
+                raise exc
     except smtplib.SMTPResponseException as exc:
         text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else ""
         return Answer(None, f"SMTP {exc.smtp_code} {text}"[:MAX_ERROR])
@@ -104,13 +147,16 @@ def send_email(config: Settings, message: EmailMessage) -> Answer:
 
 def _escape(value: str, content_type: str) -> str:
     """``value`` as it may stand inside the gateway's body template: JSON string content
-    for JSON, form-encoded for forms, as is otherwise. A measure's name comes from an
-    enterprise's plan: it must not be able to add fields to the gateway's request."""
+    for JSON, form-encoded for forms, escaped XML text for XML (SOAP gateways), as is
+    otherwise (plain text). A measure's name comes from an enterprise's plan: it must not
+    be able to add fields or elements to the gateway's request."""
     kind = content_type.split(";")[0].strip().lower()
     if kind.endswith("json"):
         return json.dumps(value, ensure_ascii=False)[1:-1]
     if kind == "application/x-www-form-urlencoded":
         return urllib.parse.quote_plus(value)
+    if kind.endswith("xml"):
+        return xml_escape(value, {'"': "&quot;", "'": "&apos;"})
     return value
 
 

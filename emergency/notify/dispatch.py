@@ -214,7 +214,7 @@ class Dispatcher:
                 message_id=item.message_id,
                 sender=self.config.smtp_from,
                 to=item.target,
-                at=self.config.now(),
+                at=item.created_at,  # the same Date on every attempt
             )
             return send_email(self.config, message)
         if item.channel == SMS:
@@ -281,17 +281,19 @@ class Dispatcher:
         sweep_overdue(self.store)  # its notifications are due at once
         workers = max(1, self.config.notify_workers)
         running: set[Future[str]] = set()
-        drained = False
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="notify") as pool:
             while True:
                 free = workers - len(running)
-                if not drained and free > 0 and (stop is None or not stop.is_set()):
+                if free > 0 and (stop is None or not stop.is_set()):
                     batch = self.claim(min(free, self.config.notify_batch))
-                    drained = not batch
                     running |= {pool.submit(self.deliver, item) for item in batch}
                 if not running:
                     break
-                done, running = wait(running, return_when=FIRST_COMPLETED)
+                # a delivery ending frees a worker; new work is looked for at least
+                # every poll while slow deliveries hold the others
+                done, running = wait(
+                    running, timeout=self.config.notify_poll_s, return_when=FIRST_COMPLETED
+                )
                 for future in done:
                     status = future.result()
                     counts[status] = counts.get(status, 0) + 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -353,6 +354,52 @@ def test_two_dispatchers_never_send_one_message_at_once(
         ids = slow.ids()
         assert len(ids) == len(set(ids)) == 40
         assert sum(r["delivered"] for r in results) == 40
+
+
+def test_a_slow_webhook_holds_one_worker_not_the_others(store: Store, clock: Clock) -> None:
+    """One delivery held open at a receiver: a notification written meanwhile for another
+    receiver is delivered while the first is still held (the dispatcher claims again as
+    workers are free, within a poll)."""
+
+    def subscription(session: Any, target: str) -> Subscription:
+        sub = Subscription(
+            channel="webhook",
+            target=target,
+            secret=SECRET,
+            enterprise_id=None,
+            created_at=clock(),
+            created_by="test",
+        )
+        session.add(sub)
+        session.flush()
+        return sub
+
+    hold = threading.Event()
+    with serving(Receiver(SECRET, hold=hold)) as stuck, serving(Receiver(SECRET)) as quick:
+        with store.session() as session:
+            enqueue(session, [subscription(session, stuck.url)], {"event": "warning.test"})
+            later = subscription(session, quick.url)
+            session.commit()
+        results: list[dict[str, int]] = []
+        worker = threading.Thread(target=lambda: results.append(Dispatcher(store).run_once()))
+        worker.start()
+        try:
+            deadline = time.monotonic() + 10
+            while not stuck.ids() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert stuck.ids(), "the first delivery is in flight"
+            with store.session() as session:
+                enqueue(session, [session.get(Subscription, later.id)], {"event": "warning.next"})
+                session.commit()
+            deadline = time.monotonic() + 5  # the poll is 1 s
+            while not quick.ids() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert quick.ids(), "the second waited for the first"
+            assert not hold.is_set() and worker.is_alive()
+        finally:
+            hold.set()
+            worker.join(30)
+        assert results == [{"delivered": 2, "pending": 0, "failed": 0}]
 
 
 if POSTGRES:  # no test at all without PostgreSQL (nothing is skipped)
