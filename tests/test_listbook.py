@@ -340,12 +340,18 @@ def test_round_trip_on_the_bundled_city(tmp_path: Path) -> None:
     assert (out / "enterprises.csv").read_bytes() == (root / "enterprises.csv").read_bytes()
     original, back = load_dataset(root), load_dataset(out)
     assert back.sources == original.sources
-    assert back.plans == original.plans
+    # the workbook holds everything of a plan but its transport duties (docs/LIST.md)
+    assert any(plan.transport for plan in original.plans.values())
+    assert any(line.meters for plan in back.plans.values() for line in plan.lines)
+    assert back.plans == {
+        k: plan.model_copy(update={"transport": {}}) for k, plan in original.plans.items()
+    }
     plans = sorted((root / "plans" / "enterprises").glob("*.yaml"))
     assert len(plans) == len(list((out / "plans" / "enterprises").glob("*.yaml")))
 
     def body(path: Path) -> str:
-        return "".join(x for x in path.read_text("utf-8").splitlines(True) if not x.startswith("#"))
+        lines = path.read_text("utf-8").split("\ntransport:")[0].splitlines(True)
+        return "".join(x for x in lines if not x.startswith("#")).rstrip("\n")
 
     for path in plans:
         assert body(out / "plans" / "enterprises" / path.name) == body(path), path.name

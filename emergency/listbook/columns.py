@@ -86,6 +86,7 @@ LIST_COLUMNS: tuple[Column, ...] = (
     Column("min_load", "最低负荷", "min_load", "%"),
     Column("restart_cost", "重启成本", "restart_cost_yuan", "元"),
     Column("min_stop_days", "最少停产天数", "min_stop_days"),
+    Column("meters", "分表电表", "meters"),
     *(c for c in _colour_columns() if not c.key.startswith("blue")),
     *(c for c in _colour_columns() if c.key.startswith("blue")),
     Column("updated", "更新日期", "updated"),

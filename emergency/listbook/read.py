@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import itertools
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -97,6 +98,8 @@ class LineRow:
     min_load: Decimal | None = Decimal(0)
     restart_cost: Decimal | None = Decimal(0)
     min_stop_days: int | None = 1
+    meters: list[str] = field(default_factory=list)
+    """The line's electricity sub-meters (分表电表), comma-separated in the cell."""
     loads: dict[str, Decimal | None] = field(default_factory=dict)
     """Per colour: the load in % (None: empty or bad, see ``bad_loads``)."""
     bad_loads: set[str] = field(default_factory=set)
@@ -381,6 +384,7 @@ class _Reader:
             if days_stop is not None
             else (1 if not text(cells.get("min_stop_days")) else None)
         )
+        parsed.meters = [m for m in re.split(r"[\s,，;；、]+", text(cells.get("meters"))) if m]
         for colour in COLOURS:
             key = f"{colour}_load"
             raw = cells.get(key)
@@ -492,6 +496,8 @@ class _Reader:
             line["min_load"] = float((r.min_load or Decimal(0)) / 100)
             line["restart_cost_yuan"] = plain(r.restart_cost or Decimal(0))
             line["min_stop_days"] = r.min_stop_days or 1
+            if r.meters:
+                line["meters"] = r.meters
             lines.append(line)
         self.plan_lines[enterprise.id] = by_id
         self.line_names[enterprise.id] = {r.line_name: i for i, r in by_id.items() if r.line_name}

@@ -130,6 +130,7 @@ def _plan_rows(source: Source, plan: Plan) -> list[dict[str, Any]]:
             min_load=_percent(line.min_load),
             restart_cost=_number(line.restart_cost_yuan),
             min_stop_days=line.min_stop_days,
+            meters=", ".join(line.meters),
         )
         for p in POLLUTANTS:
             row[p] = _number(getattr(line, f"{p}_kg_d"))
