@@ -35,6 +35,7 @@ NOTIFY_ENV = {
     "EMERGENCY_NOTIFY_POLL_S": "0.1",
     "EMERGENCY_NOTIFY_RETRY_BASE_S": "0.2",
     "EMERGENCY_NOTIFY_RETRY_MAX_S": "1",
+    "EMERGENCY_NOTIFY_WORKERS": "2",  # deliveries in flight a few at a time: a kill lands mid-way
 }
 """The dispatcher's settings in the server under test (lease > time-out, as required)."""
 
