@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
 from api.deps import MAX_ID, CanManageTasks, CanSupervise, Id, SessionDep
 from emergency.service.supervision import (
@@ -124,7 +125,8 @@ async def post_photo(
 ) -> PhotoView:
     """The image is known by its first bytes, whatever `Content-Type` says; at most
     `max_photo_bytes` (8 MiB; larger: 413)."""
-    return add_photo(session, actor, task_id, await request.body())
+    data = await request.body()
+    return await run_in_threadpool(add_photo, session, actor, task_id, data)  # off the loop
 
 
 @router.get(

@@ -204,8 +204,9 @@ _CACHE = "emergency.meters.analysis"
 
 
 def _analyse(session: Session, response: Response) -> tuple[list[LineDay], list[Anomaly]]:
-    """The analysis of ``response``, once per transaction and clock reading (the
-    compliance view and the review both need it; its readings do not change in between)."""
+    """The analysis of ``response``, once per transaction and quarter hour of the clock
+    (it counts whole quarter hours up to the clock's: the compliance view and the review
+    both need it, and its readings do not change in between)."""
     now = store_of(session).config.now()
     transaction = session.get_transaction()
     if transaction is None:  # outside a transaction: nothing to share
@@ -215,7 +216,7 @@ def _analyse(session: Session, response: Response) -> tuple[list[LineDay], list[
         cached = (transaction, {})
         session.info[_CACHE] = cached
     done: dict[tuple[int, dt.datetime], tuple[list[LineDay], list[Anomaly]]] = cached[1]
-    key = (response.id, now)
+    key = (response.id, _floor_quarter(now))  # what the analysis depends on of the clock
     if key not in done:
         done[key] = _analysis(session, response, now)
     lines, anomalies = done[key]

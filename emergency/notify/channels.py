@@ -117,7 +117,8 @@ def send_email(config: Settings, message: EmailMessage) -> Answer:
     see); a reply code ≥ 400 or a connection error → a failed attempt (retried)."""
     if not config.smtp_host:
         return Answer(None, "no SMTP server configured (EMERGENCY_SMTP_HOST)")
-    smtp = smtplib.SMTP(timeout=config.notify_timeout_s)  # not connected yet
+    smtp = smtplib.SMTP(timeout=config.notify_timeout_s)  # not connected yet: the deadline
+    smtp._host = config.smtp_host  # type: ignore[attr-defined]  # STARTTLS checks this name
     limit = config.notify_timeout_s
     try:
         with deadline(limit, lambda: getattr(smtp, "sock", None)) as fired, smtp:

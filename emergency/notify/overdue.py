@@ -46,6 +46,9 @@ def sweep_overdue(store: Store) -> int:
         if orders:
             lock_events(session)  # before the savepoints (see order_history)
         for order in orders:
+            session.refresh(order)  # under the lock: an acknowledgement may have come meanwhile
+            if order.status != OrderStatus.issued or order.acknowledged_at is not None:
+                continue
             if due(order, hours) > now:
                 continue
             note = f"not acknowledged within {_hours(hours)} h of issue"

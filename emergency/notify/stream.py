@@ -139,8 +139,11 @@ class EventHub:
     def _once(self) -> bool:
         """Read and hand out the next events; whether there may be more right away."""
         if not self.streams:  # nobody listens: only move on
-            self.last = self.latest()
-            return False
+            latest = self.latest()
+            with self.lock:  # unless a stream opened meanwhile: it must get what follows
+                if not self.streams:
+                    self.last = latest
+                    return False
         with self.store.session() as session:
             events = events_after(session, self.last)
         if not events:

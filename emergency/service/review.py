@@ -81,6 +81,8 @@ class SourceDay(BaseModel):
     evidence: Evidence = Field(description="the weakest evidence among its lines")
     promised_kg: dict[str, float]
     measured_kg: dict[str, float]
+    by_meter_kg: dict[str, float] = Field(description="the part measured by meters")
+    by_report_kg: dict[str, float] = Field(description="the part measured by reports")
     unverified_kg: dict[str, float]
     promised_cost_yuan: float
     estimated_cost_yuan: float
@@ -185,6 +187,7 @@ def source_day(
     promised = dict.fromkeys(POLLUTANTS, 0.0)
     measured = dict.fromkeys(POLLUTANTS, 0.0)
     unverified = dict.fromkeys(POLLUTANTS, 0.0)
+    by = {"meter": dict.fromkeys(POLLUTANTS, 0.0), "report": dict.fromkeys(POLLUTANTS, 0.0)}
     cost_promised = cost_measured = 0.0
     seen: set[Evidence] = set()
     for line, emissions, value in _lines(dataset, a.source):
@@ -204,6 +207,7 @@ def source_day(
                 unverified[p] += (1.0 - planned) * e
             else:
                 measured[p] += (1.0 - load) * e
+                by[evidence][p] += (1.0 - load) * e
         cost_promised += (1.0 - planned) * value
         cost_measured += (1.0 - (planned if load is None else load)) * value
     weakest: Evidence = (
@@ -218,6 +222,8 @@ def source_day(
         evidence=weakest,
         promised_kg={p: round(v, 3) for p, v in promised.items()},
         measured_kg={p: round(v, 3) for p, v in measured.items()},
+        by_meter_kg={p: round(v, 3) for p, v in by["meter"].items()},
+        by_report_kg={p: round(v, 3) for p, v in by["report"].items()},
         unverified_kg={p: round(v, 3) for p, v in unverified.items()},
         promised_cost_yuan=round(cost_promised, 2),
         estimated_cost_yuan=round(cost_measured, 2),
@@ -279,8 +285,8 @@ def review(session: Session, actor: Actor, response_id: int) -> ResponseReview:
         past = day.date <= today
         for p in POLLUTANTS:
             rows = by_day.get(day.date, [])
-            meter = sum(s.measured_kg[p] for s in rows if s.evidence == "meter")
-            report = sum(s.measured_kg[p] for s in rows if s.evidence != "meter")
+            meter = sum(s.by_meter_kg[p] for s in rows)  # line by line, by its evidence
+            report = sum(s.by_report_kg[p] for s in rows)
             measured = meter + report
             target = float(getattr(day.target_kg, p))
             cuts.append(

@@ -245,7 +245,9 @@ def create_task(session: Session, actor: Actor, body: TaskIn) -> TaskView:
         session.flush()
     except IntegrityError:
         session.rollback()
-        raise Conflict(f"an open task already follows {body.anomaly_key!r}") from None
+        raise Conflict(
+            f"an open task already follows {body.anomaly_key!r} in response {body.response_id}"
+        ) from None
     _save(session, actor, task, "create", {})
     return _view(session, task)
 

@@ -558,13 +558,14 @@ class Observation(Base):
 class InspectionTask(Base):
     """An inspector's visit to check an anomaly: open → assigned → visited → closed.
 
-    ``anomaly_key`` is the anomaly's stable key (one open task per key); ``confirmed``
+    ``anomaly_key`` is the anomaly's stable key (one open task per key and response); ``confirmed``
     after the visit: True marks the enterprise for grade review (降级)."""
 
     __tablename__ = "inspection_tasks"
     __table_args__ = (
         Index(
             "uq_inspection_tasks_open_key",
+            "response_id",
             "anomaly_key",
             unique=True,
             sqlite_where=text("status <> 'closed'"),

@@ -184,3 +184,44 @@ def test_meters_measure_the_cut_where_there_are_meters(
         assert abs(day1[p]["by_meter_kg"] - kg) < 1e-3 and day1[p]["by_report_kg"] == 0
     # value added given up as measured: 0.8 × 800,000 + 0.2 × 1,200,000
     assert abs(p001["estimated_cost_yuan"] - 880_000) < 0.01
+
+
+def test_a_source_measured_partly_by_meter_partly_by_report_is_split_line_by_line(
+    client: TestClient, auth: Auth, clock: Clock, store: Any
+) -> None:
+    """sinter-1 metered (load 0.2 on 16 Dec), bf-1 not (its meters silent): bf-1 takes the
+    report's plant load 0.9. SO2 by meter (1−0.2)·800 = 640, by report (1−0.9)·200 = 20."""
+    from tests.api.conftest import bearer, make_token
+
+    rid = approved(client, auth, clock)
+    clock.now = dt.datetime(2016, 12, 16, 10, 0, tzinfo=dt.UTC)  # 18:00 on 16 Dec
+    firm = auth["enterprise"]
+    order = client.get(f"{API}/orders", headers=firm).json()[0]
+    assert client.post(f"{API}/orders/{order['id']}/ack", headers=firm).status_code == 200
+    report = {"at": "2016-12-16T17:30:00+08:00", "load": 0.9}
+    assert (
+        client.post(f"{API}/orders/{order['id']}/reports", json=report, headers=firm).status_code
+        == 201
+    )
+    clock.now = dt.datetime(2016, 12, 17, 1, 0, tzinfo=dt.UTC)
+    meter = bearer(make_token(store, "meter"))
+    kwh = {dt.date(2016, 12, 14): 10, dt.date(2016, 12, 15): 10, dt.date(2016, 12, 16): 2}
+    batch = [
+        {"meter": "JY-P001-sinter-1-E1", "time": t, "kwh": k}
+        for day, k in kwh.items()
+        for t in quarters(day)
+    ]
+    assert (
+        client.post(f"{API}/meters/readings", json={"readings": batch}, headers=meter).status_code
+        == 200
+    )
+    review = get_review(client, auth, rid)
+    (p001,) = [
+        s for s in review["sources"] if s["source"] == "JY-P001" and s["date"] == "2016-12-16"
+    ]
+    assert p001["evidence"] == "report"  # the weakest of its lines
+    assert abs(p001["by_meter_kg"]["so2"] - 640) < 1e-6
+    assert abs(p001["by_report_kg"]["so2"] - 20) < 1e-6
+    assert abs(p001["measured_kg"]["so2"] - 660) < 1e-6
+    so2 = next(r for r in review["cuts"] if r["date"] == "2016-12-16" and r["pollutant"] == "so2")
+    assert abs(so2["by_meter_kg"] - 640) < 1e-3 and abs(so2["by_report_kg"] - 20) < 1e-3

@@ -138,7 +138,7 @@ def upgrade() -> None:
     op.create_index(
         "uq_inspection_tasks_open_key",
         "inspection_tasks",
-        ["anomaly_key"],
+        ["response_id", "anomaly_key"],
         unique=True,
         sqlite_where=OPEN_TASK,
         postgresql_where=OPEN_TASK,
