@@ -259,6 +259,17 @@ def _size(text: str) -> float:
     return float(value) * {"B": 1, "KB": 2**10, "MB": 2**20, "GB": 2**30}[unit]
 
 
+def etag_of(url: str, token: str) -> str:
+    """The ETag an enterprise's GET /orders answers with now."""
+    import httpx
+
+    answer = httpx.get(
+        f"{url}/api/v1/orders", headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+    answer.raise_for_status()
+    return answer.headers["etag"]
+
+
 def run_wrk(url: str, path: str, tokens: list[str], seconds: int, connections: int) -> Result:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT % (", ".join(json.dumps(t) for t in tokens), path))
@@ -297,9 +308,17 @@ def run_wrk(url: str, path: str, tokens: list[str], seconds: int, connections: i
 
 
 async def _python_load(
-    host: str, port: int, path: str, tokens: list[str], seconds: float, connections: int
+    host: str,
+    port: int,
+    path: str,
+    tokens: list[str],
+    seconds: float,
+    connections: int,
+    etags: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Keep-alive HTTP/1.1 GETs on ``connections`` sockets for ``seconds``."""
+    """Keep-alive HTTP/1.1 GETs on ``connections`` sockets for ``seconds``; with ``etags``
+    (one per token) each request sends its token's in ``If-None-Match`` and a 304 counts
+    as an answer."""
     latencies: list[float] = []
     errors = 0
     size = 0
@@ -311,19 +330,21 @@ async def _python_load(
         n = index
         while time.perf_counter() < stop:
             token = tokens[n % len(tokens)]
+            tag = f"If-None-Match: {etags[n % len(etags)]}\r\n" if etags else ""
             n += connections
             request = (
-                f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\r\n"
+                f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n{tag}\r\n"
             )
             start = time.perf_counter()
             writer.write(request.encode())
             head = await reader.readuntil(b"\r\n\r\n")
             status = int(head.split(b" ", 2)[1])
-            length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))  # type: ignore[union-attr]
+            found = re.search(rb"(?i)content-length: *(\d+)", head)
+            length = int(found.group(1)) if found else 0
             await reader.readexactly(length)
             latencies.append(time.perf_counter() - start)
             size += length
-            errors += status >= 300
+            errors += status >= 300 and not (etags and status == 304)
         writer.close()
 
     began = time.perf_counter()
@@ -340,11 +361,18 @@ async def _python_load(
     }
 
 
-def run_python(url: str, path: str, tokens: list[str], seconds: int, connections: int) -> Result:
+def run_python(
+    url: str,
+    path: str,
+    tokens: list[str],
+    seconds: int,
+    connections: int,
+    etags: list[str] | None = None,
+) -> Result:
     """The asyncio client in a separate process (it must not share the server's CPU time
     with this one's imports)."""
     spec = json.dumps({"url": url, "path": path, "tokens": tokens, "seconds": seconds,
-                       "connections": connections})  # fmt: skip
+                       "connections": connections, "etags": etags})  # fmt: skip
     done = subprocess.run(
         [sys.executable, __file__, "--_load", spec], capture_output=True, text=True, check=True
     )
@@ -363,6 +391,7 @@ def load_process(spec_text: str) -> None:
             spec["tokens"],
             spec["seconds"],
             spec["connections"],
+            spec.get("etags"),
         )
     )
     print(json.dumps(result))
@@ -441,9 +470,26 @@ def main() -> None:
             for stack in args.stacks.split(","):
                 for workers in [int(w) for w in args.workers.split(",")]:
                     with server(data, url, workers, stack, args.server_pythonpath) as base:
-                        for name, path, tokens in scenarios:
-                            run(base, path, tokens, 2, args.connections)  # warm-up
-                            result = run(base, path, tokens, args.seconds, args.connections)
+                        tagged: list[tuple[str, str, list[str], list[str] | None]] = [
+                            (name, path, tokens, None) for name, path, tokens in scenarios
+                        ]
+                        if tool == "python":  # polls that send back their ETag: 304s
+                            tags = [etag_of(base, t) for t in seeded.enterprises]
+                            tagged.insert(
+                                1,
+                                (
+                                    "GET /orders, If-None-Match (304)",
+                                    "/api/v1/orders",
+                                    seeded.enterprises,
+                                    tags,
+                                ),
+                            )
+                        for name, path, tokens, etags in tagged:
+                            extra = {"etags": etags} if etags else {}
+                            run(base, path, tokens, 2, args.connections, **extra)  # warm-up
+                            result = run(
+                                base, path, tokens, args.seconds, args.connections, **extra
+                            )
                             rows.append((kind, f"{workers} ({stack})", name, result))
                             print(
                                 f"  {kind:<10} workers {workers} {stack:<9}  {name:<36} "
