@@ -140,11 +140,18 @@ def database(kind: str, pg_url: str | None) -> Iterator[str | None]:
     admin = make_engine(pg_url)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(pg_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    query = {"options": f"-csearch_path={schema}", "application_name": schema}
     try:
-        yield url.render_as_string(hide_password=False)
-    finally:
+        yield make_url(pg_url).update_query_dict(query).render_as_string(hide_password=False)
+    finally:  # a server killed mid-run may leave its connections: end them, then drop
         with admin.begin() as conn:
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE application_name = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": schema},
+            )
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
 
@@ -400,10 +407,11 @@ def load_process(spec_text: str) -> None:
 # ------------------------------------------------------------------------------ report
 
 
-def write_section(body: str) -> None:
-    """Replace (or append) the "## HTTP load" section of RESULTS.md, keeping the others."""
+def write_section(body: str, section: str = SECTION) -> None:
+    """Replace (or append) the section ``section`` ("## HTTP load" by default) of
+    RESULTS.md with ``body``, keeping the others (every benchmark writes its own)."""
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    start = text.find(f"\n{SECTION}\n")
+    start = text.find(f"\n{section}\n")
     if start == -1:
         text = text.rstrip("\n") + "\n\n" + body
     else:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_load import database, git_commit, machine, postgres_url, server
+from bench_load import database, git_commit, machine, postgres_url, server, write_section
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 SECTION = "## Meter readings"
@@ -115,19 +115,6 @@ def post_all(url: str, secret: str, payloads: list[bytes], clients: int) -> tupl
     return seconds, totals
 
 
-def write_section(body: str) -> None:
-    """Replace (or append) the "## Meter readings" section of RESULTS.md, keeping the others."""
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    start = text.find(f"\n{SECTION}\n")
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + body
-    else:
-        following = text.find("\n## ", start + 1)
-        tail = text[following:] if following != -1 else "\n"
-        text = text[: start + 1] + body.rstrip("\n") + "\n" + tail
-    RESULTS.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--meters", type=int, default=5000)
@@ -181,7 +168,7 @@ def main() -> None:
     body = "\n".join(lines) + "\n"
     print(body)
     if not args.no_write:
-        write_section(body)
+        write_section(body, SECTION)
 
 
 if __name__ == "__main__":

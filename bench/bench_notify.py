@@ -46,20 +46,17 @@ import datetime as dt
 import hashlib
 import hmac
 import os
-import platform
 import random
 import re
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -68,6 +65,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_load import database, free_port, machine, write_section
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -81,20 +82,6 @@ MAX_AGE_S = 300
 
 
 # ------------------------------------------------------------------------------ machine
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    mem = ""
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        kb = int(Path("/proc/meminfo").read_text().split()[1])
-        mem = f", {kb / 2**20:.0f} GiB RAM"
-    return f"{cpu}, {os.cpu_count()} cores{mem}; Python {platform.python_version()}"
 
 
 def git_commit() -> str:
@@ -221,38 +208,6 @@ def receiving(receiver: Receiver) -> Iterator[str]:
 # ------------------------------------------------------------------------------ database
 
 
-@contextlib.contextmanager
-def database(kind: str, pg_url: str | None) -> Iterator[str | None]:
-    """None (SQLite in the data folder) or a PostgreSQL URL on a fresh schema, dropped after."""
-    if kind == "sqlite":
-        yield None
-        return
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
-
-    from emergency.store.db import make_engine
-
-    assert pg_url
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(pg_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    query = {"options": f"-csearch_path={schema}", "application_name": schema}
-    try:
-        yield make_url(pg_url).update_query_dict(query).render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE application_name = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": schema},
-            )
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 def tokens(data_dir: Path, db_url: str | None) -> tuple[str, str]:
     """Import the data folder (first start) and make an admin's and a planner's token."""
     from emergency.service.access import SYSTEM
@@ -324,12 +279,6 @@ def enqueue_many(store: Any, response_id: int, count: int) -> tuple[float, int]:
 
 
 # ------------------------------------------------------------------------------ server
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -541,19 +490,6 @@ def spread(values: list[float], digits: int = 2) -> str:
     return " / ".join(f"{v:,.{digits}f}" for v in parts)
 
 
-def write_section(body: str) -> None:
-    """Replace (or append) the section of RESULTS.md, keeping the others."""
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    start = text.find(f"\n{SECTION}\n")
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + body
-    else:
-        following = text.find("\n## ", start + 1)
-        tail = text[following:] if following != -1 else "\n"
-        text = text[: start + 1] + body.rstrip("\n") + "\n" + tail
-    RESULTS.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
-
-
 def report(runs: list[Run], args: argparse.Namespace, load: tuple[float, float], busy: str) -> str:
     command = "python bench/bench_notify.py " + " ".join(sys.argv[1:])
     command = re.sub(r"://([^:/@]+):[^@]+@", r"://\1:***@", command)  # no passwords
@@ -691,7 +627,7 @@ def main() -> None:
     print()
     print(body)
     if not args.no_write:
-        write_section(body)
+        write_section(body, SECTION)
 
 
 if __name__ == "__main__":

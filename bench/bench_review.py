@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_load import database, git_commit, machine, postgres_url
+from bench_load import database, git_commit, machine, postgres_url, write_section
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -158,15 +158,7 @@ def main() -> None:
     )
     print(body)
     if not args.no_write:
-        text = RESULTS.read_text(encoding="utf-8")
-        start = text.find(f"\n{SECTION}\n")
-        if start == -1:
-            text = text.rstrip("\n") + "\n\n" + body
-        else:
-            following = text.find("\n## ", start + 1)
-            tail = text[following:] if following != -1 else "\n"
-            text = text[: start + 1] + body.rstrip("\n") + "\n" + tail
-        RESULTS.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+        write_section(body, SECTION)
 
 
 if __name__ == "__main__":

@@ -30,8 +30,8 @@ from emergency.meters.analysis import measured_loads
 from emergency.service.access import Action, Actor, require
 from emergency.service.compliance import compliance
 from emergency.service.planning import get_response, loaded_data, plan_row
+from emergency.service.reports_due import city_day
 from emergency.service.supervision import GradeReview, RankedAnomaly, grade_review, ranked_anomalies
-from emergency.settings import CITY_OFFSET
 from emergency.solution import Assignment, ResponsePlan
 from emergency.store.db import store_of
 from emergency.store.models import (
@@ -140,10 +140,6 @@ class ResponseReview(BaseModel):
     )
 
 
-def _day_of(at: dt.datetime) -> dt.date:
-    return at.astimezone(CITY_OFFSET).date()
-
-
 def _reports(session: Session, response_id: int) -> dict[tuple[str, dt.date], Report]:
     """The last report of each source and city day (orders of the response)."""
     found: dict[tuple[str, dt.date], Report] = {}
@@ -154,7 +150,7 @@ def _reports(session: Session, response_id: int) -> dict[tuple[str, dt.date], Re
         .order_by(Report.at, Report.id)
     )
     for report, source in rows:
-        found[source, _day_of(report.at)] = report
+        found[source, city_day(report.at)] = report
     return found
 
 

@@ -64,6 +64,21 @@ def approve(client: TestClient, auth: Auth, clock: Clock) -> int:
     return int(rid)
 
 
+def city_subscription(session: Any, target: str, at: Any) -> Subscription:
+    """A webhook of the city's (no enterprise) straight in the store, signed with SECRET."""
+    sub = Subscription(
+        channel="webhook",
+        target=target,
+        secret=SECRET,
+        enterprise_id=None,
+        created_at=at,
+        created_by="test",
+    )
+    session.add(sub)
+    session.flush()
+    return sub
+
+
 def count(store: Store, *where: Any) -> int:
     with store.session() as session:
         return int(session.scalar(select(func.count(Notification.id)).where(*where)) or 0)
@@ -289,23 +304,12 @@ def test_server_runs_the_dispatcher_in_its_lifespan(
     data_dir: Path, db_url: str | None, store: Store, clock: Clock, receiver: Receiver
 ) -> None:
     """Default on: the server's own thread delivers without anyone calling it."""
-    import time
-
     settings = Settings(
         data=data_dir, database_url=db_url, notify_poll_s=0.05, notify_private_targets=True
     )
     with TestClient(create_app(settings, store=store)):
         with store.session() as session:
-            sub = Subscription(
-                channel="webhook",
-                target=receiver.url,
-                secret=SECRET,
-                enterprise_id=None,
-                created_at=clock(),
-                created_by="test",
-            )
-            session.add(sub)
-            session.flush()
+            sub = city_subscription(session, receiver.url, clock())
             enqueue(session, [sub], {"event": "warning.test"})
             session.commit()
         deadline = time.monotonic() + 20
@@ -321,16 +325,7 @@ def test_two_dispatchers_never_send_one_message_at_once(
     sent exactly once and never while the other holds it."""
     with serving(Receiver(SECRET, delay=0.02)) as slow:
         with store.session() as session:
-            sub = Subscription(
-                channel="webhook",
-                target=slow.url,
-                secret=SECRET,
-                enterprise_id=None,
-                created_at=clock(),
-                created_by="test",
-            )
-            session.add(sub)
-            session.flush()
+            sub = city_subscription(session, slow.url, clock())
             for i in range(40):
                 enqueue(session, [sub], {"event": "warning.test", "n": i})
             session.commit()
@@ -361,24 +356,13 @@ def test_a_slow_webhook_holds_one_worker_not_the_others(store: Store, clock: Clo
     receiver is delivered while the first is still held (the dispatcher claims again as
     workers are free, within a poll)."""
 
-    def subscription(session: Any, target: str) -> Subscription:
-        sub = Subscription(
-            channel="webhook",
-            target=target,
-            secret=SECRET,
-            enterprise_id=None,
-            created_at=clock(),
-            created_by="test",
-        )
-        session.add(sub)
-        session.flush()
-        return sub
-
     hold = threading.Event()
     with serving(Receiver(SECRET, hold=hold)) as stuck, serving(Receiver(SECRET)) as quick:
         with store.session() as session:
-            enqueue(session, [subscription(session, stuck.url)], {"event": "warning.test"})
-            later = subscription(session, quick.url)
+            enqueue(
+                session, [city_subscription(session, stuck.url, clock())], {"event": "warning.test"}
+            )
+            later = city_subscription(session, quick.url, clock())
             session.commit()
         results: list[dict[str, int]] = []
         worker = threading.Thread(target=lambda: results.append(Dispatcher(store).run_once()))
@@ -408,16 +392,7 @@ if POSTGRES:  # no test at all without PostgreSQL (nothing is skipped)
     def test_postgres_claims_skip_locked_rows(store: Store, clock: Clock) -> None:
         """Generated only when a PostgreSQL server is named (as CI does)."""
         with store.session() as session:
-            sub = Subscription(
-                channel="webhook",
-                target="http://127.0.0.1:9/x",
-                secret=SECRET,
-                enterprise_id=None,
-                created_at=clock(),
-                created_by="test",
-            )
-            session.add(sub)
-            session.flush()
+            sub = city_subscription(session, "http://127.0.0.1:9/x", clock())
             rows = [enqueue(session, [sub], {"event": "warning.test", "n": i})[0] for i in range(3)]
             session.commit()
             held_id = rows[0].id

@@ -11,9 +11,9 @@ from api.deps import route_actions
 from api.main import create_app
 from emergency.service.access import PERMISSIONS, Action, Role
 from emergency.store.db import Store
-from emergency.store.models import InspectionTask, TaskPhoto
 from tests.api.conftest import ORANGE, ROLES, bearer, make_token
 from tests.api.test_season_api import SEASON
+from tests.supervision_data import add_photo, open_task
 
 API = "/api/v1"
 PUBLIC = {
@@ -82,31 +82,7 @@ def test_role_matrix(client: TestClient, store: Store) -> None:
     assert client.post(f"{API}/responses/{rid}/approve", headers=planner).status_code == 200
     season = client.post(f"{API}/season-plans", json={"season": SEASON}, headers=planner)
     assert season.status_code == 202, season.text
-    with store.session() as session:  # task 1 with photo 1, for the task routes
-        task = InspectionTask(
-            response_id=rid,
-            enterprise_id="JY-P001",
-            anomaly_kind="load",
-            anomaly_key="test:1",
-            status="open",
-            created_at=store.config.now(),
-            created_by="test",
-            finding="",
-        )
-        session.add(task)
-        session.flush()
-        png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
-        session.add(
-            TaskPhoto(
-                task_id=task.id,
-                content_type="image/png",
-                data=png,
-                sha256="0" * 64,
-                uploaded_at=store.config.now(),
-                uploaded_by="test",
-            )
-        )
-        session.commit()
+    add_photo(store, open_task(store, rid, "test:1"))  # task 1 with photo 1
     checked = 0
     for method, path, action in api_routes():
         if action is None:

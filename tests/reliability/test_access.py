@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -37,11 +38,9 @@ from emergency.store.db import Store
 from emergency.store.models import (
     AuditEntry,
     Base,
-    InspectionTask,
     Order,
     Report,
     Subscription,
-    TaskPhoto,
 )
 from tests.api.conftest import STREAM_MINUTES
 from tests.api.test_gates import gates_now
@@ -62,6 +61,7 @@ from tests.reliability.live import (
     run_cli,
     where,
 )
+from tests.supervision_data import PNG, add_photo, open_task
 
 Scope = Literal["public", "city", "listed", "owned", "streamed"]
 """How a route's resource belongs to an enterprise: ``public`` needs no token; ``city``
@@ -80,10 +80,6 @@ def report_body(city: City, whose: str) -> Any:
             order.status, order.acknowledged_at = "acknowledged", utc_now()
             session.commit()
     return report_now()
-
-
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-"""Enough of a PNG for the photo route (it knows an image by its first bytes)."""
 
 
 def task_body(city: City, whose: str) -> Any:
@@ -295,34 +291,10 @@ class City:
             return sub.id
 
     def task(self) -> int:
-        with self.store.session() as session:
-            task = InspectionTask(
-                response_id=self.response_id,
-                enterprise_id=self.firms["own"],
-                anomaly_kind="load",
-                anomaly_key=f"test:{utc_now().isoformat()}:{id(session)}",
-                status="open",
-                created_at=utc_now(),
-                created_by="test",
-                finding="",
-            )
-            session.add(task)
-            session.commit()
-            return task.id
+        return open_task(self.store, self.response_id, f"test:{uuid.uuid4().hex}")
 
     def photo(self, task_id: int) -> int:
-        with self.store.session() as session:
-            photo = TaskPhoto(
-                task_id=task_id,
-                content_type="image/png",
-                data=PNG,
-                sha256=hashlib.sha256(PNG).hexdigest(),
-                uploaded_at=utc_now(),
-                uploaded_by="test",
-            )
-            session.add(photo)
-            session.commit()
-            return photo.id
+        return add_photo(self.store, task_id)
 
     def url(self, path: str, whose: str) -> str:
         def fill(template: str) -> str:

@@ -42,7 +42,7 @@ from emergency.service.enterprises import open_store
 from emergency.service.tokens import create_token
 from emergency.settings import Settings
 from emergency.store.db import Store
-from emergency.store.models import Base, InspectionTask, TaskPhoto
+from emergency.store.models import Base
 from tests.api.conftest import STREAM_MINUTES
 from tests.api.test_season_api import season_around
 from tests.reliability.live import (
@@ -54,6 +54,7 @@ from tests.reliability.live import (
     orange_today,
     report_now,
 )
+from tests.supervision_data import add_photo, open_task
 
 SCHEMA = openapi.from_asgi("/openapi.json", create_app())
 OPERATIONS = {
@@ -155,31 +156,8 @@ def city(data_dir: Path, db_url: str | None) -> Iterator[City]:
             hook = {"target": "http://127.0.0.1:9/hook"}  # a webhook of JY-P001's
             webhook = client.post(f"{API}/subscriptions", json=hook, headers=company)
             assert webhook.status_code == 201, webhook.text
-            with store.session() as session:  # a task with a photo, for the task routes
-                task = InspectionTask(
-                    response_id=rid,
-                    enterprise_id="JY-P001",
-                    anomaly_kind="load",
-                    anomaly_key="fuzz:1",
-                    status="open",
-                    created_at=store.config.now(),
-                    created_by="test",
-                    finding="",
-                )
-                session.add(task)
-                session.flush()
-                png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
-                photo = TaskPhoto(
-                    task_id=task.id,
-                    content_type="image/png",
-                    data=png,
-                    sha256="0" * 64,
-                    uploaded_at=store.config.now(),
-                    uploaded_by="test",
-                )
-                session.add(photo)
-                session.commit()
-                task_id, photo_id = task.id, photo.id
+            task_id = open_task(store, rid, "fuzz:1")  # a task with a photo
+            photo_id = add_photo(store, task_id)
             ids = {
                 "task_id": task_id,
                 "photo_id": photo_id,
