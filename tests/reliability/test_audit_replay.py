@@ -66,6 +66,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.main import create_app
+from emergency.notify.overdue import sweep_overdue
 from emergency.service.access import SYSTEM, Actor, Role
 from emergency.service.enterprises import open_store
 from emergency.service.tokens import create_token
@@ -673,6 +674,9 @@ class Replay:
     # -- one step, checked
 
     def step(self, op: tuple[Any, ...]) -> None:
+        # The dispatcher's overdue sweep, between requests (its thread is off: writing on its
+        # own clock it would land inside a request's before/after and look like its change).
+        sweep_overdue(self.store)
         before = snapshot(self.store)
         done = getattr(self, op[0])(*op[1:])
         if done is None:
@@ -715,8 +719,8 @@ def fresh_app(kind: str, folder: Path, clock: Clock) -> Iterator[tuple[Store, Te
         data = write_small_dataset(folder / "data")
         store = open_store(data, url, solver_time_limit_s=10.0, now=clock)
         try:
-            app = create_app(Settings(data=data, database_url=url), store=store)
-            with TestClient(app) as client:
+            config = Settings(data=data, database_url=url, notify_dispatch=False)
+            with TestClient(create_app(config, store=store)) as client:
                 yield store, client
         finally:
             store.dispose()
