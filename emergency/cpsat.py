@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
@@ -39,19 +40,39 @@ class CpResult:
         return self.status in ("optimal", "feasible")
 
 
-class _Found(cp_model.CpSolverSolutionCallback):
-    """Whether the search has found a solution yet."""
+Watch = Callable[[float, float], None]
+"""Told (objective, bound) in the model's integer units at each new solution and bound."""
 
-    def __init__(self) -> None:
+
+class _Found(cp_model.CpSolverSolutionCallback):
+    """Whether the search has found a solution yet; ``watch`` is told of each solution and
+    each better bound."""
+
+    def __init__(self, watch: Watch | None = None) -> None:
         super().__init__()
         self.found = False
+        self.best = math.inf
+        self.watch = watch
 
     def on_solution_callback(self) -> None:
         self.found = True
+        self.best = self.objective_value
+        if self.watch is not None:
+            self.watch(self.best, self.best_objective_bound)
+
+    def on_bound(self, bound: float) -> None:
+        if self.watch is not None:
+            self.watch(self.best, bound)
 
 
 def run(
-    model: cp_model.CpModel, time_limit_s: float, give_up_s: float | None = None
+    model: cp_model.CpModel,
+    time_limit_s: float,
+    give_up_s: float | None = None,
+    *,
+    whole_lp: bool = False,
+    watch: Watch | None = None,
+    gap_limit: float = 0.0,
 ) -> tuple[cp_model.CpSolver, str]:
     """Solve ``model`` with the project's parameters; the solver and the status name.
 
@@ -59,7 +80,13 @@ def run(
     these knapsack-like models, see bench/RESULTS.md), seed 0. Status: ``optimal``,
     ``feasible``, ``infeasible`` or ``unknown`` (no solution within the time limit).
     With ``give_up_s``, the search stops after that many seconds if it has found no
-    solution by then.
+    solution by then. With ``whole_lp``, every row is in the LP from the start (not added
+    lazily as it is violated) and presolve keeps every feasible solution (no dual
+    reductions): on a response's model of 20,000 sources this brings CP-SAT's first strong
+    bound from about 25 s to about 10 s (its dual reductions add hundreds of thousands of
+    implications that slow everything after them). ``watch`` is told of every new solution
+    and bound; the search ends once a list is proven within ``gap_limit`` (relative) of the
+    bound — CP-SAT then says ``optimal``: read the bound, not the status.
     """
     solver = cp_model.CpSolver()
     p = solver.parameters
@@ -68,10 +95,17 @@ def run(
     p.presolve_inclusion_work_limit = 0
     p.random_seed = 0
     p.max_time_in_seconds = max(0.01, time_limit_s)
+    if gap_limit > 0:
+        p.relative_gap_limit = gap_limit
+    if whole_lp:
+        p.add_lp_constraints_lazily = False
+        p.keep_all_feasible_solutions_in_presolve = True
+    seen = _Found(watch)
+    if watch is not None:
+        solver.best_bound_callback = seen.on_bound
     if give_up_s is None:
-        status = solver.solve(model)
+        status = solver.solve(model, seen)
     else:
-        seen = _Found()
 
         def stop() -> None:
             if not seen.found:
@@ -99,8 +133,14 @@ def solve_cpsat(
     time_limit_s: float,
     hint: dict[Key, int] | None = None,
     objective: list[tuple[int, Key]] | None = None,
+    gap_limit: float = 0.0,
+    watch: Watch | None = None,
 ) -> CpResult:
-    """Solve ``linear``; ``objective`` (integer weights) replaces the model's own when given."""
+    """Solve ``linear``; ``objective`` (integer weights) replaces the model's own when given.
+
+    The search stops when it has proven its list within ``gap_limit`` (relative) of the
+    least cost, or at the time limit. ``watch`` is told (cost, bound) in yuan — the
+    model's own objective — at each new solution and bound."""
     model = cp_model.CpModel()
     var: dict[Key, cp_model.IntVar] = {}
     for k in linear.binaries:
@@ -118,11 +158,11 @@ def solve_cpsat(
         if any(k in units for k in keys):
             scale = next(units[k] for k in keys if k in units)
             ints = [round(c * scale) for c in coefs]
-            expr = sum(c * var[k] for c, k in zip(ints, keys, strict=True))
+            expr = cp_model.LinearExpr.weighted_sum([var[k] for k in keys], ints)
             model.add(expr >= round_up(row.lo * scale))
             continue
         ints, lo_i, hi_i = scale_row(coefs, row.lo, row.hi)
-        expr = sum(c * var[k] for c, k in zip(ints, keys, strict=True))
+        expr = cp_model.LinearExpr.weighted_sum([var[k] for k in keys], ints)
         if lo_i != -UNBOUNDED:
             model.add(expr >= lo_i)
         if hi_i != UNBOUNDED:
@@ -130,16 +170,32 @@ def solve_cpsat(
 
     if objective is not None:
         obj_scale = 1
-        model.minimize(sum(w * var[k] for w, k in objective))
+        model.minimize(
+            cp_model.LinearExpr.weighted_sum(
+                [var[k] for _, k in objective], [w for w, _ in objective]
+            )
+        )
     else:
         obj_scale = decimal_scale([abs(c) for c, _ in linear.objective])
-        model.minimize(sum(round(c * obj_scale) * var[k] for c, k in linear.objective))
+        model.minimize(
+            cp_model.LinearExpr.weighted_sum(
+                [var[k] for _, k in linear.objective],
+                [round(c * obj_scale) for c, _ in linear.objective],
+            )
+        )
     if hint:
         for k, v in hint.items():
             if k in var:
                 model.add_hint(var[k], v)
 
-    solver, name = run(model, time_limit_s)
+    told = None
+    if watch is not None and objective is None:
+        const = linear.objective_const
+
+        def told(cost: float, bound: float) -> None:
+            watch(cost / obj_scale + const, bound / obj_scale + const)
+
+    solver, name = run(model, time_limit_s, whole_lp=True, watch=told, gap_limit=gap_limit)
     values: dict[Key, int] = {}
     obj, bound = 0, 0.0
     if name in ("optimal", "feasible"):

@@ -24,10 +24,16 @@ class LpResult:
     duals: list[dict[str, float]] = field(default_factory=list)
     """Per day and target row: yuan per kg."""
     seconds: float = 0.0
+    values: dict[Key, float] = field(default_factory=dict)
+    """The relaxed value of every variable (``keep_solution``)."""
+    reduced_costs: dict[Key, float] = field(default_factory=dict)
+    """What raising each variable from the LP optimum would cost, yuan per unit
+    (``keep_solution``)."""
 
 
-def solve_lp(linear: LinearModel, n_days: int) -> LpResult:
-    """Solve the relaxation of ``linear``."""
+def solve_lp(linear: LinearModel, n_days: int, *, keep_solution: bool = False) -> LpResult:
+    """Solve the relaxation of ``linear``; with ``keep_solution`` its primal values and
+    reduced costs too (what :mod:`emergency.core` reads to choose the sources in play)."""
     t0 = time.perf_counter()
     solver = pywraplp.Solver.CreateSolver("GLOP")
     inf = solver.infinity()
@@ -65,4 +71,9 @@ def solve_lp(linear: LinearModel, n_days: int) -> LpResult:
     duals: list[dict[str, float]] = [{} for _ in range(n_days)]
     for d, name, ct in targets:
         duals[d][name] = max(0.0, ct.dual_value())
-    return LpResult("optimal", obj.Value(), duals, time.perf_counter() - t0)
+    out = LpResult("optimal", obj.Value(), duals)
+    if keep_solution:
+        out.values = {k: v.solution_value() for k, v in var.items()}
+        out.reduced_costs = {k: v.reduced_cost() for k, v in var.items()}
+    out.seconds = time.perf_counter() - t0
+    return out

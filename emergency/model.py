@@ -31,7 +31,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from emergency.instance import Instance
+from emergency.instance import Choice, Instance
 
 Key = tuple[str, int, int, int] | tuple[str, int, str]
 Term = tuple[float, Key]
@@ -246,3 +246,30 @@ def build(
     for family in FAMILIES:
         family(built)
     return built
+
+
+def hint_of(built: BuiltModel, choice: Choice) -> dict[Key, int]:
+    """The measure variables' values for the list ``choice`` (a CP-SAT hint)."""
+    hint: dict[Key, int] = {}
+    for k in built.linear.binaries:
+        if k[0] == "x":
+            _, s, d, m = k  # type: ignore[misc]
+            hint[k] = int(choice[s][d] == m)
+    return hint
+
+
+def read_choice(built: BuiltModel, values: dict[Key, int]) -> Choice:
+    """The measure of each source and day in a solution's ``values``."""
+    inst = built.instance
+    choice: Choice = []
+    for s in range(len(inst.sources)):
+        row = []
+        for d in range(inst.n_days):
+            options = built.candidates[s][d]
+            row.append(
+                options[0]
+                if len(options) == 1
+                else next(m for m in options if values[("x", s, d, m)])
+            )
+        choice.append(row)
+    return choice

@@ -13,16 +13,18 @@ shortfall Σ short/T is found first and the cost minimised under it.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
+from emergency.core import solve_core
 from emergency.cpsat import continuous_scales, solve_cpsat
 from emergency.heuristics import greedy_multi
 from emergency.instance import Choice, Instance, Option, SourceDuty
 from emergency.lp import LpResult, solve_lp
-from emergency.model import BuiltModel, Infeasible, Key, build
+from emergency.model import Infeasible, build, hint_of, read_choice
 from emergency.scaling import decimal_scale
 
 Progress = Callable[[str], None]
@@ -118,15 +120,6 @@ def capped_targets(inst: Instance) -> tuple[list[dict[str, float]], list[dict[st
     return capped, reach
 
 
-def _hint(built: BuiltModel, choice: Choice) -> dict[Key, int]:
-    hint: dict[Key, int] = {}
-    for k in built.linear.binaries:
-        if k[0] == "x":
-            _, s, d, m = k  # type: ignore[misc]
-            hint[k] = int(choice[s][d] == m)
-    return hint
-
-
 def stationary(inst: Instance) -> Instance | None:
     """The one-day equivalent of an instance whose days are all alike, else None.
 
@@ -179,18 +172,49 @@ def stationary(inst: Instance) -> Instance | None:
     )
 
 
+CORE_FROM = 4000
+"""Models with at least this many measure variables solve the sources in play
+(:mod:`emergency.core`) first, for a warm start close to the least cost."""
+CORE_SHARE = 0.25
+CORE_MAX_S = 10.0
+"""The core's share of the time left after the LP, at most this many seconds."""
+
+
+def _watcher(say: Progress, lp_res: LpResult | None) -> Callable[[float, float], None]:
+    """Tells ``say`` the search's best cost and its gap to the better of the bounds."""
+    lp_bound = lp_res.objective_yuan if lp_res and lp_res.status == "optimal" else 0.0
+
+    def watch(cost: float, bound: float) -> None:
+        if not math.isfinite(cost) or cost <= 0:
+            return
+        gap = max(0.0, (cost - max(bound, lp_bound)) / cost)
+        say(f"searching: {cost:,.0f} yuan, gap {gap:.4%}")
+
+    return watch
+
+
 def optimise(
     inst: Instance,
     *,
     time_limit_s: float = 20.0,
     progress: Progress | None = None,
     lp: bool = True,
+    gap_limit: float = 0.0,
 ) -> Solved:
-    """Choose one measure per source and day at least cost."""
+    """Choose one measure per source and day at least cost.
+
+    The search ends at ``time_limit_s`` or once its list is proven within ``gap_limit``
+    (relative, 0: proven optimal) of the least cost."""
     one = stationary(inst)
+    solved = _optimise(
+        inst if one is None else one,
+        time_limit_s=time_limit_s,
+        progress=progress,
+        lp=lp,
+        gap_limit=gap_limit,
+    )
     if one is None:
-        return _optimise(inst, time_limit_s=time_limit_s, progress=progress, lp=lp)
-    solved = _optimise(one, time_limit_s=time_limit_s, progress=progress, lp=lp)
+        return solved
     n = inst.n_days
     solved.choice = [row * n for row in solved.choice]
     solved.cost_yuan = list_cost(inst, solved.choice)
@@ -211,6 +235,7 @@ def _optimise(
     time_limit_s: float,
     progress: Progress | None,
     lp: bool,
+    gap_limit: float,
 ) -> Solved:
     say = progress or (lambda _msg: None)
     t0 = time.perf_counter()
@@ -222,16 +247,32 @@ def _optimise(
     start = greedy_multi(inst, candidates=candidate_measures)
     build_s = time.perf_counter() - t0
 
-    lp_res = None
-    if lp:
-        say("solving the LP relaxation")
-        lp_res = solve_lp(built.linear, inst.n_days)
-    say("solving the integer model (CP-SAT)")
-    t1 = time.perf_counter()
-    # The time limit is the whole optimisation's budget: CP-SAT gets what is left.
     deadline = t0 + time_limit_s
-    left = max(1.0, deadline - t1)
-    res = solve_cpsat(built.linear, time_limit_s=left, hint=_hint(built, start))
+    big = len(built.linear.binaries) >= CORE_FROM
+    lp_res = None
+    if lp or big:
+        say("solving the LP relaxation")
+        lp_res = solve_lp(built.linear, inst.n_days, keep_solution=big)
+    t1 = time.perf_counter()
+    if big and lp_res is not None and lp_res.status == "optimal":
+        say("solving the sources in play first")
+        budget = max(0.5, min(CORE_SHARE * (deadline - t1), CORE_MAX_S))
+        core = solve_core(built, lp_res, time_limit_s=budget)
+        if core is not None and list_cost(inst, core) < list_cost(inst, start):
+            start = core
+    if not lp:
+        lp_res = None  # the caller asked for no LP bound or prices: it served the core only
+    say("solving the integer model (CP-SAT)")
+    # The time limit is the whole optimisation's budget: CP-SAT gets what is left.
+    left = max(1.0, deadline - time.perf_counter())
+    watch = _watcher(say, lp_res)
+    res = solve_cpsat(
+        built.linear,
+        time_limit_s=left,
+        hint=hint_of(built, start),
+        gap_limit=gap_limit,
+        watch=watch,
+    )
     forced_short = False
     if res.status == "infeasible":
         notes.append("the capped targets cannot all be met together; shortfall minimised first")
@@ -240,13 +281,14 @@ def _optimise(
         capped = _least_shortfall(inst, candidate_measures, capped, half)
         built = build(inst, candidate_measures, capped)
         left = max(0.5, deadline - time.perf_counter())
-        res = solve_cpsat(built.linear, time_limit_s=left, hint=_hint(built, start))
+        res = solve_cpsat(built.linear, time_limit_s=left, hint=hint_of(built, start), watch=watch)
     solve_s = time.perf_counter() - t1
 
     if res.has_solution:
         choice = read_choice(built, res.values)
         cp_bound = (res.bound_units / res.objective_scale) + built.linear.objective_const
-        proven = res.status == "optimal"
+        # With a gap limit CP-SAT says "optimal" once within it: only a closed gap proves.
+        proven = res.status == "optimal" and res.bound_units >= res.objective_units
     else:
         notes.append(f"CP-SAT found no list within {time_limit_s:g} s; the greedy list is given")
         choice, cp_bound, proven = start, 0.0, False
@@ -276,23 +318,6 @@ def _optimise(
         solve_seconds=solve_s,
         notes=notes,
     )
-
-
-def read_choice(built: BuiltModel, values: dict[Key, int]) -> Choice:
-    """The measure of each source and day in a solution's ``values``."""
-    inst = built.instance
-    choice: Choice = []
-    for s in range(len(inst.sources)):
-        row = []
-        for d in range(inst.n_days):
-            options = built.candidates[s][d]
-            row.append(
-                options[0]
-                if len(options) == 1
-                else next(m for m in options if values[("x", s, d, m)])
-            )
-        choice.append(row)
-    return choice
 
 
 def list_cost(inst: Instance, choice: Choice) -> Fraction:

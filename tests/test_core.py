@@ -1,0 +1,121 @@
+"""The sources in play (emergency.core): the core frees what the LP leaves open, its list is
+valid for the whole model, and solving it first changes neither the optimum nor the proof."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from emergency import optimiser
+from emergency.checker import check
+from emergency.core import core_candidates, solve_core
+from emergency.dataset import load_dataset
+from emergency.duties import build_instance
+from emergency.instance import Instance
+from emergency.lp import solve_lp
+from emergency.model import BuiltModel, build
+from emergency.optimiser import candidates, capped_targets, list_cost, optimise, stationary
+from emergency.synth import synthesize, write_city
+
+START = dt.date(2016, 12, 16)
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory: pytest.TempPathFactory) -> Instance:
+    """A synthetic city of 800 sources, three orange days, folded to its one stationary
+    day (as the optimiser solves it)."""
+    folder: Path = tmp_path_factory.mktemp("core") / "city"
+    write_city(synthesize(800, 21), folder)
+    days = [(START + dt.timedelta(days=i), "orange") for i in range(3)]
+    one = stationary(build_instance(load_dataset(folder), days))
+    assert one is not None
+    return one
+
+
+def built_of(inst: Instance) -> BuiltModel:
+    capped, _ = capped_targets(inst)
+    return build(inst, candidates(inst), capped)
+
+
+def exact(inst: Instance, *, core: bool) -> optimiser.Solved:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(optimiser, "CORE_FROM", 0 if core else 10**9)
+        return optimise(inst, time_limit_s=120)
+
+
+@pytest.fixture(scope="module")
+def best(city: Instance) -> optimiser.Solved:
+    """The proven optimum without the core."""
+    solved = exact(city, core=False)
+    assert solved.status == "optimal"
+    return solved
+
+
+def test_the_core_frees_split_and_coupled_source_days_and_holds_the_rest_at_the_lp(
+    city: Instance,
+) -> None:
+    built = built_of(city)
+    lp = solve_lp(built.linear, city.n_days, keep_solution=True)
+    narrowed, rounded = core_candidates(built, lp, size=100)
+    coupled = {e.src[0] for e in city.edges} | {e.dst[0] for e in city.edges}
+    assert coupled, "the synthetic city has supply couplings"
+    free = split = 0
+    for s, per_day in enumerate(built.candidates):
+        for d, options in enumerate(per_day):
+            if len(options) == 1:
+                assert narrowed[s][d] == options
+                continue
+            values = [lp.values[("x", s, d, m)] for m in options]
+            if max(values) < 1 - 1e-6:
+                split += 1
+                assert narrowed[s][d] == options, "a split source-day must stay free"
+            if s in coupled:
+                assert narrowed[s][d] == options, "a coupled source-day must stay free"
+            if narrowed[s][d] == options:
+                free += 1
+            else:
+                assert narrowed[s][d] == (options[values.index(max(values))],)
+            assert rounded[s][d] == options[values.index(max(values))]
+    assert split > 0
+    coupled_days = sum(len(built.candidates[s][d]) > 1 for s in coupled for d in range(city.n_days))
+    assert free <= split + coupled_days + 100
+
+
+def test_the_core_list_meets_every_rule_and_costs_no_less_than_the_optimum(
+    city: Instance, best: optimiser.Solved
+) -> None:
+    built = built_of(city)
+    lp = solve_lp(built.linear, city.n_days, keep_solution=True)
+    choice = solve_core(built, lp, time_limit_s=30, size=200)
+    assert choice is not None
+    report = check(city, choice)
+    assert report.ok, report.violations[:3]
+    assert list_cost(city, choice) >= best.cost_yuan
+    assert float(list_cost(city, choice)) >= lp.objective_yuan - 1e-6
+
+
+def test_solving_the_core_first_keeps_the_optimum_and_its_proof(
+    city: Instance, best: optimiser.Solved
+) -> None:
+    with_core = exact(city, core=True)
+    assert with_core.status == "optimal"
+    assert with_core.cost_yuan == best.cost_yuan
+    assert with_core.gap == 0.0
+    assert check(city, with_core.choice).ok
+
+
+def test_a_gap_limit_ends_the_search_with_an_honest_bound(
+    city: Instance, best: optimiser.Solved
+) -> None:
+    """CP-SAT calls a search stopped by its gap limit "optimal"; the list is then only
+    proven within the limit, and the status and gap say so."""
+    loose = optimise(city, time_limit_s=120, gap_limit=0.05)
+    assert loose.gap <= 0.05
+    assert loose.bound_yuan <= float(best.cost_yuan) + 1e-6
+    assert loose.cost_yuan >= best.cost_yuan
+    if loose.cost_yuan > best.cost_yuan:
+        assert loose.status == "feasible" and loose.gap > 0
+    if loose.status == "optimal":
+        assert loose.gap == 0.0 and loose.cost_yuan == best.cost_yuan
