@@ -66,7 +66,9 @@ class Dataset:
         return self.plans.get(source_id)
 
 
-def load_dataset(root: Path | str | None = None, progress: Progress | None = None) -> Dataset:
+def load_dataset(
+    root: Path | str | None = None, progress: Progress | None = None, *, cache: bool = False
+) -> Dataset:
     """Read and validate a data folder (default: :func:`emergency.paths.default_data_dir`).
 
     Parameters
@@ -75,6 +77,9 @@ def load_dataset(root: Path | str | None = None, progress: Progress | None = Non
         The folder holding ``enterprises.csv`` and ``plans/``.
     progress
         Called as ``progress(done, total)`` while plan files are read.
+    cache
+        Keep the validated folder in the cache (:mod:`emergency.datacache`) and read it
+        from there while its files are unchanged.
 
     Raises
     ------
@@ -85,6 +90,10 @@ def load_dataset(root: Path | str | None = None, progress: Progress | None = Non
     if not base.is_dir():
         raise ValidationErrors([f"{base}: no such data folder"])
     with _gc_paused():
+        if cache:
+            from emergency.datacache import load_cached
+
+            return load_cached(base, lambda: _load(base, progress))
         return _load(base, progress)
 
 

@@ -83,6 +83,18 @@ class Instance:
     edges: list[Edge] = field(default_factory=list)
     stopped_before: dict[tuple[int, int], int] = field(default_factory=dict)
     """(source, line) → days the line has already been stopped when this instance starts."""
+    _edges_into: dict[int, list[Edge]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
+    def edges_into(self, s: int) -> list[Edge]:
+        """The supply edges whose downstream line is one of source ``s``'s (indexed once)."""
+        if self._edges_into is None:
+            into: dict[int, list[Edge]] = {}
+            for e in self.edges:
+                into.setdefault(e.dst[0], []).append(e)
+            self._edges_into = into
+        return self._edges_into.get(s, [])
 
     @property
     def n_days(self) -> int:

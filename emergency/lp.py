@@ -7,13 +7,15 @@ The same rows as the integer model (:mod:`emergency.model`) with every binary re
 
 from __future__ import annotations
 
+import heapq
 import math
 import time
 from dataclasses import dataclass, field
 
 from ortools.linear_solver import pywraplp
 
-from emergency.model import Key, LinearModel
+from emergency.instance import Choice
+from emergency.model import BuiltModel, Key, LinearModel, Row
 
 
 @dataclass
@@ -77,3 +79,128 @@ def solve_lp(linear: LinearModel, n_days: int, *, keep_solution: bool = False) -
         out.reduced_costs = {k: v.reduced_cost() for k, v in var.items()}
     out.seconds = time.perf_counter() - t0
     return out
+
+
+SAMPLE = 3000
+"""Simple source-days free in the first, pricing LP (the rest held at the warm start)."""
+FREE = 4000
+"""Simple source-days free in each later LP: those nearest to changing their measure."""
+ROUNDS = 8
+_TOL = 1e-9
+
+
+def solve_lp_by_parts(
+    built: BuiltModel, start: Choice, *, sample: int = SAMPLE, free_size: int = FREE
+) -> LpResult:
+    """The same LP optimum as :func:`solve_lp` (with its solution), found on small LPs.
+
+    A source-day whose measure variables appear only in its choice row and the target rows
+    ("simple") takes, at the LP optimum, the measure that is cheapest at the target rows'
+    prices (c − λ·a), unless two tie. So: price the targets on an LP where a sample of the
+    simple source-days is free and the rest hold the warm start ``start`` (a valid list,
+    so that LP is feasible; ``sample`` of them); then hold every simple source-day at its cheapest measure at
+    those prices except the ``free_size`` nearest to a tie, solve, and price again; free
+    every held source-day whose measure is no longer the cheapest and solve again, until
+    none is (each round's optimum is no higher than the last). The
+    held measures, the part's primal and dual solution and, for each held choice row, the
+    held measure's priced cost as its dual then satisfy the whole LP's optimality
+    conditions, so the part's optimum is the whole LP's. Falls back to the whole LP when a
+    part is infeasible or the rounds run out.
+    """
+    t0 = time.perf_counter()
+    linear = built.linear
+    n_days = built.instance.n_days
+    in_targets: dict[Key, list[tuple[tuple[int, str], float]]] = {}
+    not_simple: set[Key] = set()
+    for row in linear.rows:
+        if row.tag and row.tag[0] == "target":
+            where = (row.tag[1], row.tag[2])
+            for c, k in row.terms:
+                in_targets.setdefault(k, []).append((where, c))
+        else:
+            not_simple.update(k for _, k in row.terms)
+    cost: dict[Key, float] = {}
+    for c, k in linear.objective:
+        cost[k] = cost.get(k, 0.0) + c
+    simple = [g for g in linear.one_of if not any(k in not_simple for k in g)]
+    if len(simple) <= sample + free_size:
+        return solve_lp(linear, n_days, keep_solution=True)
+
+    def price(duals: list[dict[str, float]]) -> list[list[float]]:
+        return [
+            [
+                cost.get(k, 0.0)
+                - sum(a * duals[d].get(n, 0.0) for (d, n), a in in_targets.get(k, ()))
+                for k in g
+            ]
+            for g in simple
+        ]
+
+    held = [_index(g, start) for g in simple]
+    free = set(range(0, len(simple), max(1, len(simple) // sample)))
+    for round_ in range(ROUNDS):
+        res = solve_lp(_restricted(linear, simple, free, held), n_days, keep_solution=True)
+        if res.status != "optimal":
+            break
+        priced = price(res.duals)
+        if round_ == 0:
+            # The sample's prices: hold every simple source-day at its cheapest measure,
+            # free the nearest to a tie.
+            margins = []
+            for i, p in enumerate(priced):
+                order = sorted(range(len(p)), key=p.__getitem__)
+                held[i] = order[0]
+                margins.append((p[order[1]] - p[order[0]] if len(p) > 1 else math.inf, i))
+            free = {i for _, i in heapq.nsmallest(free_size, margins)}
+            continue
+        wrong = {
+            i
+            for i, p in enumerate(priced)
+            if i not in free and min(p) < p[held[i]] - _TOL * (1.0 + abs(p[held[i]]))
+        }
+        if not wrong:
+            for i, g in enumerate(simple):
+                if i not in free:
+                    p = priced[i]
+                    for n, k in enumerate(g):
+                        res.values[k] = 1.0 if n == held[i] else 0.0
+                        res.reduced_costs[k] = p[n] - p[held[i]]
+            res.seconds = time.perf_counter() - t0
+            return res
+        free |= wrong  # a held measure no longer the cheapest: let the LP choose
+    return solve_lp(linear, n_days, keep_solution=True)
+
+
+def _index(group: list[Key], choice: Choice) -> int:
+    """Position in ``group`` of the measure ``choice`` takes for its source-day (0 if none)."""
+    _, s, d, _ = group[0]  # type: ignore[misc]
+    m = choice[s][d]
+    return next((n for n, k in enumerate(group) if k[3] == m), 0)  # type: ignore[misc]
+
+
+def _restricted(
+    linear: LinearModel, simple: list[list[Key]], free: set[int], held: list[int]
+) -> LinearModel:
+    """``linear`` with every simple choice row not in ``free`` held at its measure
+    ``held``: those variables become constants (1 for the held measure, else 0)."""
+    fixed: dict[Key, float] = {}
+    for i, g in enumerate(simple):
+        if i not in free:
+            for n, k in enumerate(g):
+                fixed[k] = 1.0 if n == held[i] else 0.0
+    part = LinearModel(
+        binaries=[k for k in linear.binaries if k not in fixed],
+        continuous=dict(linear.continuous),
+        one_of=[g for g in linear.one_of if g[0] not in fixed],
+        objective_const=linear.objective_const,
+    )
+    for c, k in linear.objective:
+        if k in fixed:
+            part.objective_const += c * fixed[k]
+        else:
+            part.objective.append((c, k))
+    for row in linear.rows:
+        const = sum(c * fixed[k] for c, k in row.terms if k in fixed)
+        terms = [(c, k) for c, k in row.terms if k not in fixed]
+        part.rows.append(Row(terms, row.lo - const, row.hi - const, row.tag))
+    return part

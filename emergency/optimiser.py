@@ -23,7 +23,7 @@ from emergency.core import solve_core
 from emergency.cpsat import continuous_scales, solve_cpsat
 from emergency.heuristics import greedy_multi
 from emergency.instance import Choice, Instance, Option, SourceDuty
-from emergency.lp import LpResult, solve_lp
+from emergency.lp import LpResult, solve_lp, solve_lp_by_parts
 from emergency.model import Infeasible, build, hint_of, read_choice
 from emergency.scaling import decimal_scale
 
@@ -252,7 +252,9 @@ def _optimise(
     lp_res = None
     if lp or big:
         say("solving the LP relaxation")
-        lp_res = solve_lp(built.linear, inst.n_days, keep_solution=big)
+        lp_res = (
+            solve_lp_by_parts(built, start) if big else solve_lp(built.linear, inst.n_days)
+        )
     t1 = time.perf_counter()
     if big and lp_res is not None and lp_res.status == "optimal":
         say("solving the sources in play first")

@@ -213,9 +213,7 @@ def _supply_why(inst: Instance, solved: Solved, s: int, d: int, lang: str = "en"
     src = inst.sources[s]
     floor = src.options[src.floor[d]]
     reasons = []
-    for edge in inst.edges:
-        if edge.dst[0] != s or not floor.loads:
-            continue
+    for edge in inst.edges_into(s) if floor.loads else ():
         (us, ul), (_, wl) = edge.src, edge.dst
         upstream = inst.sources[us]
         chosen = upstream.options[solved.choice[us][d]]

@@ -14,7 +14,7 @@ from emergency.core import core_candidates, solve_core
 from emergency.dataset import load_dataset
 from emergency.duties import build_instance
 from emergency.instance import Instance
-from emergency.lp import solve_lp
+from emergency.lp import solve_lp, solve_lp_by_parts
 from emergency.model import BuiltModel, build
 from emergency.optimiser import candidates, capped_targets, list_cost, optimise, stationary
 from emergency.synth import synthesize, write_city
@@ -119,3 +119,26 @@ def test_a_gap_limit_ends_the_search_with_an_honest_bound(
         assert loose.status == "feasible" and loose.gap > 0
     if loose.status == "optimal":
         assert loose.gap == 0.0 and loose.cost_yuan == best.cost_yuan
+
+
+@pytest.mark.parametrize(("sample", "free_size"), [(50, 50), (200, 400)])
+def test_the_lp_solved_by_parts_is_the_whole_lp(
+    city: Instance, sample: int, free_size: int
+) -> None:
+    """Small parts (a few dozen free source-days of hundreds) must still end at the whole
+    LP's optimum, with a solution that takes one measure's worth per source-day and the
+    same prices."""
+    built = built_of(city)
+    whole = solve_lp(built.linear, city.n_days)
+    start = optimiser.greedy_multi(city, candidates=built.candidates)
+    parts = solve_lp_by_parts(built, start, sample=sample, free_size=free_size)
+    assert parts.status == "optimal"
+    assert parts.objective_yuan == pytest.approx(whole.objective_yuan, rel=1e-9)
+    for group in built.linear.one_of:
+        assert sum(parts.values[k] for k in group) == pytest.approx(1.0, abs=1e-6)
+        # A measure the optimum leaves out cannot lower the cost (rc ≥ 0, to the LP's
+        # tolerance in yuan).
+        assert all(parts.reduced_costs[k] >= -1.0 for k in group if parts.values[k] < 1e-9)
+    for d, row in enumerate(whole.duals):
+        for name, price in row.items():
+            assert parts.duals[d][name] == pytest.approx(price, rel=1e-6, abs=1e-6)

@@ -1,0 +1,84 @@
+"""The data-folder cache: the same dataset back while the files are unchanged, a fresh read
+(and fresh validation) after any change, off when asked, and a broken entry rebuilt."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from emergency import dataset as dataset_module
+from emergency.dataset import load_dataset
+from emergency.errors import ValidationErrors
+from tests.datafiles import write_small_dataset
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("EMERGENCY_CACHE_DIR", str(folder))
+    return folder
+
+
+def entries(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.dataset")) if folder.is_dir() else []
+
+
+def refuse_reading(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From now on the folder cannot be read from its files: only the cache can answer."""
+
+    def unreadable(base: Path, progress: object) -> None:
+        raise AssertionError("read from the files, not from the cache")
+
+    monkeypatch.setattr(dataset_module, "_load", unreadable)
+
+
+def test_an_unchanged_folder_comes_back_from_the_cache(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = write_small_dataset(tmp_path / "data")
+    first = load_dataset(data, cache=True)
+    assert len(entries(cache)) == 1
+    refuse_reading(monkeypatch)
+    again = load_dataset(data, cache=True)
+    assert again.sources == first.sources
+    assert again.plans == first.plans
+    assert again.city == first.city
+    assert again.root == data
+
+
+def test_a_changed_file_is_read_and_validated_again(tmp_path: Path, cache: Path) -> None:
+    data = write_small_dataset(tmp_path / "data")
+    load_dataset(data, cache=True)
+    plan = next((data / "plans" / "enterprises").glob("*.yaml"))
+    text = plan.read_text(encoding="utf-8")
+    plan.write_text(text.replace("0391-000000", "0391-999999", 1), encoding="utf-8")
+    changed = load_dataset(data, cache=True)
+    contact = changed.plans[plan.stem].contact
+    assert "0391-999999" in str(contact)
+    assert len(entries(cache)) == 2
+    # An edit that breaks the folder is refused, never answered from an older entry.
+    plan.write_text(text.replace("lines:", "lines_misspelt:", 1), encoding="utf-8")
+    with pytest.raises(ValidationErrors) as refused:
+        load_dataset(data, cache=True)
+    assert plan.name in str(refused.value)
+    assert len(entries(cache)) == 2
+
+
+def test_the_cache_can_be_turned_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("EMERGENCY_CACHE_DIR", "off")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(folder))
+    data = write_small_dataset(tmp_path / "data")
+    load_dataset(data, cache=True)
+    assert not folder.exists()
+
+
+def test_a_broken_entry_is_rebuilt(tmp_path: Path, cache: Path) -> None:
+    data = write_small_dataset(tmp_path / "data")
+    first = load_dataset(data, cache=True)
+    (entry,) = entries(cache)
+    entry.write_bytes(b"not a pickle")
+    again = load_dataset(data, cache=True)
+    assert again.sources == first.sources
+    assert entry.read_bytes() != b"not a pickle"
