@@ -790,6 +790,31 @@ CATALOGUE: tuple[tuple[str, str], ...] = (
     ("--from {start} is above --to {stop}", "--from {start} 大于 --to {stop}"),
     ("use a .png or .svg file", "请使用 .png 或 .svg 文件"),
     ("the city plan has no level {level} ({known})", "城市预案没有预警级别 {level}（{known}）"),
+    # --- a province at once (emergency respond --cities, emergency/province.py) ----------------
+    ("missing (the forecast JSON, docs/FORMATS.md)", "缺少（预报 JSON 文件，见 docs/FORMATS.md）"),
+    ("--jobs goes with --cities", "--jobs 须与 --cities 一起使用"),
+    (
+        "unexpected argument (city folders go with --cities)",
+        "多余的参数（城市文件夹须与 --cities 一起给出）",
+    ),
+    (
+        "give the city data folders after it (or a folder holding them)",
+        "请在其后给出城市数据文件夹（或包含这些文件夹的文件夹）",
+    ),
+    ("given twice (also as {other})", "重复给出（另一处为 {other}）"),
+    ("{a} and {b} would both be written to {file}", "{a} 和 {b} 将写入同一文件 {file}"),
+    (
+        "no {file} in the folder, and no --forecast",
+        "文件夹中没有 {file}，也未给出 --forecast",
+    ),
+    (
+        "{env} is set ({address}) but Ray is not installed ({command})",
+        "已设置 {env}（{address}），但未安装 Ray（{command}）",
+    ),
+    (
+        "cannot reach a Ray cluster there ({may_reason})",
+        "无法连接该地址的 Ray 集群（{may_reason}）",
+    ),
     # --- service: 401, 403, 404, 409 -------------------------------------------------------------
     ("Not Found", "未找到"),
     ("missing bearer token", "缺少 Bearer 令牌"),

@@ -15,6 +15,7 @@ from emergency.cli.app import (
     DataOpt,
     ErrorLangOpt,
     LangOpt,
+    Language,
     app,
     fail,
     guarded,
@@ -26,6 +27,7 @@ from emergency.solution import Assignment, ResponsePlan
 
 if TYPE_CHECKING:
     from emergency.dataset import Dataset
+    from emergency.province import Output
 
 _LABEL = {"so2": "SO2", "nox": "NOx", "pm": "PM", "vocs": "VOCs", "so2+nox": "SO2+NOx"}
 MAX_ROWS = 40
@@ -215,21 +217,57 @@ def _tables(plan: ResponsePlan, console: Console, lang: str) -> None:
 @guarded
 def respond_command(
     forecast: Annotated[
-        Path, typer.Option("--forecast", "-f", help="Forecast JSON (docs/FORMATS.md).")
-    ],
+        Path | None,
+        typer.Option(
+            "--forecast",
+            "-f",
+            help="Forecast JSON (docs/FORMATS.md). With --cities: the one for every city;"
+            " without it, each city's own forecast.json.",
+        ),
+    ] = None,
     data: DataOpt = None,
     rules: Annotated[str | None, typer.Option("--rules", "-r", help="Rule set id or file.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
-    csv_out: Annotated[Path | None, typer.Option("--csv", help="Write the list as CSV.")] = None,
-    xlsx_out: Annotated[Path | None, typer.Option("--xlsx", help="Write the list as XLSX.")] = None,
+    csv_out: Annotated[
+        Path | None,
+        typer.Option("--csv", help="Write the list as CSV (with --cities: a folder for them)."),
+    ] = None,
+    xlsx_out: Annotated[
+        Path | None,
+        typer.Option("--xlsx", help="Write the list as XLSX (with --cities: a folder for them)."),
+    ] = None,
     time_limit: TimeOpt = 20.0,
     lang: LangOpt = None,
     report_out: Annotated[
         Path | None,
-        typer.Option("--report", help="Write the report workbook (上报表, XLSX)."),
+        typer.Option(
+            "--report", help="Write the report workbook (上报表, XLSX; with --cities: a folder)."
+        ),
+    ] = None,
+    cities: Annotated[
+        bool,
+        typer.Option(
+            "--cities",
+            help="Solve the city data folders given as arguments (or every city folder in a"
+            " folder given) in parallel: local processes, or the Ray cluster of"
+            " EMERGENCY_RAY_ADDRESS.",
+        ),
+    ] = False,
+    folders: Annotated[
+        list[Path] | None,
+        typer.Argument(help="With --cities: city data folders, or folders holding them."),
+    ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs", "-j", min=1, help="With --cities: local processes (default: the CPUs)."
+        ),
     ] = None,
 ) -> None:
-    """Forecast → warning level → duties → the least-cost curtailment list."""
+    """Forecast → warning level → duties → the least-cost curtailment list.
+
+    With --cities, every city's list at once, and a table of the cities (docs/FORMATS.md).
+    """
     from emergency import export
     from emergency.forecast import load_forecast
     from emergency.paths import default_data_dir
@@ -239,6 +277,25 @@ def respond_command(
     outputs = (as_json or None, csv_out, xlsx_out, report_out)
     if sum(x is not None and x is not False for x in outputs) > 1:
         fail("give at most one of --json, --csv, --xlsx, --report")
+    if cities or folders:
+        named: dict[Output, Path | None] = {"csv": csv_out, "xlsx": xlsx_out, "report": report_out}
+        _respond_cities(
+            cities,
+            folders or [],
+            data=data,
+            forecast=forecast,
+            rules=rules,
+            time_limit=time_limit,
+            lang=lang,
+            jobs=jobs,
+            as_json=as_json,
+            files=named,
+        )
+        return
+    if jobs is not None:
+        fail("--jobs goes with --cities")
+    if forecast is None:
+        fail("--forecast: missing (the forecast JSON, docs/FORMATS.md)")
     err = Console(stderr=True, highlight=False, quiet=not stdout_is_terminal())
     base = data or default_data_dir()
     loaded = load_forecast(forecast)
@@ -273,6 +330,40 @@ def respond_command(
             )
     else:
         render(plan, Console(highlight=False), shown, dataset)
+
+
+def _respond_cities(
+    cities: bool,
+    folders: list[Path],
+    *,
+    data: Path | None,
+    forecast: Path | None,
+    rules: str | None,
+    time_limit: float,
+    lang: Language | None,
+    jobs: int | None,
+    as_json: bool,
+    files: dict[Output, Path | None],
+) -> None:
+    """``respond --cities``: :func:`emergency.cli.cities.respond_cities` with the options."""
+    from emergency.cli.cities import respond_cities
+
+    if not cities:
+        fail(f"{folders[0]}: unexpected argument (city folders go with --cities)")
+    if data is not None:
+        fail("give at most one of --data, --cities")
+    output = next((kind for kind, path in files.items() if path is not None), None)
+    respond_cities(
+        folders,
+        forecast=forecast,
+        rules=rules,
+        time_limit=time_limit,
+        lang=lang.value if lang is not None else None,
+        jobs=jobs,
+        as_json=as_json,
+        output=output,
+        out_dir=files[output] if output is not None else None,
+    )
 
 
 @app.command("curve")
