@@ -18,7 +18,7 @@ from __future__ import annotations
 import heapq
 
 from emergency.cpsat import solve_cpsat
-from emergency.instance import Choice
+from emergency.instance import Choice, Instance
 from emergency.lp import LpResult
 from emergency.model import BuiltModel, Infeasible, build, hint_of, read_choice
 
@@ -35,7 +35,8 @@ def core_candidates(
     built: BuiltModel, lp: LpResult, size: int = CORE_SIZE
 ) -> tuple[list[list[tuple[int, ...]]], Choice]:
     """Per source and day: every candidate measure when the source-day is in play, else
-    the LP's measure alone; and the LP rounded (each source-day's largest measure)."""
+    the LP's measure alone; and the LP rounded (each source-day's largest measure, or of
+    a split one the measure it takes in part that cuts most)."""
     inst = built.instance
     coupled = {e.src[0] for e in inst.edges} | {e.dst[0] for e in inst.edges}
     held: dict[tuple[int, int], int] = {}
@@ -52,6 +53,9 @@ def core_candidates(
             held[s, d] = options[best]
             if s in coupled or values[best] < 1.0 - SPLIT:
                 free.add((s, d))
+                # Rounded up: of the measures the LP takes in part, the one cutting most.
+                taken = [m for m, v in zip(options, values, strict=True) if v > SPLIT]
+                held[s, d] = max(taken, key=lambda m: _weight(inst, s, d, m))
                 continue
             nearest = min(lp.reduced_costs.get(k, 0.0) for i, k in enumerate(keys) if i != best)
             near.append((nearest, s, d))
@@ -69,6 +73,12 @@ def core_candidates(
         for s in range(len(inst.sources))
     ]
     return narrowed, rounded
+
+
+def _weight(inst: Instance, s: int, d: int, m: int) -> float:
+    """A measure's cut, each pollutant counted against that day's target."""
+    cut = inst.sources[s].options[m].cut_kg
+    return sum(c / t for c, t in zip(cut, inst.targets_kg[d], strict=True) if t > 0)
 
 
 def solve_core(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -140,11 +141,13 @@ def solve_cpsat(
 
     The search stops when it has proven its list within ``gap_limit`` (relative) of the
     least cost, or at the time limit. ``watch`` is told (cost, bound) in yuan — the
-    model's own objective — at each new solution and bound."""
+    model's own objective — at each new solution and bound. The time limit covers writing
+    the model as well as the search."""
+    began = time.perf_counter()
     model = cp_model.CpModel()
     var: dict[Key, cp_model.IntVar] = {}
     for k in linear.binaries:
-        var[k] = model.new_bool_var(str(k))
+        var[k] = model.new_bool_var("")
     # A continuous variable (a shortfall, kg) lives in one target row and is counted in
     # that row's integer unit (1/scale kg).
     units = continuous_scales(linear)
@@ -195,7 +198,8 @@ def solve_cpsat(
         def told(cost: float, bound: float) -> None:
             watch(cost / obj_scale + const, bound / obj_scale + const)
 
-    solver, name = run(model, time_limit_s, whole_lp=True, watch=told, gap_limit=gap_limit)
+    left = max(0.05, time_limit_s - (time.perf_counter() - began))
+    solver, name = run(model, left, whole_lp=True, watch=told, gap_limit=gap_limit)
     values: dict[Key, int] = {}
     obj, bound = 0, 0.0
     if name in ("optimal", "feasible"):
