@@ -96,16 +96,16 @@ def solve_lp_by_parts(
 
     A source-day whose measure variables appear only in its choice row and the target rows
     ("simple") takes, at the LP optimum, the measure that is cheapest at the target rows'
-    prices (c − λ·a), unless two tie. So: price the targets on an LP where a sample of the
-    simple source-days is free and the rest hold the warm start ``start`` (a valid list,
-    so that LP is feasible; ``sample`` of them); then hold every simple source-day at its cheapest measure at
-    those prices except the ``free_size`` nearest to a tie, solve, and price again; free
-    every held source-day whose measure is no longer the cheapest and solve again, until
-    none is (each round's optimum is no higher than the last). The
-    held measures, the part's primal and dual solution and, for each held choice row, the
-    held measure's priced cost as its dual then satisfy the whole LP's optimality
-    conditions, so the part's optimum is the whole LP's. Falls back to the whole LP when a
-    part is infeasible or the rounds run out.
+    prices (c − λ·a), unless two tie. So: price the targets on an LP where ``sample`` of
+    the simple source-days are free and the rest hold the warm start ``start`` (a valid
+    list, so that LP is feasible); then hold every simple source-day at its cheapest
+    measure at those prices except the ``free_size`` nearest to a tie, solve, and price
+    again; free every held source-day whose measure is no longer the cheapest and solve
+    again, until none is (each round's optimum is no higher than the last). The held
+    measures, the part's primal and dual solution and, for each held choice row, the held
+    measure's priced cost as its dual then satisfy the whole LP's optimality conditions,
+    so the part's optimum is the whole LP's. Falls back to the whole LP when a part is
+    infeasible or the rounds run out.
     """
     t0 = time.perf_counter()
     linear = built.linear
