@@ -71,18 +71,22 @@ def plan_response(
     time_limit_s: float = 20.0,
     progress: Callable[[str], None] | None = None,
     season_floor: Mapping[tuple[str, dt.date], Mapping[str, float]] | None = None,
+    gap_limit: float = 0.0,
 ) -> ResponsePlan:
     """The least-cost list for ``days`` (default: the warning's period at its level).
 
     ``time_limit_s`` is the budget of the whole call: building the duties counts against
     it, and the optimiser returns the best list found so far, with its bound and gap.
     ``season_floor``: the approved season schedule's line loads per (source, date), a
-    floor of the list (:func:`emergency.duties.build_instance`).
+    floor of the list (:func:`emergency.duties.build_instance`). ``gap_limit``: stop once
+    the list is proven within this fraction of the least cost.
     """
     started = time.perf_counter()
     days = list(days) if days is not None else response_days(warning)
     if warning.level is None or not days:
         return ResponsePlan(warning=warning, status=PlanStatus.no_warning)
+    if progress is not None:
+        progress("building the duties")
     inst = build_instance(
         dataset, days, overrides=overrides, state=state, season_floor=season_floor
     )
@@ -90,7 +94,7 @@ def plan_response(
     if conflicts:
         raise ValidationErrors(conflicts)
     left = max(1.0, time_limit_s - (time.perf_counter() - started))
-    solved = optimise(inst, time_limit_s=left, progress=progress)
+    solved = optimise(inst, time_limit_s=left, progress=progress, gap_limit=gap_limit)
     return report(inst, solved, warning)
 
 

@@ -280,3 +280,39 @@ def test_cli_check_accepts_a_list_and_flags_a_tampered_one(data: Path, tmp_path:
     broken.write_text('{"status": "optimal"}', encoding="utf-8")
     r = runner.invoke(app, ["check", "--plan", str(broken), "--data", str(data)])
     assert r.exit_code == 2 and "broken.json: warning" in r.output
+
+
+def test_the_stages_are_told_in_order_and_in_chinese(dataset: Dataset) -> None:
+    from emergency.cli.cmd_respond import stage_text
+
+    told: list[str] = []
+    plan_response(dataset, warning("orange"), time_limit_s=20, progress=told.append)
+    stages = [m for m in told if not m.startswith("searching")]
+    assert stages[:4] == [
+        "building the duties",
+        "building the model",
+        "solving the LP relaxation",
+        "solving the integer model (CP-SAT)",
+    ]
+    assert stage_text("solving the LP relaxation", "zh") == "求解线性松弛"
+    assert (
+        stage_text("searching: 1,234 yuan, gap 0.0100%", "zh") == "搜索中：1,234 元，差距 0.0100%"
+    )
+    assert all(stage_text(m, "zh") != m for m in stages), "every stage has its Chinese"
+
+
+def test_cli_respond_gap_stops_within_it_and_says_so(data: Path) -> None:
+    """A gap of 50 % lets the search stop at once; the status then says whether the list is
+    proven optimal, and the gap is never over the one asked for."""
+    args = ["respond", "-f", "examples/forecast-orange.json", "--data", str(data), "--json"]
+    exact = json.loads(runner.invoke(app, args).output)
+    loose_run = runner.invoke(app, [*args, "--gap", "50"])
+    assert loose_run.exit_code == 0, loose_run.output
+    loose = json.loads(loose_run.output)
+    assert loose["gap"] <= 0.5
+    assert loose["bound_yuan"] <= exact["total_cost_yuan"] + 1e-6
+    assert loose["total_cost_yuan"] >= exact["total_cost_yuan"] - 1e-6
+    if loose["status"] == "optimal":
+        assert loose["total_cost_yuan"] == pytest.approx(exact["total_cost_yuan"])
+    bad = runner.invoke(app, [*args, "--gap", "-1"])
+    assert bad.exit_code == 2

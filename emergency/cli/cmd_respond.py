@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from emergency import POLLUTANTS
@@ -42,7 +47,52 @@ def _load_dataset(data: Path | None, err: Console):
     from emergency.paths import default_data_dir
 
     with err.status("loading the data folder", spinner="dots"):
-        return load_dataset(data or default_data_dir())
+        return load_dataset(data or default_data_dir(), cache=True)
+
+
+_STAGES_ZH = {
+    "loading the data folder": "读取数据文件夹",
+    "building the duties": "确定各源的义务",
+    "building the model": "建立模型",
+    "solving the LP relaxation": "求解线性松弛",
+    "solving the sources in play first": "先求解关键源",
+    "solving the integer model (CP-SAT)": "求解整数模型（CP-SAT）",
+}
+_SEARCH = re.compile(r"^searching: ([\d,]+) yuan, gap ([\d.]+%)$")
+
+
+def stage_text(message: str, lang: str) -> str:
+    """A progress message of the engine in ``lang`` (zh or en)."""
+    if lang != "zh":
+        return message
+    found = _SEARCH.match(message)
+    if found:
+        return f"搜索中：{found.group(1)} 元，差距 {found.group(2)}"
+    return _STAGES_ZH.get(message, message)
+
+
+@contextmanager
+def _progress_bar(err: Console, lang: str, time_limit: float) -> Iterator[Callable[[str], None]]:
+    """Loading, duties, LP, the core and the search with its gap, on one line of stderr: the
+    bar is the optimiser's time used against its limit."""
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(stage_text("loading the data folder", lang), total=time_limit)
+        began = time.perf_counter()
+
+        def say(message: str) -> None:
+            bar.update(
+                task,
+                description=stage_text(message, lang),
+                completed=min(time_limit, time.perf_counter() - began),
+            )
+
+        yield say
 
 
 def _table(title: str) -> Table:
@@ -237,6 +287,16 @@ def respond_command(
         typer.Option("--xlsx", help="Write the list as XLSX (with --cities: a folder for them)."),
     ] = None,
     time_limit: TimeOpt = 20.0,
+    gap: Annotated[
+        float,
+        typer.Option(
+            "--gap",
+            help="Stop once the list is proven within this many per cent of the least cost"
+            " (0: search until proven optimal or the time limit).",
+            min=0.0,
+            max=100.0,
+        ),
+    ] = 0.0,
     lang: LangOpt = None,
     report_out: Annotated[
         Path | None,
@@ -302,13 +362,13 @@ def respond_command(
     rule_set = choose_rule_set(loaded, rules, base)
     warning = assess(loaded, rule_set, standard=city_standard(base))
     dataset = _load_dataset(base, err)
-    with err.status("optimising", spinner="dots") as status:
-        plan = plan_response(
-            dataset, warning, time_limit_s=time_limit, progress=lambda m: status.update(m)
-        )
     shown = lang.value if lang else dataset.city.language
+    with _progress_bar(err, shown, time_limit) as say:
+        plan = plan_response(
+            dataset, warning, time_limit_s=time_limit, progress=say, gap_limit=gap / 100
+        )
     if as_json:
-        typer.echo(json.dumps(plan.model_dump(mode="json"), ensure_ascii=False, indent=2))
+        typer.echo(plan.model_dump_json(indent=2))
     elif report_out:
         from emergency.settings import utc_now
         from emergency.upward import ReportInfo, to_report_xlsx
