@@ -7,11 +7,11 @@ The same rows as the integer model (:mod:`emergency.model`) with every binary re
 
 from __future__ import annotations
 
-import heapq
 import math
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
 from ortools.linear_solver import pywraplp
 
 from emergency.instance import Choice
@@ -110,64 +110,70 @@ def solve_lp_by_parts(
     t0 = time.perf_counter()
     linear = built.linear
     n_days = built.instance.n_days
-    in_targets: dict[Key, list[tuple[tuple[int, str], float]]] = {}
+    tags: dict[tuple[int, str], int] = {}
+    in_targets: dict[Key, list[tuple[int, float]]] = {}
     not_simple: set[Key] = set()
     for row in linear.rows:
         if row.tag and row.tag[0] == "target":
-            where = (row.tag[1], row.tag[2])
+            t = tags.setdefault((row.tag[1], row.tag[2]), len(tags))
             for c, k in row.terms:
-                in_targets.setdefault(k, []).append((where, c))
+                in_targets.setdefault(k, []).append((t, c))
         else:
             not_simple.update(k for _, k in row.terms)
-    cost: dict[Key, float] = {}
-    for c, k in linear.objective:
-        cost[k] = cost.get(k, 0.0) + c
     simple = [g for g in linear.one_of if not any(k in not_simple for k in g)]
     if len(simple) <= sample + free_size:
         return solve_lp(linear, n_days, keep_solution=True)
+    # Costs and target coefficients as arrays: one row per simple source-day, one column
+    # per measure (padding costs +inf, so it is never the cheapest).
+    width = max(len(g) for g in simple)
+    cost = np.full((len(simple), width), np.inf)
+    coef = np.zeros((len(tags), len(simple), width))
+    where = {k: (i, n) for i, g in enumerate(simple) for n, k in enumerate(g)}
+    for i, g in enumerate(simple):
+        cost[i, : len(g)] = 0.0
+    for c, k in linear.objective:
+        if k in where:
+            cost[where[k]] += c
+    for k, entries in in_targets.items():
+        if k in where:
+            i, n = where[k]
+            for t, c in entries:
+                coef[t, i, n] += c
 
-    def price(duals: list[dict[str, float]]) -> list[list[float]]:
-        return [
-            [
-                cost.get(k, 0.0)
-                - sum(a * duals[d].get(n, 0.0) for (d, n), a in in_targets.get(k, ()))
-                for k in g
-            ]
-            for g in simple
-        ]
+    def price(duals: list[dict[str, float]]) -> np.ndarray:
+        prices = np.array([duals[d].get(name, 0.0) for d, name in tags])
+        return cost - np.tensordot(prices, coef, axes=1)
 
-    held = [_index(g, start) for g in simple]
-    free = set(range(0, len(simple), max(1, len(simple) // sample)))
+    rows = np.arange(len(simple))
+    held = np.array([_index(g, start) for g in simple])
+    is_free = np.zeros(len(simple), dtype=bool)
+    is_free[:: max(1, len(simple) // sample)] = True
     for round_ in range(ROUNDS):
-        res = solve_lp(_restricted(linear, simple, free, held), n_days, keep_solution=True)
+        free = set(np.flatnonzero(is_free).tolist())
+        res = solve_lp(_restricted(linear, simple, free, held.tolist()), n_days, keep_solution=True)
         if res.status != "optimal":
             break
         priced = price(res.duals)
+        at_held = priced[rows, held]
         if round_ == 0:
             # The sample's prices: hold every simple source-day at its cheapest measure,
             # free the nearest to a tie.
-            margins = []
-            for i, p in enumerate(priced):
-                order = sorted(range(len(p)), key=p.__getitem__)
-                held[i] = order[0]
-                margins.append((p[order[1]] - p[order[0]] if len(p) > 1 else math.inf, i))
-            free = {i for _, i in heapq.nsmallest(free_size, margins)}
+            held = priced.argmin(axis=1)
+            two = np.partition(priced, 1, axis=1) if width > 1 else np.full((len(rows), 2), np.inf)
+            margins = two[:, 1] - two[:, 0]
+            is_free = np.zeros(len(simple), dtype=bool)
+            is_free[np.argsort(margins, kind="stable")[:free_size]] = True
             continue
-        wrong = {
-            i
-            for i, p in enumerate(priced)
-            if i not in free and min(p) < p[held[i]] - _TOL * (1.0 + abs(p[held[i]]))
-        }
-        if not wrong:
-            for i, g in enumerate(simple):
-                if i not in free:
-                    p = priced[i]
-                    for n, k in enumerate(g):
-                        res.values[k] = 1.0 if n == held[i] else 0.0
-                        res.reduced_costs[k] = p[n] - p[held[i]]
+        wrong = ~is_free & (priced.min(axis=1) < at_held - _TOL * (1.0 + np.abs(at_held)))
+        if not wrong.any():
+            for i in np.flatnonzero(~is_free).tolist():
+                h = int(held[i])
+                for n, k in enumerate(simple[i]):
+                    res.values[k] = 1.0 if n == h else 0.0
+                    res.reduced_costs[k] = float(priced[i, n] - priced[i, h])
             res.seconds = time.perf_counter() - t0
             return res
-        free |= wrong  # a held measure no longer the cheapest: let the LP choose
+        is_free |= wrong  # a held measure no longer the cheapest: let the LP choose
     return solve_lp(linear, n_days, keep_solution=True)
 
 

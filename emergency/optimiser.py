@@ -16,13 +16,13 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 from emergency.core import solve_core
 from emergency.cpsat import continuous_scales, solve_cpsat
 from emergency.heuristics import greedy_multi
-from emergency.instance import Choice, Instance, Option, SourceDuty
+from emergency.instance import Choice, Instance, Line, Option, SourceDuty
 from emergency.lp import LpResult, solve_lp, solve_lp_by_parts
 from emergency.model import Infeasible, build, hint_of, read_choice
 from emergency.scaling import decimal_scale
@@ -143,18 +143,22 @@ def stationary(inst: Instance) -> Instance | None:
     for src in inst.sources:
         # Over one stationary day a stop starts exactly when the measure stops the line, so
         # its restart cost folds into the measure's cost (no start variables needed).
+        restarts = [ln.restart_cost_yuan for ln in src.lines]
         options = tuple(
-            replace(
-                o,
-                cost_yuan_d=o.cost_yuan_d * n
-                + sum(ln.restart_cost_yuan for i, ln in enumerate(src.lines) if o.stops(i)),
+            Option(
+                o.id,
+                o.name,
+                o.cut_kg,
+                o.cost_yuan_d * n
+                + sum(r for r, load in zip(restarts, o.loads, strict=False) if load == 0.0 and r),
+                o.loads,
             )
             for o in src.options
         )
         sources.append(
             SourceDuty(
                 src.id,
-                tuple(replace(ln, min_stop_days=1, restart_cost_yuan=0.0) for ln in src.lines),
+                tuple(Line(ln.id) for ln in src.lines),
                 options,
                 src.floor[:1],
                 src.allowed[:1],
@@ -252,9 +256,7 @@ def _optimise(
     lp_res = None
     if lp or big:
         say("solving the LP relaxation")
-        lp_res = (
-            solve_lp_by_parts(built, start) if big else solve_lp(built.linear, inst.n_days)
-        )
+        lp_res = solve_lp_by_parts(built, start) if big else solve_lp(built.linear, inst.n_days)
     t1 = time.perf_counter()
     if big and lp_res is not None and lp_res.status == "optimal":
         say("solving the sources in play first")
