@@ -59,8 +59,10 @@ class CityJob:
     ``folder`` is the data folder as the user named it; ``cwd`` the folder relative paths
     mean (a worker elsewhere works from there when it exists on its machine). ``forecast``:
     the forecast for every city, or None for the folder's own ``forecast.json``.
-    ``lang``: ``--lang`` (None: the city plan's language). ``output``: the file to make of
-    the list (its bytes come back in the result; the caller writes them).
+    ``time_limit_s`` and ``gap_limit`` (a fraction) are each city's, as ``--time-limit``
+    and ``--gap`` are one city's. ``lang``: ``--lang`` (None: the city plan's language).
+    ``output``: the file to make of the list (its bytes come back in the result; the
+    caller writes them).
     """
 
     folder: Path
@@ -68,6 +70,7 @@ class CityJob:
     forecast_name: str | None = None
     rules: str | None = None
     time_limit_s: float = 20.0
+    gap_limit: float = 0.0
     lang: str | None = None
     output: Output | None = None
     cwd: str = field(default_factory=os.getcwd)
@@ -241,7 +244,9 @@ def _respond(job: CityJob, result: CityResult) -> None:
     result.city = dataset.city.name or result.city
     result.sources = len(dataset.sources)
     result.lang = job.lang or dataset.city.language
-    result.plan = plan_response(dataset, warning, time_limit_s=job.time_limit_s)
+    result.plan = plan_response(
+        dataset, warning, time_limit_s=job.time_limit_s, gap_limit=job.gap_limit
+    )
     if job.output is not None:
         result.output = list_file(result.plan, dataset, job.output, result.lang)
 

@@ -55,11 +55,13 @@ def province(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @cache
-def alone(folder: Path, forecast: Path = ORANGE, rules: str | None = None) -> dict[str, Any]:
+def alone(
+    folder: Path, forecast: Path = ORANGE, rules: str | None = None, gap: float = 0.0
+) -> dict[str, Any]:
     """The city's plan as ``respond --data FOLDER --json`` makes it, in this process."""
     loaded = load_forecast(forecast)
     warning = assess(loaded, choose_rule_set(loaded, rules, folder), city_standard(folder))
-    plan = plan_response(load_dataset(folder), warning, time_limit_s=20.0)
+    plan = plan_response(load_dataset(folder), warning, time_limit_s=20.0, gap_limit=gap)
     return plan.model_dump(mode="json")
 
 
@@ -235,6 +237,15 @@ def test_the_rule_set_given_is_every_citys(province: Path) -> None:
     for city, folder in zip(json.loads(result.stdout), folders, strict=True):
         assert city["plan"]["warning"]["level"] == "yellow"  # orange under henan-2019
         same_list(city["plan"], alone(folder, ORANGE, "henan-2014"))
+
+
+def test_the_gap_given_is_every_citys(province: Path) -> None:
+    folders = [province / "anyang", province / "hebi"]
+    result = single(["--cities", *map(str, folders), "-f", str(ORANGE), "--gap", "50", "--json"])
+    assert result.exit_code == 0, result.output
+    for city, folder in zip(json.loads(result.stdout), folders, strict=True):
+        assert city["plan"]["status"] == "feasible"  # stopped within 50 % of the bound
+        same_list(city["plan"], alone(folder, ORANGE, None, 0.5))
 
 
 def test_the_lists_are_written_as_the_single_city_command_writes_them(

@@ -34,8 +34,7 @@ _SUFFIX: dict[Output, str] = {"csv": ".csv", "xlsx": ".xlsx", "report": "-report
 
 _EN = {
     "title": "Cities",
-    "city": "city",
-    "folder": "folder",
+    "city": "folder / city",
     "level": "level",
     "status": "status",
     "sources": "sources",
@@ -56,8 +55,7 @@ _EN = {
 }
 _ZH = {
     "title": "各城市",
-    "city": "城市",
-    "folder": "文件夹",
+    "city": "文件夹 / 城市",
     "level": "级别",
     "status": "求解状态",
     "sources": "污染源",
@@ -84,6 +82,7 @@ def respond_cities(
     forecast: Path | None,
     rules: str | None,
     time_limit: float,
+    gap_limit: float,
     lang: str | None,
     jobs: int | None,
     as_json: bool,
@@ -107,6 +106,7 @@ def respond_cities(
             forecast_name=str(forecast) if forecast is not None else None,
             rules=rules,
             time_limit_s=time_limit,
+            gap_limit=gap_limit,
             lang=lang,
             output=output,
         )
@@ -177,12 +177,13 @@ def render_cities(run: ProvinceRun, console: Console, lang: str = "en") -> None:
     words = _ZH if lang == "zh" else _EN
     failed = any(r.plan is None for r in run.results)
     table = Table(title=words["title"], show_edge=False, pad_edge=False)
-    for col in ("city", "folder", "level", "status"):
+    table.add_column(words["city"], overflow="fold")  # the folder over the city's name
+    for col in ("level", "status"):
         table.add_column(words[col], overflow="fold", min_width=cell_len(words[col]))
     for col in ("sources", "yuan", "gap", "seconds"):
         table.add_column(words[col], justify="right", no_wrap=True)
     if failed:  # the first line of each error; all of it follows on stderr
-        table.add_column(words["error"], overflow="fold", min_width=12)
+        table.add_column(words["error"], overflow="fold")
     for r in run.results:
         table.add_row(*_row(r, words, lang)[: None if failed else -1])
     console.print(table)
@@ -209,28 +210,18 @@ def render_cities(run: ProvinceRun, console: Console, lang: str = "en") -> None:
 
 
 def _row(r: CityResult, words: dict[str, str], lang: str) -> list[str]:
+    name = escape(f"{r.folder}\n{r.city}")
     sources = f"{r.sources:,}" if r.sources is not None else ""
     seconds = f"{r.seconds:.1f}"
     if r.plan is None:
         lines = (r.error or "").splitlines() or [""]
         shown = lines[0].removeprefix(PREFIX_EN).removeprefix(PREFIX_ZH)
         status = f"[red]{words[r.failure or 'crash']}[/]"
-        return [
-            escape(r.city),
-            escape(r.folder),
-            "",
-            status,
-            sources,
-            "",
-            "",
-            seconds,
-            escape(shown),
-        ]
+        return [name, "", status, sources, "", "", seconds, escape(shown)]
     plan = r.plan
     level = plan.warning.level
     return [
-        escape(r.city),
-        escape(r.folder),
+        name,
         label("level", level, lang) if level is not None else words["none"],
         label("plan_status", plan.status, lang),
         sources,
