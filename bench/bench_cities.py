@@ -21,6 +21,7 @@ import argparse
 import datetime as dt
 import os
 import statistics
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -33,6 +34,19 @@ from emergency.synth import synthesize, write_city
 
 SECTION = "## A province at once"
 FORECAST = REPO / "examples" / "forecast-orange.json"
+
+
+def changed_engine() -> list[str]:
+    """Files of the engine that differ from the commit (what ran is not only the commit;
+    files not yet in git count only if a changed one imports them)."""
+    done = subprocess.run(
+        ["git", "diff", "--name-only", "HEAD", "--", "emergency"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return [line for line in done.stdout.splitlines() if line.strip()]
 
 
 def make_cities(root: Path, n: int, sources: int) -> list[Path]:
@@ -75,6 +89,8 @@ def main() -> None:
     args = parser.parse_args()
     forecast = load_forecast(FORECAST)
     address = ray_address()
+    load_before = os.getloadavg()[0]
+    changed = changed_engine()
     with tempfile.TemporaryDirectory(prefix="province-") as tmp:
         t0 = time.perf_counter()
         folders = make_cities(Path(tmp), args.cities, args.sources)
@@ -109,6 +125,7 @@ def main() -> None:
         if run.backend == "ray"
         else f"the local pool, {run.workers} processes"
     )
+    load_after = os.getloadavg()[0]
     at_once = run.results
     same = sum(same_list(a, b) for a, b in zip(alone, at_once, strict=True))
     rows = [
@@ -131,7 +148,9 @@ def main() -> None:
             f"{args.time_limit:g} s (the CLI's default); writing them took {synth_s:.0f} s. "
             "One by one: each city in turn in one process, as `respond --data` does it; at "
             f"once: `respond --cities` on {where}. Seconds per city are the whole city "
-            "(read, assess, load, solve).",
+            "(read, assess, load, solve). Load average (1 min) "
+            f"{load_before:.1f} before, {load_after:.1f} after (other work on the machine "
+            "shows here)" + (f"; uncommitted changes in {', '.join(changed)}." if changed else "."),
             "",
             "| run | wall s | city s, min / median / max | optimal | total cost yuan |",
             "|---|---|---|---|---|",
