@@ -180,6 +180,18 @@ _NOTES_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(r"^CP-SAT found no list within ([0-9.e+-]+) s; the greedy list is given$"),
         r"CP-SAT 在 \1 秒内未找到清单：给出贪心算法清单",
     ),
+    (
+        re.compile(
+            r"^CP-SAT found no list within ([0-9.e+-]+) s; the sources in play list is given$"
+        ),
+        r"CP-SAT 在 \1 秒内未在整个模型上找到清单：给出先求解关键源所得的清单",
+    ),
+    (
+        re.compile(
+            r"^CP-SAT found no list within ([0-9.e+-]+) s; the least shortfall list is given$"
+        ),
+        r"CP-SAT 在 \1 秒内未找到清单：给出缺口最小的清单",
+    ),
 )
 
 

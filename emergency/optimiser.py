@@ -249,6 +249,7 @@ def _optimise(
     say("building the model")
     built = build(inst, candidate_measures, capped)
     start = greedy_multi(inst, candidates=candidate_measures)
+    origin = "greedy"
     build_s = time.perf_counter() - t0
 
     deadline = t0 + time_limit_s
@@ -263,7 +264,7 @@ def _optimise(
         budget = max(0.5, min(CORE_SHARE * (deadline - t1), CORE_MAX_S))
         core = solve_core(built, lp_res, time_limit_s=budget)
         if core is not None and list_cost(inst, core) < list_cost(inst, start):
-            start = core
+            start, origin = core, "sources in play"
     if not lp:
         lp_res = None  # the caller asked for no LP bound or prices: it served the core only
     say("solving the integer model (CP-SAT)")
@@ -282,9 +283,11 @@ def _optimise(
         notes.append("the capped targets cannot all be met together; shortfall minimised first")
         forced_short = True
         half = max(0.5, (deadline - time.perf_counter()) / 2)
-        capped = _least_shortfall(inst, candidate_measures, capped, half)
+        capped, least = _least_shortfall(inst, candidate_measures, capped, half)
         built = build(inst, candidate_measures, capped)
         left = max(0.5, deadline - time.perf_counter())
+        if least is not None:
+            start, origin = least, "least shortfall"
         res = solve_cpsat(built.linear, time_limit_s=left, hint=hint_of(built, start), watch=watch)
     solve_s = time.perf_counter() - t1
 
@@ -294,7 +297,17 @@ def _optimise(
         # With a gap limit CP-SAT says "optimal" once within it: only a closed gap proves.
         proven = res.status == "optimal" and res.bound_units >= res.objective_units
     else:
-        notes.append(f"CP-SAT found no list within {time_limit_s:g} s; the greedy list is given")
+        limit = f"{time_limit_s:g}"
+        if origin == "sources in play":
+            notes.append(
+                f"CP-SAT found no list within {limit} s; the sources in play list is given"
+            )
+        elif origin == "least shortfall":
+            notes.append(
+                f"CP-SAT found no list within {limit} s; the least shortfall list is given"
+            )
+        else:
+            notes.append(f"CP-SAT found no list within {limit} s; the greedy list is given")
         choice, cp_bound, proven = start, 0.0, False
 
     cost = list_cost(inst, choice)
@@ -363,22 +376,34 @@ def _least_shortfall(
     candidate_measures: list[list[tuple[int, ...]]],
     capped: list[dict[str, float]],
     time_limit_s: float,
-) -> list[dict[str, float]]:
-    """Phase 1: the capped targets less the least Σ shortfall/T (weights per kg ∝ 1/T)."""
+) -> tuple[list[dict[str, float]], Choice | None]:
+    """Phase 1: the capped targets less the least Σ shortfall/T (weights per kg ∝ 1/T),
+    and the list that showed it.
+
+    Each target becomes what that list cuts (when below the capped target): phase 2 then
+    has at least that list, whereas the shortfall read back in the scaled units of phase 1
+    could ask phase 2 for a fraction of a unit more than any list cuts."""
+    zero = [{k: 0.0 for k in row} for row in capped]
     try:
         built = build(inst, candidate_measures, capped, slack=True)
     except Infeasible:
-        return [{k: 0.0 for k in row} for row in capped]
+        return zero, None
 
     units = continuous_scales(built.linear)
     weights = [
         (max(1, round(1e9 / (ub * units[k]))), k) for k, ub in built.linear.continuous.items()
     ]
     res = solve_cpsat(built.linear, time_limit_s=time_limit_s, objective=weights)
-    out = [dict(row) for row in capped]
     if not res.has_solution:
-        return [{k: 0.0 for k in row} for row in capped]
-    for k in built.linear.continuous:
-        _, d, name = k  # type: ignore[misc]
-        out[d][name] = capped[d][name] - res.values[k] / units[k]
-    return out
+        return zero, None
+    choice = read_choice(built, res.values)
+    out = [dict(row) for row in capped]
+    for d in range(inst.n_days):
+        for name, idx in inst.pooled_rows(d):
+            cut = sum(
+                src.options[choice[s][d]].cut_kg[i]
+                for s, src in enumerate(inst.sources)
+                for i in idx
+            )
+            out[d][name] = min(capped[d][name], cut)
+    return out, choice

@@ -1,0 +1,86 @@
+"""The optimiser against HiGHS, an independent MIP solver, on the same rows: the list's
+exact cost equals HiGHS's proven optimum — a stationary response, the whole model solved
+first on its core (as at 50,000 sources), and days that differ re-planned from a stop in
+force."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from emergency import optimiser
+from emergency.checker import check
+from emergency.dataset import Dataset, load_dataset
+from emergency.duties import build_instance
+from emergency.highs import solve_highs
+from emergency.instance import Instance
+from emergency.model import build
+from emergency.optimiser import candidates, capped_targets, list_cost, optimise, stationary
+from emergency.respond import plan_response, state_at
+from emergency.solution import WarningDecision
+from emergency.synth import synthesize, write_city
+
+START = dt.date(2016, 12, 16)
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory: pytest.TempPathFactory) -> Dataset:
+    folder: Path = tmp_path_factory.mktemp("highs") / "city"
+    write_city(synthesize(500, 17), folder)
+    return load_dataset(folder)
+
+
+def highs_optimum(inst: Instance) -> float:
+    capped, _ = capped_targets(inst)
+    built = build(inst, candidates(inst), capped)
+    result = solve_highs(built, time_limit_s=300)
+    assert result.status == "optimal", result
+    assert result.choice is not None
+    # HiGHS's own list, costed exactly, is its optimum (to its tolerances).
+    assert float(list_cost(inst, result.choice)) == pytest.approx(result.objective_yuan, rel=1e-9)
+    return float(list_cost(inst, result.choice))
+
+
+def assert_matches(inst: Instance, *, core: bool) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(optimiser, "CORE_FROM", 0 if core else 10**9)
+        ours = optimise(inst, time_limit_s=120)
+    # "short": a red day's targets are beyond reach and capped at it (min(T, R)).
+    assert ours.status in ("optimal", "short") and ours.gap == 0.0
+    assert check(inst, ours.choice, allowed_shortfall_kg=ours.shortfall_kg).ok
+    folded = stationary(inst)
+    reference = highs_optimum(folded if folded is not None else inst)
+    assert float(ours.cost_yuan) == pytest.approx(reference, rel=1e-9, abs=0.5)
+
+
+@pytest.mark.parametrize("core", [False, True], ids=["whole", "core-first"])
+def test_a_stationary_response_costs_what_highs_proves_optimal(city: Dataset, core: bool) -> None:
+    days = [(START + dt.timedelta(days=i), "orange") for i in range(3)]
+    assert_matches(build_instance(city, days), core=core)
+
+
+def test_an_upgrade_replanned_from_a_stop_in_force_costs_what_highs_proves(
+    city: Dataset,
+) -> None:
+    """Two orange days in force, then red from the second day on: the stops begun on the
+    first day continue (restarts and minimum stops link the days), nothing folds to one
+    day."""
+    first = plan_response(city, warning("orange", 2), time_limit_s=60)
+    state = state_at(first, city, START + dt.timedelta(days=1))
+    assert state.stopped_days, "the orange list stops some lines"
+    days = [(START + dt.timedelta(days=i), "red") for i in (1, 2, 3)]
+    inst = build_instance(city, days, state=state)
+    assert stationary(inst) is None
+    assert_matches(inst, core=True)
+
+
+def warning(level: str, days: int) -> WarningDecision:
+    return WarningDecision(
+        level=level,
+        start=START,
+        end=START + dt.timedelta(days=days - 1),
+        rule_set="henan-2019",
+        reason="test",
+    )
