@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from emergency.errors import InputError
 from emergency.settings import Settings
+from emergency.store.datafiles import FILES_KEY_FUNCTION, FilesKey
 from emergency.store.migrate import upgrade
 
 SQLITE_FILE = "emergency.sqlite"
@@ -51,6 +52,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # FULL: a commit acknowledged to a client survives a power cut, not only a crash.
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
+    # the data folder's content address in SQL (emergency.store.datafiles.stored_key)
+    dbapi_connection.create_aggregate(FILES_KEY_FUNCTION, 2, FilesKey)
 
 
 def make_engine(url: str) -> Engine:
