@@ -17,7 +17,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from emergency.service.access import Action, Actor, require
-from emergency.service.tokens import authenticate
+from emergency.service.errors import Unauthorized
+from emergency.service.tokens import MISSING_TOKEN, authenticate
 from emergency.store.db import Store
 
 MAX_ID = 2**31 - 1
@@ -63,15 +64,32 @@ async def get_actor(
 CurrentUser = Annotated[Actor, Depends(get_actor)]
 
 
-class Allow:
-    """A dependency: the current actor, if its role may do ``action`` (else 403)."""
+class Declares:
+    """A dependency that declares the one action of its route (the role matrix reads it)."""
 
     def __init__(self, action: Action) -> None:
         self.action = action
 
+
+class Allow(Declares):
+    """A dependency: the current actor, if its role may do ``action`` (else 403)."""
+
     async def __call__(self, actor: CurrentUser) -> Actor:
         require(actor, self.action)
         return actor
+
+
+class BearerFor(Declares):
+    """A dependency: the bearer token as sent (401 without one), for a route that checks
+    it and its role for ``action`` inside its own statement (``GET /orders``: the token,
+    its actor and the orders in one SELECT)."""
+
+    async def __call__(
+        self, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+    ) -> str:
+        if credentials is None or not credentials.credentials:
+            raise Unauthorized(MISSING_TOKEN)
+        return credentials.credentials
 
 
 CanConsult = Annotated[Actor, Depends(Allow(Action.consult))]
@@ -81,6 +99,7 @@ CanOverride = Annotated[Actor, Depends(Allow(Action.override))]
 CanApprove = Annotated[Actor, Depends(Allow(Action.approve))]
 CanRelease = Annotated[Actor, Depends(Allow(Action.release))]
 CanReadOrders = Annotated[Actor, Depends(Allow(Action.read_orders))]
+OrdersBearer = Annotated[str, Depends(BearerFor(Action.read_orders))]
 CanAck = Annotated[Actor, Depends(Allow(Action.ack_order))]
 CanReport = Annotated[Actor, Depends(Allow(Action.report_order))]
 CanReadCompliance = Annotated[Actor, Depends(Allow(Action.read_compliance))]
@@ -109,7 +128,7 @@ def endpoint_action(endpoint: Callable[..., object]) -> Action | None:
             continue
         for meta in get_args(hint)[1:]:
             call = getattr(meta, "dependency", None)
-            if isinstance(call, Allow):
+            if isinstance(call, Declares):
                 return call.action
     return None
 

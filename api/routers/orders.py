@@ -7,29 +7,30 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from api.deps import MAX_ID, CanAck, CanReadOrders, CanReport, Id, SessionDep, StoreDep
+from api.caching import NOT_MODIFIED, etag_matches, not_modified, tag
+from api.deps import (
+    MAX_ID,
+    CanAck,
+    CanReadOrders,
+    CanReport,
+    Id,
+    OrdersBearer,
+    SessionDep,
+    StoreDep,
+)
 from api.streams import order_stream
 from emergency.errors import InputError
+from emergency.service.order_poll import OrderFilter, poll_list, poll_tag
 from emergency.service.orders import (
     acknowledge,
     add_report,
     get_order,
-    list_orders,
     list_reports,
-    orders_etag,
 )
 from emergency.service.views import OrderView, ReportIn, ReportView
 from emergency.vocabulary import OrderStatus
 
 router = APIRouter(prefix="/orders", tags=["orders"])
-
-
-def etag_matches(header: str | None, etag: str) -> bool:
-    """Whether ``If-None-Match`` names ``etag`` (or ``*``); weak tags compare as strong."""
-    if not header:
-        return False
-    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
-    return "*" in tags or etag in tags
 
 
 REPORT_EXAMPLE = {
@@ -42,19 +43,19 @@ REPORT_EXAMPLE = {
 
 
 # The two order reads are what enterprises poll: ``async`` keeps them on the event loop
-# (their few indexed queries are shorter than a hop to a worker thread). Everything that
-# may run long (consultations re-plan) stays a plain ``def`` in the thread pool.
+# (their one or two indexed queries are shorter than a hop to a worker thread). Everything
+# that may run long (consultations re-plan) stays a plain ``def`` in the thread pool.
 @router.get(
     "",
     response_model=list[OrderView],
     summary="Orders (an enterprise: its own)",
-    responses={304: {"description": "unchanged since the `ETag` sent in `If-None-Match`"}},
+    responses={304: NOT_MODIFIED},
 )
 async def get_orders(
     request: Request,
     answer: Response,
     session: SessionDep,
-    actor: CanReadOrders,
+    secret: OrdersBearer,
     response: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="only this response's")
     ] = None,
@@ -68,17 +69,18 @@ async def get_orders(
     """Oldest first. `current` marks the orders in force; a superseded order names the
     order that replaced it (`superseded_by`). The answer carries an `ETag`: a poll that
     sends it back in `If-None-Match` gets 304 with no body while nothing it would list has
-    changed (one aggregate query instead of the list)."""
-    etag = orders_etag(
-        session, actor, response_id=response, source=source, status=status, kind=kind
-    )
-    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
-    if etag_matches(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers=headers)  # type: ignore[return-value]
-    answer.headers.update(headers)
-    return list_orders(
-        session, actor, response_id=response, source=source, status=status, kind=kind
-    )
+    changed. One database statement per poll (the token is checked in it): two when an
+    `If-None-Match` poll finds a change."""
+    wanted = OrderFilter(response_id=response, source=source, status=status, kind=kind)
+    sent = request.headers.get("if-none-match")
+    if sent:
+        tagged = poll_tag(session, secret, wanted)
+        if etag_matches(sent, tagged.etag):
+            return not_modified(tagged.etag)  # type: ignore[return-value]
+    poll = poll_list(session, secret, wanted)
+    tag(answer, poll.etag)
+    assert poll.orders is not None
+    return poll.orders
 
 
 @router.get(

@@ -10,9 +10,9 @@ nothing new.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
@@ -340,39 +340,109 @@ def order_views(session: Session, rows: list[Order]) -> list[OrderView]:
         ).all()
     )
     return [
-        OrderView(
-            id=o.id,
-            kind="staggered" if o.kind == "staggered" else "response",
-            response_id=o.response_id,
-            season_plan_id=o.season_plan_id,
-            season=seasons[o.season_plan_id][0] if o.season_plan_id in seasons else None,
+        view_of(
+            o,
             plan_version=numbers.get(o.plan_id, 0)
             if o.plan_id is not None
             else seasons.get(o.season_plan_id or 0, ("", 0))[1],
-            source=o.source,
+            season=seasons[o.season_plan_id][0] if o.season_plan_id in seasons else None,
             source_name=by_id[o.source].name if o.source in by_id else o.source,
-            measure=MeasureRef(id=o.measure_id, name=o.measure_name),
-            level=o.level,
-            start=o.start,
-            end=o.end,
-            planned_end=o.planned_end,
-            start_at=starts_at(o.start, warnings.get(o.response_id or 0) or {}),
-            end_at=ends_at(o.end),
-            status=OrderStatus(o.status),
-            current=o.status in IN_FORCE,
-            superseded_by=o.superseded_by,
-            fixed=o.fixed,
-            expected_cut_kg_d=PollutantAmounts(**o.expected_cut_kg_d),
-            allowed_load=o.allowed_load,
-            allowed_load_total=o.allowed_load_total,
-            issued_at=o.issued_at,
-            acknowledged_at=o.acknowledged_at,
-            closed_at=o.closed_at,
+            warning=warnings.get(o.response_id or 0) or {},
             reports=reports.get(o.id, 0),
             history=history[o.id],
         )
         for o in rows
     ]
+
+
+class OrderRow(Protocol):
+    """The columns of an order a view shows: a stored :class:`Order`, or the same columns
+    selected with the same names (emergency.service.order_poll)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def response_id(self) -> int | None: ...
+    @property
+    def season_plan_id(self) -> int | None: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def measure_id(self) -> str: ...
+    @property
+    def measure_name(self) -> str: ...
+    @property
+    def level(self) -> str: ...
+    @property
+    def start(self) -> dt.date: ...
+    @property
+    def end(self) -> dt.date | None: ...
+    @property
+    def planned_end(self) -> dt.date: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def superseded_by(self) -> int | None: ...
+    @property
+    def fixed(self) -> str: ...
+    @property
+    def expected_cut_kg_d(self) -> dict[str, Any]: ...
+    @property
+    def allowed_load(self) -> dict[str, Any]: ...
+    @property
+    def allowed_load_total(self) -> float: ...
+    @property
+    def issued_at(self) -> dt.datetime: ...
+    @property
+    def acknowledged_at(self) -> dt.datetime | None: ...
+    @property
+    def closed_at(self) -> dt.datetime | None: ...
+
+
+def view_of(
+    o: OrderRow,
+    *,
+    plan_version: int,
+    season: str | None,
+    source_name: str,
+    warning: Mapping[str, Any],
+    reports: int,
+    history: list[OrderEventView],
+) -> OrderView:
+    """The view of one order, given what it shows from elsewhere: its plan version's
+    number, its season, its source's name, its response's warning (the start hour), the
+    number of its reports and its history."""
+    return OrderView(
+        id=o.id,
+        kind="staggered" if o.kind == "staggered" else "response",
+        response_id=o.response_id,
+        season_plan_id=o.season_plan_id,
+        season=season,
+        plan_version=plan_version,
+        source=o.source,
+        source_name=source_name,
+        measure=MeasureRef(id=o.measure_id, name=o.measure_name),
+        level=o.level,
+        start=o.start,
+        end=o.end,
+        planned_end=o.planned_end,
+        start_at=starts_at(o.start, warning),
+        end_at=ends_at(o.end),
+        status=OrderStatus(o.status),
+        current=o.status in IN_FORCE,
+        superseded_by=o.superseded_by,
+        fixed=o.fixed,
+        expected_cut_kg_d=PollutantAmounts(**o.expected_cut_kg_d),
+        allowed_load=o.allowed_load,
+        allowed_load_total=o.allowed_load_total,
+        issued_at=o.issued_at,
+        acknowledged_at=o.acknowledged_at,
+        closed_at=o.closed_at,
+        reports=reports,
+        history=history,
+    )
 
 
 def issued_per_version(
@@ -451,41 +521,6 @@ def _orders_query(
     if status:
         query = query.where(Order.status == status)
     return query
-
-
-def orders_etag(
-    session: Session,
-    actor: Actor,
-    *,
-    response_id: int | None = None,
-    source: str | None = None,
-    status: str | None = None,
-    kind: str | None = None,
-) -> str:
-    """A fingerprint of what :func:`list_orders` gives for the same arguments, from one
-    aggregate query: the orders' number, ids and versions (an order's every change bumps
-    its version), the newest entry of their history and of their reports, their responses'
-    versions (a warning's start hour shows in the orders) and the data folder's key (the
-    sources' names). Equal fingerprints, equal lists: a poll answered 304 is current."""
-    require(actor, Action.read_orders)
-    chosen = _orders_query(
-        actor, response_id=response_id, source=source, status=status, kind=kind
-    ).subquery()
-    ids = select(chosen.c.id)
-    row = session.execute(
-        select(
-            func.count(chosen.c.id),
-            func.coalesce(func.max(chosen.c.id), 0),
-            func.coalesce(func.sum(chosen.c.version), 0),
-            select(func.max(OrderEvent.id)).where(OrderEvent.order_id.in_(ids)).scalar_subquery(),
-            select(func.max(Report.id)).where(Report.order_id.in_(ids)).scalar_subquery(),
-            select(func.sum(Response.version))
-            .where(Response.id.in_(select(chosen.c.response_id)))
-            .scalar_subquery(),
-        )
-    ).one()
-    seen = "|".join(str(v) for v in (*row, loaded_data(session).key, actor.label))
-    return '"' + hashlib.sha256(seen.encode()).hexdigest()[:32] + '"'
 
 
 def get_order(session: Session, actor: Actor, order_id: int) -> OrderView:

@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+from typing import Protocol
 
 from pydantic import BaseModel
 from sqlalchemy import select, update
@@ -27,6 +28,7 @@ from emergency.store.models import ApiToken, WebSession
 TOKEN_PREFIX = "em_"
 INVALID_TOKEN = "invalid or revoked token"
 """The one message for an unknown, revoked or expired token (it does not say which)."""
+MISSING_TOKEN = "missing bearer token"
 DURATION_UNITS = {"d": "days", "h": "hours", "m": "minutes"}
 
 
@@ -167,7 +169,7 @@ def authenticate(session: Session, secret: str | None) -> Actor:
         which).
     """
     if not secret:
-        raise Unauthorized("missing bearer token")
+        raise Unauthorized(MISSING_TOKEN)
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
     return _actor(session, row)
 
@@ -183,10 +185,39 @@ def token_actor(session: Session, token_id: int) -> Actor:
     return _actor(session, session.get(ApiToken, token_id))
 
 
-def _actor(session: Session, row: ApiToken | None) -> Actor:
+class TokenRow(Protocol):
+    """What deciding on a token reads: a stored :class:`ApiToken`, or the same columns
+    selected with the same names (a statement that checks the token on its way)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def enterprise_id(self) -> str | None: ...
+    @property
+    def revoked_at(self) -> dt.datetime | None: ...
+    @property
+    def expires_at(self) -> dt.datetime | None: ...
+
+
+def _actor(session: Session, row: TokenRow | None) -> Actor:
+    return token_holder(row, store_of(session).config.now())
+
+
+def token_holder(row: TokenRow | None, now: dt.datetime) -> Actor:
+    """The actor of a stored token at ``now``.
+
+    Raises
+    ------
+    Unauthorized
+        No such token, or it is revoked or expired at ``now`` (one message for all).
+    """
     if row is None or row.revoked_at is not None:
         raise Unauthorized(INVALID_TOKEN)
-    if row.expires_at is not None and store_of(session).config.now() >= row.expires_at:
+    if row.expires_at is not None and now >= row.expires_at:
         raise Unauthorized(INVALID_TOKEN)
     return Actor(
         name=row.name, role=Role(row.role), enterprise_id=row.enterprise_id, token_id=row.id

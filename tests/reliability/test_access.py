@@ -28,7 +28,7 @@ from sqlalchemy import String, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import JSON
 
-from api.deps import Allow
+from api.deps import Declares
 from api.main import create_app
 from emergency.service.access import PERMISSIONS, SYSTEM, Action, Role
 from emergency.service.enterprises import open_store
@@ -187,12 +187,13 @@ QUERIES = {
 
 
 def declared_action(route: APIRoute) -> Action | None:
-    """The action a route's ``Allow`` dependency declares (None: a public route)."""
+    """The action a route's ``Allow`` (or ``BearerFor``) dependency declares (None: a public
+    route)."""
     actions = set()
     stack = list(route.dependant.dependencies)
     while stack:
         dependency = stack.pop()
-        if isinstance(dependency.call, Allow):
+        if isinstance(dependency.call, Declares):
             actions.add(dependency.call.action)
         stack.extend(dependency.dependencies)
     assert len(actions) <= 1, f"{route.path} declares {actions}"
