@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import Response
+from fastapi import Request, Response
 from sqlalchemy.orm import Session
 
+from api.caching import conditional
 from emergency.export import to_csv, to_xlsx
 from emergency.service.access import Actor
+from emergency.service.etags import response_plan_etag
 from emergency.service.planning import loaded_data
 from emergency.service.report import report_xlsx
 from emergency.service.responses import get_plan
+from emergency.service.stored_plans import plan_ref
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -38,6 +41,7 @@ def download_language(accept_language: str | None) -> str:
 
 
 def plan_download(
+    request: Request,
     session: Session,
     actor: Actor,
     response_id: int,
@@ -46,20 +50,25 @@ def plan_download(
     lang: str = "en",
 ) -> Response:
     """A plan version of a response as an attachment named ``response-<id>.<fmt>``, headers
-    in ``lang`` (a Chinese CSV starts with a byte-order mark, for Excel)."""
-    plan = get_plan(session, actor, response_id, version=version)
-    dataset = loaded_data(session).dataset
-    if fmt == "csv":
-        text = to_csv(plan, dataset, lang)
-        body: str | bytes = "\ufeff" + text if lang == "zh" else text
-        media = "text/csv; charset=utf-8"
-    else:
-        body, media = to_xlsx(plan, dataset, lang), XLSX
-    return Response(
-        body,
-        media_type=media,
-        headers={"Content-Disposition": f'attachment; filename="response-{response_id}.{fmt}"'},
-    )
+    in ``lang`` (a Chinese CSV starts with a byte-order mark, for Excel). With an ETag of
+    the stored version, the format, the language and the data it names things from: 304
+    on ``If-None-Match`` (after the access check)."""
+    ref = plan_ref(session, actor, response_id, version, with_data_key=True)
+
+    def answer() -> Response:
+        plan = get_plan(session, actor, response_id, version=ref.number)
+        dataset = loaded_data(session).dataset
+        if fmt == "csv":
+            text = to_csv(plan, dataset, lang)
+            body: str | bytes = "\ufeff" + text if lang == "zh" else text
+            media = "text/csv; charset=utf-8"
+        else:
+            body, media = to_xlsx(plan, dataset, lang), XLSX
+        disposition = f'attachment; filename="response-{response_id}.{fmt}"'
+        return Response(body, media_type=media, headers={"Content-Disposition": disposition})
+
+    tag = response_plan_etag(ref, fmt, lang, ref.data_key)
+    return conditional(request, tag, answer, vary="Accept-Language")
 
 
 def report_download(

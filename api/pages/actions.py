@@ -283,15 +283,15 @@ Version = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 @router.get("/responses/{response_id}/plan.csv")
 def download_csv(
-    session: SessionDep, actor: CanView, response_id: Id, version: Version = None
+    request: Request, session: SessionDep, actor: CanView, response_id: Id, version: Version = None
 ) -> Response:
     """The list as CSV (the same file as the API's ``plan.csv``)."""
-    return plan_download(session, actor, response_id, "csv", version)
+    return plan_download(request, session, actor, response_id, "csv", version)
 
 
 @router.get("/responses/{response_id}/plan.xlsx")
 def download_xlsx(
-    session: SessionDep, actor: CanView, response_id: Id, version: Version = None
+    request: Request, session: SessionDep, actor: CanView, response_id: Id, version: Version = None
 ) -> Response:
     """The list as an Excel workbook (the same file as the API's ``plan.xlsx``)."""
-    return plan_download(session, actor, response_id, "xlsx", version)
+    return plan_download(request, session, actor, response_id, "xlsx", version)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, TypeAdapter
 
+from api.caching import NOT_MODIFIED, conditional
 from api.deps import (
     CanReadEnterprises,
     CanReadPlan,
@@ -15,6 +17,7 @@ from api.deps import (
     SessionDep,
 )
 from emergency.service.enterprises import get_plan_document, list_enterprises
+from emergency.service.etags import enterprise_plan_etag
 from emergency.service.plan_review import (
     approve_plan_version,
     get_plan_version,
@@ -44,6 +47,15 @@ levels: {orange: stop-sinter, red: stop-sinter}
 """
 
 
+SUBMISSIONS = TypeAdapter(list[PlanSubmission])
+
+
+def json_answer(model: BaseModel) -> Response:
+    """The JSON FastAPI would write for ``model`` (these routes answer a Response, to carry
+    their ETag)."""
+    return Response(model.model_dump_json(by_alias=True), media_type="application/json")
+
+
 async def raw_body(request: Request) -> bytes:
     return await request.body()
 
@@ -63,10 +75,20 @@ def get_enterprises(
 
 
 @router.get(
-    "/{enterprise_id}/plan", response_model=PlanDocument, summary="An enterprise's plan in force"
+    "/{enterprise_id}/plan",
+    response_model=PlanDocument,
+    summary="An enterprise's plan in force",
+    responses={304: NOT_MODIFIED},
 )
-def get_plan(session: SessionDep, actor: CanReadPlan, enterprise_id: str) -> PlanDocument:
-    return get_plan_document(session, actor, enterprise_id)
+def get_plan(
+    request: Request, session: SessionDep, actor: CanReadPlan, enterprise_id: str
+) -> Response:
+    """With an `ETag` of the plan file in force and the data it is read with: 304 on
+    `If-None-Match` while neither changed."""
+    tag = enterprise_plan_etag(session, actor, enterprise_id, "plan")
+    return conditional(
+        request, tag, lambda: json_answer(get_plan_document(session, actor, enterprise_id))
+    )
 
 
 @router.put(
@@ -106,22 +128,41 @@ def put_enterprise_plan(
     "/{enterprise_id}/plan/versions",
     response_model=list[PlanSubmission],
     summary="An enterprise's plan versions and their review, newest first",
+    responses={304: NOT_MODIFIED},
 )
 def get_plan_versions(
-    session: SessionDep, actor: CanReadPlan, enterprise_id: str
-) -> list[PlanSubmission]:
-    return list_plan_versions(session, actor, enterprise_id)
+    request: Request, session: SessionDep, actor: CanReadPlan, enterprise_id: str
+) -> Response:
+    """With an `ETag` (the versions, their reviews, the plan in force): 304 on
+    `If-None-Match` while none changed."""
+    tag = enterprise_plan_etag(session, actor, enterprise_id, "versions")
+    return conditional(
+        request,
+        tag,
+        lambda: Response(
+            SUBMISSIONS.dump_json(list_plan_versions(session, actor, enterprise_id), by_alias=True),
+            media_type="application/json",
+        ),
+    )
 
 
 @router.get(
     "/{enterprise_id}/plan/versions/{number}",
     response_model=PlanSubmissionDetail,
     summary="One plan version: text, differences from the plan in force, effect per level",
+    responses={304: NOT_MODIFIED},
 )
 def get_enterprise_plan_version(
-    session: SessionDep, actor: CanReadPlan, enterprise_id: str, number: Id
-) -> PlanSubmissionDetail:
-    return get_plan_version(session, actor, enterprise_id, number)
+    request: Request, session: SessionDep, actor: CanReadPlan, enterprise_id: str, number: Id
+) -> Response:
+    """With an `ETag` (the version and its review, the plan in force and the data the
+    effect is computed with): 304 on `If-None-Match` while none changed."""
+    tag = enterprise_plan_etag(session, actor, enterprise_id, "version", number)
+    return conditional(
+        request,
+        tag,
+        lambda: json_answer(get_plan_version(session, actor, enterprise_id, number)),
+    )
 
 
 @router.post(

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Header, Query, Response
+from fastapi import APIRouter, Body, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.caching import NOT_MODIFIED, conditional
 from api.deps import MAX_ID, CanApprove, CanOverride, CanReadResponses, CanRelease, Id, SessionDep
 from api.downloads import XLSX, download_language, plan_download, report_download
+from emergency.service.etags import response_plan_etag
 from emergency.service.orders import approve
 from emergency.service.overrides import add_override, remove_override
 from emergency.service.responses import (
-    get_plan_json,
     get_response_detail,
     list_responses,
     release,
 )
+from emergency.service.stored_plans import plan_json, plan_ref
 from emergency.service.views import (
     ApprovalResult,
     OverrideIn,
@@ -64,49 +66,69 @@ def get_response(session: SessionDep, actor: CanReadResponses, response_id: Id) 
     return get_response_detail(session, actor, response_id)
 
 
-@router.get("/{response_id}/plan", response_model=ResponsePlan, summary="The curtailment list")
+@router.get(
+    "/{response_id}/plan",
+    response_model=ResponsePlan,
+    summary="The curtailment list",
+    responses={304: NOT_MODIFIED},
+)
 def get_response_plan(
-    session: SessionDep, actor: CanReadResponses, response_id: Id, version: Version = None
+    request: Request,
+    session: SessionDep,
+    actor: CanReadResponses,
+    response_id: Id,
+    version: Version = None,
 ) -> Response:
     """The plan object (docs/FORMATS.md) of the whole response; days already behind a
-    change are kept as they were planned."""
+    change are kept as they were planned. The answer carries an `ETag` of the stored plan
+    version (`Cache-Control: private, no-cache`): `If-None-Match` with it is answered 304
+    while the version asked for is the same — for `?version=N`, always (a stored version
+    never changes)."""
+    ref = plan_ref(session, actor, response_id, version)
     # the JSON of a stored version, cached: no per-request validation and serialisation
-    plan = get_plan_json(session, actor, response_id, version=version)
-    return Response(plan, media_type="application/json")
+    return conditional(
+        request,
+        response_plan_etag(ref),
+        lambda: Response(plan_json(session, ref), media_type="application/json"),
+    )
 
 
 @router.get(
     "/{response_id}/plan.csv",
     summary="The curtailment list as CSV",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}}}},
+    responses={200: {"content": {"text/csv": {}}}, 304: NOT_MODIFIED},
 )
 def get_response_plan_csv(
     session: SessionDep,
     actor: CanReadResponses,
     response_id: Id,
+    request: Request,
     version: Version = None,
     accept_language: AcceptLanguage = None,
 ) -> Response:
+    """With an `ETag` (the stored version, the language): 304 on `If-None-Match`."""
     lang = download_language(accept_language)
-    return plan_download(session, actor, response_id, "csv", version, lang)
+    return plan_download(request, session, actor, response_id, "csv", version, lang)
 
 
 @router.get(
     "/{response_id}/plan.xlsx",
     summary="The curtailment list as an Excel workbook",
     response_class=Response,
-    responses={200: {"content": {XLSX: {}}}},
+    responses={200: {"content": {XLSX: {}}}, 304: NOT_MODIFIED},
 )
 def get_response_plan_xlsx(
     session: SessionDep,
     actor: CanReadResponses,
     response_id: Id,
+    request: Request,
     version: Version = None,
     accept_language: AcceptLanguage = None,
 ) -> Response:
+    """With an `ETag` (the stored version, the language): 304 on `If-None-Match`."""
     lang = download_language(accept_language)
-    return plan_download(session, actor, response_id, "xlsx", version, lang)
+    return plan_download(request, session, actor, response_id, "xlsx", version, lang)
 
 
 @router.get(

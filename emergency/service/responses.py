@@ -3,27 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections import Counter, OrderedDict
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from emergency.notify.outbox import warning_event
 from emergency.service.access import Action, Actor, require
 from emergency.service.audit import record
-from emergency.service.errors import Conflict, NotFound
+from emergency.service.errors import Conflict
 from emergency.service.keyperiods import open_due_key_period
 from emergency.service.orders import lift_all
 from emergency.service.periods import ends_at, starts_at
 from emergency.service.planning import (
-    current_plan,
     get_response,
     loaded_data,
     open_response,
     plan_row,
 )
+from emergency.service.stored_plans import PlanFacts, plan_facts
 from emergency.service.uow import commit, raced
 from emergency.service.views import (
     OverrideView,
@@ -85,8 +84,9 @@ def release_response(
     return lifted
 
 
-def _summary(session: Session, response: Response) -> dict[str, object]:
-    plan = current_plan(session, response)
+def _summary(response: Response, facts: Mapping[int, PlanFacts] | None = None) -> dict[str, object]:
+    """``facts``: the facts of the response's current plan version, by its number."""
+    plan = (facts or {}).get(response.plan_number)
     return {
         "id": response.id,
         "status": response.status,
@@ -107,6 +107,20 @@ def _summary(session: Session, response: Response) -> dict[str, object]:
     }
 
 
+def _current_facts(session: Session, responses: list[Response]) -> dict[int, PlanFacts]:
+    """The facts of each response's current plan version, by response id."""
+    rows = session.execute(
+        select(ResponsePlanRow.response_id, ResponsePlanRow.id)
+        .join(Response, Response.id == ResponsePlanRow.response_id)
+        .where(
+            ResponsePlanRow.response_id.in_([r.id for r in responses]),
+            ResponsePlanRow.number == Response.plan_number,
+        )
+    ).all()
+    facts = plan_facts(session, [row_id for _, row_id in rows])
+    return {response_id: facts[row_id] for response_id, row_id in rows if row_id in facts}
+
+
 def list_responses(
     session: Session, actor: Actor, *, status: str | None = None
 ) -> list[ResponseSummary]:
@@ -115,7 +129,14 @@ def list_responses(
     query = select(Response).order_by(Response.id.desc())
     if status:
         query = query.where(Response.status == status)
-    return [ResponseSummary.model_validate(_summary(session, r)) for r in session.scalars(query)]
+    rows = list(session.scalars(query))
+    facts = _current_facts(session, rows)
+    return [
+        ResponseSummary.model_validate(
+            _summary(r, {r.plan_number: facts[r.id]} if r.id in facts else None)
+        )
+        for r in rows
+    ]
 
 
 def get_response_detail(session: Session, actor: Actor, response_id: int) -> ResponseDetail:
@@ -124,39 +145,50 @@ def get_response_detail(session: Session, actor: Actor, response_id: int) -> Res
     approved = set(
         session.scalars(select(Approval.plan_id).where(Approval.response_id == response.id))
     )
-    plans = []
-    for row in session.scalars(
-        select(ResponsePlanRow)
+    versions = session.execute(
+        select(
+            ResponsePlanRow.id,
+            ResponsePlanRow.number,
+            ResponsePlanRow.created_at,
+            ResponsePlanRow.created_by,
+            ResponsePlanRow.reason,
+            ResponsePlanRow.effective_from,
+            ResponsePlanRow.data_key,
+        )
         .where(ResponsePlanRow.response_id == response.id)
         .order_by(ResponsePlanRow.number)
-    ):
-        plan = ResponsePlan.model_validate(row.plan)
-        plans.append(
-            PlanVersionView(
-                number=row.number,
-                created_at=row.created_at,
-                created_by=row.created_by,
-                reason=row.reason,
-                effective_from=row.effective_from,
-                status=plan.status,
-                total_cost_yuan=plan.total_cost_yuan,
-                approved=row.id in approved,
-                data_key=row.data_key,
-            )
+    ).all()
+    facts = plan_facts(session, [v.id for v in versions])
+    plans = [
+        PlanVersionView(
+            number=v.number,
+            created_at=v.created_at,
+            created_by=v.created_by,
+            reason=v.reason,
+            effective_from=v.effective_from,
+            status=facts[v.id].status,
+            total_cost_yuan=facts[v.id].total_cost_yuan,
+            approved=v.id in approved,
+            data_key=v.data_key,
         )
+        for v in versions
+    ]
     overrides = session.scalars(
         select(OverrideRow).where(OverrideRow.response_id == response.id).order_by(OverrideRow.id)
     )
-    statuses = Counter(
-        session.scalars(select(Order.status).where(Order.response_id == response.id))
-    )
+    statuses = session.execute(
+        select(Order.status, func.count(Order.id))
+        .where(Order.response_id == response.id)
+        .group_by(Order.status)
+    ).all()
+    by_number = {v.number: facts[v.id] for v in versions}
     return ResponseDetail.model_validate(
         {
-            **_summary(session, response),
+            **_summary(response, by_number),
             "warning": WarningDecision.model_validate(response.warning),
             "plans": plans,
             "overrides": [OverrideView.model_validate(o, from_attributes=True) for o in overrides],
-            "orders_by_status": dict(sorted(statuses.items())),
+            "orders_by_status": {status: int(n) for status, n in sorted(statuses)},
         }
     )
 
@@ -170,49 +202,6 @@ def get_plan(
     if response.plan_number == 0:
         raise Conflict(f"response {response_id} has no plan yet")
     return ResponsePlan.model_validate(plan_row(session, response, version).plan)
-
-
-PLAN_JSON_CACHE = 16
-"""Plan versions whose JSON each process keeps (a 400-source city's plan is ~0.5 MB)."""
-_plan_json: OrderedDict[tuple[str, int], bytes] = OrderedDict()
-_plan_json_lock = threading.Lock()
-
-
-def get_plan_json(
-    session: Session, actor: Actor, response_id: int, *, version: int | None = None
-) -> bytes:
-    """:func:`get_plan` as JSON, cached per process by plan version.
-
-    A stored plan version never changes, so its JSON is read, validated and serialised
-    once, not per request: reading the 0.5 MB plan of the bundled city cost ~45 ms of CPU
-    per request, now one small query.
-    """
-    require(actor, Action.read_responses)
-    response = get_response(session, response_id)
-    if response.plan_number == 0:
-        raise Conflict(f"response {response_id} has no plan yet")
-    wanted = response.plan_number if version is None else version
-    row_id = session.scalar(
-        select(ResponsePlanRow.id).where(
-            ResponsePlanRow.response_id == response.id, ResponsePlanRow.number == wanted
-        )
-    )
-    if row_id is None:
-        raise NotFound(f"plan version {wanted} of response {response.id} not found")
-    key = (store_of(session).url, row_id)
-    with _plan_json_lock:
-        cached = _plan_json.get(key)
-        if cached is not None:
-            _plan_json.move_to_end(key)
-            return cached
-    row = session.get(ResponsePlanRow, row_id)
-    assert row is not None
-    data = ResponsePlan.model_validate(row.plan).model_dump_json().encode()
-    with _plan_json_lock:
-        _plan_json[key] = data
-        while len(_plan_json) > PLAN_JSON_CACHE:
-            _plan_json.popitem(last=False)
-    return data
 
 
 def release(session: Session, actor: Actor, response_id: int, *, note: str = "") -> ResponseDetail:
