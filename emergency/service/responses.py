@@ -153,7 +153,6 @@ def get_response_detail(session: Session, actor: Actor, response_id: int) -> Res
             ResponsePlanRow.created_by,
             ResponsePlanRow.reason,
             ResponsePlanRow.effective_from,
-            ResponsePlanRow.data_key,
         )
         .where(ResponsePlanRow.response_id == response.id)
         .order_by(ResponsePlanRow.number)
@@ -169,7 +168,7 @@ def get_response_detail(session: Session, actor: Actor, response_id: int) -> Res
             status=facts[v.id].status,
             total_cost_yuan=facts[v.id].total_cost_yuan,
             approved=v.id in approved,
-            data_key=v.data_key,
+            data_key=facts[v.id].data_key,
         )
         for v in versions
     ]

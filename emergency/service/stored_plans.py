@@ -142,10 +142,12 @@ def plan_json(session: Session, ref: PlanRef) -> bytes:
 
 @dataclass(frozen=True)
 class PlanFacts:
-    """What lists of plan versions show of a stored plan (never read whole for them)."""
+    """What lists of plan versions show of a stored plan (never read whole for them), and
+    its ``data_key`` (stored after the plan: SQLite walks the plan's 13 MB to reach it)."""
 
     status: str
     total_cost_yuan: float
+    data_key: str | None
 
 
 FACTS_CACHE = 4096
@@ -173,11 +175,13 @@ def plan_facts(session: Session, row_ids: Iterable[int]) -> dict[int, PlanFacts]
             ResponsePlanRow.id,
             ResponsePlanRow.plan["status"].as_string(),
             ResponsePlanRow.plan["total_cost_yuan"].as_float(),
+            ResponsePlanRow.data_key,
         ).where(ResponsePlanRow.id.in_(missing))
     ).all()
     with _facts_lock:
-        for row_id, status, cost in read:
-            out[row_id] = _facts[(url, row_id)] = PlanFacts(str(status), float(cost or 0.0))
+        for row_id, status, cost, key in read:
+            facts = PlanFacts(str(status), float(cost or 0.0), key)
+            out[row_id] = _facts[(url, row_id)] = facts
         while len(_facts) > FACTS_CACHE:
             _facts.popitem(last=False)
     return out
