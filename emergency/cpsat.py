@@ -72,6 +72,7 @@ def run(
     give_up_s: float | None = None,
     *,
     whole_lp: bool = False,
+    dual_presolve: bool = True,
     watch: Watch | None = None,
     gap_limit: float = 0.0,
 ) -> tuple[cp_model.CpSolver, str]:
@@ -82,10 +83,12 @@ def run(
     ``feasible``, ``infeasible`` or ``unknown`` (no solution within the time limit).
     With ``give_up_s``, the search stops after that many seconds if it has found no
     solution by then. With ``whole_lp``, every row is in the LP from the start (not added
-    lazily as it is violated) and presolve keeps every feasible solution (no dual
-    reductions): on a response's model of 20,000 sources this brings CP-SAT's first strong
-    bound from about 25 s to about 10 s (its dual reductions add hundreds of thousands of
-    implications that slow everything after them). ``watch`` is told of every new solution
+    lazily as it is violated); without ``dual_presolve``, presolve keeps every feasible
+    solution (no dual reductions). Both together bring CP-SAT's first strong bound on a
+    stationary response of 20,000 sources from about 25 s to about 10 s (the dual
+    reductions add hundreds of thousands of implications that slow everything after
+    them); on models whose days are linked by stops the dual reductions pay, and those
+    keep them (bench/RESULTS.md). ``watch`` is told of every new solution
     and bound; the search ends once a list is proven within ``gap_limit`` (relative) of the
     bound — CP-SAT then says ``optimal``: read the bound, not the status.
     """
@@ -100,6 +103,7 @@ def run(
         p.relative_gap_limit = gap_limit
     if whole_lp:
         p.add_lp_constraints_lazily = False
+    if not dual_presolve:
         p.keep_all_feasible_solutions_in_presolve = True
     seen = _Found(watch)
     if watch is not None:
@@ -199,7 +203,11 @@ def solve_cpsat(
             watch(cost / obj_scale + const, bound / obj_scale + const)
 
     left = max(0.05, time_limit_s - (time.perf_counter() - began))
-    solver, name = run(model, left, whole_lp=True, watch=told, gap_limit=gap_limit)
+    # Days linked by stops (start variables): the dual reductions pay there.
+    linked = any(k[0] == "start" for k in linear.binaries)
+    solver, name = run(
+        model, left, whole_lp=True, dual_presolve=linked, watch=told, gap_limit=gap_limit
+    )
     values: dict[Key, int] = {}
     obj, bound = 0, 0.0
     if name in ("optimal", "feasible"):

@@ -99,7 +99,9 @@ def plan_response(
 
 
 def _amounts(values: Sequence[float]) -> PollutantAmounts:
-    return PollutantAmounts(
+    # Built from the instance's own floats, not from input: no validation needed (a list
+    # of 50,000 sources makes hundreds of thousands of these).
+    return PollutantAmounts.model_construct(
         **{p: round(float(v), 6) for p, v in zip(POLLUTANTS, values, strict=True)}
     )
 
@@ -187,7 +189,7 @@ def _assignments(inst: Instance, solved: Solved) -> list[Assignment]:
                 continue
             floor = src.options[src.floor[d]]
             out.append(
-                Assignment(
+                Assignment.model_construct(  # the engine's own values (see _amounts)
                     source=src.id,
                     date=inst.dates[d],
                     measure=opt.id,
