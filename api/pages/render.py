@@ -18,6 +18,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from api.pages.auth import csrf_token, pop_flash
+from emergency import __version__
 from emergency.names import (
     ORDER_STATUS_ZH,
     label,
@@ -128,6 +129,17 @@ def static_version() -> str:
     """A short hash of the static files: a new release is never served stale CSS."""
     digest = hashlib.sha256()
     for path in sorted(STATIC_DIR.glob("*")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
+@cache
+def pages_version() -> str:
+    """A short hash of the templates, the static files and the release: part of every
+    page's ETag, so a new release never answers 304 with an old page."""
+    digest = hashlib.sha256(f"{__version__}|{static_version()}".encode())
+    for path in sorted(TEMPLATES_DIR.glob("*")):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:10]

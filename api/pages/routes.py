@@ -10,19 +10,21 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
+from api.caching import REVALIDATE, etag_matches, not_modified
 from api.deps import MAX_ID, Id, SessionDep
 from api.downloads import report_download
 from api.pages import views
-from api.pages.auth import CanSupervise, CanView, PageActor
-from api.pages.charts import target_charts
+from api.pages.auth import FLASH_COOKIE, CanSupervise, CanView, PageActor, csrf_token
 from api.pages.errors import PageRoute
-from api.pages.render import render
+from api.pages.plan_list import material, page_of
+from api.pages.render import SECURITY_HEADERS, pages_version, render
 from api.pages.source import source_page
 from api.pages.svgmap import MapLegend, source_map
 from api.pages.timeline import timeline
 from emergency.notify.deliveries import delivery_summaries
 from emergency.service.access import Action, allowed
 from emergency.service.compliance import compliance
+from emergency.service.etags import etag
 from emergency.service.orders import list_orders
 from emergency.service.planning import loaded_data
 from emergency.service.responses import (
@@ -31,6 +33,7 @@ from emergency.service.responses import (
     list_responses,
     public_warning,
 )
+from emergency.service.stored_plans import plan_ref
 from emergency.store.db import store_of
 from emergency.vocabulary import OrderStatus
 
@@ -38,6 +41,15 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 Version = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 """A plan version: outside 1..MAX_ID a 404 page (it cannot exist), never a query."""
+PageNumber = Annotated[int, Query(ge=1, le=MAX_ID)]
+"""A page of the list (from 1; past the last page: the last page)."""
+
+
+def tag_page(page: Response, tag: str) -> Response:
+    """A page that may be kept by the browser, revalidated on every use (``ETag``)."""
+    page.headers["ETag"] = tag
+    page.headers["Cache-Control"] = REVALIDATE
+    return page
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -89,11 +101,23 @@ def plan_page(
     deepened: str = "",
     sort: str = views.DEFAULT_SORT,
     order: str = "",
-) -> HTMLResponse:
-    """清单 Curtailment list: filters, sorting, totals against targets, costs."""
+    page: PageNumber = 1,
+) -> Response:
+    """清单 Curtailment list: filters, sorting, totals against targets, costs; the rows that
+    pass the filters in pages of ``PAGE_ROWS``. With an ETag (the response's state, the
+    plan version shown, the data, the session, the query): 304 on ``If-None-Match``."""
+    ref = plan_ref(session, actor, response_id, version, with_data_key=True)
+    tag = None
+    if not request.cookies.get(FLASH_COOKIE):  # a page showing a flash is never kept
+        tag = etag(
+            "list-page", ref.response_version, ref.current, ref.stamp, ref.data_key,
+            csrf_token(request), request.url.query, pages_version(),
+        )  # fmt: skip
+        if etag_matches(request.headers.get("if-none-match"), tag):
+            return not_modified(tag, headers=SECURITY_HEADERS)
     detail = get_response_detail(session, actor, response_id)
-    plan = get_plan(session, actor, response_id, version=version)
-    dataset = loaded_data(session).dataset
+    made = material(session, actor, ref)
+    plan = made.plan
     filters = views.Filters(
         district=district,
         industry=industry,
@@ -108,12 +132,9 @@ def plan_page(
     chosen_day = views.parse_day(filters.day, plan)
     if chosen_day is None:
         filters.day = ""
-    all_rows = views.list_rows(plan, dataset)
-    rows = views.apply(
-        views.list_rows(plan, dataset, chosen_day) if chosen_day else all_rows, filters
-    )
-    version_shown = version or detail.plan_version
-    return render(
+    passed = made.passing(chosen_day, filters)
+    shown = page_of(passed, page)
+    answer = render(
         request,
         "plan.html",
         {
@@ -121,20 +142,22 @@ def plan_page(
             "response_id": response_id,
             "detail": detail,
             "plan": plan,
-            "version": version_shown,
-            "current": version_shown == detail.plan_version,
+            "version": ref.number,
+            "current": ref.number == detail.plan_version,
             "filters": filters,
-            "options": views.options(all_rows, plan),
-            "rows": rows,
-            "totals": views.totals(rows),
-            "all_totals": views.totals(all_rows),
-            "charts": target_charts(plan),
+            "options": made.options,
+            "rows": shown.rows,
+            "page": shown,
+            "totals": made.totals(chosen_day, filters, passed),
+            "all_totals": made.all_totals,
+            "charts": made.charts,
             "sort_keys": views.SORT_KEYS,
             "can_override": allowed(actor, Action.override) and detail.status == "open",
             "can_approve": allowed(actor, Action.approve) and detail.status == "open",
             "can_release": allowed(actor, Action.release) and detail.status == "open",
         },
     )
+    return tag_page(answer, tag) if tag else answer
 
 
 @router.get("/responses/{response_id}/sources/{source_id}", response_class=HTMLResponse)

@@ -112,9 +112,12 @@ class Filters:
 
     @property
     def active(self) -> bool:
-        return any((self.district, self.industry, self.grade, self.kind, self.day, self.q)) or (
-            self.deepened
-        )
+        return self.narrows or bool(self.day)
+
+    @property
+    def narrows(self) -> bool:
+        """Whether some rows of the day (or of all days) may not pass."""
+        return any((self.district, self.industry, self.grade, self.kind, self.q)) or (self.deepened)
 
     def query(self, **changes: str) -> str:
         """The query string of these filters with ``changes`` applied (for links)."""
@@ -133,6 +136,10 @@ class Filters:
         }
         values.update(changes)
         return urlencode({k: v for k, v in values.items() if v})
+
+    def page_link(self, number: int) -> str:
+        """The query string of page ``number`` of the list these filters give."""
+        return self.query(page=str(number)) if number > 1 else self.query()
 
     def sort_link(self, key: str) -> str:
         """The link of a column header: sort by ``key``, or flip the order if it already is."""
@@ -240,8 +247,15 @@ def parse_day(value: str, plan: ResponsePlan) -> dt.date | None:
 
 def apply(rows: Iterable[ListRow], f: Filters) -> list[ListRow]:
     """Filter and sort rows as the query asks."""
+    return sort_rows(keep(rows, f), f)
+
+
+def keep(rows: Iterable[ListRow], f: Filters) -> list[ListRow]:
+    """The rows that pass the filters (their order kept)."""
+    if not f.narrows:
+        return list(rows)
     q = f.q.casefold()
-    kept = [
+    return [
         r
         for r in rows
         if (not f.district or r.district == f.district)
@@ -251,8 +265,11 @@ def apply(rows: Iterable[ListRow], f: Filters) -> list[ListRow]:
         and (not f.deepened or r.deepened)
         and (not q or q in r.source.casefold() or q in r.name.casefold())
     ]
-    kept.sort(key=lambda r: r.sort_value(f.sort), reverse=f.order == "desc")
-    return kept
+
+
+def sort_rows(rows: list[ListRow], f: Filters) -> list[ListRow]:
+    """The rows in the order the query asks for (a new list)."""
+    return sorted(rows, key=lambda r: r.sort_value(f.sort), reverse=f.order == "desc")
 
 
 @dataclass
@@ -266,12 +283,21 @@ class Totals:
 
 def totals(rows: list[ListRow]) -> Totals:
     """What the shown rows add up to (cost over their days; cut per day of each row)."""
+    cost = 0.0
+    deepened = 0
+    cut = dict.fromkeys(POLLUTANTS, 0.0)
+    for r in rows:  # one pass: this runs over every row that passes, per request
+        cost += r.cost_yuan
+        deepened += r.deepened
+        amounts = r.cut_kg
+        for p in POLLUTANTS:
+            cut[p] += getattr(amounts, p)
     return Totals(
         rows=len(rows),
         sources=len({r.source for r in rows}),
-        deepened=sum(r.deepened for r in rows),
-        cost_yuan=sum(r.cost_yuan for r in rows),
-        cut_kg_d={p: sum(getattr(r.cut_kg, p) for r in rows) for p in POLLUTANTS},
+        deepened=deepened,
+        cost_yuan=cost,
+        cut_kg_d=cut,
     )
 
 

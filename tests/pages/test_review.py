@@ -192,7 +192,9 @@ def test_pages_need_no_inline_script_or_style(planner: TestClient, response_id: 
         page = planner.get(path)
         csp = page.headers["content-security-policy"]
         assert "script-src 'self'" in csp and "style-src 'self'" in csp
-        assert page.headers["cache-control"] == "no-store"
+        # the list is revalidated (ETag, tests/pages/test_list_cache.py); the others not kept
+        kept = "private, no-cache" if path == f"/responses/{response_id}" else "no-store"
+        assert page.headers["cache-control"] == kept
         assert re.search(r"<script(?![^>]*\bsrc=)", page.text) is None
         assert " style=" not in page.text and "<style" not in page.text
         assert "https://" not in page.text and "http://" not in page.text.replace(
