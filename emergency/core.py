@@ -16,6 +16,9 @@ whole model's (the LP relaxation's, or CP-SAT's on the whole model).
 from __future__ import annotations
 
 import heapq
+import time
+from collections.abc import Callable
+from fractions import Fraction
 
 from emergency.cpsat import solve_cpsat
 from emergency.instance import Choice, Instance
@@ -32,11 +35,19 @@ SPLIT = 1e-6
 
 
 def core_candidates(
-    built: BuiltModel, lp: LpResult, size: int = CORE_SIZE
+    built: BuiltModel,
+    lp: LpResult,
+    size: int = CORE_SIZE,
+    *,
+    window: int = 0,
+    hold: Choice | None = None,
 ) -> tuple[list[list[tuple[int, ...]]], Choice]:
     """Per source and day: every candidate measure when the source-day is in play, else
-    the LP's measure alone; and the LP rounded (each source-day's largest measure, or of
-    a split one the measure it takes in part that cuts most)."""
+    the LP's measure alone (or ``hold``'s); and the LP rounded (each source-day's largest
+    measure, or of a split one the measure it takes in part that cuts most).
+
+    In play: the split and coupled source-days and, of the others ranked by their nearest
+    alternative's reduced cost, the ``window``-th ``size`` of them (0: the nearest)."""
     inst = built.instance
     coupled = {e.src[0] for e in inst.edges} | {e.dst[0] for e in inst.edges}
     held: dict[tuple[int, int], int] = {}
@@ -59,17 +70,22 @@ def core_candidates(
                 continue
             nearest = min(lp.reduced_costs.get(k, 0.0) for i, k in enumerate(keys) if i != best)
             near.append((nearest, s, d))
-    free.update((s, d) for _, s, d in heapq.nsmallest(size, near))
+    if window == 0:
+        free.update((s, d) for _, s, d in heapq.nsmallest(size, near))
+    else:
+        near.sort()
+        free.update((s, d) for _, s, d in near[window * size : (window + 1) * size])
     days = range(inst.n_days)
-    narrowed = [
-        [
-            built.candidates[s][d] if (s, d) in free or (s, d) not in held else (held[s, d],)
-            for d in days
-        ]
-        for s in range(len(inst.sources))
-    ]
     rounded = [
         [held.get((s, d), built.candidates[s][d][0]) for d in days]
+        for s in range(len(inst.sources))
+    ]
+    kept = hold if hold is not None else rounded
+    narrowed = [
+        [
+            built.candidates[s][d] if (s, d) in free or (s, d) not in held else (kept[s][d],)
+            for d in days
+        ]
         for s in range(len(inst.sources))
     ]
     return narrowed, rounded
@@ -87,18 +103,50 @@ def solve_core(
     *,
     time_limit_s: float,
     size: int = CORE_SIZE,
+    window: int = 0,
+    hold: Choice | None = None,
 ) -> Choice | None:
-    """The best list CP-SAT finds on the core within ``time_limit_s`` (from the LP
-    rounded), or None (the held measures leave no valid list, or none was found in time)."""
-    narrowed, rounded = core_candidates(built, lp, size)
+    """The best list CP-SAT finds on the core within ``time_limit_s`` (from ``hold``, or
+    the LP rounded), or None (the held measures leave no valid list, or none was found in
+    time)."""
+    narrowed, rounded = core_candidates(built, lp, size, window=window, hold=hold)
     try:
         core = build(built.instance, narrowed, built.targets_kg)
     except Infeasible:
         return None
-    res = solve_cpsat(core.linear, time_limit_s=time_limit_s, hint=hint_of(core, rounded))
+    start = hold if hold is not None else rounded
+    res = solve_cpsat(core.linear, time_limit_s=time_limit_s, hint=hint_of(core, start))
     if not res.has_solution:
         return None
     return read_choice(core, res.values)
 
 
-__all__ = ["CORE_SIZE", "core_candidates", "solve_core"]
+def improve(
+    built: BuiltModel,
+    lp: LpResult,
+    best: Choice,
+    cost: Callable[[Choice], Fraction],
+    *,
+    deadline: float,
+    size: int = CORE_SIZE,
+    step_s: float = 4.0,
+) -> Choice:
+    """Large neighbourhoods in turn until ``deadline`` (``time.perf_counter()``): each
+    frees the split and coupled source-days and the next ``size`` by reduced cost, holds
+    the rest at the best list so far and keeps what CP-SAT finds there when it costs
+    less. For models too large for CP-SAT to move on whole in the time (days linked by
+    stops, tens of thousands of variables)."""
+    window = 1
+    lowest = cost(best)
+    while deadline - time.perf_counter() > 0.5:
+        left = min(step_s, deadline - time.perf_counter())
+        found = solve_core(built, lp, time_limit_s=left, size=size, window=window, hold=best)
+        if found is not None and cost(found) < lowest:
+            best, lowest = found, cost(found)
+        window += 1
+        if window * size >= len(built.linear.one_of):
+            window = 0
+    return best
+
+
+__all__ = ["CORE_SIZE", "core_candidates", "improve", "solve_core"]

@@ -188,6 +188,13 @@ _NOTES_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     (
         re.compile(
+            r"^improved on neighbourhoods of the sources in play; "
+            r"the bound is the LP relaxation's$"
+        ),
+        "在关键源的邻域上逐步改进；下界取自线性松弛",
+    ),
+    (
+        re.compile(
             r"^CP-SAT found no list within ([0-9.e+-]+) s; the least shortfall list is given$"
         ),
         r"CP-SAT 在 \1 秒内未找到清单：给出缺口最小的清单",

@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from emergency.core import solve_core
-from emergency.cpsat import continuous_scales, solve_cpsat
+from emergency.core import improve, solve_core
+from emergency.cpsat import CpResult, continuous_scales, solve_cpsat
 from emergency.heuristics import greedy_multi
 from emergency.instance import Choice, Instance, Line, Option, SourceDuty
 from emergency.lp import LpResult, solve_lp, solve_lp_by_parts
@@ -179,6 +179,10 @@ def stationary(inst: Instance) -> Instance | None:
 CORE_FROM = 4000
 """Models with at least this many measure variables solve the sources in play
 (:mod:`emergency.core`) first, for a warm start close to the least cost."""
+NEIGHBOURHOODS_FROM = 20000
+"""Models whose days are linked by stops and have at least this many variables spend the
+time after the core on its neighbourhoods (:func:`emergency.core.improve`), not on the
+whole model, which CP-SAT does not move on in seconds at that size (bench/RESULTS.md)."""
 CORE_SHARE = 0.25
 CORE_MAX_S = 10.0
 """The core's share of the time left after the LP, at most this many seconds."""
@@ -259,25 +263,45 @@ def _optimise(
         say("solving the LP relaxation")
         lp_res = solve_lp_by_parts(built, start) if big else solve_lp(built.linear, inst.n_days)
     t1 = time.perf_counter()
+    by_neighbourhoods = False
     if big and lp_res is not None and lp_res.status == "optimal":
         say("solving the sources in play first")
         budget = max(0.5, min(CORE_SHARE * (deadline - t1), CORE_MAX_S))
         core = solve_core(built, lp_res, time_limit_s=budget)
         if core is not None and list_cost(inst, core) < list_cost(inst, start):
             start, origin = core, "sources in play"
+        linked = any(k[0] == "start" for k in built.linear.binaries)
+        by_neighbourhoods = linked and len(built.linear.binaries) >= NEIGHBOURHOODS_FROM
+        if by_neighbourhoods:
+            say("improving the list by neighbourhoods")
+            start = improve(
+                built,
+                lp_res,
+                start,
+                lambda choice: list_cost(inst, choice),
+                deadline=deadline - 0.5,
+            )
+            origin = "sources in play"
+            notes.append(
+                "improved on neighbourhoods of the sources in play; "
+                "the bound is the LP relaxation's"
+            )
     if not lp:
         lp_res = None  # the caller asked for no LP bound or prices: it served the core only
-    say("solving the integer model (CP-SAT)")
     # The time limit is the whole optimisation's budget: CP-SAT gets what is left.
     left = max(1.0, deadline - time.perf_counter())
     watch = _watcher(say, lp_res)
-    res = solve_cpsat(
-        built.linear,
-        time_limit_s=left,
-        hint=hint_of(built, start),
-        gap_limit=gap_limit,
-        watch=watch,
-    )
+    if by_neighbourhoods:  # they had the time: the whole model would not move in it
+        res = CpResult("unknown", {}, 0, 0.0, 1, 0.0)
+    else:
+        say("solving the integer model (CP-SAT)")
+        res = solve_cpsat(
+            built.linear,
+            time_limit_s=left,
+            hint=hint_of(built, start),
+            gap_limit=gap_limit,
+            watch=watch,
+        )
     forced_short = False
     if res.status == "infeasible":
         notes.append("the capped targets cannot all be met together; shortfall minimised first")
@@ -291,7 +315,9 @@ def _optimise(
         res = solve_cpsat(built.linear, time_limit_s=left, hint=hint_of(built, start), watch=watch)
     solve_s = time.perf_counter() - t1
 
-    if res.has_solution:
+    if by_neighbourhoods:
+        choice, cp_bound, proven = start, 0.0, False
+    elif res.has_solution:
         choice = read_choice(built, res.values)
         cp_bound = (res.bound_units / res.objective_scale) + built.linear.objective_const
         # With a gap limit CP-SAT says "optimal" once within it: only a closed gap proves.

@@ -144,3 +144,28 @@ def test_the_lp_solved_by_parts_is_the_whole_lp(
     for d, row in enumerate(whole.duals):
         for name, price in row.items():
             assert parts.duals[d][name] == pytest.approx(price, rel=1e-6, abs=1e-6)
+
+
+def test_neighbourhoods_never_return_a_costlier_list_and_keep_every_rule(
+    city: Instance,
+) -> None:
+    """From the greedy list, a few seconds of neighbourhoods: a valid list no costlier
+    (and here cheaper: the greedy is above the optimum)."""
+    import time
+
+    from emergency.core import improve
+
+    built = built_of(city)
+    lp = solve_lp(built.linear, city.n_days, keep_solution=True)
+    start = optimiser.greedy_multi(city, candidates=built.candidates)
+    better = improve(
+        built,
+        lp,
+        start,
+        lambda choice: list_cost(city, choice),
+        deadline=time.perf_counter() + 6,
+        size=150,
+        step_s=2,
+    )
+    assert check(city, better).ok
+    assert list_cost(city, better) < list_cost(city, start)

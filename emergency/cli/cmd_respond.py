@@ -56,6 +56,7 @@ _STAGES_ZH = {
     "building the model": "建立模型",
     "solving the LP relaxation": "求解线性松弛",
     "solving the sources in play first": "先求解关键源",
+    "improving the list by neighbourhoods": "在邻域上改进清单",
     "solving the integer model (CP-SAT)": "求解整数模型（CP-SAT）",
 }
 _SEARCH = re.compile(r"^searching: ([\d,]+) yuan, gap ([\d.]+%)$")
