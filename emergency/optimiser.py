@@ -338,6 +338,8 @@ def _optimise(
 
     cost = list_cost(inst, choice)
     lp_bound = lp_res.objective_yuan if lp_res and lp_res.status == "optimal" else 0.0
+    if lp_res is not None:  # the core has read them; a large city's are 100 MB
+        lp_res.values, lp_res.reduced_costs = {}, {}
     bound = float(cost) if proven else min(max(cp_bound, lp_bound), float(cost))
     gap = 0.0 if cost == 0 else max(0.0, (float(cost) - bound) / float(cost))
     short = shortfalls(inst, choice)

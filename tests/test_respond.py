@@ -316,3 +316,15 @@ def test_cli_respond_gap_stops_within_it_and_says_so(data: Path) -> None:
         assert loose["total_cost_yuan"] == pytest.approx(exact["total_cost_yuan"])
     bad = runner.invoke(app, [*args, "--gap", "-1"])
     assert bad.exit_code == 2
+
+
+def test_the_json_written_row_by_row_is_the_plans_json(dataset: Dataset) -> None:
+    import io
+
+    from emergency.cli.cmd_respond import write_json
+
+    for plan in (plan_response(dataset, warning("orange")), plan_response(dataset, warning(None))):
+        out = io.StringIO()
+        write_json(plan, out)
+        assert json.loads(out.getvalue()) == json.loads(plan.model_dump_json())
+        assert out.getvalue() == plan.model_dump_json(indent=2) + "\n"
