@@ -7,12 +7,14 @@ for each city in turn, what ``emergency respond --data CITY`` does, without its 
 (b) The same cities at once with :func:`emergency.province.solve_cities`, as
 ``emergency respond --cities`` runs them: the local process pool (``--jobs``, default the
 CPU count), or the Ray cluster of ``EMERGENCY_RAY_ADDRESS`` when it is set. Reports the
-wall time of each, the speed-up, every city's seconds and status both ways and whether its
-list is the same both ways; writes the section "A province at once" of bench/RESULTS.md
-(other sections kept) and prints it. Never asserts on time.
+wall time of each, the speed-up, every city's seconds and status both ways and whether
+its list is the same both ways, once per ``--gaps`` value (``respond --gap``: a search
+that stops at a proven gap, not at the time limit, is the same search in any process);
+writes the section "A province at once" of bench/RESULTS.md (other sections kept) and
+prints it. Never asserts on time.
 
     python bench/bench_cities.py [--cities 18] [--sources 5000] [--time-limit 20]
-                                 [--jobs N] [--no-write]
+                                 [--gaps 0,0.1] [--jobs N] [--no-write]
 """
 
 from __future__ import annotations
@@ -29,7 +31,14 @@ from pathlib import Path
 from bench_load import REPO, git_commit, machine, write_section
 
 from emergency.forecast import load_forecast
-from emergency.province import CityJob, CityResult, ray_address, solve_cities, solve_city
+from emergency.province import (
+    CityJob,
+    CityResult,
+    ProvinceRun,
+    ray_address,
+    solve_cities,
+    solve_city,
+)
 from emergency.synth import synthesize, write_city
 
 SECTION = "## A province at once"
@@ -79,70 +88,111 @@ def status(r: CityResult) -> str:
     return r.plan.status + gap
 
 
+def compare(alone: list[CityResult], at_once: ProvinceRun, alone_s: float, gap: float) -> list[str]:
+    """The subsection of one ``--gap``: both runs summed up, then city by city."""
+    results = at_once.results
+    same = sum(same_list(a, b) for a, b in zip(alone, results, strict=True))
+
+    def optimal(rs: list[CityResult]) -> str:
+        return f"{sum(r.plan is not None and r.plan.status == 'optimal' for r in rs)}/{len(rs)}"
+
+    def cost(rs: list[CityResult]) -> str:
+        return f"{sum(r.plan.total_cost_yuan for r in rs if r.plan is not None):,.0f}"
+
+    stop = (
+        f"stop once proven within {gap:g} % (`--gap {gap:g}`) or at the time limit"
+        if gap
+        else "search until proven optimal or the time limit (no `--gap`)"
+    )
+    return [
+        f"### {stop[0].upper()}{stop[1:]}",
+        "",
+        "| run | wall s | city s, min / median / max | optimal | total cost yuan |",
+        "|---|---|---|---|---|",
+        f"| one by one | {alone_s:.1f} | {spread([r.seconds for r in alone])} | "
+        f"{optimal(alone)} | {cost(alone)} |",
+        f"| at once ({at_once.backend}, {at_once.workers}) | {at_once.seconds:.1f} | "
+        f"{spread([r.seconds for r in results])} | {optimal(results)} | {cost(results)} |",
+        "",
+        f"Speed-up {alone_s / at_once.seconds:.2f}× on {os.cpu_count()} cores; the same list "
+        f"(every source's measure each day, and the cost) both ways for {same} of "
+        f"{len(alone)} cities.",
+        "",
+        "| city | alone s | alone | at once s | at once | same list |",
+        "|---|---|---|---|---|---|",
+        *(
+            f"| {i} | {a.seconds:.1f} | {status(a)} | {b.seconds:.1f} | {status(b)} | "
+            f"{'yes' if same_list(a, b) else 'no'} |"
+            for i, (a, b) in enumerate(zip(alone, results, strict=True), start=1)
+        ),
+        "",
+    ]
+
+
 def main() -> None:
+    import ortools
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cities", type=int, default=18)
     parser.add_argument("--sources", type=int, default=5000)
     parser.add_argument("--time-limit", type=float, default=20.0, help="per city (the CLI's)")
+    parser.add_argument(
+        "--gaps", default="0,0.1", help="per cent, as respond --gap: one comparison each"
+    )
     parser.add_argument("--jobs", type=int, default=None, help="default: the CPU count")
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
+    gaps = [float(g) for g in args.gaps.split(",")]
     forecast = load_forecast(FORECAST)
     address = ray_address()
+    commit, changed = git_commit(), changed_engine()
     load_before = os.getloadavg()[0]
-    changed = changed_engine()
+    sections: list[str] = []
+    where = ""
+    episode = "no warning"
     with tempfile.TemporaryDirectory(prefix="province-") as tmp:
         t0 = time.perf_counter()
         folders = make_cities(Path(tmp), args.cities, args.sources)
         synth_s = time.perf_counter() - t0
-        jobs = [
-            CityJob(
-                folder=f,
-                forecast=forecast,
-                forecast_name=str(FORECAST),
-                time_limit_s=args.time_limit,
+        for gap in gaps:
+            jobs = [
+                CityJob(
+                    folder=f,
+                    forecast=forecast,
+                    forecast_name=str(FORECAST),
+                    time_limit_s=args.time_limit,
+                    gap_limit=gap / 100,
+                )
+                for f in folders
+            ]
+            t0 = time.perf_counter()
+            alone = []
+            for job in jobs:
+                alone.append(solve_city(job))
+                print(f"… gap {gap:g} %, alone {job.folder.name}: {alone[-1].seconds:.1f} s")
+            alone_s = time.perf_counter() - t0
+            print(f"… gap {gap:g} %, all at once", flush=True)
+            run = solve_cities(jobs, workers=args.jobs, address=address)
+            sections += compare(alone, run, alone_s, gap)
+            print("\n".join(sections[-len(alone) - 12 :]), flush=True)
+            where = (
+                f"the Ray cluster at {run.address} ({run.nodes} nodes, {run.workers} CPUs)"
+                if run.backend == "ray"
+                else f"the local pool, {run.workers} processes"
             )
-            for f in folders
-        ]
-        t0 = time.perf_counter()
-        alone = []
-        for job in jobs:
-            alone.append(solve_city(job))
-            print(f"… alone {job.folder.name}: {alone[-1].seconds:.1f} s", flush=True)
-        alone_s = time.perf_counter() - t0
-        print("… all at once", flush=True)
-        run = solve_cities(jobs, workers=args.jobs, address=address)
-    import ortools
-
-    first = next((r.plan for r in alone if r.plan is not None), None)
-    episode = (
-        f"{len(first.days)} days at {first.warning.level}"
-        if first is not None and first.warning.level
-        else "no warning"
-    )
-    where = (
-        f"the Ray cluster at {run.address} ({run.nodes} nodes, {run.workers} CPUs)"
-        if run.backend == "ray"
-        else f"the local pool, {run.workers} processes"
-    )
+            first = next((r.plan for r in alone if r.plan is not None), None)
+            if first is not None and first.warning.level:
+                episode = f"{len(first.days)} days at {first.warning.level}"
     load_after = os.getloadavg()[0]
-    at_once = run.results
-    same = sum(same_list(a, b) for a, b in zip(alone, at_once, strict=True))
-    rows = [
-        f"| {i} | {a.sources or 0:,} | {a.seconds:.1f} | {status(a)} | {b.seconds:.1f} | "
-        f"{status(b)} | {'yes' if same_list(a, b) else 'no'} |"
-        for i, (a, b) in enumerate(zip(alone, at_once, strict=True), start=1)
-    ]
-    cost = sum(r.plan.total_cost_yuan for r in alone if r.plan is not None)
-    jobs_flag = f" --jobs {args.jobs}" if args.jobs else ""
+    flags = f" --jobs {args.jobs}" if args.jobs else ""
     body = "\n".join(
         [
             SECTION,
             "",
-            f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC at commit {git_commit()} on "
+            f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC at commit {commit} on "
             f"{machine()}, OR-Tools {ortools.__version__}. Command: "
-            f"`python bench/bench_cities.py --cities {args.cities} "
-            f"--sources {args.sources} --time-limit {args.time_limit:g}{jobs_flag}`. "
+            f"`python bench/bench_cities.py --cities {args.cities} --sources {args.sources} "
+            f"--time-limit {args.time_limit:g} --gaps {args.gaps}{flags}`. "
             f"{args.cities} synth cities of {args.sources:,} sources (seeds 1–{args.cities}), "
             f"the orange example forecast ({episode}), each city's time limit "
             f"{args.time_limit:g} s (the CLI's default); writing them took {synth_s:.0f} s. "
@@ -152,25 +202,7 @@ def main() -> None:
             f"{load_before:.1f} before, {load_after:.1f} after (other work on the machine "
             "shows here)" + (f"; uncommitted changes in {', '.join(changed)}." if changed else "."),
             "",
-            "| run | wall s | city s, min / median / max | optimal | total cost yuan |",
-            "|---|---|---|---|---|",
-            f"| one by one | {alone_s:.1f} | {spread([r.seconds for r in alone])} | "
-            f"{sum(r.plan is not None and r.plan.status == 'optimal' for r in alone)}"
-            f"/{len(alone)} | {cost:,.0f} |",
-            f"| at once ({run.backend}, {run.workers}) | {run.seconds:.1f} | "
-            f"{spread([r.seconds for r in at_once])} | "
-            f"{sum(r.plan is not None and r.plan.status == 'optimal' for r in at_once)}"
-            f"/{len(at_once)} | "
-            f"{sum(r.plan.total_cost_yuan for r in at_once if r.plan is not None):,.0f} |",
-            "",
-            f"Speed-up {alone_s / run.seconds:.2f}× on {os.cpu_count()} cores; the same list "
-            f"(every source's measure each day, and the cost) both ways for {same} of "
-            f"{len(alone)} cities.",
-            "",
-            "| city | sources | alone s | alone | at once s | at once | same list |",
-            "|---|---|---|---|---|---|---|",
-            *rows,
-            "",
+            *sections,
         ]
     )
     print(body)
