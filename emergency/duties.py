@@ -80,6 +80,7 @@ def build_instance(
         duty = SourceDuty(src.id, lines, options, floors, [], [], [])
         held_by = held(src, city)
         override = by_override.get(src.id)
+        by_level: dict[str, tuple[int, ...]] = {}  # the plan's allowed measures per level
         for (day, level), floor in zip(days, floors, strict=True):
             if override is not None:
                 if override.exempt:
@@ -101,8 +102,10 @@ def build_instance(
                 duty.note.append(held_by[1])
             else:
                 if plan is not None:  # the one rule validation uses too
-                    ids = allowed_measures(plan, None, city, level)
-                    allowed = tuple(measures.index(m) for m in ids)
+                    if level not in by_level:
+                        ids = allowed_measures(plan, None, city, level)
+                        by_level[level] = tuple(measures.index(m) for m in ids)
+                    allowed = by_level[level]
                     held_loads = season_floor.get((src.id, day)) if season_floor else None
                     if held_loads and allowed:
                         allowed = _season_narrowed(allowed, options, lines, held_loads)

@@ -180,10 +180,12 @@ CORE_FROM = 4000
 """Models with at least this many measure variables solve the sources in play
 (:mod:`emergency.core`) first, for a warm start close to the least cost."""
 NEIGHBOURHOODS_FROM = 20000
-"""Models whose days are linked by stops and have at least this many variables spend the
-time after the core on its neighbourhoods (:func:`emergency.core.improve`), not on the
-whole model, which CP-SAT does not move on in seconds at that size (bench/RESULTS.md)."""
-CORE_SHARE = 0.25
+NEIGHBOURHOODS_ONE_DAY = 100000
+"""Models with at least this many variables (the first: days linked by stops; the second:
+the rest, e.g. one stationary day of 50,000 sources) spend the time after the core on its
+neighbourhoods (:func:`emergency.core.improve`), not on the whole model, which CP-SAT does
+not move on in seconds at that size (bench/RESULTS.md)."""
+CORE_SHARE = 0.4
 CORE_MAX_S = 10.0
 """The core's share of the time left after the LP, at most this many seconds."""
 
@@ -271,7 +273,8 @@ def _optimise(
         if core is not None and list_cost(inst, core) < list_cost(inst, start):
             start, origin = core, "sources in play"
         linked = any(k[0] == "start" for k in built.linear.binaries)
-        by_neighbourhoods = linked and len(built.linear.binaries) >= NEIGHBOURHOODS_FROM
+        size = len(built.linear.binaries)
+        by_neighbourhoods = size >= (NEIGHBOURHOODS_FROM if linked else NEIGHBOURHOODS_ONE_DAY)
         if by_neighbourhoods:
             say("improving the list by neighbourhoods")
             start = improve(
