@@ -73,6 +73,11 @@ def highs_of(inst: Instance, limit: float) -> tuple[str, float | None, float]:
     return res.status, float(list_cost(inst, full)), secs
 
 
+OURS = ["ours s", "status", "gap", "ours yuan"]
+VERSUS = ["HiGHS yuan [s]", "vs HiGHS", "time ×"]
+BASELINES = ["floors", "CoST greedy", "multi greedy"]
+
+
 def versus(ours: float, ours_s: float, highs: tuple[str, float | None, float]) -> list[str]:
     status, cost, secs = highs
     if cost is None:
@@ -242,20 +247,7 @@ def main() -> None:
         "time ×: our seconds over HiGHS's. ✗: the checker rejects the list.",
         "",
         *table(
-            [
-                "sources",
-                "synth / load / duties s",
-                "ours s",
-                "status",
-                "gap",
-                "ours yuan",
-                "HiGHS yuan [s]",
-                "vs HiGHS",
-                "time ×",
-                "floors",
-                "CoST greedy",
-                "multi greedy",
-            ],
+            ["sources", "synth / load / duties s", *OURS, *VERSUS, *BASELINES],
             sizes,
         ),
         "",
@@ -266,16 +258,7 @@ def main() -> None:
             "re-planned from the stops begun.",
             "",
             *table(
-                [
-                    "instance",
-                    "ours s",
-                    "status",
-                    "gap",
-                    "ours yuan",
-                    "HiGHS yuan [s]",
-                    "vs HiGHS",
-                    "time ×",
-                ],
+                ["instance", *OURS, *VERSUS],
                 differ,
             ),
             "",

@@ -22,10 +22,9 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, TypeVar
 
-if TYPE_CHECKING:
-    from emergency.dataset import Dataset
+Loaded = TypeVar("Loaded")
 
 FORMAT = 1
 """Bumped when the stored form changes in a way the code digest would not show."""
@@ -72,15 +71,16 @@ def folder_digest(base: Path) -> str:
     return h.hexdigest()
 
 
-def load_cached(base: Path, load: Callable[[], Dataset]) -> Dataset:
-    """The folder's dataset from the cache, else ``load()`` (which validates) stored there."""
+def load_cached(base: Path, load: Callable[[], Loaded]) -> Loaded:
+    """The folder's dataset from the cache, else ``load()`` (which validates) stored there.
+    What is stored has a ``root`` (the folder, set anew on reading: it may have moved)."""
     folder = cache_dir()
     if folder is None:
         return load()
     path = folder / f"{folder_digest(base)}.dataset"
     try:
         with path.open("rb") as f:
-            dataset: Dataset = pickle.load(f)
+            dataset: Any = pickle.load(f)
         dataset.root = base
         path.touch()  # the newest used stays longest
         return dataset
@@ -93,7 +93,7 @@ def load_cached(base: Path, load: Callable[[], Dataset]) -> Dataset:
     return dataset
 
 
-def _store(folder: Path, path: Path, dataset: Dataset) -> None:
+def _store(folder: Path, path: Path, dataset: object) -> None:
     """Write atomically (a reader never sees half a file); a cache that cannot be written
     is no error."""
     try:
