@@ -47,10 +47,7 @@ class _Greedy:
         self.candidates = candidates or [list(src.allowed) for src in inst.sources]
         self.choice = floor_choice(inst)
         self.rows = [inst.pooled_rows(d) for d in range(inst.n_days)]
-        reach = [
-            {name: inst.row_reachable(d, idx) for name, idx in self.rows[d]}
-            for d in range(inst.n_days)
-        ]
+        reach = [inst.rows_reachable(d) for d in range(inst.n_days)]
         self.target = [
             {name: min(inst.row_target(d, idx), reach[d][name]) for name, idx in self.rows[d]}
             for d in range(inst.n_days)

@@ -86,10 +86,11 @@ def _stopset(o: Option) -> frozenset[int]:
 
 def _undominated(options: tuple[Option, ...], allowed: tuple[int, ...]) -> tuple[int, ...]:
     keep = []
+    stops = {m: _stopset(options[m]) for m in allowed}
     for m in allowed:
-        om, sm = options[m], _stopset(options[m])
+        om, sm = options[m], stops[m]
         for m2 in allowed:
-            o2, s2 = options[m2], _stopset(options[m2])
+            o2, s2 = options[m2], stops[m2]
             if m2 == m or o2.cost_yuan_d > om.cost_yuan_d or not s2 <= sm:
                 continue
             if any(o2.cut_kg[i] < om.cut_kg[i] for i in range(4)):
@@ -110,11 +111,8 @@ def capped_targets(inst: Instance) -> tuple[list[dict[str, float]], list[dict[st
     """Per day and target row: (min(T, R), R)."""
     capped, reach = [], []
     for d in range(inst.n_days):
-        cd, rd = {}, {}
-        for name, idx in inst.pooled_rows(d):
-            r = inst.row_reachable(d, idx)
-            cd[name] = min(inst.row_target(d, idx), r)
-            rd[name] = r
+        rd = inst.rows_reachable(d)
+        cd = {name: min(inst.row_target(d, idx), rd[name]) for name, idx in inst.pooled_rows(d)}
         capped.append(cd)
         reach.append(rd)
     return capped, reach
