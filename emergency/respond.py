@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from emergency import NORMAL
 from emergency.checker import CheckReport, check
+from emergency.dataset import gc_paused
 from emergency.duties import (
     Override,
     ResponseState,
@@ -85,20 +86,21 @@ def plan_response(
     days = list(days) if days is not None else response_days(warning)
     if warning.level is None or not days:
         return ResponsePlan(warning=warning, status=PlanStatus.no_warning)
-    if progress is not None:
-        progress("building the duties")
-    inst = build_instance(
-        dataset, days, overrides=overrides, state=state, season_floor=season_floor
-    )
-    # From here on the instance is all: a caller that let go of the dataset (half the
-    # memory at 50,000 sources) has it freed while the optimiser runs.
-    del dataset
-    conflicts = supply_conflicts(inst)
-    if conflicts:
-        raise ValidationErrors(conflicts)
-    left = max(1.0, time_limit_s - (time.perf_counter() - started))
-    solved = optimise(inst, time_limit_s=left, progress=progress, gap_limit=gap_limit)
-    return report(inst, solved, warning)
+    with gc_paused():  # the collections would rescan the whole city at every turn
+        if progress is not None:
+            progress("building the duties")
+        inst = build_instance(
+            dataset, days, overrides=overrides, state=state, season_floor=season_floor
+        )
+        # From here on the instance is all: a caller that let go of the dataset (half the
+        # memory at 50,000 sources) has it freed while the optimiser runs.
+        del dataset
+        conflicts = supply_conflicts(inst)
+        if conflicts:
+            raise ValidationErrors(conflicts)
+        left = max(1.0, time_limit_s - (time.perf_counter() - started))
+        solved = optimise(inst, time_limit_s=left, progress=progress, gap_limit=gap_limit)
+        return report(inst, solved, warning)
 
 
 def _amounts(values: Sequence[float]) -> PollutantAmounts:
