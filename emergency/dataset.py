@@ -7,11 +7,9 @@ first. Each message names the file, the CSV row or YAML line, and the field.
 
 from __future__ import annotations
 
-import gc
 import itertools
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import networkx as nx
 
 from emergency import LEVELS, NORMAL
 from emergency.cityplan import CityPlan, load_city_plan
+from emergency.collector import gc_paused
 from emergency.errors import InputError, ValidationErrors, where
 from emergency.inventory import Source, read_inventory_text
 from emergency.meters.index import claimed_elsewhere, meter_problems
@@ -95,21 +94,6 @@ def load_dataset(
 
             return load_cached(base, lambda: _load(base, progress))
         return _load(base, progress)
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector: loading creates millions of objects and no
-    cycles, and repeated collections over them cost about a fifth of the load time. The
-    same holds while a response is planned over a loaded city (the collections rescan the
-    whole dataset: half the time of the duties at 50,000 sources)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _load(base: Path, progress: Progress | None) -> Dataset:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from emergency.collector import gc_paused
 from emergency.core import improve, solve_core
 from emergency.cpsat import CpResult, continuous_scales, solve_cpsat
 from emergency.heuristics import greedy_multi
@@ -213,6 +214,18 @@ def optimise(
 
     The search ends at ``time_limit_s`` or once its list is proven within ``gap_limit``
     (relative, 0: proven optimal) of the least cost."""
+    with gc_paused():
+        return _folded(inst, time_limit_s, progress, lp, gap_limit)
+
+
+def _folded(
+    inst: Instance,
+    time_limit_s: float,
+    progress: Progress | None,
+    lp: bool,
+    gap_limit: float,
+) -> Solved:
+    """:func:`optimise`, the days folded to one when they are alike."""
     began = time.perf_counter()
     one = stationary(inst)
     # The limit is the whole call's: folding the days and unfolding the list (a few per

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from emergency import NORMAL
 from emergency.checker import CheckReport, check
-from emergency.dataset import gc_paused
+from emergency.collector import gc_paused
 from emergency.duties import (
     Override,
     ResponseState,
