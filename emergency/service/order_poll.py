@@ -15,9 +15,11 @@ ROLLBACK around them. Now:
 The token is checked inside the statement (unknown, revoked, expired or of a role that may
 not read orders: no order is joined) and again here on the columns it returns, by the same
 :func:`emergency.service.tokens.token_holder` as every other request; an enterprise's
-token joins only its own orders. Both statements run without a transaction (autocommit:
-no BEGIN and ROLLBACK round trips on PostgreSQL); a statement is one snapshot, and the
-ETag sent with a list is computed by the statement that read the list.
+token joins only its own orders. On PostgreSQL both run without a transaction (no BEGIN
+and ROLLBACK round trips; a statement is one snapshot), and a pooled connection is not
+checked before each use (emergency.store.db.PING_AFTER_IDLE_S): a poll is one round trip,
+run once more if its connection was cut. The ETag sent with a list is computed by the
+statement that read the list.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import CTE, ColumnElement, Select, and_, bindparam, func, or_, select, true
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from emergency.service.access import PERMISSIONS, Action, Actor, Role, require
@@ -216,6 +219,21 @@ def _autocommit(session: Session) -> None:
         session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
+def _read(session: Session, statement: Select[Any], parameters: dict[str, Any]) -> list[Any]:
+    """The rows of one of the statements; once more on a fresh connection if the one it
+    ran on was cut (a database restarted under load: pooled connections are not checked
+    before every use, emergency.store.db.PING_AFTER_IDLE_S; a read is safe to repeat)."""
+    _autocommit(session)
+    try:
+        return list(session.execute(statement, parameters).all())
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+    session.rollback()
+    _autocommit(session)
+    return list(session.execute(statement, parameters).all())
+
+
 @cache
 def _tag_statement(shape: Shape) -> Select[Any]:
     tok = _token()
@@ -282,9 +300,7 @@ def poll_tag(session: Session, secret: str, f: OrderFilter) -> Poll:
     Forbidden
         A token whose role may not read orders.
     """
-    _autocommit(session)
-    statement = _tag_statement(_shape(session, f))
-    rows = session.execute(statement, _parameters(session, secret, f)).all()
+    rows = _read(session, _tag_statement(_shape(session, f)), _parameters(session, secret, f))
     actor = _actor(session, rows)
     return Poll(actor, _etag(rows[0], actor))
 
@@ -297,9 +313,7 @@ def poll_list(session: Session, secret: str, f: OrderFilter) -> Poll:
     Unauthorized, Forbidden
         As :func:`poll_tag`.
     """
-    _autocommit(session)
-    statement = _list_statement(_shape(session, f))
-    rows = session.execute(statement, _parameters(session, secret, f)).all()
+    rows = _read(session, _list_statement(_shape(session, f)), _parameters(session, secret, f))
     actor = _actor(session, rows)
     names = loaded_for_key(session, rows[0].data_key).dataset.by_id
     return Poll(actor, _etag(rows[0], actor), _views(rows, names))

@@ -7,14 +7,15 @@ mapped to the psycopg 3 driver.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import ArgumentError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from emergency.errors import InputError
@@ -56,8 +57,43 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.create_aggregate(FILES_KEY_FUNCTION, 2, FilesKey)
 
 
+PING_AFTER_IDLE_S = 5.0
+"""A pooled PostgreSQL connection that has been idle this long is checked (one round trip)
+before it is handed out; one in steady use is not."""
+
+
+def _idle_since(_dbapi_connection: Any, record: Any, *_: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_when_idle(dialect: Dialect) -> Callable[[Any, Any, Any], None]:
+    """A pool ``checkout`` listener: ``pool_pre_ping`` for connections idle for
+    :data:`PING_AFTER_IDLE_S` or more (a server restarted or a connection cut while the
+    service was quiet: the pool connects afresh, nobody sees an error).
+
+    Pinging at every checkout cost the busiest request, an enterprise's poll, a second
+    round trip, blocking its worker's event loop for as long as the statement itself; a
+    connection cut while in steady use fails the one statement it runs, and the pool is
+    then renewed (SQLAlchemy invalidates every older connection on a disconnect; the poll
+    retries once)."""
+
+    def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is not None and time.monotonic() - since < PING_AFTER_IDLE_S:
+            return
+        try:
+            alive = dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # the server went away: the pool takes another connection
+            raise DisconnectionError(str(exc)) from exc
+        if not alive:
+            raise DisconnectionError("the connection failed its check")
+
+    return checkout
+
+
 def make_engine(url: str) -> Engine:
-    """An engine for ``url`` with the SQLite pragmas installed on every connection."""
+    """An engine for ``url`` with the SQLite pragmas installed on every connection;
+    PostgreSQL connections idle for :data:`PING_AFTER_IDLE_S` are checked before use."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -65,7 +101,11 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url)
+    event.listen(engine, "connect", _idle_since)
+    event.listen(engine, "checkin", _idle_since)
+    event.listen(engine, "checkout", _ping_when_idle(engine.dialect))
+    return engine
 
 
 class Store:

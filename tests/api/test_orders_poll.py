@@ -5,6 +5,7 @@ on both paths (the full list and the 304)."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,16 +13,18 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from emergency.service.access import SYSTEM
 from emergency.service.orders import list_orders
 from emergency.service.tokens import authenticate, revoke_token
-from emergency.store.db import Store
+from emergency.store import db
+from emergency.store.db import Store, make_engine
 from tests.api.conftest import ORANGE, RED, Clock, at_issue, bearer, make_token
 from tests.api.test_season_api import approve as approve_season
 from tests.api.test_season_api import post_season
 from tests.api.test_tokens_expiry import make_expiring
+from tests.databases import DATABASES, PG_ENV
 
 API = "/api/v1"
 Auth = dict[str, dict[str, str]]
@@ -189,3 +192,44 @@ def test_a_bad_filter_is_a_422(client: TestClient, auth: Auth, value: str) -> No
     assert answer.status_code == 422
     answer = client.get(f"{API}/orders", params={"status": "gone"}, headers=auth["enterprise"])
     assert answer.status_code == 422
+
+
+def cut_connections(store: Store) -> int:
+    """End every server connection of the store's schema (as a restart would), from
+    outside its pool; how many were ended."""
+    name = store.engine.url.query["application_name"]
+    admin = make_engine(os.environ[PG_ENV])
+    try:
+        with admin.begin() as conn:
+            ended = conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE application_name = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": name},
+            ).all()
+    finally:
+        admin.dispose()
+    return len(ended)
+
+
+if any(p.id == "postgresql" for p in DATABASES):  # generated only with a PostgreSQL server
+
+    @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+    def test_a_poll_survives_connections_cut_in_use(
+        client: TestClient, auth: Auth, clock: Clock, store: Store, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Pooled connections are checked only after PING_AFTER_IDLE_S idle: one cut while
+        in steady use fails its statement, and the poll (a read) runs it again on a fresh
+        connection. Idle ones are checked and replaced before use, for any request."""
+        busy_city(client, auth, clock)
+        firm = auth["enterprise"]
+        etag = client.get(f"{API}/orders", headers=firm).headers["etag"]
+        for tag in (None, etag, '"stale"'):
+            assert cut_connections(store) >= 1
+            sent = firm | ({"If-None-Match": tag} if tag else {})
+            answer = client.get(f"{API}/orders", headers=sent)
+            assert answer.status_code == (304 if tag == etag else 200), answer.text
+        monkeypatch.setattr(db, "PING_AFTER_IDLE_S", 0.0)  # every connection "idle"
+        assert cut_connections(store) >= 1
+        assert client.get(f"{API}/responses", headers=auth["planner"]).status_code == 200
