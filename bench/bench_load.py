@@ -41,6 +41,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -607,8 +608,9 @@ def main() -> None:
     pg_url = postgres_url(args.pg_url) if "postgresql" in args.databases else None
     rows: list[Row] = []
     began = os.getloadavg()
+    current = git_commit()
     with contextlib.ExitStack() as stack:
-        trees = [(git_commit(), REPO)]
+        trees = [(current, REPO)]
         if args.baseline:
             trees.insert(0, (args.baseline, stack.enter_context(code_of(args.baseline))))
         for kind in args.databases.split(","):
@@ -618,7 +620,7 @@ def main() -> None:
             rows += measure_city(args, kind, pg_url, trees, run)
             if args.list_sources:
                 rows += measure_list(args, kind, pg_url, trees, run)
-    body = report(args, tool, rows, began)
+    body = report(args, tool, rows, began, current)
     print()
     print(body)
     if not args.no_write:
@@ -752,9 +754,11 @@ def print_row(row: Row) -> None:
     )
 
 
-def report(args: argparse.Namespace, tool: str, rows: list[Row], began: tuple[float, ...]) -> str:
+def report(
+    args: argparse.Namespace, tool: str, rows: list[Row], began: tuple[float, ...], current: str
+) -> str:
     command = "python bench/bench_load.py " + " ".join(
-        a for a in sys.argv[1:] if not a.startswith("--_load")
+        shlex.quote(a) for a in sys.argv[1:] if not a.startswith("--_load")
     )
     command = re.sub(r"://([^:/@]+):[^@]+@", r"://\1:***@", command)  # no passwords
     loads = [x for row in rows for x in row.load]
@@ -764,7 +768,7 @@ def report(args: argparse.Namespace, tool: str, rows: list[Row], began: tuple[fl
         if loads
         else f"load average {began[0]:.1f} at the start"
     )
-    code = f"commit {git_commit()}" + (f" beside commit {args.baseline}" if args.baseline else "")
+    code = f"commit {current}" + (f" beside commit {args.baseline}" if args.baseline else "")
     lines = [
         args.section,
         "",

@@ -13,6 +13,7 @@ of every day are kept too), and renders one page of :data:`PAGE_ROWS` rows.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ PAGE_ROWS = 200
 """Rows per page of the list (the totals are those of every row that passes the filters)."""
 CACHE_SIZE = 4
 """Plan versions whose material each process keeps (~20 MB for a 5,000-source plan)."""
+FREEZE_ROWS = 1000
+"""Material of at least this many rows is moved out of the cyclic collector's reach."""
 
 
 @dataclass
@@ -106,7 +109,19 @@ def material(session: Session, actor: Actor, ref: PlanRef) -> Material:
         _cache[key] = made
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
+    if len(rows) >= FREEZE_ROWS:
+        _out_of_the_collectors_reach()
     return made
+
+
+def _out_of_the_collectors_reach() -> None:
+    """Collect, then freeze what lives now (the material just made, the dataset, the
+    modules): the cyclic collector no longer rescans them. With a 5,000-source city
+    loaded, each full collection took ~300 ms, once every ~75 page views: the p99 of the
+    list page. Objects freed later by reference counting are freed as usual; only a cycle
+    among the frozen ones would stay (none is made here)."""
+    gc.collect()
+    gc.freeze()
 
 
 @dataclass

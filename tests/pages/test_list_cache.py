@@ -4,6 +4,7 @@ the server over the whole filtered list."""
 
 from __future__ import annotations
 
+import gc
 import re
 
 import pytest
@@ -127,3 +128,21 @@ def test_the_list_is_paged_over_every_row_that_passes(
     # bad page numbers: 404 (out of range) or 400 (not a number)
     assert planner.get(url, params={"page": "0"}).status_code == 404
     assert planner.get(url, params={"page": "x"}).status_code == 400
+
+
+def test_a_large_lists_material_is_kept_out_of_the_collectors_reach(
+    planner: TestClient, response_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Made for a list of at least FREEZE_ROWS rows (here: the six of the small city), the
+    material is frozen: full collections no longer rescan it (bench_load's list page p99)."""
+    monkeypatch.setattr(plan_list, "FREEZE_ROWS", 6)
+    gc.unfreeze()
+    try:
+        assert gc.get_freeze_count() == 0
+        planner.get(f"/responses/{response_id}", params={"sort": "name"})
+        assert gc.get_freeze_count() > 0
+        frozen = gc.get_freeze_count()
+        planner.get(f"/responses/{response_id}", params={"sort": "cost"})  # kept: no freeze
+        assert gc.get_freeze_count() <= frozen
+    finally:
+        gc.unfreeze()
