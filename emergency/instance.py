@@ -118,8 +118,8 @@ class Instance:
         return (tot[0], tot[1], tot[2], tot[3])
 
     def rows_reachable(self, d: int) -> dict[str, float]:
-        """:meth:`row_reachable` of every target row of day ``d``, in one pass over the
-        sources (the same sums in the same order)."""
+        """The largest reachable cut of every target row (pooled or not) of day ``d``:
+        every source at its deepest allowed measure for that row, in one pass."""
         rows = self.pooled_rows(d)
         totals = [0.0] * len(rows)
         for s in self.sources:
@@ -127,13 +127,6 @@ class Instance:
             for j, (_, idx) in enumerate(rows):
                 totals[j] += max(sum(c[i] for i in idx) for c in cuts)
         return {name: t for (name, _), t in zip(rows, totals, strict=True)}
-
-    def row_reachable(self, d: int, idx: tuple[int, ...]) -> float:
-        """Largest reachable cut of a (possibly pooled) row on day ``d``."""
-        total = 0.0
-        for s in self.sources:
-            total += max(sum(s.options[m].cut_kg[i] for i in idx) for m in s.allowed[d])
-        return total
 
 
 Choice = list[list[int]]

@@ -401,17 +401,20 @@ def list_cost(inst: Instance, choice: Choice) -> Fraction:
     return Fraction(sum(round(v * scale) for v in values), scale)
 
 
+def row_cut(inst: Instance, choice: Choice, d: int, idx: tuple[int, ...]) -> float:
+    """What a list cuts on day ``d`` of the pollutants ``idx`` (a target row), kg."""
+    return sum(
+        src.options[choice[s][d]].cut_kg[i] for s, src in enumerate(inst.sources) for i in idx
+    )
+
+
 def shortfalls(inst: Instance, choice: Choice) -> list[dict[str, float]]:
     """T − cut per day and target row, where positive."""
     out = []
     for d in range(inst.n_days):
         row = {}
         for name, idx in inst.pooled_rows(d):
-            cut = sum(
-                src.options[choice[s][d]].cut_kg[i]
-                for s, src in enumerate(inst.sources)
-                for i in idx
-            )
+            cut = row_cut(inst, choice, d, idx)
             row[name] = max(0.0, inst.row_target(d, idx) - cut)
         out.append(row)
     return out
@@ -446,10 +449,6 @@ def _least_shortfall(
     out = [dict(row) for row in capped]
     for d in range(inst.n_days):
         for name, idx in inst.pooled_rows(d):
-            cut = sum(
-                src.options[choice[s][d]].cut_kg[i]
-                for s, src in enumerate(inst.sources)
-                for i in idx
-            )
+            cut = row_cut(inst, choice, d, idx)
             out[d][name] = min(capped[d][name], cut)
     return out, choice
