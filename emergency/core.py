@@ -89,10 +89,11 @@ def solve_core(
     size: int = CORE_SIZE,
     window: int = 0,
     hold: Choice | None = None,
+    enough_yuan: float | None = None,
 ) -> Choice | None:
     """The best list CP-SAT finds on the core within ``time_limit_s`` (choosing and
-    building it included; from ``hold`` when given), or None (the held measures leave no
-    valid list, or none was found in time)."""
+    building it included; from ``hold`` when given; the first costing ``enough_yuan`` or
+    less), or None (the held measures leave no valid list, or none was found in time)."""
     began = time.perf_counter()
     narrowed = core_candidates(built, lp, size, window=window, hold=hold)
     try:
@@ -106,7 +107,7 @@ def solve_core(
     # A held list is valid: CP-SAT starts from it. The LP rounded seldom is (couplings), and
     # repairing it took CP-SAT 5 s at 50,000 sources, where its own first list takes 2 s.
     hint = hint_of(core, hold) if hold is not None else None
-    res = solve_cpsat(core.linear, time_limit_s=left, hint=hint)
+    res = solve_cpsat(core.linear, time_limit_s=left, hint=hint, enough_yuan=enough_yuan)
     if not res.has_solution:
         return None
     return read_choice(core, res.values)
@@ -121,17 +122,28 @@ def improve(
     deadline: float,
     size: int = CORE_SIZE,
     step_s: float = 4.0,
+    enough_yuan: float | None = None,
 ) -> Choice:
-    """Large neighbourhoods in turn until ``deadline`` (``time.perf_counter()``): each
-    frees the split and coupled source-days and the next ``size`` by reduced cost, holds
-    the rest at the best list so far and keeps what CP-SAT finds there when it costs
-    less. For models too large for CP-SAT to move on whole in the time (days linked by
-    stops, tens of thousands of variables)."""
+    """Large neighbourhoods in turn until ``deadline`` (``time.perf_counter()``) or a list
+    costing ``enough_yuan`` or less: each frees the split and coupled source-days and the
+    next ``size`` by reduced cost, holds the rest at the best list so far and keeps what
+    CP-SAT finds there when it costs less. For models too large for CP-SAT to move on
+    whole in the time (days linked by stops, tens of thousands of variables)."""
     window = 1
     lowest = cost(best)
     while deadline - time.perf_counter() > 1.0:
+        if enough_yuan is not None and lowest <= enough_yuan:
+            break
         left = min(step_s, deadline - time.perf_counter())
-        found = solve_core(built, lp, time_limit_s=left, size=size, window=window, hold=best)
+        found = solve_core(
+            built,
+            lp,
+            time_limit_s=left,
+            size=size,
+            window=window,
+            hold=best,
+            enough_yuan=enough_yuan,
+        )
         if found is not None and cost(found) < lowest:
             best, lowest = found, cost(found)
         window += 1

@@ -47,19 +47,23 @@ Watch = Callable[[float, float], None]
 
 class _Found(cp_model.CpSolverSolutionCallback):
     """Whether the search has found a solution yet; ``watch`` is told of each solution and
-    each better bound."""
+    each better bound; the search stops at a solution whose objective is ``stop_at`` or
+    less."""
 
-    def __init__(self, watch: Watch | None = None) -> None:
+    def __init__(self, watch: Watch | None = None, stop_at: float | None = None) -> None:
         super().__init__()
         self.found = False
         self.best = math.inf
         self.watch = watch
+        self.stop_at = stop_at
 
     def on_solution_callback(self) -> None:
         self.found = True
         self.best = self.objective_value
         if self.watch is not None:
             self.watch(self.best, self.best_objective_bound)
+        if self.stop_at is not None and self.best <= self.stop_at:
+            self.stop_search()
 
     def on_bound(self, bound: float) -> None:
         if self.watch is not None:
@@ -75,6 +79,7 @@ def run(
     dual_presolve: bool = True,
     watch: Watch | None = None,
     gap_limit: float = 0.0,
+    stop_at: float | None = None,
 ) -> tuple[cp_model.CpSolver, str]:
     """Solve ``model`` with the project's parameters; the solver and the status name.
 
@@ -90,7 +95,9 @@ def run(
     them); on models whose days are linked by stops the dual reductions pay, and those
     keep them (bench/RESULTS.md). ``watch`` is told of every new solution
     and bound; the search ends once a list is proven within ``gap_limit`` (relative) of the
-    bound — CP-SAT then says ``optimal``: read the bound, not the status.
+    bound — CP-SAT then says ``optimal``: read the bound, not the status. With ``stop_at``
+    (the objective, in the model's units) it ends at the first solution that good: a
+    bound known outside CP-SAT (the LP's) may prove it close enough already.
     """
     solver = cp_model.CpSolver()
     p = solver.parameters
@@ -105,7 +112,7 @@ def run(
         p.add_lp_constraints_lazily = False
     if not dual_presolve:
         p.keep_all_feasible_solutions_in_presolve = True
-    seen = _Found(watch)
+    seen = _Found(watch, stop_at)
     if watch is not None:
         solver.best_bound_callback = seen.on_bound
     if give_up_s is None:
@@ -140,11 +147,13 @@ def solve_cpsat(
     objective: list[tuple[int, Key]] | None = None,
     gap_limit: float = 0.0,
     watch: Watch | None = None,
+    enough_yuan: float | None = None,
 ) -> CpResult:
     """Solve ``linear``; ``objective`` (integer weights) replaces the model's own when given.
 
     The search stops when it has proven its list within ``gap_limit`` (relative) of the
-    least cost, or at the time limit. ``watch`` is told (cost, bound) in yuan — the
+    least cost, at its first list costing ``enough_yuan`` or less (the model's own
+    objective), or at the time limit. ``watch`` is told (cost, bound) in yuan — the
     model's own objective — at each new solution and bound. The time limit covers writing
     the model as well as the search."""
     began = time.perf_counter()
@@ -205,8 +214,17 @@ def solve_cpsat(
     left = max(0.05, time_limit_s - (time.perf_counter() - began))
     # Days linked by stops (start variables): the dual reductions pay there.
     linked = any(k[0] == "start" for k in linear.binaries)
+    stop_at = None
+    if enough_yuan is not None and objective is None:
+        stop_at = (enough_yuan - linear.objective_const) * obj_scale
     solver, name = run(
-        model, left, whole_lp=True, dual_presolve=linked, watch=told, gap_limit=gap_limit
+        model,
+        left,
+        whole_lp=True,
+        dual_presolve=linked,
+        watch=told,
+        gap_limit=gap_limit,
+        stop_at=stop_at,
     )
     values: dict[Key, int] = {}
     obj, bound = 0, 0.0

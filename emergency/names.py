@@ -195,6 +195,13 @@ _NOTES_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     (
         re.compile(
+            r"^within the gap asked of the LP relaxation's bound: "
+            r"the whole model was not searched$"
+        ),
+        "与线性松弛下界之差已在所要求的间隙之内：未搜索整个模型",
+    ),
+    (
+        re.compile(
             r"^CP-SAT found no list within ([0-9.e+-]+) s; the least shortfall list is given$"
         ),
         r"CP-SAT 在 \1 秒内未找到清单：给出缺口最小的清单",

@@ -269,28 +269,39 @@ def _optimise(
     notes: list[str] = []
     say("building the model")
     built = build(inst, candidate_measures, capped)
+    big = len(built.linear.binaries) >= CORE_FROM
+    # A valid list: the warm start of the LP by parts and what is given if nothing better.
     start = greedy_multi(inst, candidates=candidate_measures)
     origin = "greedy"
     build_s = time.perf_counter() - t0
 
     deadline = t0 + time_limit_s
-    big = len(built.linear.binaries) >= CORE_FROM
     lp_res = None
     if lp or big:
         say("solving the LP relaxation")
         lp_res = solve_lp_by_parts(built, start) if big else solve_lp(built.linear, inst.n_days)
     t1 = time.perf_counter()
-    by_neighbourhoods = False
+    # Asked for a gap: a list within it of the LP bound needs no more search.
+    enough = None
+    if gap_limit > 0 and lp_res is not None and lp_res.status == "optimal":
+        enough = lp_res.objective_yuan / (1.0 - min(gap_limit, 0.999))
+    by_neighbourhoods = settled = False
     if big and lp_res is not None and lp_res.status == "optimal":
         say("solving the sources in play first")
         budget = max(0.5, min(CORE_SHARE * (deadline - t1), CORE_MAX_S))
-        core = solve_core(built, lp_res, time_limit_s=budget)
+        core = solve_core(built, lp_res, time_limit_s=budget, enough_yuan=enough)
         if core is not None and list_cost(inst, core) < list_cost(inst, start):
             start, origin = core, "sources in play"
         linked = any(k[0] == "start" for k in built.linear.binaries)
         size = len(built.linear.binaries)
         by_neighbourhoods = size >= (NEIGHBOURHOODS_FROM if linked else NEIGHBOURHOODS_ONE_DAY)
-        if by_neighbourhoods:
+        if enough is not None and list_cost(inst, start) <= enough:
+            settled, by_neighbourhoods = True, False
+            notes.append(
+                "within the gap asked of the LP relaxation's bound: "
+                "the whole model was not searched"
+            )
+        elif by_neighbourhoods:
             say("improving the list by neighbourhoods")
             start = improve(
                 built,
@@ -298,6 +309,7 @@ def _optimise(
                 start,
                 lambda choice: list_cost(inst, choice),
                 deadline=deadline - 0.5,
+                enough_yuan=enough,
             )
             origin = "sources in play"
             notes.append(
@@ -309,7 +321,8 @@ def _optimise(
     # The time limit is the whole optimisation's budget: CP-SAT gets what is left.
     left = max(1.0, deadline - time.perf_counter())
     watch = _watcher(say, lp_res)
-    if by_neighbourhoods:  # they had the time: the whole model would not move in it
+    if by_neighbourhoods or settled:  # the whole model would not move in the time, or
+        # the list is close enough
         res = CpResult("unknown", {}, 0, 0.0, 1, 0.0)
     else:
         say("solving the integer model (CP-SAT)")
@@ -319,6 +332,7 @@ def _optimise(
             hint=hint_of(built, start),
             gap_limit=gap_limit,
             watch=watch,
+            enough_yuan=enough,
         )
     forced_short = False
     if res.status == "infeasible":
@@ -333,7 +347,7 @@ def _optimise(
         res = solve_cpsat(built.linear, time_limit_s=left, hint=hint_of(built, start), watch=watch)
     solve_s = time.perf_counter() - t1
 
-    if by_neighbourhoods:
+    if by_neighbourhoods or settled:
         choice, cp_bound, proven = start, 0.0, False
     elif res.has_solution:
         choice = read_choice(built, res.values)

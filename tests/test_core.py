@@ -166,3 +166,81 @@ def test_neighbourhoods_never_return_a_costlier_list_and_keep_every_rule(
     )
     assert check(city, better).ok
     assert list_cost(city, better) < list_cost(city, start)
+
+
+def test_a_list_within_the_asked_gap_of_the_lp_bound_ends_the_search_after_the_core(
+    city: Instance, best: optimiser.Solved
+) -> None:
+    """Asked for 0.5 %, the core's list is within it of the LP bound: no further search,
+    a note that says so, and a bound that is the LP's (honest, at or below the optimum)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(optimiser, "CORE_FROM", 0)
+        loose = optimise(city, time_limit_s=120, gap_limit=0.005)
+    assert loose.lp is not None
+    assert any("whole model was not searched" in n for n in loose.notes)
+    assert loose.status == "feasible"
+    assert loose.bound_yuan == pytest.approx(loose.lp.objective_yuan, rel=1e-12)
+    assert loose.bound_yuan <= float(best.cost_yuan) + 1e-6
+    assert 0 <= loose.gap <= 0.005
+    assert loose.cost_yuan == list_cost(city, loose.choice) >= best.cost_yuan
+    assert check(city, loose.choice).ok
+    exact_run = exact(city, core=True)
+    assert not any("whole model was not searched" in n for n in exact_run.notes)
+
+
+def test_cp_sat_stops_at_its_first_list_costing_enough(city: Instance) -> None:
+    """``enough_yuan`` above every list: CP-SAT stops at its first list, unproven; without
+    it the same model is searched to the proof."""
+    from emergency.cpsat import solve_cpsat
+
+    built = built_of(city)
+    whole = solve_cpsat(built.linear, time_limit_s=120)
+    first = solve_cpsat(built.linear, time_limit_s=120, enough_yuan=10.0**15)
+    assert whole.status == "optimal"
+    assert first.status == "feasible"
+    assert first.objective_units >= whole.objective_units
+    assert first.bound_units < first.objective_units
+
+
+def test_neighbourhoods_end_once_the_list_costs_enough(city: Instance) -> None:
+    """A start already costing ``enough_yuan``: improve solves no neighbourhood and hands
+    the start back; a lower ``enough_yuan`` lets it work."""
+    import time
+
+    from emergency import core
+
+    built = built_of(city)
+    lp = solve_lp(built.linear, city.n_days, keep_solution=True)
+    start = optimiser.greedy_multi(city, candidates=built.candidates)
+    solved: list[object] = []
+    real = core.solve_core
+
+    def counted(*args: object, **kwargs: object) -> object:
+        solved.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(core, "solve_core", counted)
+        kept = core.improve(
+            built,
+            lp,
+            start,
+            lambda choice: list_cost(city, choice),
+            deadline=time.perf_counter() + 30,
+            size=150,
+            step_s=2,
+            enough_yuan=float(list_cost(city, start)),
+        )
+        assert kept is start and solved == []
+        better = core.improve(
+            built,
+            lp,
+            start,
+            lambda choice: list_cost(city, choice),
+            deadline=time.perf_counter() + 30,
+            size=150,
+            step_s=2,
+            enough_yuan=float(list_cost(city, start)) * (1 - 1e-5),
+        )
+    assert solved
+    assert list_cost(city, better) <= float(list_cost(city, start)) * (1 - 1e-5)

@@ -81,6 +81,14 @@ def test_the_list_workbook_reads_the_same_table() -> None:
             "CP-SAT found no list within 20 s; the greedy list is given",
             "CP-SAT 在 20 秒内未找到清单：给出贪心算法清单",
         ),
+        (
+            "within the gap asked of the LP relaxation's bound: the whole model was not searched",
+            "与线性松弛下界之差已在所要求的间隙之内：未搜索整个模型",
+        ),
+        (
+            "improved on neighbourhoods of the sources in play; the bound is the LP relaxation's",
+            "在关键源的邻域上逐步改进；下界取自线性松弛",
+        ),
         ("a note nobody translated", "a note nobody translated"),
     ],
 )
