@@ -3,11 +3,12 @@ to the least cost in a fraction of the whole model's time.
 
 In the LP relaxation of this model (one measure per source and day, a handful of target
 rows per day, a few couplings) nearly every source-day takes one measure outright; only a
-few are split between two. The core keeps free the source-days that are split or whose
-nearest alternative is cheap in reduced cost (what the LP says choosing it instead would
-cost), and every day of a coupled source; it holds the others at their LP measure and
-solves that smaller model with CP-SAT (without a hint: the LP rounded seldom meets the
-couplings, and CP-SAT's own first list comes sooner than its repair of that one).
+few are split between two. The core keeps free every day of the sources that are split or
+coupled, and of those whose cheapest move is worth least at the LP's target prices (moving
+the whole source, on every day, to another measure, with the restarts that begins:
+:func:`rank_sources`); it holds the others at their LP measure and solves that smaller
+model with CP-SAT (without a hint: the LP rounded seldom meets the couplings, and CP-SAT's
+own first list comes sooner than its repair of that one).
 
 Its list is valid for the whole model — the same rows with some choices held — so it
 warm-starts the whole model's search. It proves nothing by itself: the bound stays the
@@ -16,13 +17,14 @@ whole model's (the LP relaxation's, or CP-SAT's on the whole model).
 
 from __future__ import annotations
 
-import heapq
+import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from fractions import Fraction
 
 from emergency.cpsat import solve_cpsat
-from emergency.instance import Choice
+from emergency.instance import Choice, Instance, Option
 from emergency.lp import LpResult
 from emergency.model import BuiltModel, Infeasible, build, hint_of, read_choice
 
@@ -30,9 +32,91 @@ CORE_SIZE = 1000
 """Source-days left free besides the split and coupled ones: small enough for CP-SAT to
 settle in seconds, large enough that the list it finds is within a few hundredths of a
 per cent of the least cost on the synthetic cities (bench/RESULTS.md)."""
+CORE_SIZE_LINKED = 2000
+"""The same where days are linked by stops (whole sources move there, and the core with
+2,000 source-days found a list 0.0004 % above the optimum of the synthetic upgrade of
+5,000 sources in 8 s, the core with 1,000 one 0.014 % above)."""
 
 SPLIT = 1e-6
 """An LP value below 1 − SPLIT means the source-day is split between measures."""
+
+
+@dataclass
+class Ranking:
+    """What the core is cut from: the LP's measure per source-day, the sources always free
+    (split or coupled), the others from the most to the least likely to move."""
+
+    held: dict[tuple[int, int], int]
+    always: set[int]
+    ranked: list[int]
+
+
+def rank_sources(built: BuiltModel, lp: LpResult) -> Ranking:
+    """Rank the sources by what moving each, on every day at once, to one other measure
+    is worth at the LP's target prices: Σ over days of (cost − Σ price × cut), plus the
+    restarts of the stops the move begins, exactly, minus the same for the LP's measures.
+
+    A whole source, not a source-day: where days are linked by stops the least-cost list
+    moves sources on all their days together (a line stopped for the episode rather than
+    for a day), and the LP's reduced costs of single source-days are mostly zero there
+    (the restart sits on the first day's start variable): on the synthetic upgrade of
+    5,000 sources every source the optimum moves is among the first 310 of 2,112 by this
+    value, and spread over 8 to 6,310 of 9,392 source-days by reduced cost."""
+    inst = built.instance
+    n = inst.n_days
+    coupled = {e.src[0] for e in inst.edges} | {e.dst[0] for e in inst.edges}
+    rows = [inst.pooled_rows(d) for d in range(n)]
+    prices = [[lp.duals[d].get(name, 0.0) for name, _ in rows[d]] for d in range(n)]
+    held: dict[tuple[int, int], int] = {}
+    always: set[int] = set()
+    worth: list[tuple[float, int]] = []
+    for s, src in enumerate(inst.sources):
+        per_day = built.candidates[s]
+        if all(len(options) == 1 for options in per_day):
+            continue
+        for d, options in enumerate(per_day):
+            if len(options) > 1:
+                values = [lp.values.get(("x", s, d, m), 0.0) for m in options]
+                best = max(range(len(options)), key=values.__getitem__)
+                held[s, d] = options[best]
+                if values[best] < 1.0 - SPLIT:
+                    always.add(s)
+        if s in coupled:
+            always.add(s)
+        if s in always:
+            continue
+        now = [held.get((s, d), per_day[d][0]) for d in range(n)]
+
+        def priced(d: int, m: int, o: Sequence[Option] = src.options) -> float:
+            cut = o[m].cut_kg
+            return o[m].cost_yuan_d - sum(
+                p * sum(cut[i] for i in idx) for p, (_, idx) in zip(prices[d], rows[d], strict=True)
+            )
+
+        base = sum(priced(d, now[d]) for d in range(n)) + _restarts(inst, s, now)
+        common = set(per_day[0]).intersection(*per_day[1:])
+        moves = [
+            sum(priced(d, m) for d in range(n)) + _restarts(inst, s, [m] * n) - base
+            for m in common
+            if [m] * n != now
+        ]
+        worth.append((min(moves) if moves else math.inf, s))
+    worth.sort()
+    return Ranking(held, always, [s for _, s in worth])
+
+
+def _restarts(inst: Instance, s: int, measures: list[int]) -> float:
+    """The restart costs of the stops ``measures`` (one per day) begin for source ``s``."""
+    src = inst.sources[s]
+    total = 0.0
+    for li, line in enumerate(src.lines):
+        stopped = inst.stopped_before.get((s, li), 0) > 0
+        for m in measures:
+            stops = src.options[m].stops(li)
+            if stops and not stopped:
+                total += line.restart_cost_yuan
+            stopped = stops
+    return total
 
 
 def core_candidates(
@@ -42,41 +126,29 @@ def core_candidates(
     *,
     window: int = 0,
     hold: Choice | None = None,
+    ranking: Ranking | None = None,
 ) -> list[list[tuple[int, ...]]]:
-    """Per source and day: every candidate measure when the source-day is in play, else
-    the LP's measure alone (or ``hold``'s).
+    """Per source and day: every candidate measure when the source is in play, else the
+    LP's measure alone (or ``hold``'s).
 
-    In play: the split and coupled source-days and, of the others ranked by their nearest
-    alternative's reduced cost, the ``window``-th ``size`` of them (0: the nearest)."""
+    In play: the sources split or coupled on any day and, of the others ranked by
+    :func:`rank_sources`, the ``window``-th run of them holding ``size`` source-days
+    (0: the first)."""
     inst = built.instance
-    coupled = {e.src[0] for e in inst.edges} | {e.dst[0] for e in inst.edges}
-    held: dict[tuple[int, int], int] = {}
-    free: set[tuple[int, int]] = set()
-    near: list[tuple[float, int, int]] = []
-    for s in range(len(inst.sources)):
-        for d in range(inst.n_days):
-            options = built.candidates[s][d]
-            if len(options) == 1:
-                continue
-            keys = [("x", s, d, m) for m in options]
-            values = [lp.values.get(k, 0.0) for k in keys]
-            best = max(range(len(options)), key=values.__getitem__)
-            held[s, d] = options[best]
-            if s in coupled or values[best] < 1.0 - SPLIT:
-                free.add((s, d))
-                continue
-            nearest = min(lp.reduced_costs.get(k, 0.0) for i, k in enumerate(keys) if i != best)
-            near.append((nearest, s, d))
-    if window == 0:
-        free.update((s, d) for _, s, d in heapq.nsmallest(size, near))
-    else:
-        near.sort()
-        free.update((s, d) for _, s, d in near[window * size : (window + 1) * size])
+    ranking = ranking or rank_sources(built, lp)
+    free = set(ranking.always)
+    seen = 0
+    for s in ranking.ranked:
+        if seen >= (window + 1) * size:
+            break
+        if seen >= window * size:
+            free.add(s)
+        seen += sum(1 for d in range(inst.n_days) if (s, d) in ranking.held)
 
     def kept(s: int, d: int) -> tuple[int, ...]:
-        if (s, d) in free or (s, d) not in held:
+        if s in free or (s, d) not in ranking.held:
             return built.candidates[s][d]
-        return (hold[s][d] if hold is not None else held[s, d],)
+        return (hold[s][d] if hold is not None else ranking.held[s, d],)
 
     return [[kept(s, d) for d in range(inst.n_days)] for s in range(len(inst.sources))]
 
@@ -90,12 +162,13 @@ def solve_core(
     window: int = 0,
     hold: Choice | None = None,
     enough_yuan: float | None = None,
+    ranking: Ranking | None = None,
 ) -> Choice | None:
     """The best list CP-SAT finds on the core within ``time_limit_s`` (choosing and
     building it included; from ``hold`` when given; the first costing ``enough_yuan`` or
     less), or None (the held measures leave no valid list, or none was found in time)."""
     began = time.perf_counter()
-    narrowed = core_candidates(built, lp, size, window=window, hold=hold)
+    narrowed = core_candidates(built, lp, size, window=window, hold=hold, ranking=ranking)
     try:
         core = build(built.instance, narrowed, built.targets_kg)
     except Infeasible:
@@ -131,6 +204,7 @@ def improve(
     whole in the time (days linked by stops, tens of thousands of variables)."""
     window = 1
     lowest = cost(best)
+    ranking = rank_sources(built, lp)
     while deadline - time.perf_counter() > 1.0:
         if enough_yuan is not None and lowest <= enough_yuan:
             break
@@ -143,6 +217,7 @@ def improve(
             window=window,
             hold=best,
             enough_yuan=enough_yuan,
+            ranking=ranking,
         )
         if found is not None and cost(found) < lowest:
             best, lowest = found, cost(found)
@@ -152,4 +227,12 @@ def improve(
     return best
 
 
-__all__ = ["CORE_SIZE", "core_candidates", "improve", "solve_core"]
+__all__ = [
+    "CORE_SIZE",
+    "CORE_SIZE_LINKED",
+    "Ranking",
+    "core_candidates",
+    "improve",
+    "rank_sources",
+    "solve_core",
+]

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from emergency.collector import gc_paused
-from emergency.core import improve, solve_core
+from emergency.core import CORE_SIZE, CORE_SIZE_LINKED, improve, solve_core
 from emergency.cpsat import CpResult, continuous_scales, solve_cpsat
 from emergency.heuristics import greedy_multi
 from emergency.instance import Choice, Instance, Line, Option, SourceDuty
@@ -289,10 +289,11 @@ def _optimise(
     if big and lp_res is not None and lp_res.status == "optimal":
         say("solving the sources in play first")
         budget = max(0.5, min(CORE_SHARE * (deadline - t1), CORE_MAX_S))
-        core = solve_core(built, lp_res, time_limit_s=budget, enough_yuan=enough)
+        linked = any(k[0] == "start" for k in built.linear.binaries)
+        width = CORE_SIZE_LINKED if linked else CORE_SIZE
+        core = solve_core(built, lp_res, time_limit_s=budget, size=width, enough_yuan=enough)
         if core is not None and list_cost(inst, core) < list_cost(inst, start):
             start, origin = core, "sources in play"
-        linked = any(k[0] == "start" for k in built.linear.binaries)
         size = len(built.linear.binaries)
         by_neighbourhoods = size >= (NEIGHBOURHOODS_FROM if linked else NEIGHBOURHOODS_ONE_DAY)
         if enough is not None and list_cost(inst, start) <= enough:
@@ -309,6 +310,7 @@ def _optimise(
                 start,
                 lambda choice: list_cost(inst, choice),
                 deadline=deadline - 0.5,
+                size=width,
                 enough_yuan=enough,
             )
             origin = "sources in play"

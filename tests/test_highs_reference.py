@@ -12,10 +12,12 @@ import pytest
 
 from emergency import optimiser
 from emergency.checker import check
+from emergency.core import core_candidates, solve_core
 from emergency.dataset import Dataset, load_dataset
 from emergency.duties import build_instance
 from emergency.highs import solve_highs
 from emergency.instance import Instance
+from emergency.lp import solve_lp
 from emergency.model import build
 from emergency.optimiser import candidates, capped_targets, list_cost, optimise, stationary
 from emergency.respond import plan_response, state_at
@@ -84,3 +86,35 @@ def warning(level: str, days: int) -> WarningDecision:
         rule_set="henan-2019",
         reason="test",
     )
+
+
+def test_on_linked_days_the_core_moves_whole_sources_and_holds_the_optimum(
+    city: Dataset,
+) -> None:
+    """The upgrade above: the core frees every day of a source or none (the optimum moves
+    sources for the whole episode, a line stopped rather than restarted), and a core of a
+    fraction of the source-days, solved alone, already costs HiGHS's proven optimum."""
+    first = plan_response(city, warning("orange", 2), time_limit_s=60)
+    state = state_at(first, city, START + dt.timedelta(days=1))
+    days = [(START + dt.timedelta(days=i), "red") for i in (1, 2, 3)]
+    inst = build_instance(city, days, state=state)
+    capped, _ = capped_targets(inst)
+    built = build(inst, candidates(inst), capped)
+    lp = solve_lp(built.linear, inst.n_days, keep_solution=True)
+    many = [
+        (s, d)
+        for s in range(len(inst.sources))
+        for d in range(3)
+        if len(built.candidates[s][d]) > 1
+    ]
+    size = len(many) // 4
+    narrowed = core_candidates(built, lp, size)
+    free_days = {(s, d) for s, d in many if narrowed[s][d] == built.candidates[s][d]}
+    for s in {s for s, _ in many}:
+        days_of = [(s, d) for d in range(3) if (s, d) in set(many)]
+        assert all(k in free_days for k in days_of) or not any(k in free_days for k in days_of), s
+    assert len(free_days) < len(many), "the core holds some sources"
+    choice = solve_core(built, lp, time_limit_s=60, size=size)
+    assert choice is not None
+    assert check(inst, choice).ok
+    assert float(list_cost(inst, choice)) == pytest.approx(highs_optimum(inst), rel=1e-9, abs=0.5)
