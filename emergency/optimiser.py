@@ -288,14 +288,19 @@ def _optimise(
     by_neighbourhoods = settled = False
     if big and lp_res is not None and lp_res.status == "optimal":
         say("solving the sources in play first")
-        budget = max(0.5, min(CORE_SHARE * (deadline - t1), CORE_MAX_S))
         linked = any(k[0] == "start" for k in built.linear.binaries)
         width = CORE_SIZE_LINKED if linked else CORE_SIZE
+        size = len(built.linear.binaries)
+        by_neighbourhoods = size >= (NEIGHBOURHOODS_FROM if linked else NEIGHBOURHOODS_ONE_DAY)
+        # Neighbourhoods only go on from the core's list: a short limit goes to the core
+        # first (at 50,000 sources building the core alone takes 2 s).
+        left = deadline - time.perf_counter()
+        budget = max(0.5, min(CORE_SHARE * left, CORE_MAX_S))
+        if by_neighbourhoods:
+            budget = max(budget, min(CORE_MAX_S, left - 1.0))
         core = solve_core(built, lp_res, time_limit_s=budget, size=width, enough_yuan=enough)
         if core is not None and list_cost(inst, core) < list_cost(inst, start):
             start, origin = core, "sources in play"
-        size = len(built.linear.binaries)
-        by_neighbourhoods = size >= (NEIGHBOURHOODS_FROM if linked else NEIGHBOURHOODS_ONE_DAY)
         if enough is not None and list_cost(inst, start) <= enough:
             settled, by_neighbourhoods = True, False
             notes.append(
