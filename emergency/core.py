@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from emergency.cpsat import solve_cpsat
-from emergency.instance import Choice, Instance, Option
+from emergency.instance import Choice, Option
 from emergency.lp import LpResult
 from emergency.model import BuiltModel, Infeasible, build, hint_of, read_choice
 
@@ -93,30 +93,16 @@ def rank_sources(built: BuiltModel, lp: LpResult) -> Ranking:
                 p * sum(cut[i] for i in idx) for p, (_, idx) in zip(prices[d], rows[d], strict=True)
             )
 
-        base = sum(priced(d, now[d]) for d in range(n)) + _restarts(inst, s, now)
+        base = sum(priced(d, now[d]) for d in range(n)) + inst.restarts_yuan(s, now)
         common = set(per_day[0]).intersection(*per_day[1:])
         moves = [
-            sum(priced(d, m) for d in range(n)) + _restarts(inst, s, [m] * n) - base
+            sum(priced(d, m) for d in range(n)) + inst.restarts_yuan(s, [m] * n) - base
             for m in common
             if [m] * n != now
         ]
         worth.append((min(moves) if moves else math.inf, s))
     worth.sort()
     return Ranking(held, always, [s for _, s in worth])
-
-
-def _restarts(inst: Instance, s: int, measures: list[int]) -> float:
-    """The restart costs of the stops ``measures`` (one per day) begin for source ``s``."""
-    src = inst.sources[s]
-    total = 0.0
-    for li, line in enumerate(src.lines):
-        stopped = inst.stopped_before.get((s, li), 0) > 0
-        for m in measures:
-            stops = src.options[m].stops(li)
-            if stops and not stopped:
-                total += line.restart_cost_yuan
-            stopped = stops
-    return total
 
 
 def core_candidates(

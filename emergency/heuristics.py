@@ -28,17 +28,7 @@ def floor_choice(inst: Instance) -> Choice:
 
 def _row_cost(inst: Instance, s: int, row: list[int]) -> float:
     src = inst.sources[s]
-    total = sum(src.options[m].cost_yuan_d for m in row)
-    for li, line in enumerate(src.lines):
-        if not line.restart_cost_yuan:
-            continue
-        prev = inst.stopped_before.get((s, li), 0) > 0
-        for m in row:
-            now = src.options[m].stops(li)
-            if now and not prev:
-                total += line.restart_cost_yuan
-            prev = now
-    return total
+    return sum(src.options[m].cost_yuan_d for m in row) + inst.restarts_yuan(s, row)
 
 
 class _Greedy:

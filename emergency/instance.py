@@ -11,6 +11,7 @@ Units: ``cut_kg`` is kilograms of each pollutant on one day (order of
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from emergency import POLLUTANTS
@@ -116,6 +117,22 @@ class Instance:
             for i in range(4):
                 tot[i] += max(s.options[m].cut_kg[i] for m in s.allowed[d])
         return (tot[0], tot[1], tot[2], tot[3])
+
+    def restarts_yuan(self, s: int, measures: Sequence[int]) -> float:
+        """The restart costs of the stops that ``measures`` (one per day, from day 0) begin
+        for source ``s`` (a stop in force before the first day continues: no restart)."""
+        src = self.sources[s]
+        total = 0.0
+        for li, line in enumerate(src.lines):
+            if not line.restart_cost_yuan:
+                continue
+            stopped = self.stopped_before.get((s, li), 0) > 0
+            for m in measures:
+                stops = src.options[m].stops(li)
+                if stops and not stopped:
+                    total += line.restart_cost_yuan
+                stopped = stops
+        return total
 
     def rows_reachable(self, d: int) -> dict[str, float]:
         """The largest reachable cut of every target row (pooled or not) of day ``d``:

@@ -13,7 +13,7 @@ from emergency.checker import check
 from emergency.core import core_candidates, solve_core
 from emergency.dataset import load_dataset
 from emergency.duties import build_instance
-from emergency.instance import Instance
+from emergency.instance import Choice, Instance
 from emergency.lp import solve_lp, solve_lp_by_parts
 from emergency.model import BuiltModel, build
 from emergency.optimiser import candidates, capped_targets, list_cost, optimise, stationary
@@ -219,28 +219,22 @@ def test_neighbourhoods_end_once_the_list_costs_enough(city: Instance) -> None:
         solved.append(1)
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
+    def improve_to(enough: float) -> Choice:
+        return core.improve(
+            built,
+            lp,
+            start,
+            lambda choice: list_cost(city, choice),
+            deadline=time.perf_counter() + 30,
+            size=150,
+            step_s=2,
+            enough_yuan=enough,
+        )
+
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(core, "solve_core", counted)
-        kept = core.improve(
-            built,
-            lp,
-            start,
-            lambda choice: list_cost(city, choice),
-            deadline=time.perf_counter() + 30,
-            size=150,
-            step_s=2,
-            enough_yuan=float(list_cost(city, start)),
-        )
+        kept = improve_to(float(list_cost(city, start)))
         assert kept is start and solved == []
-        better = core.improve(
-            built,
-            lp,
-            start,
-            lambda choice: list_cost(city, choice),
-            deadline=time.perf_counter() + 30,
-            size=150,
-            step_s=2,
-            enough_yuan=float(list_cost(city, start)) * (1 - 1e-5),
-        )
+        better = improve_to(float(list_cost(city, start)) * (1 - 1e-5))
     assert solved
     assert list_cost(city, better) <= float(list_cost(city, start)) * (1 - 1e-5)
