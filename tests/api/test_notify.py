@@ -4,7 +4,9 @@ dispatchers sharing one database."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import random
 import threading
 import time
 from collections.abc import Iterator
@@ -16,7 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
 from api.main import create_app
-from emergency.notify.dispatch import Dispatcher, body_of, verify
+from emergency.notify.dispatch import Dispatcher, backoff, body_of, verify
 from emergency.notify.outbox import enqueue
 from emergency.service import consult as consultations
 from emergency.service.access import Actor, Role
@@ -298,6 +300,72 @@ def test_the_signature_helpers_agree_with_the_receiver() -> None:
     assert verify("k" * 16, "1700000000", body, f"sha256={mac}")
     assert not verify("k" * 16, "1700000001", body, f"sha256={mac}")
     assert not verify("k" * 16, "nope", body, f"sha256={mac}")
+
+
+class Edge(random.Random):
+    """A "random" source that always draws the lower (``low``) or the upper end."""
+
+    def __init__(self, low: bool) -> None:
+        super().__init__(0)
+        self.low = low
+
+    def uniform(self, a: float, b: float) -> float:
+        return a if self.low else b
+
+
+def test_backoff_doubles_is_capped_and_jitters_in_the_upper_half() -> None:
+    base, cap = 10.0, 1800.0
+    top = [backoff(n, base, cap, Edge(low=False)) for n in range(1, 11)]
+    assert top == [10.0, 20.0, 40.0, 80.0, 160.0, 320.0, 640.0, 1280.0, 1800.0, 1800.0]
+    bottom = [backoff(n, base, cap, Edge(low=True)) for n in range(1, 11)]
+    assert bottom == [t / 2 for t in top]  # the jitter takes at most half the delay
+    assert backoff(0, base, cap, Edge(low=False)) == base  # no failure yet: the first delay
+    assert backoff(60, base, cap, Edge(low=False)) == cap  # no overflow far past the cap
+    assert backoff(3, 1.0, 3.0, Edge(low=False)) == 3.0  # a cap that is not a power of two
+    rng = random.Random(20161215)
+    for attempts in (1, 2, 5, 8, 12):
+        delay = min(cap, base * 2 ** (attempts - 1))
+        draws = [backoff(attempts, base, cap, rng) for _ in range(500)]
+        assert all(delay / 2 <= d <= delay for d in draws), attempts
+        assert len(set(draws)) > 400  # jittered: the retries of many receivers spread out
+        assert min(draws) < delay * 0.6 and max(draws) > delay * 0.9  # over the whole half
+    # the same seed draws the same delays (a dispatcher's rng is injectable)
+    assert [backoff(4, base, cap, random.Random(7)) for _ in range(3)] == [
+        backoff(4, base, cap, random.Random(7))
+    ] * 3
+
+
+def test_the_dispatcher_schedules_each_retry_by_the_backoff(
+    store: Store, clock: Clock, receiver: Receiver
+) -> None:
+    """Three failures in a row: the retry is due 10, 20, then 40 s after the failed try
+    (the upper end of the jitter drawn), and not a moment before."""
+    receiver.answers = [503, 503, 503]
+    with store.session() as session:
+        sub = city_subscription(session, receiver.url, clock())
+        (row,) = enqueue(session, [sub], {"event": "warning.test"})
+        session.commit()
+        nid = row.id
+    dispatcher = Dispatcher(store, rng=Edge(low=False))
+    for wait in (10, 20, 40):
+        failed_at = clock()
+        assert dispatcher.run_once() == {"delivered": 0, "pending": 1, "failed": 0}
+        with store.session() as session:
+            n = session.get(Notification, nid)
+            assert (
+                n is not None
+                and n.status == "pending"
+                and (n.last_error or "").startswith("HTTP 503")
+            )
+            due = n.next_attempt_at
+        if due.tzinfo is None:  # SQLite keeps naive UTC
+            due = due.replace(tzinfo=dt.UTC)
+        assert due == failed_at + dt.timedelta(seconds=wait)
+        clock.advance(seconds=wait - 1)
+        assert dispatcher.run_once()["pending"] == 0  # not due yet: nothing claimed
+        clock.advance(seconds=1)
+    assert dispatcher.run_once()["delivered"] == 1
+    assert len(receiver.got) == 4 and len(set(receiver.ids())) == 1
 
 
 def test_server_runs_the_dispatcher_in_its_lifespan(
