@@ -1060,6 +1060,24 @@ CATALOGUE: tuple[tuple[str, str], ...] = (
         "unknown line {lines} of order {ident} (lines: {known})",
         "指令 {ident} 没有生产线 {lines}（生产线：{known}）",
     ),
+    ("no report {ident} of order {order} to correct", "指令 {order} 没有可更正的报告 {ident}"),
+    (
+        "report {ident} was corrected already by report {other}: correct that one",
+        "报告 {ident} 已被报告 {other} 更正：请更正该报告",
+    ),
+    (
+        "report {ident} was corrected meanwhile by another request: correct the latest report",
+        "报告 {ident} 已被另一请求同时更正：请更正最新的报告",
+    ),
+    (
+        "report {ident} is of {day} (+08:00), not {other}: a correction is of the same day",
+        "报告 {ident} 属于 {day}（+08:00），不是 {other}：更正须针对同一天",
+    ),
+    (
+        "report {ident} gives the load of lines {lines}: its correction gives the load of"
+        " the same lines (line_loads)",
+        "报告 {ident} 报送了生产线 {lines} 的负荷：更正须报送相同生产线的负荷（line_loads）",
+    ),
     ("an enterprise may send gate records only for itself", "企业只能报送本企业的门禁记录"),
     (
         "no gate record {ident} of enterprise {enterprise} to correct",

@@ -12,6 +12,9 @@ Anomalies:
 - ``ack_overdue`` / ``ack_late``: no acknowledgement within the deadline
   (``city.ack_deadline_hours``, or the service's setting).
 
+Only the reports in effect count: a report a later report corrects (``corrects``) is
+replaced by its correction, here and in the review.
+
 The view is computed from whatever is stored: a report dated at the edge of year 9999
 (accepted before reports were held to their order's period) or a deadline too large for
 a date must not make it fail — the compliance page is everyone's.
@@ -28,7 +31,7 @@ from emergency.meters.analysis import meter_anomalies
 from emergency.plans import Plan
 from emergency.service.access import Action, Actor, require
 from emergency.service.deadlines import ack_deadline_hours
-from emergency.service.orders import due
+from emergency.service.orders import due, in_effect
 from emergency.service.planning import get_response, loaded_data
 from emergency.service.reports_due import city_day, missed_reports
 from emergency.service.views import Anomaly, AnomalyKind, ComplianceRow, ComplianceView, MeasureRef
@@ -57,7 +60,7 @@ def compliance(session: Session, actor: Actor, response_id: int) -> ComplianceVi
     for report in session.scalars(
         select(Report)
         .join(Order, Report.order_id == Order.id)
-        .where(Order.response_id == response.id)
+        .where(Order.response_id == response.id, in_effect())
         .order_by(Report.at, Report.id)
     ):
         reports[report.order_id].append(report)
@@ -217,7 +220,11 @@ def _baselines(session: Session, sources: set[str]) -> dict[str, list[Report]]:
     for report, source in session.execute(
         select(Report, Order.source)
         .join(Order, Report.order_id == Order.id)
-        .where(Order.source.in_(sources), Report.baseline_electricity_kwh.is_not(None))
+        .where(
+            Order.source.in_(sources),
+            Report.baseline_electricity_kwh.is_not(None),
+            in_effect(),
+        )
         .order_by(Report.at, Report.id)
     ):
         out[source].append(report)

@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, exists, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
 
 from emergency import ONE_DAY
@@ -27,7 +27,8 @@ from emergency.service.audit import record
 from emergency.service.errors import Conflict, NotFound
 from emergency.service.periods import OrderKey, Period, ends_at, periods, starts_at
 from emergency.service.planning import get_response, loaded_data, plan_row
-from emergency.service.uow import commit
+from emergency.service.reports_due import city_day
+from emergency.service.uow import RACE_MESSAGE, commit, raced
 from emergency.service.views import (
     ApprovalResult,
     MeasureRef,
@@ -596,6 +597,9 @@ def _check_report_time(session: Session, order: Order, at: dt.datetime) -> None:
         )
 
 
+CORRECTED_MEANWHILE = "was corrected meanwhile by another request: correct the latest report"
+
+
 def add_report(session: Session, actor: Actor, order_id: int, body: ReportIn) -> ReportView:
     """The enterprise reports its load and electricity under an order.
 
@@ -605,11 +609,13 @@ def add_report(session: Session, actor: Actor, order_id: int, body: ReportIn) ->
         The order was superseded or lifted before ``at``; it is not acknowledged yet (a
         report is refused until the enterprise has confirmed it received the order: what
         it reports on is then known to be that order); or ``at`` lies outside the order's
-        period (:func:`report_period`).
+        period (:func:`report_period`); ``corrects`` names a report corrected already
+        (or meanwhile).
     InputError
         ``at`` is after the server's clock (more than :data:`CLOCK_SKEW` ahead);
         ``line_loads`` names a line the order's plan does not have; neither ``load`` nor
-        every line's load is given (:func:`_plant_load`).
+        every line's load is given (:func:`_plant_load`); ``corrects`` names no report of
+        this order, or one of another day or other lines (:func:`_check_correction`).
     """
     require(actor, Action.report_order)
     order = _own_order(session, actor, order_id)
@@ -620,6 +626,7 @@ def add_report(session: Session, actor: Actor, order_id: int, body: ReportIn) ->
         )
     _check_report_time(session, order, body.at)
     load = _plant_load(session, order, body)
+    _check_correction(session, order, body)
     report = Report(
         order_id=order.id,
         at=body.at,
@@ -630,14 +637,64 @@ def add_report(session: Session, actor: Actor, order_id: int, body: ReportIn) ->
         note=body.note,
         received_at=store_of(session).config.now(),
         actor=actor.label,
+        corrects=body.corrects,
     )
     session.add(report)
-    session.flush()
-    _event(session, order, actor, "reported", f"report {report.id}: load {load:.2f}")
+    lost = f"corrects: report {body.corrects} {CORRECTED_MEANWHILE}" if body.corrects else None
+    with raced(session, lost or RACE_MESSAGE):
+        session.flush()  # the unique index: two corrections of one report, one wins
+    what = f"report {report.id}" + (f" (corrects {body.corrects})" if body.corrects else "")
+    _event(session, order, actor, "reported", f"{what}: load {load:.2f}")
     view = ReportView.model_validate(report, from_attributes=True)
     record(session, actor, "order.report", f"order:{order.id}", None, view.model_dump(mode="json"))
     commit(session)
     return view
+
+
+def _check_correction(session: Session, order: Order, body: ReportIn) -> None:
+    """A correction (``corrects``) names a report of the same order that no report
+    corrects yet (the latest of its chain), of the same city day, and — when that report
+    gave a load per line — gives the load of the same lines. Reports are append-only: the
+    report corrected stays stored; it no longer counts (:func:`in_effect`).
+
+    Raises
+    ------
+    InputError
+        No such report of this order (another order's or enterprise's report is not
+        named: it is not this order's), another day, other lines.
+    Conflict
+        The report is corrected already: correct the correction.
+    """
+    if body.corrects is None:
+        return
+    target = session.get(Report, body.corrects)
+    if target is None or target.order_id != order.id:
+        raise InputError(f"corrects: no report {body.corrects} of order {order.id} to correct")
+    newer = session.scalar(select(Report.id).where(Report.corrects == target.id))
+    if newer is not None:
+        raise Conflict(
+            f"corrects: report {target.id} was corrected already by report {newer}: "
+            "correct that one"
+        )
+    day, given = city_day(target.at), city_day(body.at)
+    if day != given:
+        raise InputError(
+            f"corrects: report {target.id} is of {day} (+08:00), not {given}: a correction "
+            "is of the same day"
+        )
+    if target.line_loads is not None and set(target.line_loads) != set(body.line_loads or {}):
+        lines = ", ".join(sorted(target.line_loads))
+        raise InputError(
+            f"corrects: report {target.id} gives the load of lines {lines}: its correction "
+            "gives the load of the same lines (line_loads)"
+        )
+
+
+def in_effect() -> ColumnElement[bool]:
+    """Reports in effect: those no later report corrects (a correction counts in place of
+    the report it corrects; the chain's latest counts)."""
+    later = aliased(Report)
+    return ~exists().where(later.corrects == Report.id)
 
 
 def _plant_load(session: Session, order: Order, body: ReportIn) -> float:

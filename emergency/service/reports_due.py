@@ -7,7 +7,9 @@ one minute, a day without a report dated that day and received by then is the an
 
 A report received after ``report_by`` does not remove that day's anomaly (the duty was the
 time): the anomaly stays, its message says the report came late and by how much, and it
-names the report. Which days count for an order:
+names the report. A correction (``corrects``) does not change when a day was reported:
+the report it corrects was received first and still counts for the time (the compliance
+and the review read the correction in its place). Which days count for an order:
 
 - the days from its start to its last day in force (``end``; today while it is open-ended)
   and not after today;

@@ -29,6 +29,7 @@ from emergency.dataset import Dataset
 from emergency.meters.analysis import measured_loads
 from emergency.service.access import Action, Actor, require
 from emergency.service.compliance import compliance
+from emergency.service.orders import in_effect
 from emergency.service.planning import get_response, loaded_data, plan_row
 from emergency.service.reports_due import city_day
 from emergency.service.supervision import GradeReview, RankedAnomaly, grade_review, ranked_anomalies
@@ -141,12 +142,13 @@ class ResponseReview(BaseModel):
 
 
 def _reports(session: Session, response_id: int) -> dict[tuple[str, dt.date], Report]:
-    """The last report of each source and city day (orders of the response)."""
+    """The last report in effect of each source and city day (orders of the response; a
+    corrected report gives way to its correction)."""
     found: dict[tuple[str, dt.date], Report] = {}
     rows = session.execute(
         select(Report, Order.source)
         .join(Order, Report.order_id == Order.id)
-        .where(Order.response_id == response_id)
+        .where(Order.response_id == response_id, in_effect())
         .order_by(Report.at, Report.id)
     )
     for report, source in rows:

@@ -203,7 +203,8 @@ class ReportIn(_In):
     order's own period is checked by :func:`emergency.service.orders.add_report`. Numbers
     are finite (``NaN``, ``Infinity`` are refused). ``line_loads`` names lines of the
     order's plan only (checked by ``add_report``); without ``load`` it must give every
-    line, and the plant's load is their value-added weighted mean."""
+    line, and the plant's load is their value-added weighted mean. ``corrects`` makes it
+    a correction of a stored report (checked by ``add_report``)."""
 
     at: BoundedAwareDatetime
     load: float | None = Field(
@@ -223,6 +224,14 @@ class ReportIn(_In):
         default=None, gt=0, description="normal daily electricity; the basis of the check"
     )
     note: str = Field(default="", max_length=4000)
+    corrects: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**31 - 1,
+        description="a correction: the id of the report it corrects (the latest of the "
+        "order's reports for that day, not corrected yet; same day and lines); the report "
+        "corrected stays stored and no longer counts",
+    )
 
 
 class ReportView(BaseModel):
@@ -238,6 +247,9 @@ class ReportView(BaseModel):
     note: str
     received_at: dt.datetime
     actor: str
+    corrects: int | None = Field(
+        default=None, description="the report this one corrects (null: an original report)"
+    )
 
 
 AnomalyKind = Literal[

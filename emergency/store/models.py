@@ -364,6 +364,7 @@ class Report(Base):
     """What an enterprise reports it did under an order."""
 
     __tablename__ = "reports"
+    __table_args__ = (Index("uq_reports_corrects", "corrects", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
@@ -376,6 +377,9 @@ class Report(Base):
     actor: Mapped[str] = mapped_column(String(200))
     line_loads: Mapped[dict[str, Any] | None]
     """Per line of the plan, the load reported (1.0 = normal); None: the plant as a whole."""
+    corrects: Mapped[int | None] = mapped_column(ForeignKey("reports.id"))
+    """The report this one corrects (same order, day and lines); append-only: the report
+    corrected stays stored and no longer counts. A report is corrected at most once."""
 
 
 class AuditEntry(Base):

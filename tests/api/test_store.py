@@ -22,7 +22,7 @@ from tests.datafiles import small_plans, small_rows, write_small_dataset
 
 
 def test_migrations_match_the_models(store: Store) -> None:
-    assert current_revision(store.engine) == head_revision() == "0006"
+    assert current_revision(store.engine) == head_revision() == "0007"
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
