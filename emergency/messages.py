@@ -941,6 +941,10 @@ CATALOGUE: tuple[tuple[str, str], ...] = (
     ("must name a host", "须写明主机"),
     ("port 0", "端口不能为 0"),
     ("{host} is not a public address", "{host} 不是公网地址"),
+    (
+        "a public webhook must be https:// (http:// only where the server allows private targets)",
+        "公网 webhook 须为 https://（仅在服务器允许内网目标时可用 http://）",
+    ),
     ("no enterprise {id}", "没有企业 {id}"),
     ("an enterprise may subscribe only for itself", "企业只能为自己订阅"),
     ("not an email address", "不是电子邮件地址"),

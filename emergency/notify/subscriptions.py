@@ -37,8 +37,8 @@ class SubscriptionIn(BaseModel):
     channel: Literal["webhook", "email", "sms"] = "webhook"
     target: str = Field(
         max_length=MAX_TARGET,
-        description="webhook: an http:// or https:// URL; email: an address; sms: a "
-        "mainland mobile number",
+        description="webhook: an https:// URL (http:// only where the server allows "
+        "private targets); email: an address; sms: a mainland mobile number",
     )
     secret: str | None = Field(
         default=None,
@@ -69,8 +69,9 @@ class SubscriptionView(BaseModel):
 
 def check_target(target: str, *, private: bool = False) -> str:
     """An absolute http(s) URL with a host; else :class:`InputError`. Unless ``private``,
-    a host that is a non-public address (or ``localhost``) is refused too; names are
-    resolved and checked again at each delivery (:func:`emergency.notify.dispatch.public_only`)."""
+    a host that is a non-public address (or ``localhost``) is refused too (names are
+    resolved and checked again at each delivery: :func:`emergency.notify.dispatch.public_only`),
+    and so is plain ``http://``: a public webhook is ``https://``."""
     target = target.strip()
     try:
         parts = urlsplit(target)
@@ -85,6 +86,13 @@ def check_target(target: str, *, private: bool = False) -> str:
         raise InputError("subscription: target: port 0")
     if not private and not_public(parts.hostname):
         raise InputError(f"subscription: target: {parts.hostname} is not a public address")
+    if not private and parts.scheme == "http":
+        # Orders cross the internet: the signature proves who sent them, TLS keeps them
+        # from being read on the way. Plain http only inside a city's own network.
+        raise InputError(
+            "subscription: target: a public webhook must be https:// "
+            "(http:// only where the server allows private targets)"
+        )
     return target
 
 

@@ -415,7 +415,7 @@ def test_two_dispatchers_never_send_one_message_at_once(
             stores[1].dispose()
         assert slow.overlaps == []
         ids = slow.ids()
-        assert len(ids) == len(set(ids)) == 40
+        assert len(ids) == len(set(ids)) == 40, (results, len(ids), len(set(ids)))
         assert sum(r["delivered"] for r in results) == 40
 
 

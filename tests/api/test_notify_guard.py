@@ -75,6 +75,12 @@ def test_private_targets_are_refused_when_registered(
             body = r.json()
             assert "target" in body["detail"] and "不是公网地址" in body["detail"]
             assert "is not a public address" in body["detail_en"]
+        plain = client.post(
+            f"{API}/subscriptions", json={"target": "http://93.184.216.34/hook"}, headers=enterprise
+        )
+        assert plain.status_code == 400, plain.text
+        assert "须为 https://" in plain.json()["detail"]
+        assert "must be https://" in plain.json()["detail_en"]
         ok = client.post(
             f"{API}/subscriptions",
             json={"target": "https://93.184.216.34/hook"},
