@@ -538,3 +538,22 @@ def test_cli_rejects_a_file_as_output(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "not a folder" in result.output
+
+
+def test_every_synthetic_line_has_its_sub_meters(tmp_path: Path) -> None:
+    """The synthetic plans map one or two electricity sub-meters to every line (what the
+    meter gateway reports on); no meter serves two lines; the names are the documented
+    ``<enterprise>-<line>-E1`` (and ``-E2``)."""
+    _, out = written(tmp_path, 60, 1)
+    data = load_dataset(out)
+    seen: dict[str, tuple[str, str]] = {}
+    counts: Counter[int] = Counter()
+    for pid, plan in data.plans.items():
+        for line in plan.lines:
+            assert line.meters, (pid, line.id)
+            assert line.meters[0] == f"{pid}-{line.id}-E1"
+            counts[len(line.meters)] += 1
+            for meter in line.meters:
+                assert meter not in seen, (meter, seen.get(meter))
+                seen[meter] = (pid, line.id)
+    assert set(counts) == {1, 2}, counts  # some lines have a second meter
