@@ -49,14 +49,6 @@ def settings(data_dir: Path, db_url: str | None) -> Settings:
     )
 
 
-@pytest.fixture(autouse=True)
-def few_workers(store: Store) -> None:
-    """At most 4 deliveries at once: the test receiver (``http.server``) listens with a
-    backlog of 5, and a burst of more connections is reset by the kernel (a retry, not a
-    delivery, which these tests would count as a failure)."""
-    store.config.notify_workers = 4
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     with serving(Receiver(SECRET)) as running:
