@@ -18,12 +18,12 @@ from emergency.notify.dispatch import Dispatcher
 from emergency.settings import Settings
 from emergency.store.db import Store
 from tests.api.conftest import ORANGE, RED, Clock, at_issue, forecast
+from tests.api.test_notify import SECRET, subscribe
 from tests.api.test_season_api import approve as approve_season
 from tests.api.test_season_api import post_season
 from tests.webhook_receiver import Got, Receiver, serving
 
 API = "/api/v1"
-SECRET = "s3cret-of-the-test-receiver-0123"
 CITY_SECRET = "another-secret-of-the-city-0456"
 Auth = dict[str, dict[str, str]]
 
@@ -53,12 +53,6 @@ def settings(data_dir: Path, db_url: str | None) -> Settings:
 def receiver() -> Iterator[Receiver]:
     with serving(Receiver(SECRET)) as running:
         yield running
-
-
-def subscribe(client: TestClient, headers: dict[str, str], **body: Any) -> Any:
-    answer = client.post(f"{API}/subscriptions", json=body, headers=headers)
-    assert answer.status_code == 201, answer.text
-    return answer.json()
 
 
 def consult(client: TestClient, auth: Auth, clock: Clock, fc: dict[str, Any]) -> dict[str, Any]:
