@@ -1,5 +1,10 @@
-"""The sources in play: a small model around the LP optimum, solved first for a list close
+"""The measures in play: small models around the LP optimum, solved first for a list close
 to the least cost in a fraction of the whole model's time.
+
+Where days are not linked by stops, the cores are cut by reduced cost
+(:func:`solve_by_reduced_costs`): growing, and the last of them exact — no cheaper list
+takes a measure priced above the LP by more than the gap left, so CP-SAT closing that core
+proves the whole model's least cost. Where days are linked, by whole sources, as below.
 
 In the LP relaxation of this model (one measure per source and day, a handful of target
 rows per day, a few couplings) nearly every source-day takes one measure outright; only a
@@ -172,6 +177,137 @@ def solve_core(
     return read_choice(core, res.values)
 
 
+NEAR_FIRST = 0.01
+"""The first reduced-cost core frees the measures the LP prices at no extra cost (ties)
+and this share of the others, the cheapest first."""
+GROWTH = 4.0
+"""Each later reduced-cost core frees measures up to this many times the last one's
+threshold (or to a hundredth of the gap left, whichever is more)."""
+WHOLE_SHARE = 0.5
+"""A reduced-cost core freeing this share of the model's measures or more is left to the
+whole model's search."""
+
+
+@dataclass
+class Staged:
+    """What :func:`solve_by_reduced_costs` found: its best list (or None), its cost, and
+    a lower bound on the whole model's least cost when its last core was exact and
+    searched to the end (else None)."""
+
+    choice: Choice | None
+    cost: Fraction | None
+    bound_yuan: float | None
+
+
+def reduced_cost_candidates(
+    built: BuiltModel,
+    lp: LpResult,
+    threshold: float,
+    *,
+    coupled_free: bool,
+    keep: Choice | None = None,
+) -> list[list[tuple[int, ...]]]:
+    """Per source and day: the measures the LP takes (in any part), those whose reduced
+    cost is at most ``threshold`` yuan, ``keep``'s, and, with ``coupled_free``, every
+    measure of a coupled source."""
+    inst = built.instance
+    coupled = {e.src[0] for e in inst.edges} | {e.dst[0] for e in inst.edges}
+    values, rcs = lp.values, lp.reduced_costs
+    out: list[list[tuple[int, ...]]] = []
+    for s, per_day in enumerate(built.candidates):
+        if coupled_free and s in coupled:
+            out.append(list(per_day))
+            continue
+        row: list[tuple[int, ...]] = []
+        for d, options in enumerate(per_day):
+            if len(options) == 1:
+                row.append(options)
+                continue
+            kept = tuple(
+                m
+                for m in options
+                if values.get(("x", s, d, m), 0.0) > SPLIT
+                or rcs.get(("x", s, d, m), 0.0) <= threshold
+                or (keep is not None and keep[s][d] == m)
+            )
+            row.append(kept)
+        out.append(row)
+    return out
+
+
+def solve_by_reduced_costs(
+    built: BuiltModel,
+    lp: LpResult,
+    best: Choice | None,
+    cost: Callable[[Choice], Fraction],
+    *,
+    deadline: float,
+    enough_yuan: float | None = None,
+) -> Staged:
+    """Cores of the measures nearest to the LP optimum, growing, each searched from the
+    best list so far — for models whose days are not linked by stops.
+
+    A measure the LP leaves at 0 with reduced cost r adds at least r to the LP bound: no
+    list costing less than the best so far takes a measure whose r exceeds the gap between
+    them. So the first core frees the measures the LP prices at no extra cost and the
+    cheapest 1 % of the others; each next one frees measures up to ``GROWTH`` times the
+    last threshold (or a hundredth of the gap left); once the threshold reaches the gap
+    the core is exact — its least cost is the whole model's — and the search ends there
+    with a proof when CP-SAT closes it. A core that would free half the model's measures
+    is left to the whole model's search. Ends at ``deadline`` (``time.perf_counter()``)
+    or at a list costing ``enough_yuan`` or less."""
+    lower = lp.objective_yuan
+    at_zero = sorted(
+        r for k, r in lp.reduced_costs.items() if k[0] == "x" and lp.values.get(k, 0.0) <= SPLIT
+    )
+    if not at_zero:
+        return Staged(best, cost(best) if best is not None else None, None)
+    ties = sum(1 for r in at_zero if r <= 1e-6)
+    threshold = at_zero[min(len(at_zero) - 1, ties + max(20, int(NEAR_FIRST * len(at_zero))))]
+    lowest = cost(best) if best is not None else None
+    stage = 0
+    while deadline - time.perf_counter() > 0.1:
+        if enough_yuan is not None and lowest is not None and lowest <= enough_yuan:
+            break
+        gap = math.inf if lowest is None else float(lowest) - lower
+        # Margin for the LP's floating point (a yuan, or 1e-7 of the cost).
+        exact_at = gap + max(1.0, 1e-7 * abs(lower))
+        if stage > 0:
+            threshold = max(GROWTH * threshold, gap / 100)
+        exact = threshold >= exact_at / GROWTH
+        if exact:
+            threshold = exact_at
+        narrowed = reduced_cost_candidates(built, lp, threshold, coupled_free=True, keep=best)
+        free = sum(len(o) for per_day in narrowed for o in per_day if len(o) > 1)
+        if free >= WHOLE_SHARE * len(built.linear.binaries):
+            break
+        stage += 1
+        try:
+            core = build(built.instance, narrowed, built.targets_kg)
+        except Infeasible:
+            continue
+        left = deadline - time.perf_counter()
+        res = solve_cpsat(
+            core.linear,
+            time_limit_s=left,
+            hint=hint_of(core, best) if best is not None else None,
+            enough_yuan=enough_yuan,
+        )
+        if res.has_solution:
+            found = read_choice(core, res.values)
+            found_cost = cost(found)
+            if lowest is None or found_cost < lowest:
+                best, lowest = found, found_cost
+        if exact:
+            closed = res.status == "optimal" and res.bound_units >= res.objective_units
+            if closed or res.status == "infeasible":
+                # No list in the exact core costs less than the best: that is a proof.
+                bound = float(lowest) if lowest is not None else None
+                return Staged(best, lowest, bound)
+            break
+    return Staged(best, lowest, None)
+
+
 def improve(
     built: BuiltModel,
     lp: LpResult,
@@ -217,8 +353,11 @@ __all__ = [
     "CORE_SIZE",
     "CORE_SIZE_LINKED",
     "Ranking",
+    "Staged",
     "core_candidates",
     "improve",
     "rank_sources",
+    "reduced_cost_candidates",
+    "solve_by_reduced_costs",
     "solve_core",
 ]

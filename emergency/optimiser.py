@@ -3,8 +3,9 @@
 - prepare: prune dominated measures (:func:`candidates`) and cap each target at what is
   reachable that day (:func:`capped_targets`);
 - build: the solver-neutral rows of :mod:`emergency.model`;
-- solve: the LP relaxation first (GLOP: a proven bound and the marginal costs), then CP-SAT
-  warm-started from the multi-pollutant greedy;
+- solve: the LP relaxation first (GLOP: a proven bound, the marginal costs and the reduced
+  costs), then small models around its optimum (:mod:`emergency.core`; the last of them
+  exact, a proof by itself), then CP-SAT on the whole model warm-started from their list;
 - read back: the choice, its exact cost, the bound and gap, the shortfalls.
 
 If the capped targets cannot all be met together (supply couplings), the least weighted
@@ -20,11 +21,17 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from emergency.collector import gc_paused
-from emergency.core import CORE_SIZE, CORE_SIZE_LINKED, improve, solve_core
+from emergency.core import (
+    CORE_SIZE,
+    CORE_SIZE_LINKED,
+    improve,
+    solve_by_reduced_costs,
+    solve_core,
+)
 from emergency.cpsat import CpResult, continuous_scales, solve_cpsat
 from emergency.heuristics import greedy_multi
 from emergency.instance import Choice, Instance, Line, Option, SourceDuty
-from emergency.lp import LpResult, solve_lp, solve_lp_by_parts
+from emergency.lp import LpResult, solve_lp
 from emergency.model import Infeasible, build, hint_of, read_choice
 from emergency.scaling import decimal_scale
 
@@ -187,6 +194,12 @@ not move on in seconds at that size (bench/RESULTS.md)."""
 CORE_SHARE = 0.4
 CORE_MAX_S = 10.0
 """The core's share of the time left after the LP, at most this many seconds."""
+WHOLE_MODEL_NONE_S = 0.2
+"""With a list in hand and less time than this left, the whole model is not searched."""
+WHOLE_MODEL_MIN_S = 2.0
+"""With less time than this left after the LP the core takes all of it: the whole
+model's search (writing and presolving a large model alone takes a second) would not
+improve on the core's list in the rest."""
 
 
 def _watcher(say: Progress, lp_res: LpResult | None) -> Callable[[float, float], None]:
@@ -207,7 +220,6 @@ def optimise(
     *,
     time_limit_s: float = 20.0,
     progress: Progress | None = None,
-    lp: bool = True,
     gap_limit: float = 0.0,
 ) -> Solved:
     """Choose one measure per source and day at least cost.
@@ -215,14 +227,13 @@ def optimise(
     The search ends at ``time_limit_s`` or once its list is proven within ``gap_limit``
     (relative, 0: proven optimal) of the least cost."""
     with gc_paused():
-        return _folded(inst, time_limit_s, progress, lp, gap_limit)
+        return _folded(inst, time_limit_s, progress, gap_limit)
 
 
 def _folded(
     inst: Instance,
     time_limit_s: float,
     progress: Progress | None,
-    lp: bool,
     gap_limit: float,
 ) -> Solved:
     """:func:`optimise`, the days folded to one when they are alike."""
@@ -233,9 +244,8 @@ def _folded(
     left = time_limit_s * 0.97 - (time.perf_counter() - began)
     solved = _optimise(
         inst if one is None else one,
-        time_limit_s=max(0.5, left),
+        time_limit_s=max(0.05, left),
         progress=progress,
-        lp=lp,
         gap_limit=gap_limit,
     )
     if one is None:
@@ -259,7 +269,6 @@ def _optimise(
     *,
     time_limit_s: float,
     progress: Progress | None,
-    lp: bool,
     gap_limit: float,
 ) -> Solved:
     say = progress or (lambda _msg: None)
@@ -270,54 +279,89 @@ def _optimise(
     say("building the model")
     built = build(inst, candidate_measures, capped)
     big = len(built.linear.binaries) >= CORE_FROM
-    # A valid list: the warm start of the LP by parts and what is given if nothing better.
-    start = greedy_multi(inst, candidates=candidate_measures)
-    origin = "greedy"
-    build_s = time.perf_counter() - t0
+    linked = any(k[0] == "start" for k in built.linear.binaries)
+    greedy_list: list[Choice] = []
 
+    def greedy() -> Choice:
+        """The multi-pollutant greedy's valid list (where the neighbourhoods start when the
+        core found none, and what is given if nothing better), made once, when asked."""
+        if not greedy_list:
+            greedy_list.append(greedy_multi(inst, candidates=candidate_measures))
+        return greedy_list[0]
+
+    def cost_of(choice: Choice) -> Fraction:
+        return list_cost(inst, choice)
+
+    build_s = time.perf_counter() - t0
     deadline = t0 + time_limit_s
-    lp_res = None
-    if lp or big:
-        say("solving the LP relaxation")
-        lp_res = solve_lp_by_parts(built, start) if big else solve_lp(built.linear, inst.n_days)
+    say("solving the LP relaxation")
+    lp_res = solve_lp(built.linear, inst.n_days, keep_solution=True)
+    lp_ok = lp_res.status == "optimal"
     t1 = time.perf_counter()
+    start: Choice | None = None
+    origin = "greedy"
+    lowest: Fraction | None = None
     # Asked for a gap: a list within it of the LP bound needs no more search.
     enough = None
-    if gap_limit > 0 and lp_res is not None and lp_res.status == "optimal":
+    if gap_limit > 0 and lp_ok:
         enough = lp_res.objective_yuan / (1.0 - min(gap_limit, 0.999))
     # The whole model is searched unless the neighbourhoods took its time (CP-SAT would
-    # not move on it) or the list is already within the gap asked.
+    # not move on it), the list is already within the gap asked, or an exact core proved
+    # it the least.
     whole_model = True
-    if big and lp_res is not None and lp_res.status == "optimal":
+    proven_by_core = False
+    width = CORE_SIZE_LINKED if linked else CORE_SIZE
+    size = len(built.linear.binaries)
+    by_neighbourhoods = big and size >= (NEIGHBOURHOODS_FROM if linked else NEIGHBOURHOODS_ONE_DAY)
+    if lp_ok and (big or not linked):
         say("solving the sources in play first")
-        linked = any(k[0] == "start" for k in built.linear.binaries)
-        width = CORE_SIZE_LINKED if linked else CORE_SIZE
-        size = len(built.linear.binaries)
-        by_neighbourhoods = size >= (NEIGHBOURHOODS_FROM if linked else NEIGHBOURHOODS_ONE_DAY)
-        # Neighbourhoods only go on from the core's list: a short limit goes to the core
-        # first (at 50,000 sources building the core alone takes 2 s).
         left = deadline - time.perf_counter()
-        budget = max(0.5, min(CORE_SHARE * left, CORE_MAX_S))
+        # Small models: the cores may take all the time (the last is nearly the whole
+        # model). Large ones keep time for the whole model's bound, unless neighbourhoods
+        # follow: they only go on from the core's list, so a short limit goes to the core
+        # first (at 50,000 sources building the core alone takes 2 s).
+        budget = max(0.5, min(CORE_SHARE * left, CORE_MAX_S)) if big else left
+        if left < WHOLE_MODEL_MIN_S:
+            budget = left
         if by_neighbourhoods:
             budget = max(budget, min(CORE_MAX_S, left - 1.0))
-        core = solve_core(built, lp_res, time_limit_s=budget, size=width, enough_yuan=enough)
-        lowest = list_cost(inst, start)  # 0.5 s at 50,000 sources: once per list
-        if core is not None and (core_cost := list_cost(inst, core)) < lowest:
-            start, origin, lowest = core, "sources in play", core_cost
-        if enough is not None and lowest <= enough:
+        found: Choice | None
+        if linked:
+            found = solve_core(built, lp_res, time_limit_s=budget, size=width, enough_yuan=enough)
+            found_cost = cost_of(found) if found is not None else None
+        else:
+            staged = solve_by_reduced_costs(
+                built,
+                lp_res,
+                start,
+                cost_of,
+                deadline=time.perf_counter() + budget,
+                enough_yuan=enough,
+            )
+            found, found_cost = staged.choice, staged.cost
+            if staged.bound_yuan is not None:
+                proven_by_core = True
+                whole_model = False
+                notes.append(
+                    "proven least cost on the measures within the gap's reach of the LP "
+                    "optimum (reduced costs): the whole model was not searched"
+                )
+        if found is not None and found_cost is not None and (lowest is None or found_cost < lowest):
+            start, origin, lowest = found, "sources in play", found_cost
+        if enough is not None and lowest is not None and lowest <= enough:
             whole_model = False
             notes.append(
                 "within the gap asked of the LP relaxation's bound: "
                 "the whole model was not searched"
             )
-        elif by_neighbourhoods:
+        elif by_neighbourhoods and not proven_by_core:
             whole_model = False
             say("improving the list by neighbourhoods")
             start = improve(
                 built,
                 lp_res,
-                start,
-                lambda choice: list_cost(inst, choice),
+                start if start is not None else greedy(),
+                cost_of,
                 deadline=deadline - 0.5,
                 size=width,
                 enough_yuan=enough,
@@ -327,10 +371,12 @@ def _optimise(
                 "improved on neighbourhoods of the sources in play; "
                 "the bound is the LP relaxation's"
             )
-    if not lp:
-        lp_res = None  # the caller asked for no LP bound or prices: it served the core only
-    # The time limit is the whole optimisation's budget: CP-SAT gets what is left.
-    left = max(1.0, deadline - time.perf_counter())
+    # The time limit is the whole optimisation's budget: CP-SAT gets what is left, if
+    # that is enough to write and presolve the model at all.
+    left = max(0.05, deadline - time.perf_counter())
+    if whole_model and start is not None and left < WHOLE_MODEL_NONE_S:
+        whole_model = False
+        notes.append("no time left to search the whole model: the core's list is given")
     watch = _watcher(say, lp_res)
     if not whole_model:
         res = CpResult("unknown", {}, 0, 0.0, 1, 0.0)
@@ -339,7 +385,7 @@ def _optimise(
         res = solve_cpsat(
             built.linear,
             time_limit_s=left,
-            hint=hint_of(built, start),
+            hint=hint_of(built, start) if start is not None else None,
             gap_limit=gap_limit,
             watch=watch,
             enough_yuan=enough,
@@ -348,17 +394,22 @@ def _optimise(
     if res.status == "infeasible":
         notes.append("the capped targets cannot all be met together; shortfall minimised first")
         forced_short = True
-        half = max(0.5, (deadline - time.perf_counter()) / 2)
+        half = max(0.25, (deadline - time.perf_counter()) / 2)
         capped, least = _least_shortfall(inst, candidate_measures, capped, half)
         built = build(inst, candidate_measures, capped)
-        left = max(0.5, deadline - time.perf_counter())
+        left = max(0.25, deadline - time.perf_counter())
         if least is not None:
             start, origin = least, "least shortfall"
-        res = solve_cpsat(built.linear, time_limit_s=left, hint=hint_of(built, start), watch=watch)
+        res = solve_cpsat(
+            built.linear,
+            time_limit_s=left,
+            hint=hint_of(built, start) if start is not None else None,
+            watch=watch,
+        )
     solve_s = time.perf_counter() - t1
 
-    if not whole_model:
-        choice, cp_bound, proven = start, 0.0, False
+    if not whole_model and start is not None:
+        choice, cp_bound, proven = start, 0.0, proven_by_core
     elif res.has_solution:
         choice = read_choice(built, res.values)
         cp_bound = (res.bound_units / res.objective_scale) + built.linear.objective_const
@@ -376,12 +427,11 @@ def _optimise(
             )
         else:
             notes.append(f"CP-SAT found no list within {limit} s; the greedy list is given")
-        choice, cp_bound, proven = start, 0.0, False
+        choice, cp_bound, proven = start if start is not None else greedy(), 0.0, False
 
     cost = list_cost(inst, choice)
-    lp_bound = lp_res.objective_yuan if lp_res and lp_res.status == "optimal" else 0.0
-    if lp_res is not None:  # the core has read them; a large city's are 100 MB
-        lp_res.values, lp_res.reduced_costs = {}, {}
+    lp_bound = lp_res.objective_yuan if lp_ok else 0.0
+    lp_res.values, lp_res.reduced_costs = {}, {}  # the cores have read them: 100 MB at 50k
     bound = float(cost) if proven else min(max(cp_bound, lp_bound), float(cost))
     gap = 0.0 if cost == 0 else max(0.0, (float(cost) - bound) / float(cost))
     short = shortfalls(inst, choice)
@@ -399,7 +449,7 @@ def _optimise(
         capped_targets_kg=capped,
         shortfall_kg=short,
         reachable_kg=reach,
-        marginal_yuan_per_kg=lp_res.duals if lp_res else [{} for _ in inst.dates],
+        marginal_yuan_per_kg=lp_res.duals,
         lp=lp_res,
         build_seconds=build_s,
         solve_seconds=solve_s,

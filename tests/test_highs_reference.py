@@ -38,7 +38,7 @@ def highs_optimum(inst: Instance) -> float:
     capped, _ = capped_targets(inst)
     built = build(inst, candidates(inst), capped)
     result = solve_highs(built, time_limit_s=300)
-    assert result.status == "optimal", result
+    assert result.status == "optimal", (result.status, result.seconds, result.bound_yuan)
     assert result.choice is not None
     # HiGHS's own list, costed exactly, is its optimum (to its tolerances).
     assert float(list_cost(inst, result.choice)) == pytest.approx(result.objective_yuan, rel=1e-9)

@@ -278,7 +278,7 @@ def test_stationary_shortcut_equals_the_full_multi_day_model(seed: int) -> None:
     inst = restart_instance(seed)
     assert stationary(inst) is not None
     short = solve_checked(inst)
-    full = _optimise(inst, time_limit_s=30, progress=None, lp=True, gap_limit=0.0)
+    full = _optimise(inst, time_limit_s=30, progress=None, gap_limit=0.0)
     assert full.status == "optimal"
     assert short.cost_yuan == full.cost_yuan
     assert all(row == [row[0]] * 3 for row in short.choice)  # the same measure every day
