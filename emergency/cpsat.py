@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
+from emergency.collector import release_freed_memory
 from emergency.model import Key, LinearModel
 from emergency.scaling import UNBOUNDED, decimal_scale, round_up, scale_row
 
@@ -232,7 +233,10 @@ def solve_cpsat(
         values = {k: solver.value(v) for k, v in var.items()}
         obj = round(solver.objective_value)
         bound = solver.best_objective_bound
-    return CpResult(name, values, obj, bound, obj_scale, solver.wall_time)
+    seconds = solver.wall_time
+    del solver, model
+    release_freed_memory()  # CP-SAT's working memory, freed, back to the system
+    return CpResult(name, values, obj, bound, obj_scale, seconds)
 
 
 def continuous_scales(linear: LinearModel) -> dict[Key, int]:

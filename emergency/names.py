@@ -202,6 +202,17 @@ _NOTES_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     (
         re.compile(
+            r"^proven least cost on the measures within the gap's reach of the LP optimum "
+            r"\(reduced costs\): the whole model was not searched$"
+        ),
+        "在与线性松弛最优解之差（约化成本）不超过间隙的措施上证明为最低成本：未搜索整个模型",
+    ),
+    (
+        re.compile(r"^no time left to search the whole model: the core's list is given$"),
+        "已无时间搜索整个模型：给出先求解关键源所得的清单",
+    ),
+    (
+        re.compile(
             r"^CP-SAT found no list within ([0-9.e+-]+) s; the least shortfall list is given$"
         ),
         r"CP-SAT 在 \1 秒内未找到清单：给出缺口最小的清单",

@@ -89,6 +89,15 @@ def test_the_list_workbook_reads_the_same_table() -> None:
             "improved on neighbourhoods of the sources in play; the bound is the LP relaxation's",
             "在关键源的邻域上逐步改进；下界取自线性松弛",
         ),
+        (
+            "proven least cost on the measures within the gap's reach of the LP optimum "
+            "(reduced costs): the whole model was not searched",
+            "在与线性松弛最优解之差（约化成本）不超过间隙的措施上证明为最低成本：未搜索整个模型",
+        ),
+        (
+            "no time left to search the whole model: the core's list is given",
+            "已无时间搜索整个模型：给出先求解关键源所得的清单",
+        ),
         ("a note nobody translated", "a note nobody translated"),
     ],
 )
