@@ -159,6 +159,8 @@ def solve_core(
     building it included; from ``hold`` when given; the first costing ``enough_yuan`` or
     less), or None (the held measures leave no valid list, or none was found in time)."""
     began = time.perf_counter()
+    if time_limit_s < 0.2:
+        return None  # building the core alone takes longer (2 s at 50,000 sources)
     narrowed = core_candidates(built, lp, size, window=window, hold=hold, ranking=ranking)
     try:
         core = build(built.instance, narrowed, built.targets_kg)
@@ -186,17 +188,22 @@ threshold (or to a hundredth of the gap left, whichever is more)."""
 WHOLE_SHARE = 0.5
 """A reduced-cost core freeing this share of the model's measures or more is left to the
 whole model's search."""
+STAGE_SHARE = 0.5
+"""The share of the time left that a core short of exact may take."""
+MIN_STAGE_S = 0.1
+"""No core is begun, nor searched, with less time than this left."""
 
 
 @dataclass
 class Staged:
-    """What :func:`solve_by_reduced_costs` found: its best list (or None), its cost, and
-    a lower bound on the whole model's least cost when its last core was exact and
-    searched to the end (else None)."""
+    """What :func:`solve_by_reduced_costs` found: its best list (or None) and its cost;
+    a lower bound on the whole model's least cost from its exact core (or None: no exact
+    core searched), and whether CP-SAT closed that core (then the list is the least)."""
 
     choice: Choice | None
     cost: Fraction | None
-    bound_yuan: float | None
+    bound_yuan: float | None = None
+    proven: bool = False
 
 
 def reduced_cost_candidates(
@@ -261,17 +268,17 @@ def solve_by_reduced_costs(
         r for k, r in lp.reduced_costs.items() if k[0] == "x" and lp.values.get(k, 0.0) <= SPLIT
     )
     if not at_zero:
-        return Staged(best, cost(best) if best is not None else None, None)
+        return Staged(best, cost(best) if best is not None else None)
     ties = sum(1 for r in at_zero if r <= 1e-6)
     threshold = at_zero[min(len(at_zero) - 1, ties + max(20, int(NEAR_FIRST * len(at_zero))))]
     lowest = cost(best) if best is not None else None
     stage = 0
-    while deadline - time.perf_counter() > 0.1:
+    while deadline - time.perf_counter() > MIN_STAGE_S:
         if enough_yuan is not None and lowest is not None and lowest <= enough_yuan:
             break
         gap = math.inf if lowest is None else float(lowest) - lower
-        # Margin for the LP's floating point (a yuan, or 1e-7 of the cost).
-        exact_at = gap + max(1.0, 1e-7 * abs(lower))
+        # Margin for the LP's floating point: a yuan, or a millionth of the cost.
+        exact_at = gap + max(1.0, 1e-6 * abs(lower))
         if stage > 0:
             threshold = max(GROWTH * threshold, gap / 100)
         exact = threshold >= exact_at / GROWTH
@@ -285,11 +292,15 @@ def solve_by_reduced_costs(
         try:
             core = build(built.instance, narrowed, built.targets_kg)
         except Infeasible:
-            continue
+            continue  # the held measures alone break a row (no list yet): a wider core
         left = deadline - time.perf_counter()
+        if left < MIN_STAGE_S:
+            break
         res = solve_cpsat(
             core.linear,
-            time_limit_s=left,
+            # A core that does not close in half the time left would not with all of it:
+            # the rest goes to the next, wider one (or to the whole model).
+            time_limit_s=left if exact else left * STAGE_SHARE,
             hint=hint_of(core, best) if best is not None else None,
             enough_yuan=enough_yuan,
         )
@@ -299,13 +310,16 @@ def solve_by_reduced_costs(
             if lowest is None or found_cost < lowest:
                 best, lowest = found, found_cost
         if exact:
+            # Every list cheaper than the best at the start of this stage is in this core
+            # (and that list too): the core's least cost is the whole model's, so its
+            # bound is a bound on the whole model, and closing it a proof.
+            bound = None
+            if res.has_solution and lowest is not None:
+                core_bound = res.bound_units / res.objective_scale + core.linear.objective_const
+                bound = min(float(lowest), core_bound)
             closed = res.status == "optimal" and res.bound_units >= res.objective_units
-            if closed or res.status == "infeasible":
-                # No list in the exact core costs less than the best: that is a proof.
-                bound = float(lowest) if lowest is not None else None
-                return Staged(best, lowest, bound)
-            break
-    return Staged(best, lowest, None)
+            return Staged(best, lowest, bound, closed)
+    return Staged(best, lowest)
 
 
 def improve(

@@ -109,6 +109,8 @@ def solve_lp(linear: LinearModel, n_days: int, *, keep_solution: bool = False) -
     del model, matrix
     status = solver.status()
     if status != mb.SolveStatus.OPTIMAL:
+        del solver
+        release_freed_memory()
         return LpResult(
             "infeasible" if status == mb.SolveStatus.INFEASIBLE else "unknown",
             0.0,

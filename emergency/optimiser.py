@@ -310,6 +310,7 @@ def _optimise(
     # it the least.
     whole_model = True
     proven_by_core = False
+    core_bound = 0.0  # an exact core's bound on the whole model, when one was searched
     width = CORE_SIZE_LINKED if linked else CORE_SIZE
     size = len(built.linear.binaries)
     by_neighbourhoods = big and size >= (NEIGHBOURHOODS_FROM if linked else NEIGHBOURHOODS_ONE_DAY)
@@ -339,7 +340,8 @@ def _optimise(
                 enough_yuan=enough,
             )
             found, found_cost = staged.choice, staged.cost
-            if staged.bound_yuan is not None:
+            core_bound = staged.bound_yuan or 0.0
+            if staged.proven:
                 proven_by_core = True
                 whole_model = False
                 notes.append(
@@ -382,10 +384,12 @@ def _optimise(
         res = CpResult("unknown", {}, 0, 0.0, 1, 0.0)
     else:
         say("solving the integer model (CP-SAT)")
+        # From the core's list; a small model with none (days linked) from the greedy's.
+        hinted = start if start is not None or big else greedy()
         res = solve_cpsat(
             built.linear,
             time_limit_s=left,
-            hint=hint_of(built, start) if start is not None else None,
+            hint=hint_of(built, hinted) if hinted is not None else None,
             gap_limit=gap_limit,
             watch=watch,
             enough_yuan=enough,
@@ -409,12 +413,16 @@ def _optimise(
     solve_s = time.perf_counter() - t1
 
     if not whole_model and start is not None:
-        choice, cp_bound, proven = start, 0.0, proven_by_core
+        choice, cp_bound, proven = start, core_bound, proven_by_core
     elif res.has_solution:
         choice = read_choice(built, res.values)
         cp_bound = (res.bound_units / res.objective_scale) + built.linear.objective_const
+        cp_bound = max(cp_bound, core_bound)
         # With a gap limit CP-SAT says "optimal" once within it: only a closed gap proves.
         proven = res.status == "optimal" and res.bound_units >= res.objective_units
+        if start is not None and lowest is not None and list_cost(inst, choice) > lowest:
+            # Stopped before it repaired its hint: the core's list stays (the bound holds).
+            choice = start
     else:
         limit = f"{time_limit_s:g}"
         if origin == "sources in play":
@@ -427,7 +435,7 @@ def _optimise(
             )
         else:
             notes.append(f"CP-SAT found no list within {limit} s; the greedy list is given")
-        choice, cp_bound, proven = start if start is not None else greedy(), 0.0, False
+        choice, cp_bound, proven = start if start is not None else greedy(), core_bound, False
 
     cost = list_cost(inst, choice)
     lp_bound = lp_res.objective_yuan if lp_ok else 0.0

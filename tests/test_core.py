@@ -165,13 +165,49 @@ def test_the_exact_reduced_cost_core_proves_the_whole_models_least_cost(
             lambda choice: list_cost(far_city, choice),
             deadline=time.perf_counter() + 60,
         )
-    assert staged.bound_yuan is not None and staged.choice is not None
+    assert staged.proven and staged.choice is not None
     assert float(staged.cost or 0) == pytest.approx(float(least), abs=0.5)
+    assert staged.bound_yuan == float(staged.cost or 0)
     assert staged.cost == list_cost(far_city, staged.choice)
     assert check(far_city, staged.choice).ok
-    solved = optimise(far_city, time_limit_s=60)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(core, "WHOLE_SHARE", 1.0)
+        solved = optimise(far_city, time_limit_s=60)
     assert solved.status == "optimal" and solved.gap == 0.0
     assert float(solved.cost_yuan) == pytest.approx(float(least), abs=0.5)
+    assert any("reduced costs" in n for n in solved.notes), "proven by the exact core"
+
+
+def test_an_exact_core_not_closed_still_bounds_the_whole_model(far_city: Instance) -> None:
+    """Cut short, the exact core proves nothing, but its bound holds for the whole model:
+    at or below HiGHS's optimum, at or above the LP's."""
+    import time
+
+    from emergency import core
+    from emergency.highs import solve_highs
+
+    built = built_of(far_city)
+    reference = solve_highs(built, time_limit_s=120)
+    assert reference.choice is not None
+    least = float(list_cost(far_city, reference.choice))
+    lp = solve_lp(built.linear, far_city.n_days, keep_solution=True)
+    start = optimiser.greedy_multi(far_city, candidates=built.candidates)
+    with pytest.MonkeyPatch.context() as patch:
+        # The first core exact at once (its threshold every reduced cost), from the
+        # greedy list (0.3 % above the least): wide, and 0.4 s to search it.
+        patch.setattr(core, "NEAR_FIRST", 1.0)
+        patch.setattr(core, "WHOLE_SHARE", 1.0)
+        staged = solve_by_reduced_costs(
+            built,
+            lp,
+            start,
+            lambda choice: list_cost(far_city, choice),
+            deadline=time.perf_counter() + 0.4,
+        )
+    assert staged.bound_yuan is not None
+    assert lp.objective_yuan - 1e-6 <= staged.bound_yuan <= least + 0.5
+    if not staged.proven:
+        assert staged.bound_yuan < float(staged.cost or 0)
 
 
 def test_the_core_list_meets_every_rule_and_costs_no_less_than_the_optimum(
