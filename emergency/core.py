@@ -189,7 +189,9 @@ WHOLE_SHARE = 0.5
 """A reduced-cost core freeing this share of the model's measures or more is left to the
 whole model's search."""
 STAGE_SHARE = 0.5
-"""The share of the time left that a core short of exact may take."""
+SHORT_S = 2.0
+"""The share of the time left that a core short of exact may take, unless less than
+``SHORT_S`` is left (then all of it)."""
 MIN_STAGE_S = 0.1
 """No core is begun, nor searched, with less time than this left."""
 
@@ -299,8 +301,9 @@ def solve_by_reduced_costs(
         res = solve_cpsat(
             core.linear,
             # A core that does not close in half the time left would not with all of it:
-            # the rest goes to the next, wider one (or to the whole model).
-            time_limit_s=left if exact else left * STAGE_SHARE,
+            # the rest goes to the next, wider one (or to the whole model) — unless too
+            # little is left for another search to be worth starting.
+            time_limit_s=left if exact or left < SHORT_S else left * STAGE_SHARE,
             hint=hint_of(core, best) if best is not None else None,
             enough_yuan=enough_yuan,
         )
