@@ -111,6 +111,34 @@ def test_bundled_dataset_validates() -> None:
     assert all(s.id in dataset.plans for s in dataset.sources if s.kind == "plant")
 
 
+def test_plans_read_by_several_processes_are_the_plans_read_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large folder's plans are read by one process per CPU: the same plans, the same
+    errors in the same order, and progress that counts up to every file."""
+    from emergency import dataset as dataset_module
+
+    serial = load_dataset(REPO_ROOT, cache=False)
+    rows = small_rows()
+    plans = small_plans()
+    plans["JY-P001"]["measures"][0]["loads"]["sinter-1"] = 1.2
+    plans["JY-P003"]["lines"][0]["id"] = 5
+    broken = write_small_dataset(tmp_path, rows=rows, plans=plans)
+    errors = errors_of(broken)
+    monkeypatch.setattr(dataset_module, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(dataset_module, "CHUNK", 7)
+    monkeypatch.setattr(dataset_module.os, "cpu_count", lambda: 2)
+    seen: list[tuple[int, int]] = []
+    parallel = load_dataset(REPO_ROOT, cache=False, progress=lambda *p: seen.append(p))
+    assert len(serial.plans) > 100
+    assert parallel.plans == serial.plans and list(parallel.plans) == list(serial.plans)
+    assert parallel.sources == serial.sources
+    total = seen[-1][1]
+    assert seen[-1] == (total, total) and [d for d, _ in seen] == sorted({d for d, _ in seen})
+    assert len(seen) == -(-total // 7)  # one report per chunk
+    assert errors_of(broken) == errors
+
+
 # --------------------------------------------------------------------------- cross-file rules
 
 
