@@ -187,7 +187,9 @@ def _load_plans(base: Path, progress: Progress | None) -> tuple[dict[str, Plan],
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
     workers = min(os.cpu_count() or 1, PARALLEL_MAX)
     forks = "fork" in multiprocessing.get_all_start_methods()
-    if len(files) >= PARALLEL_FROM and workers > 1 and forks:
+    # Inside a pool (respond --cities) the cities already share out the CPUs.
+    pooled = multiprocessing.parent_process() is not None
+    if len(files) >= PARALLEL_FROM and workers > 1 and forks and not pooled:
         read = _read_in_processes(files, workers)
     else:
         read = (_read_plans([path]) for path in files)
