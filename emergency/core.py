@@ -252,6 +252,7 @@ def solve_by_reduced_costs(
     *,
     deadline: float,
     enough_yuan: float | None = None,
+    stage_share: float = STAGE_SHARE,
 ) -> Staged:
     """Cores of the measures nearest to the LP optimum, growing, each searched from the
     best list so far — for models whose days are not linked by stops.
@@ -263,8 +264,9 @@ def solve_by_reduced_costs(
     last threshold (or a hundredth of the gap left); once the threshold reaches the gap
     the core is exact — its least cost is the whole model's — and the search ends there
     with a proof when CP-SAT closes it. A core that would free half the model's measures
-    is left to the whole model's search. Ends at ``deadline`` (``time.perf_counter()``)
-    or at a list costing ``enough_yuan`` or less."""
+    is left to the whole model's search. A core short of exact takes at most
+    ``stage_share`` of the time left (all of it under ``SHORT_S``). Ends at ``deadline``
+    (``time.perf_counter()``) or at a list costing ``enough_yuan`` or less."""
     lower = lp.objective_yuan
     at_zero = sorted(
         r for k, r in lp.reduced_costs.items() if k[0] == "x" and lp.values.get(k, 0.0) <= SPLIT
@@ -303,7 +305,7 @@ def solve_by_reduced_costs(
             # A core that does not close in half the time left would not with all of it:
             # the rest goes to the next, wider one (or to the whole model) — unless too
             # little is left for another search to be worth starting.
-            time_limit_s=left if exact or left < SHORT_S else left * STAGE_SHARE,
+            time_limit_s=left if exact or left < SHORT_S else left * stage_share,
             hint=hint_of(core, best) if best is not None else None,
             enough_yuan=enough_yuan,
         )

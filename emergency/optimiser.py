@@ -24,6 +24,7 @@ from emergency.collector import gc_paused
 from emergency.core import (
     CORE_SIZE,
     CORE_SIZE_LINKED,
+    STAGE_SHARE,
     improve,
     solve_by_reduced_costs,
     solve_core,
@@ -338,6 +339,9 @@ def _optimise(
                 cost_of,
                 deadline=time.perf_counter() + budget,
                 enough_yuan=enough,
+                # A large model's cores have 40 % of the time (the rest is the whole
+                # model's): the first may take it all. A small model's have all of it.
+                stage_share=1.0 if big else STAGE_SHARE,
             )
             found, found_cost = staged.choice, staged.cost
             core_bound = staged.bound_yuan or 0.0
