@@ -273,7 +273,7 @@ def main() -> None:
         "",
         f"Synth cities (seed {args.seed}), 3 days at orange. Ours: `optimise` with a "
         f"{args.time_limit:g} s limit{f', stopping once within {args.gap:g} %' if args.gap else ''}"
-        " (the core, the LP by parts and CP-SAT; model writing included). HiGHS: the same "
+        " (the LP, the cores and CP-SAT; model writing included). HiGHS: the same "
         "rows, one thread, to its proven optimum (limit "
         f"{args.highs_limit:g} s). vs HiGHS: our cost minus HiGHS's (negative: ours is lower); "
         "time ×: our seconds over HiGHS's; ours at ¼ HiGHS's time: `optimise` again, "
