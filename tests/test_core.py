@@ -4,6 +4,8 @@ valid for the whole model, and solving it first changes neither the optimum nor 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,7 @@ from emergency.core import (
 from emergency.dataset import load_dataset
 from emergency.duties import build_instance
 from emergency.instance import Choice, Instance
-from emergency.lp import solve_lp
+from emergency.lp import LpResult, solve_lp
 from emergency.model import BuiltModel, build
 from emergency.optimiser import candidates, capped_targets, list_cost, optimise, stationary
 from emergency.synth import synthesize, write_city
@@ -28,16 +30,21 @@ from emergency.synth import synthesize, write_city
 START = dt.date(2016, 12, 16)
 
 
-@pytest.fixture(scope="module")
-def city(tmp_path_factory: pytest.TempPathFactory) -> Instance:
-    """A synthetic city of 800 sources, three orange days, folded to its one stationary
-    day (as the optimiser solves it)."""
-    folder: Path = tmp_path_factory.mktemp("core") / "city"
-    write_city(synthesize(800, 21), folder)
+def stationary_city(factory: pytest.TempPathFactory, n: int, seed: int) -> Instance:
+    """A synthetic city, three orange days, folded to its one stationary day (as the
+    optimiser solves it)."""
+    folder: Path = factory.mktemp(f"city-{n}-{seed}") / "city"
+    write_city(synthesize(n, seed), folder)
     days = [(START + dt.timedelta(days=i), "orange") for i in range(3)]
     one = stationary(build_instance(load_dataset(folder), days))
     assert one is not None
     return one
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory: pytest.TempPathFactory) -> Instance:
+    """800 sources."""
+    return stationary_city(tmp_path_factory, 800, 21)
 
 
 def built_of(inst: Instance) -> BuiltModel:
@@ -129,44 +136,61 @@ def test_a_reduced_cost_core_keeps_what_the_lp_takes_and_the_cheap_moves(city: I
 def far_city(tmp_path_factory: pytest.TempPathFactory) -> Instance:
     """400 sources (seed 6) whose least-cost list takes a measure priced 10,195 yuan
     above the LP's, 202nd of 700 by reduced cost (59 tie at 0): no first core holds it."""
-    folder: Path = tmp_path_factory.mktemp("far") / "city"
-    write_city(synthesize(400, 6), folder)
-    days = [(START + dt.timedelta(days=i), "orange") for i in range(3)]
-    one = stationary(build_instance(load_dataset(folder), days))
-    assert one is not None
-    return one
+    return stationary_city(tmp_path_factory, 400, 6)
 
 
-def test_the_exact_reduced_cost_core_proves_the_whole_models_least_cost(
-    far_city: Instance,
-) -> None:
-    """Grown until its threshold reaches the gap between its list and the LP bound, the
-    core holds every list that could cost less: CP-SAT closing it proves the least cost
-    of the whole model — HiGHS's proven optimum on the same rows."""
-    import time
+@dataclass
+class Far:
+    """``far_city``'s model, its LP and HiGHS's proven least cost."""
 
-    from emergency import core
+    built: BuiltModel
+    lp: LpResult
+    least: Fraction
+
+
+@pytest.fixture(scope="module")
+def far(far_city: Instance) -> Far:
     from emergency.highs import solve_highs
 
     built = built_of(far_city)
     reference = solve_highs(built, time_limit_s=120)
     assert reference.status == "optimal" and reference.choice is not None
-    least = list_cost(far_city, reference.choice)
     lp = solve_lp(built.linear, far_city.n_days, keep_solution=True)
+    return Far(built, lp, list_cost(far_city, reference.choice))
+
+
+def staged_on(far: Far, start: Choice | None, *, near_first: float, seconds: float) -> Staged:
+    """:func:`solve_by_reduced_costs` on ``far`` with the first core's share ``near_first``
+    and any exact core searched, however wide."""
+    import time
+
+    from emergency import core
+
     with pytest.MonkeyPatch.context() as patch:
-        # The first core as small as it gets (the ties and 20 more), and an exact core of
-        # any size searched: the proof must come from the exact core.
-        patch.setattr(core, "NEAR_FIRST", 0.0)
+        patch.setattr(core, "NEAR_FIRST", near_first)
         patch.setattr(core, "WHOLE_SHARE", 1.0)
-        staged = solve_by_reduced_costs(
-            built,
-            lp,
-            None,
-            lambda choice: list_cost(far_city, choice),
-            deadline=time.perf_counter() + 60,
+        return solve_by_reduced_costs(
+            far.built,
+            far.lp,
+            start,
+            lambda choice: list_cost(far.built.instance, choice),
+            deadline=time.perf_counter() + seconds,
         )
+
+
+def test_the_exact_reduced_cost_core_proves_the_whole_models_least_cost(
+    far_city: Instance, far: Far
+) -> None:
+    """Grown until its threshold reaches the gap between its list and the LP bound, the
+    core holds every list that could cost less: CP-SAT closing it proves the least cost
+    of the whole model — HiGHS's proven optimum on the same rows."""
+    from emergency import core
+
+    # The first core as small as it gets (the ties and 20 more): the proof must come from
+    # the exact core.
+    staged = staged_on(far, None, near_first=0.0, seconds=60)
     assert staged.proven and staged.choice is not None
-    assert float(staged.cost or 0) == pytest.approx(float(least), abs=0.5)
+    assert float(staged.cost or 0) == pytest.approx(float(far.least), abs=0.5)
     assert staged.bound_yuan == float(staged.cost or 0)
     assert staged.cost == list_cost(far_city, staged.choice)
     assert check(far_city, staged.choice).ok
@@ -174,38 +198,21 @@ def test_the_exact_reduced_cost_core_proves_the_whole_models_least_cost(
         patch.setattr(core, "WHOLE_SHARE", 1.0)
         solved = optimise(far_city, time_limit_s=60)
     assert solved.status == "optimal" and solved.gap == 0.0
-    assert float(solved.cost_yuan) == pytest.approx(float(least), abs=0.5)
+    assert float(solved.cost_yuan) == pytest.approx(float(far.least), abs=0.5)
     assert any("reduced costs" in n for n in solved.notes), "proven by the exact core"
 
 
-def test_an_exact_core_not_closed_still_bounds_the_whole_model(far_city: Instance) -> None:
+def test_an_exact_core_not_closed_still_bounds_the_whole_model(
+    far_city: Instance, far: Far
+) -> None:
     """Cut short, the exact core proves nothing, but its bound holds for the whole model:
     at or below HiGHS's optimum, at or above the LP's."""
-    import time
-
-    from emergency import core
-    from emergency.highs import solve_highs
-
-    built = built_of(far_city)
-    reference = solve_highs(built, time_limit_s=120)
-    assert reference.choice is not None
-    least = float(list_cost(far_city, reference.choice))
-    lp = solve_lp(built.linear, far_city.n_days, keep_solution=True)
-    start = optimiser.greedy_multi(far_city, candidates=built.candidates)
-    with pytest.MonkeyPatch.context() as patch:
-        # The first core exact at once (its threshold every reduced cost), from the
-        # greedy list (0.3 % above the least): wide, and 0.4 s to search it.
-        patch.setattr(core, "NEAR_FIRST", 1.0)
-        patch.setattr(core, "WHOLE_SHARE", 1.0)
-        staged = solve_by_reduced_costs(
-            built,
-            lp,
-            start,
-            lambda choice: list_cost(far_city, choice),
-            deadline=time.perf_counter() + 0.4,
-        )
+    start = optimiser.greedy_multi(far_city, candidates=far.built.candidates)
+    # The first core exact at once (its threshold every reduced cost), from the greedy
+    # list (0.3 % above the least): wide, and 0.4 s to search it.
+    staged = staged_on(far, start, near_first=1.0, seconds=0.4)
     assert staged.bound_yuan is not None
-    assert lp.objective_yuan - 1e-6 <= staged.bound_yuan <= least + 0.5
+    assert far.lp.objective_yuan - 1e-6 <= staged.bound_yuan <= float(far.least) + 0.5
     if not staged.proven:
         assert staged.bound_yuan < float(staged.cost or 0)
 
