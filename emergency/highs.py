@@ -28,8 +28,11 @@ class HighsResult:
     seconds: float
 
 
-def solve_highs(built: BuiltModel, *, time_limit_s: float, gap: float = 0.0) -> HighsResult:
-    """Solve ``built`` with HiGHS (one thread) to ``gap`` (relative) or the time limit."""
+def solve_highs(
+    built: BuiltModel, *, time_limit_s: float, gap: float = 0.0, relax: bool = False
+) -> HighsResult:
+    """Solve ``built`` with HiGHS (one thread) to ``gap`` (relative) or the time limit;
+    with ``relax`` its LP relaxation (the objective only: no list)."""
     import highspy
 
     t0 = time.perf_counter()
@@ -74,7 +77,7 @@ def solve_highs(built: BuiltModel, *, time_limit_s: float, gap: float = 0.0) -> 
     h.setOptionValue("mip_rel_gap", float(gap))
     calls = [h.addVars(n, lower, upper)]
     calls.append(h.changeColsCost(n, np.arange(n, dtype=np.int32), cost))
-    if len(linear.binaries):
+    if len(linear.binaries) and not relax:
         integer = np.full(len(linear.binaries), 1, dtype=np.uint8)  # kInteger
         calls.append(
             h.changeColsIntegrality(
@@ -107,6 +110,8 @@ def solve_highs(built: BuiltModel, *, time_limit_s: float, gap: float = 0.0) -> 
     has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
     if name == "unknown" and has_solution:
         name = "feasible"
+    if relax:
+        return HighsResult(name, None, info.objective_function_value, math.nan, seconds)
     if not has_solution:
         return HighsResult(name, None, math.inf, info.mip_dual_bound, seconds)
     x = h.getSolution().col_value
