@@ -192,7 +192,7 @@ STAGE_SHARE = 0.5
 SHORT_S = 2.0
 """The share of the time left that a core short of exact may take, unless less than
 ``SHORT_S`` is left (then all of it)."""
-MIN_STAGE_S = 0.1
+MIN_STAGE_S = 0.05
 """No core is begun, nor searched, with less time than this left."""
 
 

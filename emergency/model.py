@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from emergency.instance import Choice, Instance
 
@@ -183,17 +184,60 @@ def add_stops(built: BuiltModel) -> None:
 
 
 def add_supply(built: BuiltModel) -> None:
-    """load(dst) ≤ 1 − σ (1 − load(src))   ⇔   load(dst) − σ·load(src) ≤ 1 − σ."""
+    """load(dst) ≤ 1 − σ (1 − load(src)), written as the pairs of measures it allows.
+
+    For each load t that a measure of the user (dst) runs its line at, every measure at t
+    or above needs a measure of the supplier (src) that allows t:
+
+        Σ x[dst, m : load(m) ≥ t]  ≤  Σ x[src, n : t ≤ 1 − σ (1 − load(n))]
+
+    One row per such t that some supplier measure does not allow. With one measure per
+    source these rows allow exactly the pairs the coupling allows (take t = the user's
+    load), but their LP relaxation is far tighter than the single row
+    load(dst) − σ·load(src) ≤ 1 − σ, which a mix of a source's measures meets half-way:
+    on the synthetic city of 5,000 sources the LP bound rose from 88,000 to 5,800 yuan
+    below the least cost, and so the reduced-cost cores (:mod:`emergency.core`) shrank.
+    Loads and shares are compared as the decimals the data wrote (exact). A line coupled to
+    another line of its own source allows or forbids each measure alone."""
     inst = built.instance
     for e in inst.edges:
         (s1, u), (s2, w) = e.src, e.dst
-        up = [_load(inst, s1, m, u) for m in range(len(inst.sources[s1].options))]
-        dn = [_load(inst, s2, m, w) for m in range(len(inst.sources[s2].options))]
+        share = _decimal(e.share)
+
+        def allows(down: Fraction, up: Fraction, share: Fraction = share) -> bool:
+            return down <= 1 - share * (1 - up)
+
         for d in range(inst.n_days):
-            t2, c2 = _per_measure(built, s2, d, dn)
-            t1, c1 = _per_measure(built, s1, d, up)
-            terms = t2 + [(-e.share * c, k) for c, k in t1]
-            add_row(built, terms, c2 - e.share * c1, -math.inf, 1.0 - e.share, ("supply", d, ""))
+            dst = measure_vars(built, s2, d)
+            if s1 == s2:
+                bad = [
+                    (1.0, key)
+                    for m, key in dst
+                    if not allows(_decimal(_load(inst, s2, m, w)), _decimal(_load(inst, s1, m, u)))
+                ]
+                _add_pairs(built, bad, d)
+                continue
+            src = measure_vars(built, s1, d)
+            down = {m: _decimal(_load(inst, s2, m, w)) for m, _ in dst}
+            up = {n: _decimal(_load(inst, s1, n, u)) for n, _ in src}
+            for t in sorted(set(down.values())):
+                allowed = [(-1.0, key) for n, key in src if allows(t, up[n])]
+                if len(allowed) == len(src):
+                    continue  # every supplier measure allows t
+                users = [(1.0, key) for m, key in dst if down[m] >= t]
+                _add_pairs(built, users + allowed, d)
+
+
+def _add_pairs(built: BuiltModel, terms: list[tuple[float, Key | None]], d: int) -> None:
+    """Σ terms ≤ 0, a forced measure (key None) counted as a constant."""
+    variable: list[Term] = [(c, k) for c, k in terms if k is not None]
+    const = sum(c for c, k in terms if k is None)
+    add_row(built, variable, const, -math.inf, 0.0, ("supply", d, ""))
+
+
+def _decimal(x: float) -> Fraction:
+    """The decimal a data file wrote (0.7 → 7/10, not the binary float nearest it)."""
+    return Fraction(repr(float(x)))
 
 
 def _load(inst: Instance, s: int, m: int, li: int) -> float:

@@ -388,8 +388,10 @@ def _optimise(
         res = CpResult("unknown", {}, 0, 0.0, 1, 0.0)
     else:
         say("solving the integer model (CP-SAT)")
-        # From the core's list; a small model with none (days linked) from the greedy's.
-        hinted = start if start is not None or big else greedy()
+        # From the core's list; a small model with none and days linked from the greedy's
+        # (unlinked, CP-SAT's own first list comes sooner: the greedy took a third of a
+        # 0.13 s limit at 400 sources).
+        hinted = start if start is not None or big or not linked else greedy()
         res = solve_cpsat(
             built.linear,
             time_limit_s=left,

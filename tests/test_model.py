@@ -12,6 +12,7 @@ from fractions import Fraction
 
 import pytest
 
+from emergency.checker import check
 from emergency.cpsat import continuous_scales, solve_cpsat
 from emergency.instance import Choice, Edge, Instance, Line
 from emergency.lp import solve_lp
@@ -211,6 +212,68 @@ def test_supply_edge_with_the_supplier_running_lets_the_user_run() -> None:
 def test_supply_edge_broken_by_forced_choices_cannot_be_built() -> None:
     with pytest.raises(Infeasible):
         built_with(supply_instance(1.0), add_supply, candidates=[[(SUPPLIER_STOPS,)], [(NORMAL,)]])
+
+
+LOADS = (0.0, 0.3, 0.35, 0.5, 0.7, 1.0)
+
+
+def loads_instance(share: float, *, own: bool = False) -> Instance:
+    """A supplier and a user whose measures run their line at each of :data:`LOADS` (with
+    ``own``, one source whose two lines are coupled, each measure a pair of loads)."""
+    if own:
+        pairs = [(up, down) for up in LOADS for down in LOADS]
+        both = source(
+            "A",
+            [opt(f"{up}/{down}", cost=1, loads=[up, down]) for up, down in pairs],
+            lines=(Line("u"), Line("w")),
+        )
+        return instance([both], [(0, 0, 0, 0)], edges=[Edge((0, 0), (0, 1), share)])
+    a = source("A", [opt(f"{x}", cost=1, loads=[x]) for x in LOADS], lines=(Line("u"),))
+    b = source("B", [opt(f"{x}", cost=1, loads=[x]) for x in LOADS], lines=(Line("w"),))
+    return instance([a, b], [(0, 0, 0, 0)], edges=[Edge((0, 0), (1, 0), share)])
+
+
+@pytest.mark.parametrize("share", [0.3, 0.5, 0.7, 1.0])
+def test_supply_rows_allow_exactly_the_pairs_the_checker_allows(share: float) -> None:
+    """Every pair of measures (the normal one too) against the checker's own reading of
+    the coupling, in exact decimals: 1 − 0.7 × (1 − 0.5) is 0.65, and 0.35 at 0.5 with
+    share 0.7 … each side of every boundary."""
+    inst = loads_instance(share)
+    built = built_with(inst, add_supply)
+    n = len(inst.sources[0].options)
+    for up in range(n):
+        for down in range(n):
+            choice = [[up], [down]]
+            expected = "optimal" if check(inst, choice).ok else "infeasible"
+            assert status(built_with(inst, add_supply), choice) == expected, (up, down)
+    assert built.linear.rows, "some pairs are forbidden: the rows must say so"
+
+
+@pytest.mark.parametrize("share", [0.5, 1.0])
+def test_supply_rows_between_two_lines_of_one_source_allow_what_the_checker_allows(
+    share: float,
+) -> None:
+    inst = loads_instance(share, own=True)
+    for m in range(len(inst.sources[0].options)):
+        expected = "optimal" if check(inst, [[m]]).ok else "infeasible"
+        assert status(built_with(inst, add_supply), [[m]]) == expected, m
+
+
+def test_supply_rows_leave_no_half_way_mix_to_the_lp() -> None:
+    """The target needs half of the supplier's stop. A single row load(B) − load(A) ≤ 0
+    would let the LP run the user at half load (100 yuan) on a supplier half stopped;
+    the pairs' rows make the user stop as far as its supplier does (0.5 × 1,000)."""
+    a = source("A", [opt("stop", 20, cost=50, loads=[0.0])], lines=(Line("u"),))
+    b = source(
+        "B",
+        [opt("half", 0, cost=100, loads=[0.5]), opt("stop", 0, cost=1000, loads=[0.0])],
+        lines=(Line("w"),),
+    )
+    inst = instance([a, b], [(10, 0, 0, 0)], edges=[Edge((0, 0), (1, 0), 1.0)])
+    built = build(inst, [list(src.allowed) for src in inst.sources], uncapped_targets(inst))
+    lp = solve_lp(built.linear, 1)
+    assert lp.objective_yuan == pytest.approx(25 + 500)
+    assert solve(built) == ("optimal", 50 + 1000)
 
 
 # --- add_targets: Σ cut ≥ target per day and row -------------------------------------------
