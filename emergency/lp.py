@@ -11,11 +11,15 @@ import itertools
 import math
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from emergency.collector import release_freed_memory
 from emergency.model import Key, LinearModel
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
 
 
 @dataclass
@@ -31,6 +35,8 @@ class LpResult:
     reduced_costs: dict[Key, float] = field(default_factory=dict)
     """What raising each variable from the LP optimum would cost, yuan per unit
     (``keep_solution``)."""
+    form: SparseForm | None = None
+    """The rows as one sparse matrix (``keep_solution``)."""
 
 
 GLOP_PARAMETERS = "use_dual_simplex: true"
@@ -38,17 +44,29 @@ GLOP_PARAMETERS = "use_dual_simplex: true"
 0.24 s instead of 1.7 s (the primal simplex, GLOP's default; bench/RESULTS.md)."""
 
 
-def solve_lp(linear: LinearModel, n_days: int, *, keep_solution: bool = False) -> LpResult:
-    """Solve the relaxation of ``linear``; with ``keep_solution`` its primal values and
-    reduced costs too (what :mod:`emergency.core` reads to choose the sources in play).
+@dataclass
+class SparseForm:
+    """The rows as one sparse matrix: the choice rows first (``first`` of them), then
+    ``linear.rows`` in order; one column per variable (``keys``), binaries first."""
 
-    The rows go to GLOP as one sparse matrix (no Python call per coefficient)."""
+    keys: list[Key]
+    upper: np.ndarray
+    cost: np.ndarray
+    matrix: csr_matrix
+    lows: np.ndarray
+    highs: np.ndarray
+    first: int
+    targets: list[tuple[int, str, int]]
+    """(day, row name, matrix row) of every target row."""
+
+
+def sparse_form(linear: LinearModel) -> SparseForm:
+    """``linear`` as a :class:`SparseForm` (a variable twice in a row, as a source's own
+    supply edge can write it, summed)."""
     # Imported here, not with the module: 27 MB that a command which never solves (or
     # has not yet: a large city's duties are its peak of memory) need not hold.
-    from ortools.linear_solver.python import model_builder_helper as mb
     from scipy import sparse
 
-    t0 = time.perf_counter()
     keys: list[Key] = [*linear.binaries, *linear.continuous]
     index = {k: i for i, k in enumerate(keys)}
     upper = np.ones(len(keys))
@@ -91,15 +109,29 @@ def solve_lp(linear: LinearModel, n_days: int, *, keep_solution: bool = False) -
         highs[r] = row.hi if math.isfinite(row.hi) else np.inf
     matrix = sparse.csr_matrix((coefs, cols, starts), shape=(len(lows), len(keys)))
     del cols, coefs, starts
-    matrix.sum_duplicates()  # a variable twice in a row (a source's own supply edge)
+    matrix.sum_duplicates()
+    return SparseForm(keys, upper, cost, matrix, lows, highs, first, targets)
+
+
+def solve_lp(linear: LinearModel, n_days: int, *, keep_solution: bool = False) -> LpResult:
+    """Solve the relaxation of ``linear``; with ``keep_solution`` its primal values and
+    reduced costs too, and the rows as a sparse matrix (what :mod:`emergency.core` and
+    :mod:`emergency.rounding` read).
+
+    The rows go to GLOP as one sparse matrix (no Python call per coefficient)."""
+    from ortools.linear_solver.python import model_builder_helper as mb
+
+    t0 = time.perf_counter()
+    form = sparse_form(linear)
+    keys, matrix = form.keys, form.matrix
     model = mb.ModelBuilderHelper()
     # OR-Tools' stubs spell the arrays' type in a form numpy's own types never match.
     model.fill_model_from_sparse_data(
         np.zeros(len(keys)),  # type: ignore[arg-type]
-        upper,  # type: ignore[arg-type]
-        cost,  # type: ignore[arg-type]
-        lows,  # type: ignore[arg-type]
-        highs,  # type: ignore[arg-type]
+        form.upper,  # type: ignore[arg-type]
+        form.cost,  # type: ignore[arg-type]
+        form.lows,  # type: ignore[arg-type]
+        form.highs,  # type: ignore[arg-type]
         matrix,
     )
     model.set_objective_offset(linear.objective_const)
@@ -119,13 +151,14 @@ def solve_lp(linear: LinearModel, n_days: int, *, keep_solution: bool = False) -
         )
     row_duals = solver.dual_values()
     duals: list[dict[str, float]] = [{} for _ in range(n_days)]
-    for d, name, r in targets:
+    for d, name, r in form.targets:
         duals[d][name] = max(0.0, float(row_duals[r]))
     out = LpResult("optimal", solver.objective_value(), duals)
     if keep_solution:
         out.values = dict(zip(keys, solver.variable_values().tolist(), strict=True))
         out.reduced_costs = dict(zip(keys, solver.reduced_costs().tolist(), strict=True))
-    del solver
+        out.form = form
+    del solver, form
     release_freed_memory()
     out.seconds = time.perf_counter() - t0
     return out

@@ -27,6 +27,7 @@ in ``tests/test_model.py``, and it touches three other places:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -203,25 +204,21 @@ def add_supply(built: BuiltModel) -> None:
     for e in inst.edges:
         (s1, u), (s2, w) = e.src, e.dst
         share = _decimal(e.share)
-
-        def allows(down: Fraction, up: Fraction, share: Fraction = share) -> bool:
-            return down <= 1 - share * (1 - up)
-
         for d in range(inst.n_days):
             dst = measure_vars(built, s2, d)
             if s1 == s2:
                 bad = [
                     (1.0, key)
                     for m, key in dst
-                    if not allows(_decimal(_load(inst, s2, m, w)), _decimal(_load(inst, s1, m, u)))
+                    if not _allows(_share_of(inst, s2, m, w), _share_of(inst, s1, m, u), share)
                 ]
                 _add_pairs(built, bad, d)
                 continue
             src = measure_vars(built, s1, d)
-            down = {m: _decimal(_load(inst, s2, m, w)) for m, _ in dst}
-            up = {n: _decimal(_load(inst, s1, n, u)) for n, _ in src}
+            down = {m: _share_of(inst, s2, m, w) for m, _ in dst}
+            up = {n: _share_of(inst, s1, n, u) for n, _ in src}
             for t in sorted(set(down.values())):
-                allowed = [(-1.0, key) for n, key in src if allows(t, up[n])]
+                allowed = [(-1.0, key) for n, key in src if _allows(t, up[n], share)]
                 if len(allowed) == len(src):
                     continue  # every supplier measure allows t
                 users = [(1.0, key) for m, key in dst if down[m] >= t]
@@ -235,9 +232,21 @@ def _add_pairs(built: BuiltModel, terms: list[tuple[float, Key | None]], d: int)
     add_row(built, variable, const, -math.inf, 0.0, ("supply", d, ""))
 
 
+def _share_of(inst: Instance, s: int, m: int, li: int) -> Fraction:
+    """The load measure ``m`` runs line ``li`` of source ``s`` at, as written (exact)."""
+    return _decimal(_load(inst, s, m, li))
+
+
+@functools.cache
 def _decimal(x: float) -> Fraction:
     """The decimal a data file wrote (0.7 → 7/10, not the binary float nearest it)."""
     return Fraction(repr(float(x)))
+
+
+@functools.cache
+def _allows(down: Fraction, up: Fraction, share: Fraction) -> bool:
+    """A user's line may run at ``down`` while its supplier's runs at ``up``."""
+    return down <= 1 - share * (1 - up)
 
 
 def _load(inst: Instance, s: int, m: int, li: int) -> float:
@@ -257,10 +266,14 @@ def add_targets(built: BuiltModel) -> None:
             terms: list[Term] = []
             const = 0.0
             for s, src in enumerate(inst.sources):
-                cut = [sum(o.cut_kg[i] for i in idx) for o in src.options]
-                t, c = _per_measure(built, s, d, cut)
-                terms += t
-                const += c
+                options = built.candidates[s][d]
+                if len(options) == 1:
+                    const += sum(src.options[options[0]].cut_kg[i] for i in idx)
+                    continue
+                for m in options:
+                    cut = sum(src.options[m].cut_kg[i] for i in idx)
+                    if cut:
+                        terms.append((cut, ("x", s, d, m)))
             if built.slack:
                 key: Key = ("short", d, name)
                 linear.continuous[key] = target

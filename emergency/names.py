@@ -217,6 +217,10 @@ _NOTES_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         r"CP-SAT 在 \1 秒内未找到清单：给出缺口最小的清单",
     ),
+    (
+        re.compile(r"^CP-SAT found no list within ([0-9.e+-]+) s; the LP's list rounded is given$"),
+        r"CP-SAT 在 \1 秒内未找到清单：给出由线性松弛解取整所得的清单",
+    ),
 )
 
 

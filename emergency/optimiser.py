@@ -34,6 +34,7 @@ from emergency.heuristics import greedy_multi
 from emergency.instance import Choice, Instance, Line, Option, SourceDuty
 from emergency.lp import LpResult, solve_lp
 from emergency.model import Infeasible, build, hint_of, read_choice
+from emergency.rounding import rounded
 from emergency.scaling import decimal_scale
 
 Progress = Callable[[str], None]
@@ -195,6 +196,9 @@ not move on in seconds at that size (bench/RESULTS.md)."""
 CORE_SHARE = 0.4
 CORE_MAX_S = 10.0
 """The core's share of the time left after the LP, at most this many seconds."""
+ROUNDING_SHARE = 0.2
+"""The LP's list rounded (:mod:`emergency.rounding`) takes at most this share of the time
+left after the LP (it needs 0.01 s at 400 sources, 0.3 s at 20,000)."""
 WHOLE_MODEL_NONE_S = 0.2
 """With a list in hand and less time than this left, the whole model is not searched."""
 WHOLE_MODEL_MIN_S = 2.0
@@ -332,12 +336,18 @@ def _optimise(
             found = solve_core(built, lp_res, time_limit_s=budget, size=width, enough_yuan=enough)
             found_cost = cost_of(found) if found is not None else None
         else:
+            # The LP's measures rounded and improved by single moves: where the cores
+            # start, in milliseconds (emergency.rounding).
+            cores_end = time.perf_counter() + budget
+            start = rounded(built, lp_res, deadline=time.perf_counter() + ROUNDING_SHARE * left)
+            if start is not None:
+                origin, lowest = "LP rounded", cost_of(start)
             staged = solve_by_reduced_costs(
                 built,
                 lp_res,
                 start,
                 cost_of,
-                deadline=time.perf_counter() + budget,
+                deadline=cores_end,
                 enough_yuan=enough,
                 # A large model's cores have 40 % of the time (the rest is the whole
                 # model's): the first may take it all. A small model's have all of it.
@@ -439,6 +449,8 @@ def _optimise(
             notes.append(
                 f"CP-SAT found no list within {limit} s; the least shortfall list is given"
             )
+        elif origin == "LP rounded":
+            notes.append(f"CP-SAT found no list within {limit} s; the LP's list rounded is given")
         else:
             notes.append(f"CP-SAT found no list within {limit} s; the greedy list is given")
         choice, cp_bound, proven = start if start is not None else greedy(), core_bound, False

@@ -82,6 +82,10 @@ def test_the_list_workbook_reads_the_same_table() -> None:
             "CP-SAT 在 20 秒内未找到清单：给出贪心算法清单",
         ),
         (
+            "CP-SAT found no list within 0.5 s; the LP's list rounded is given",
+            "CP-SAT 在 0.5 秒内未找到清单：给出由线性松弛解取整所得的清单",
+        ),
+        (
             "within the gap asked of the LP relaxation's bound: the whole model was not searched",
             "与线性松弛下界之差已在所要求的间隙之内：未搜索整个模型",
         ),

@@ -1,0 +1,182 @@
+"""A valid list from the LP optimum in milliseconds, for models whose days are not linked
+by stops: the LP's measures, the split source-days rounded, the rows repaired, then single
+moves that lower the cost while every row still holds.
+
+In the LP relaxation nearly every source-day takes one measure outright (:mod:`emergency.core`),
+so rounding the few split ones leaves a list close to the LP bound — but CP-SAT, left to
+find its own first list, starts far above it and comes down by many small steps (on the
+bundled city 0.09 s of a 0.13 s limit; bench/RESULTS.md). The rounded list is where the
+reduced-cost cores start, and its cost sets how wide the exact core must be.
+
+The moves are read from the rows as one sparse matrix (:class:`emergency.lp.SparseForm`),
+all at once per step: a move changes one source-day's measure, and changes each row by its
+new measure's column minus its old one's. A row counts as held only with a margin of a
+billionth of its bound, so that the float sums here never pass a list the exact rows
+(CP-SAT's, the checker's) would refuse.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from emergency.instance import Choice
+from emergency.lp import LpResult, SparseForm
+from emergency.model import BuiltModel
+
+if TYPE_CHECKING:
+    from scipy.sparse import csc_matrix
+
+SPLIT = 1e-6
+"""An LP value above this is a part the source-day takes."""
+
+MAX_STEPS = 200
+"""Moves made at most (repairs and improvements): each step reads every move once."""
+
+
+def _margins(form: SparseForm) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's bounds drawn in by the margin: (lows, highs) a list must stay within.
+
+    A row of whole coefficients (choices, couplings) sums exactly in floats: no margin."""
+    rows = form.matrix[form.first :].tocsr()
+    fractional = np.bincount(
+        np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr)),
+        (rows.data != np.round(rows.data)).astype(float),
+        minlength=rows.shape[0],
+    )
+    lows, highs = form.lows[form.first :], form.highs[form.first :]
+    margin = np.where(fractional > 0, 1e-9, 0.0)
+    tol_lo = margin * np.abs(np.where(np.isfinite(lows), lows, 0.0))
+    tol_hi = margin * np.abs(np.where(np.isfinite(highs), highs, 0.0))
+    return lows + tol_lo, highs - tol_hi
+
+
+def rounded(built: BuiltModel, lp: LpResult, *, deadline: float) -> Choice | None:
+    """A valid list near the LP optimum, or None (the model has other variables than one
+    measure per source-day, the LP kept no solution, or the repair found no valid list
+    by ``deadline``, ``time.perf_counter()``)."""
+    form = lp.form
+    linear = built.linear
+    if form is None or linear.continuous or any(k[0] != "x" for k in linear.binaries):
+        return None
+    n_cols = len(form.keys)
+    group = np.full(n_cols, -1, dtype=np.int64)
+    start = np.zeros(len(linear.one_of) + 1, dtype=np.int64)
+    np.cumsum([len(g) for g in linear.one_of], out=start[1:])
+    # The choice rows come first in the matrix, their columns in the model's order: the
+    # binaries, group after group.
+    choice_rows = form.matrix[: form.first].tocoo()
+    group[choice_rows.col] = choice_rows.row
+    if (group < 0).any():
+        return None
+    values = np.fromiter((lp.values.get(k, 0.0) for k in form.keys), float, count=n_cols)
+    # What each measure cuts, at the LP's prices of the target rows.
+    prices = np.zeros(form.matrix.shape[0])
+    for d, name, r in form.targets:
+        prices[r] = lp.duals[d].get(name, 0.0)
+    worth = form.matrix.T @ prices
+    spans = [(int(start[g]), int(start[g + 1])) for g in range(len(start) - 1)]
+    # Each group at the measure the LP takes most of; or, where it is split, at the one of
+    # its parts worth most (the rest comes down by single moves).
+    most = np.array([a + int(np.argmax(values[a:b])) for a, b in spans], dtype=np.int64)
+    up = np.array(
+        [a + int(np.argmax(np.where(values[a:b] > SPLIT, worth[a:b], -np.inf))) for a, b in spans],
+        dtype=np.int64,
+    )
+    rows = form.matrix[form.first :].tocsc()
+    lo, hi = _margins(form)
+    best: np.ndarray | None = None
+    bounds = form.lows[form.first :]
+    for cur in (most, up) if (most != up).any() else (most,):
+        for by_price in (True, False):
+            found = _descend(
+                rows, form.cost, worth, group, cur.copy(), lo, hi, bounds, deadline, by_price
+            )
+            if found is not None and (
+                best is None or form.cost[found].sum() < form.cost[best].sum()
+            ):
+                best = found
+    return None if best is None else _read(built, form, best)
+
+
+def _descend(
+    rows: csc_matrix,
+    cost: np.ndarray,
+    worth: np.ndarray,
+    group: np.ndarray,
+    cur: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    bounds: np.ndarray,
+    deadline: float,
+    by_price: bool,
+) -> np.ndarray | None:
+    """From the measures ``cur`` (a column per group): the rows repaired, then the cost
+    lowered, one move at a time — the move saving the most per yuan of cut it gives up at
+    the LP's prices (``by_price``), or the most; the columns taken, or None (not repaired
+    in time)."""
+    n_cols = len(group)
+    scale = np.maximum(1.0, np.abs(np.where(np.isfinite(bounds), bounds, 0.0)))
+    cols = np.arange(n_cols)
+    for _ in range(MAX_STEPS):
+        if time.perf_counter() > deadline:
+            break
+        x = np.zeros(n_cols)
+        x[cur] = 1.0
+        act = rows @ x
+        # Every move's change to every row: its column minus its group's current column.
+        delta = (rows - rows[:, cur[group]]).tocoo()
+        new = act[delta.row] + delta.data
+        broken_now = (np.maximum(0.0, lo - act) + np.maximum(0.0, act - hi)) / scale
+        # What each move does to the sum of what the rows miss by (scaled per row).
+        after = (np.maximum(0.0, lo[delta.row] - new) + np.maximum(0.0, new - hi[delta.row])) / (
+            scale[delta.row]
+        )
+        change = np.bincount(delta.col, after - broken_now[delta.row], minlength=n_cols)
+        breaks = np.bincount(
+            delta.col, (after > broken_now[delta.row]).astype(float), minlength=n_cols
+        )
+        moved_cost = cost - cost[cur[group]]
+        moving = cols != cur[group]
+        if broken_now.sum() > 0:
+            # Repair: the move that mends the most per yuan (or mends and saves).
+            mends = moving & (change < 0)
+            if not mends.any():
+                return None
+            per_yuan = np.maximum(moved_cost, 0.0) / -np.where(mends, change, -1.0)
+            score = np.where(mends, np.where(moved_cost <= 0, moved_cost - 1e18, per_yuan), np.inf)
+            j = int(np.argmin(score))
+        else:
+            better = moving & (breaks == 0) & (moved_cost < 0)
+            if not better.any():
+                return cur
+            # The move saving the most per yuan of cut it gives up at the LP's prices
+            # (the slack it uses): saving 98 yuan per 100 given up before 82 per 100.
+            if by_price:
+                given_up = worth[cur[group]] - worth
+                moved_cost = moved_cost / np.maximum(given_up, 1e-9)
+            j = int(np.argmin(np.where(better, moved_cost, np.inf)))
+        cur[group[j]] = j
+    return None if _broken(rows, cur, lo, hi) else cur
+
+
+def _broken(rows: csc_matrix, cur: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> bool:
+    """Whether the measures ``cur`` leave a row outside its bounds (margins drawn in)."""
+    x = np.zeros(rows.shape[1])
+    x[cur] = 1.0
+    act = rows @ x
+    return bool(((act < lo) | (act > hi)).any())
+
+
+def _read(built: BuiltModel, form: SparseForm, cur: np.ndarray) -> Choice:
+    """The list: each source-day's forced measure, or the one chosen."""
+    choice = [[options[0] for options in per_day] for per_day in built.candidates]
+    for j in cur.tolist():
+        _, s, d, m = form.keys[j]
+        choice[s][d] = m
+    return choice
+
+
+__all__ = ["rounded"]
