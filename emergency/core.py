@@ -191,7 +191,9 @@ whole model's search."""
 STAGE_SHARE = 0.5
 SHORT_S = 2.0
 """The share of the time left that a core short of exact may take, unless less than
-``SHORT_S`` is left (then all of it)."""
+``SHORT_S`` is left (then all of it): the next, wider core starts from its list (20,000
+sources in 20 s: 45 yuan above HiGHS's optimum, 430 when the first core took all the
+time the whole model's search did not)."""
 MIN_STAGE_S = 0.05
 """No core is begun, nor searched, with less time than this left."""
 
@@ -327,6 +329,10 @@ def solve_by_reduced_costs(
     return Staged(best, lowest)
 
 
+IMPROVE_MIN_S = 1.0
+"""No neighbourhood is begun with less time than this left."""
+
+
 def improve(
     built: BuiltModel,
     lp: LpResult,
@@ -343,10 +349,12 @@ def improve(
     next ``size`` by reduced cost, holds the rest at the best list so far and keeps what
     CP-SAT finds there when it costs less. For models too large for CP-SAT to move on
     whole in the time (days linked by stops, tens of thousands of variables)."""
+    if deadline - time.perf_counter() <= IMPROVE_MIN_S:
+        return best  # ranking the sources alone takes 0.9 s at 50,000
     window = 1
     lowest = cost(best)
     ranking = rank_sources(built, lp)
-    while deadline - time.perf_counter() > 1.0:
+    while deadline - time.perf_counter() > IMPROVE_MIN_S:
         if enough_yuan is not None and lowest <= enough_yuan:
             break
         left = min(step_s, deadline - time.perf_counter())

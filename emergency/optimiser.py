@@ -24,7 +24,6 @@ from emergency.collector import gc_paused
 from emergency.core import (
     CORE_SIZE,
     CORE_SIZE_LINKED,
-    STAGE_SHARE,
     improve,
     solve_by_reduced_costs,
     solve_core,
@@ -195,7 +194,8 @@ neighbourhoods (:func:`emergency.core.improve`), not on the whole model, which C
 not move on in seconds at that size (bench/RESULTS.md)."""
 CORE_SHARE = 0.4
 CORE_MAX_S = 10.0
-"""The core's share of the time left after the LP, at most this many seconds."""
+"""The whole-source core's share of the time left after the LP (days linked, large
+models), at most this many seconds."""
 ROUNDING_SHARE = 0.2
 """The LP's list rounded (:mod:`emergency.rounding`) takes at most this share of the time
 left after the LP (it needs 0.01 s at 400 sources, 0.3 s at 20,000)."""
@@ -322,11 +322,12 @@ def _optimise(
     if lp_ok and (big or not linked):
         say("solving the sources in play first")
         left = deadline - time.perf_counter()
-        # Small models: the cores may take all the time (the last is nearly the whole
-        # model). Large ones keep time for the whole model's bound, unless neighbourhoods
-        # follow: they only go on from the core's list, so a short limit goes to the core
-        # first (at 50,000 sources building the core alone takes 2 s).
-        budget = max(0.5, min(CORE_SHARE * left, CORE_MAX_S)) if big else left
+        # Days not linked: the reduced-cost cores may take all the time (the last is
+        # exact, or frees half the model and leaves the rest to the whole model's search).
+        # Linked, large: the whole-source core keeps time for the whole model's bound,
+        # unless neighbourhoods follow: they only go on from the core's list, so a short
+        # limit goes to the core first (at 50,000 sources building the core alone takes 2 s).
+        budget = max(0.5, min(CORE_SHARE * left, CORE_MAX_S)) if big and linked else left
         if left < WHOLE_MODEL_MIN_S:
             budget = left
         if by_neighbourhoods:
@@ -349,9 +350,6 @@ def _optimise(
                 cost_of,
                 deadline=cores_end,
                 enough_yuan=enough,
-                # A large model's cores have 40 % of the time (the rest is the whole
-                # model's): the first may take it all. A small model's have all of it.
-                stage_share=1.0 if big else STAGE_SHARE,
             )
             found, found_cost = staged.choice, staged.cost
             core_bound = staged.bound_yuan or 0.0
