@@ -102,3 +102,19 @@ def test_synthetic_cities_rounded_are_valid_near_the_lp_and_lower_for_the_moves(
     )
     alone = rounded(inst, steps=0)
     assert alone is None or cost < list_cost(inst, alone)
+
+
+def test_two_moves_together_where_neither_alone_keeps_the_rows() -> None:
+    """From A stopped (20 kg, 300 yuan) and B running: A down to its limit alone misses
+    the 15 kg, B up alone saves nothing; together they cut 20 kg for 220."""
+    a = source("A", [opt("lim", 10, cost=100), opt("stop", 20, cost=300)])
+    b = source("B", [opt("lim", 10, cost=120)])
+    inst = instance([a, b], [(15, 0, 0, 0)])
+    built, lp = solved_lp(inst)
+    # The rounding starts where the LP's values say: A stopped, B running.
+    lp.values = {k: 0.0 for k in lp.values} | {("x", 0, 0, 2): 1.0, ("x", 1, 0, 0): 1.0}
+    choice = rounding.rounded(built, lp, deadline=time.perf_counter() + 30)
+    assert choice == [[1], [1]]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(rounding, "PAIRS_FROM", 0)
+        assert rounding.rounded(built, lp, deadline=time.perf_counter() + 30) == [[2], [0]]
