@@ -7,18 +7,20 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, text
 
+from emergency.notify.overdue import sweep_overdue
 from emergency.service.access import SYSTEM
 from emergency.service.orders import list_orders
 from emergency.service.tokens import authenticate, revoke_token
+from emergency.settings import Settings
 from emergency.store import db
 from emergency.store.db import Store, make_engine
 from tests.api.conftest import ORANGE, RED, Clock, at_issue, bearer, make_token
@@ -35,6 +37,17 @@ POLL_STATEMENTS = 1
 ``If-None-Match`` is sent) in one SELECT. The token check is inside it, not before it."""
 CHANGED_POLL_STATEMENTS = 2
 """A poll whose ``If-None-Match`` no longer matches: the ETag's statement, then the list's."""
+
+
+@pytest.fixture
+def settings(data_dir: Path, db_url: str | None) -> Settings:
+    """The server's own dispatcher off: its thread writes an order's overdue event (a new
+    history entry, a new ETag) whenever it next looks after the clock passed the order's
+    deadline — between two polls that should agree, at random. :func:`busy_city` runs the
+    sweep itself."""
+    return Settings(
+        data=data_dir, database_url=db_url, max_body_bytes=64 * 1024, notify_dispatch=False
+    )
 
 
 @contextmanager
@@ -66,10 +79,13 @@ def counted(
     return answer.status_code, answer.headers["etag"], [s for t, s in seen if t in threads]
 
 
-def busy_city(client: TestClient, auth: Auth, clock: Clock) -> int:
+def busy_city(client: TestClient, auth: Auth, clock: Clock, store: Store) -> int:
     """Orders of every kind and state: a staggered order (season plan), response orders
     issued, one acknowledged and reported on, then superseded by an upgrade; one of the
-    upgrade's orders acknowledged."""
+    upgrade's orders acknowledged. The orders left unacknowledged past their deadline (the
+    staggered one, the first response's others) have their overdue event in their history:
+    the sweep the dispatcher runs (emergency.notify.overdue) is run here once the clock has
+    passed the deadline (the server's own dispatcher is off, see :func:`settings`)."""
     approve_season(client, auth, post_season(client, auth)["id"])
     planner, firm = auth["planner"], auth["enterprise"]
     rid = client.post(f"{API}/consultations", json=at_issue(clock, ORANGE), headers=planner)
@@ -78,6 +94,7 @@ def busy_city(client: TestClient, auth: Auth, clock: Clock) -> int:
     mine = [o for o in client.get(f"{API}/orders", headers=firm).json() if o["response_id"]]
     assert client.post(f"{API}/orders/{mine[0]['id']}/ack", headers=firm).status_code == 200
     clock.now = dt.datetime(2016, 12, 16, 4, 0, tzinfo=dt.UTC)
+    sweep_overdue(store)  # what a dispatcher writes at its next look
     report = {"at": clock().isoformat(), "load": 0.4}
     url = f"{API}/orders/{mine[0]['id']}/reports"
     assert client.post(url, json=report, headers=firm).status_code == 201
@@ -92,17 +109,7 @@ def busy_city(client: TestClient, auth: Auth, clock: Clock) -> int:
 def test_a_poll_is_one_statement(
     client: TestClient, auth: Auth, clock: Clock, store: Store
 ) -> None:
-    busy_city(client, auth, clock)
-    # Notifications of the approvals may still be going out (and touching the orders):
-    # count the statements once the list has settled (two polls in a row agree).
-    deadline = time.monotonic() + 10
-    last = None
-    while time.monotonic() < deadline:
-        now = client.get(f"{API}/orders", headers=auth["planner"]).headers["etag"]
-        if now == last:
-            break
-        last = now
-        time.sleep(0.2)
+    busy_city(client, auth, clock, store)
     for role in ("enterprise", "planner", "inspector"):
         status, etag, sent = counted(client, store, auth[role])
         assert status == 200 and len(sent) == POLL_STATEMENTS, (role, sent)
@@ -110,6 +117,32 @@ def test_a_poll_is_one_statement(
         assert (status, again) == (304, etag) and len(sent) == POLL_STATEMENTS, (role, sent)
         status, _, sent = counted(client, store, auth[role], '"stale"')
         assert status == 200 and len(sent) == CHANGED_POLL_STATEMENTS, (role, sent)
+
+
+def test_an_overdue_event_is_a_change_of_the_list(
+    client: TestClient, auth: Auth, clock: Clock, store: Store
+) -> None:
+    """A change no request makes: a dispatcher's sweep writing the overdue event of the
+    orders past their deadline adds to their history, so a poll with the ETag of before
+    gets the new list; until then, and after, the same list is a 304."""
+    busy_city(client, auth, clock, store)
+    planner = auth["planner"]
+
+    def poll(etag: str) -> tuple[int, str]:
+        answer = client.get(f"{API}/orders", headers=planner | {"If-None-Match": etag})
+        return answer.status_code, answer.headers["etag"]
+
+    before = client.get(f"{API}/orders", headers=planner).headers["etag"]
+    clock.advance(hours=3)  # past the deadline of the upgrade's orders: nothing written yet
+    assert poll(before) == (304, before)
+    assert sweep_overdue(store) > 0
+    answer = client.get(f"{API}/orders", headers=planner | {"If-None-Match": before})
+    assert answer.status_code == 200 and answer.headers["etag"] != before
+    issued = {o["id"] for o in answer.json() if o["status"] == "issued"}
+    told = {o["id"] for o in answer.json() if o["history"][-1]["event"] == "ack_overdue"}
+    assert issued and told == issued
+    after = answer.headers["etag"]
+    assert poll(after) == (304, after)
 
 
 FILTERS: list[dict[str, Any]] = [
@@ -126,7 +159,7 @@ FILTERS: list[dict[str, Any]] = [
 def test_the_poll_lists_what_list_orders_lists(
     client: TestClient, auth: Auth, clock: Clock, store: Store
 ) -> None:
-    rid = busy_city(client, auth, clock)
+    rid = busy_city(client, auth, clock, store)
     with store.session() as session:
         for role in ("enterprise", "enterprise2", "planner", "inspector"):
             actor = authenticate(session, auth[role]["Authorization"].removeprefix("Bearer "))
@@ -150,7 +183,7 @@ def test_the_poll_lists_what_list_orders_lists(
 def test_no_list_and_no_304_without_a_working_token_of_a_reader(
     client: TestClient, auth: Auth, clock: Clock, store: Store
 ) -> None:
-    busy_city(client, auth, clock)
+    busy_city(client, auth, clock, store)
     # no token, a junk one: 401, even for "*" (which matches any list)
     for headers in ({}, bearer("em_" + "x" * 43)):
         for tag in (None, "*"):
@@ -188,7 +221,7 @@ def test_an_etag_is_its_holders_alone(
 ) -> None:
     """Another enterprise sending the first one's ETag gets its own list, never a 304;
     neither does a second token of the same enterprise (the ETag names the token)."""
-    busy_city(client, auth, clock)
+    busy_city(client, auth, clock, store)
     etag = client.get(f"{API}/orders", headers=auth["enterprise"]).headers["etag"]
     other = client.get(f"{API}/orders", headers=auth["enterprise2"] | {"If-None-Match": etag})
     assert other.status_code == 200 and {o["source"] for o in other.json()} == {"JY-P002"}
@@ -233,7 +266,7 @@ if any(p.id == "postgresql" for p in DATABASES):  # generated only with a Postgr
         """Pooled connections are checked only after PING_AFTER_IDLE_S idle: one cut while
         in steady use fails its statement, and the poll (a read) runs it again on a fresh
         connection. Idle ones are checked and replaced before use, for any request."""
-        busy_city(client, auth, clock)
+        busy_city(client, auth, clock, store)
         firm = auth["enterprise"]
         etag = client.get(f"{API}/orders", headers=firm).headers["etag"]
         for tag in (None, etag, '"stale"'):
