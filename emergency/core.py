@@ -198,6 +198,11 @@ MIN_STAGE_S = 0.05
 """No core is begun, nor searched, with less time than this left."""
 
 
+PARALLEL_FREE_MAX = 6000
+"""Cores freeing more measures than this are searched by one CP-SAT worker, whatever
+:func:`solve_by_reduced_costs` is given."""
+
+
 @dataclass
 class Staged:
     """What :func:`solve_by_reduced_costs` found: its best list (or None) and its cost;
@@ -246,6 +251,11 @@ def reduced_cost_candidates(
     return out
 
 
+def _free(narrowed: list[list[tuple[int, ...]]]) -> int:
+    """The measures a core leaves free (those of source-days with a choice)."""
+    return sum(len(o) for per_day in narrowed for o in per_day if len(o) > 1)
+
+
 def solve_by_reduced_costs(
     built: BuiltModel,
     lp: LpResult,
@@ -255,6 +265,7 @@ def solve_by_reduced_costs(
     deadline: float,
     enough_yuan: float | None = None,
     stage_share: float = STAGE_SHARE,
+    workers: int = 1,
 ) -> Staged:
     """Cores of the measures nearest to the LP optimum, growing, each searched from the
     best list so far — for models whose days are not linked by stops.
@@ -267,7 +278,9 @@ def solve_by_reduced_costs(
     the core is exact — its least cost is the whole model's — and the search ends there
     with a proof when CP-SAT closes it. A core that would free half the model's measures
     is left to the whole model's search. A core short of exact takes at most
-    ``stage_share`` of the time left (all of it under ``SHORT_S``). Ends at ``deadline``
+    ``stage_share`` of the time left (all of it under ``SHORT_S``); a core freeing up to
+    ``PARALLEL_FREE_MAX`` measures is searched by ``workers`` CP-SAT workers, and with
+    more than one the exact core comes first when it is that small. Ends at ``deadline``
     (``time.perf_counter()``) or at a list costing ``enough_yuan`` or less."""
     lower = lp.objective_yuan
     at_zero = sorted(
@@ -291,7 +304,13 @@ def solve_by_reduced_costs(
         if exact:
             threshold = exact_at
         narrowed = reduced_cost_candidates(built, lp, threshold, coupled_free=True, keep=best)
-        free = sum(len(o) for per_day in narrowed for o in per_day if len(o) > 1)
+        if stage == 0 and not exact and workers > 1 and lowest is not None:
+            # Two workers close an exact core of a few thousand measures in about a
+            # second: with a good first list (the LP's rounded) it comes first.
+            whole = reduced_cost_candidates(built, lp, exact_at, coupled_free=True, keep=best)
+            if _free(whole) <= PARALLEL_FREE_MAX:
+                narrowed, threshold, exact = whole, exact_at, True
+        free = _free(narrowed)
         if free >= WHOLE_SHARE * len(built.linear.binaries):
             break
         stage += 1
@@ -310,6 +329,9 @@ def solve_by_reduced_costs(
             time_limit_s=left if exact or left < SHORT_S else left * stage_share,
             hint=hint_of(core, best) if best is not None else None,
             enough_yuan=enough_yuan,
+            # Two workers close a core of a few thousand measures in a third of one's
+            # time, but move slower on one of ten thousand and more (bench/RESULTS.md).
+            workers=workers if free <= PARALLEL_FREE_MAX else 1,
         )
         if res.has_solution:
             found = read_choice(core, res.values)

@@ -81,6 +81,7 @@ def run(
     watch: Watch | None = None,
     gap_limit: float = 0.0,
     stop_at: float | None = None,
+    workers: int = 1,
 ) -> tuple[cp_model.CpSolver, str]:
     """Solve ``model`` with the project's parameters; the solver and the status name.
 
@@ -102,7 +103,7 @@ def run(
     """
     solver = cp_model.CpSolver()
     p = solver.parameters
-    p.num_workers = 1
+    p.num_workers = workers
     p.linearization_level = 2
     p.presolve_inclusion_work_limit = 0
     p.random_seed = 0
@@ -149,6 +150,7 @@ def solve_cpsat(
     gap_limit: float = 0.0,
     watch: Watch | None = None,
     enough_yuan: float | None = None,
+    workers: int = 1,
 ) -> CpResult:
     """Solve ``linear``; ``objective`` (integer weights) replaces the model's own when given.
 
@@ -226,6 +228,7 @@ def solve_cpsat(
         watch=told,
         gap_limit=gap_limit,
         stop_at=stop_at,
+        workers=workers,
     )
     values: dict[Key, int] = {}
     obj, bound = 0, 0.0

@@ -196,6 +196,9 @@ CORE_SHARE = 0.4
 CORE_MAX_S = 10.0
 """The whole-source core's share of the time left after the LP (days linked, large
 models), at most this many seconds."""
+CORE_WORKERS = 2
+"""CP-SAT workers on the reduced-cost cores of large models (HiGHS, the reference, runs
+one thread)."""
 ROUNDING_SHARE = 0.2
 """The LP's list rounded (:mod:`emergency.rounding`) takes at most this share of the time
 left after the LP (it needs 0.01 s at 400 sources, 0.3 s at 20,000)."""
@@ -350,6 +353,7 @@ def _optimise(
                 cost_of,
                 deadline=cores_end,
                 enough_yuan=enough,
+                workers=CORE_WORKERS if big else 1,
             )
             found, found_cost = staged.choice, staged.cost
             core_bound = staged.bound_yuan or 0.0

@@ -97,8 +97,25 @@ def rounded(built: BuiltModel, lp: LpResult, *, deadline: float) -> Choice | Non
             if found is not None and (
                 best is None or form.cost[found].sum() < form.cost[best].sum()
             ):
-                best = found
-    return None if best is None else _read(built, form, best)
+                best, best_by_price = found, by_price
+    if best is None:
+        return None
+    # Pairs of moves only from the best of these (each search for a pair reads every
+    # move once per move it tries first).
+    paired = _descend(
+        rows,
+        form.cost,
+        worth,
+        group,
+        best.copy(),
+        lo,
+        hi,
+        bounds,
+        deadline,
+        best_by_price,
+        pairs=True,
+    )
+    return _read(built, form, best if paired is None else paired)
 
 
 def _descend(
@@ -112,11 +129,13 @@ def _descend(
     bounds: np.ndarray,
     deadline: float,
     by_price: bool,
+    *,
+    pairs: bool = False,
 ) -> np.ndarray | None:
     """From the measures ``cur`` (a column per group): the rows repaired, then the cost
     lowered, one move at a time — the move saving the most per yuan of cut it gives up at
-    the LP's prices (``by_price``), or the most; the columns taken, or None (not repaired
-    in time)."""
+    the LP's prices (``by_price``), or the most, and with ``pairs`` two moves where no one
+    saves; the columns taken, or None (not repaired in time)."""
     n_cols = len(group)
     scale = np.maximum(1.0, np.abs(np.where(np.isfinite(bounds), bounds, 0.0)))
     cols = np.arange(n_cols)
@@ -150,6 +169,8 @@ def _descend(
             j = int(np.argmin(score))
         else:
             better = moving & (breaks == 0) & (moved_cost < 0)
+            if not better.any() and not pairs:
+                return cur
             if not better.any():
                 # Tried first: the moves saving most per yuan of cut given up.
                 given_up = worth[cur[group]] - worth

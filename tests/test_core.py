@@ -202,6 +202,44 @@ def test_the_exact_reduced_cost_core_proves_the_whole_models_least_cost(
     assert any("reduced costs" in n for n in solved.notes), "proven by the exact core"
 
 
+def test_two_workers_from_the_rounded_list_search_the_exact_core_first(
+    far_city: Instance, far: Far
+) -> None:
+    """With two CP-SAT workers and the LP's list rounded, the exact core (small enough for
+    two workers, though more than half the model here: the whole model's search is kept
+    out) is the first searched: it proves the whole model's least cost, with the first
+    core's share cut to nothing (a first core could not have)."""
+    import time
+
+    from emergency import core
+    from emergency.rounding import rounded
+
+    start = rounded(far.built, far.lp, deadline=time.perf_counter() + 30)
+    assert start is not None
+    seen: list[int] = []
+    solve = core.solve_cpsat
+
+    def counted(linear, **kw):  # type: ignore[no-untyped-def]
+        seen.append(kw["workers"])
+        return solve(linear, **kw)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(core, "NEAR_FIRST", 0.0)
+        patch.setattr(core, "WHOLE_SHARE", 1.0)
+        patch.setattr(core, "solve_cpsat", counted)
+        staged = solve_by_reduced_costs(
+            far.built,
+            far.lp,
+            start,
+            lambda choice: list_cost(far_city, choice),
+            deadline=time.perf_counter() + 60,
+            workers=2,
+        )
+    assert seen == [2], "one search, the exact core's, by two workers"
+    assert staged.proven and staged.cost == far.least
+    assert staged.choice is not None and check(far_city, staged.choice).ok
+
+
 def test_an_exact_core_not_closed_still_bounds_the_whole_model(
     far_city: Instance, far: Far
 ) -> None:
