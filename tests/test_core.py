@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,11 +20,12 @@ from emergency.core import (
     solve_by_reduced_costs,
     solve_core,
 )
+from emergency.cpsat import CpResult
 from emergency.dataset import load_dataset
 from emergency.duties import build_instance
 from emergency.instance import Choice, Instance
 from emergency.lp import LpResult, solve_lp
-from emergency.model import BuiltModel, build
+from emergency.model import BuiltModel, LinearModel, build
 from emergency.optimiser import candidates, capped_targets, list_cost, optimise, stationary
 from emergency.synth import synthesize, write_city
 
@@ -219,7 +221,7 @@ def test_two_workers_from_the_rounded_list_search_the_exact_core_first(
     seen: list[int] = []
     solve = core.solve_cpsat
 
-    def counted(linear, **kw):  # type: ignore[no-untyped-def]
+    def counted(linear: LinearModel, **kw: Any) -> CpResult:
         seen.append(kw["workers"])
         return solve(linear, **kw)
 
