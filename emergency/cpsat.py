@@ -9,7 +9,9 @@ back is exact in yuan.
 
 Settings: one worker with ``linearization_level=2`` (the default parallel portfolio
 stalled at a 20 % gap on two cores for these models), ``presolve_inclusion_work_limit=0``
-(avoids a 9.15 presolve defect on rows whose coefficients sum past 2**31).
+(avoids a 9.15 presolve defect on rows whose coefficients sum past 2**31). Two workers
+where asked: the reduced-cost cores of a few thousand measures of a large model
+(:mod:`emergency.core`), which they close in a third of one worker's time.
 """
 
 from __future__ import annotations
@@ -85,8 +87,9 @@ def run(
 ) -> tuple[cp_model.CpSolver, str]:
     """Solve ``model`` with the project's parameters; the solver and the status name.
 
-    One worker, linearization 2 and no presolve inclusion work (deterministic and fastest on
-    these knapsack-like models, see bench/RESULTS.md), seed 0. Status: ``optimal``,
+    ``workers`` workers (one: deterministic and fastest on these knapsack-like models as a
+    whole, see bench/RESULTS.md), linearization 2 and no presolve inclusion work, seed 0.
+    Status: ``optimal``,
     ``feasible``, ``infeasible`` or ``unknown`` (no solution within the time limit).
     With ``give_up_s``, the search stops after that many seconds if it has found no
     solution by then. With ``whole_lp``, every row is in the LP from the start (not added
