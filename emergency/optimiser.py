@@ -347,7 +347,12 @@ def _optimise(
             # The LP's measures rounded and improved by single moves: where the cores
             # start, in milliseconds (emergency.rounding).
             cores_end = time.perf_counter() + budget
-            start = rounded(built, lp_res, deadline=time.perf_counter() + ROUNDING_SHARE * left)
+            start = rounded(
+                built,
+                lp_res,
+                deadline=time.perf_counter() + ROUNDING_SHARE * left,
+                enough_yuan=enough,
+            )
             if start is not None:
                 origin, lowest = "LP rounded", cost_of(start)
             staged = solve_by_reduced_costs(

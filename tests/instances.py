@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from emergency.instance import Edge, Instance, Line, Option, SourceDuty
+
+if TYPE_CHECKING:
+    import pytest
 
 DAY0 = dt.date(2016, 12, 16)
 NORMAL_OPT = Option("normal", "normal operation", (0.0, 0.0, 0.0, 0.0), 0.0)
@@ -69,3 +74,19 @@ def instance(
         edges=list(edges),
         stopped_before=dict(stopped_before or {}),
     )
+
+
+def stationary_city(factory: pytest.TempPathFactory, n: int, seed: int) -> Instance:
+    """A synthetic city of ``n`` sources, three orange days, folded to its one stationary
+    day (as the optimiser solves it)."""
+    from emergency.dataset import load_dataset
+    from emergency.duties import build_instance
+    from emergency.optimiser import stationary
+    from emergency.synth import synthesize, write_city
+
+    folder: Path = factory.mktemp(f"city-{n}-{seed}") / "city"
+    write_city(synthesize(n, seed), folder)
+    days = [(DAY0 + dt.timedelta(days=i), "orange") for i in range(3)]
+    one = stationary(build_instance(load_dataset(folder), days))
+    assert one is not None
+    return one

@@ -3,10 +3,8 @@ valid for the whole model, and solving it first changes neither the optimum nor 
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,26 +19,11 @@ from emergency.core import (
     solve_core,
 )
 from emergency.cpsat import CpResult
-from emergency.dataset import load_dataset
-from emergency.duties import build_instance
 from emergency.instance import Choice, Instance
 from emergency.lp import LpResult, solve_lp
 from emergency.model import BuiltModel, LinearModel, build
-from emergency.optimiser import candidates, capped_targets, list_cost, optimise, stationary
-from emergency.synth import synthesize, write_city
-
-START = dt.date(2016, 12, 16)
-
-
-def stationary_city(factory: pytest.TempPathFactory, n: int, seed: int) -> Instance:
-    """A synthetic city, three orange days, folded to its one stationary day (as the
-    optimiser solves it)."""
-    folder: Path = factory.mktemp(f"city-{n}-{seed}") / "city"
-    write_city(synthesize(n, seed), folder)
-    days = [(START + dt.timedelta(days=i), "orange") for i in range(3)]
-    one = stationary(build_instance(load_dataset(folder), days))
-    assert one is not None
-    return one
+from emergency.optimiser import candidates, capped_targets, list_cost, optimise
+from tests.instances import stationary_city
 
 
 @pytest.fixture(scope="module")

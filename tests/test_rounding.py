@@ -4,25 +4,18 @@ linked by stops."""
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from fractions import Fraction
-from pathlib import Path
 
 import pytest
 
 from emergency import rounding
 from emergency.checker import check
-from emergency.dataset import load_dataset
-from emergency.duties import build_instance
 from emergency.instance import Choice, Instance, Line
 from emergency.lp import LpResult, solve_lp
 from emergency.model import BuiltModel, build
-from emergency.optimiser import candidates, capped_targets, list_cost, optimise, stationary
-from emergency.synth import synthesize, write_city
-from tests.instances import instance, opt, source
-
-START = dt.date(2016, 12, 16)
+from emergency.optimiser import candidates, capped_targets, list_cost, optimise
+from tests.instances import instance, opt, source, stationary_city
 
 
 def solved_lp(inst: Instance) -> tuple[BuiltModel, LpResult]:
@@ -74,15 +67,6 @@ def test_days_linked_by_stops_are_left_to_the_cores() -> None:
     assert rounding.rounded(built, lp, deadline=time.perf_counter() + 30) is None
 
 
-def synthetic(factory: pytest.TempPathFactory, n: int, seed: int) -> Instance:
-    folder: Path = factory.mktemp(f"rounded-{n}-{seed}") / "city"
-    write_city(synthesize(n, seed), folder)
-    days = [(START + dt.timedelta(days=i), "orange") for i in range(3)]
-    one = stationary(build_instance(load_dataset(folder), days))
-    assert one is not None
-    return one
-
-
 @pytest.mark.parametrize("seed", [6, 7, 8, 9, 10])
 def test_synthetic_cities_rounded_are_valid_near_the_lp_and_lower_for_the_moves(
     tmp_path_factory: pytest.TempPathFactory, seed: int
@@ -90,7 +74,7 @@ def test_synthetic_cities_rounded_are_valid_near_the_lp_and_lower_for_the_moves(
     """400 sources with their supply couplings: the checker accepts the list; it costs
     within 1 % of the LP bound (0.001–0.8 % on these seeds), and less than the rounding
     alone (0.005–4.3 % above the bound)."""
-    inst = synthetic(tmp_path_factory, 400, seed)
+    inst = stationary_city(tmp_path_factory, 400, seed)
     built, lp = solved_lp(inst)
     choice = rounding.rounded(built, lp, deadline=time.perf_counter() + 30)
     assert choice is not None
@@ -118,3 +102,6 @@ def test_two_moves_together_where_neither_alone_keeps_the_rows() -> None:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(rounding, "PAIRS_FROM", 0)
         assert rounding.rounded(built, lp, deadline=time.perf_counter() + 30) == [[2], [0]]
+    # A list costing what is asked or less ends the search: the pair is not looked for.
+    enough = rounding.rounded(built, lp, deadline=time.perf_counter() + 30, enough_yuan=300)
+    assert enough == [[2], [0]]
