@@ -195,7 +195,8 @@ SHORT_S = 2.0
 sources in 20 s: 45 yuan above HiGHS's optimum, 430 when the first core took all the
 time the whole model's search did not)."""
 MIN_STAGE_S = 0.05
-"""No core is begun, nor searched, with less time than this left."""
+"""No core is begun, nor searched, with less time than this left (besides, for a core
+after the first, what building the last one took)."""
 
 
 PARALLEL_FREE_MAX = 6000
@@ -292,7 +293,8 @@ def solve_by_reduced_costs(
     threshold = at_zero[min(len(at_zero) - 1, ties + max(20, int(NEAR_FIRST * len(at_zero))))]
     lowest = cost(best) if best is not None else None
     stage = 0
-    while deadline - time.perf_counter() > MIN_STAGE_S:
+    building = 0.0  # what building the last core took: the next is no quicker
+    while deadline - time.perf_counter() > MIN_STAGE_S + building:
         if enough_yuan is not None and lowest is not None and lowest <= enough_yuan:
             break
         gap = math.inf if lowest is None else float(lowest) - lower
@@ -308,16 +310,19 @@ def solve_by_reduced_costs(
             # Two workers close an exact core of a few thousand measures in about a
             # second: with a good first list (the LP's rounded) it comes first.
             whole = reduced_cost_candidates(built, lp, exact_at, coupled_free=True, keep=best)
-            if _free(whole) <= PARALLEL_FREE_MAX:
+            wide = _free(whole)
+            if wide <= PARALLEL_FREE_MAX and wide < WHOLE_SHARE * len(built.linear.binaries):
                 narrowed, threshold, exact = whole, exact_at, True
         free = _free(narrowed)
         if free >= WHOLE_SHARE * len(built.linear.binaries):
             break
         stage += 1
+        began = time.perf_counter()
         try:
             core = build(built.instance, narrowed, built.targets_kg)
         except Infeasible:
             continue  # the held measures alone break a row (no list yet): a wider core
+        building = time.perf_counter() - began
         left = deadline - time.perf_counter()
         if left < MIN_STAGE_S:
             break
@@ -401,6 +406,7 @@ def improve(
 __all__ = [
     "CORE_SIZE",
     "CORE_SIZE_LINKED",
+    "IMPROVE_MIN_S",
     "Ranking",
     "Staged",
     "core_candidates",

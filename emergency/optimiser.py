@@ -24,6 +24,7 @@ from emergency.collector import gc_paused
 from emergency.core import (
     CORE_SIZE,
     CORE_SIZE_LINKED,
+    IMPROVE_MIN_S,
     improve,
     solve_by_reduced_costs,
     solve_core,
@@ -383,21 +384,24 @@ def _optimise(
             )
         elif by_neighbourhoods and not proven_by_core:
             whole_model = False
-            say("improving the list by neighbourhoods")
-            start = improve(
-                built,
-                lp_res,
-                start if start is not None else greedy(),
-                cost_of,
-                deadline=deadline - 0.5,
-                size=width,
-                enough_yuan=enough,
-            )
-            origin = "sources in play"
-            notes.append(
-                "improved on neighbourhoods of the sources in play; "
-                "the bound is the LP relaxation's"
-            )
+            # Where days are not linked the cores have had the time: no neighbourhood
+            # (nor the note) unless some is left.
+            if deadline - 0.5 - time.perf_counter() > IMPROVE_MIN_S:
+                say("improving the list by neighbourhoods")
+                start = improve(
+                    built,
+                    lp_res,
+                    start if start is not None else greedy(),
+                    cost_of,
+                    deadline=deadline - 0.5,
+                    size=width,
+                    enough_yuan=enough,
+                )
+                origin = "sources in play"
+                notes.append(
+                    "improved on neighbourhoods of the sources in play; "
+                    "the bound is the LP relaxation's"
+                )
     # The time limit is the whole optimisation's budget: CP-SAT gets what is left, if
     # that is enough to write and presolve the model at all.
     left = max(0.05, deadline - time.perf_counter())
@@ -468,7 +472,8 @@ def _optimise(
 
     cost = list_cost(inst, choice)
     lp_bound = lp_res.objective_yuan if lp_ok else 0.0
-    lp_res.values, lp_res.reduced_costs = {}, {}  # the cores have read them: 100 MB at 50k
+    # The cores and the rounding have read them: 100 MB at 50,000 sources.
+    lp_res.values, lp_res.reduced_costs, lp_res.form = {}, {}, None
     bound = float(cost) if proven else min(max(cp_bound, lp_bound), float(cost))
     gap = 0.0 if cost == 0 else max(0.0, (float(cost) - bound) / float(cost))
     short = shortfalls(inst, choice)

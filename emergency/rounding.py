@@ -1,18 +1,20 @@
 """A valid list from the LP optimum in milliseconds, for models whose days are not linked
-by stops: the LP's measures, the split source-days rounded, the rows repaired, then single
-moves that lower the cost while every row still holds.
+by stops: the LP's measures, the split source-days rounded, the rows repaired, then moves
+that lower the cost while every row still holds — one source-day at a time, then two
+together where no one alone saves (a source cutting less, another more).
 
 In the LP relaxation nearly every source-day takes one measure outright (:mod:`emergency.core`),
 so rounding the few split ones leaves a list close to the LP bound — but CP-SAT, left to
 find its own first list, starts far above it and comes down by many small steps (on the
-bundled city 0.09 s of a 0.13 s limit; bench/RESULTS.md). The rounded list is where the
-reduced-cost cores start, and its cost sets how wide the exact core must be.
+synthetic city of 400 sources 0.09 s of a 0.13 s limit; docs/OPTIMISER.md). The rounded
+list is where the reduced-cost cores start, and its cost sets how wide the exact core must
+be.
 
 The moves are read from the rows as one sparse matrix (:class:`emergency.lp.SparseForm`),
 all at once per step: a move changes one source-day's measure, and changes each row by its
-new measure's column minus its old one's. A row counts as held only with a margin of a
-billionth of its bound, so that the float sums here never pass a list the exact rows
-(CP-SAT's, the checker's) would refuse.
+new measure's column minus its old one's. A row of decimal coefficients counts as held
+only with a margin (:func:`_margins`) against the float sums' error; the checker holds
+every list the optimiser gives to the exact rows in the tests.
 """
 
 from __future__ import annotations
@@ -39,7 +41,9 @@ MAX_STEPS = 200
 def _margins(form: SparseForm) -> tuple[np.ndarray, np.ndarray]:
     """Each row's bounds drawn in by the margin: (lows, highs) a list must stay within.
 
-    A row of whole coefficients (choices, couplings) sums exactly in floats: no margin."""
+    A row of decimal coefficients (a target's kg) keeps a margin of a billionth of its
+    bound and a milligram: far above what summing floats can err by on these rows. A row
+    of whole coefficients (choices, couplings) sums exactly in floats: no margin."""
     rows = form.matrix[form.first :].tocsr()
     fractional = np.bincount(
         np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr)),
@@ -47,9 +51,9 @@ def _margins(form: SparseForm) -> tuple[np.ndarray, np.ndarray]:
         minlength=rows.shape[0],
     )
     lows, highs = form.lows[form.first :], form.highs[form.first :]
-    margin = np.where(fractional > 0, 1e-9, 0.0)
-    tol_lo = margin * np.abs(np.where(np.isfinite(lows), lows, 0.0))
-    tol_hi = margin * np.abs(np.where(np.isfinite(highs), highs, 0.0))
+    decimal = fractional > 0
+    tol_lo = np.where(decimal, 1e-9 * np.abs(np.where(np.isfinite(lows), lows, 0.0)) + 1e-6, 0.0)
+    tol_hi = np.where(decimal, 1e-9 * np.abs(np.where(np.isfinite(highs), highs, 0.0)) + 1e-6, 0.0)
     return lows + tol_lo, highs - tol_hi
 
 
@@ -185,7 +189,7 @@ def _descend(
                 given_up = worth[cur[group]] - worth
                 order = moved_cost / np.maximum(given_up, 1e-9)
                 breaking = moving & (breaks > 0)
-                pair = _best_pair(delta, act, lo, hi, moved_cost, order, breaking, group)
+                pair = _best_pair(delta, act, lo, hi, moved_cost, order, breaking, group, deadline)
                 if pair is None:
                     return cur
                 for j in pair:
@@ -214,6 +218,7 @@ def _best_pair(
     order: np.ndarray,
     breaking: np.ndarray,
     group: np.ndarray,
+    deadline: float,
 ) -> tuple[int, int] | None:
     """Two moves in different source-days that save together and keep every row where one
     alone breaks one (a source cutting less, another more); the pair saving most, or None.
@@ -227,6 +232,8 @@ def _best_pair(
     by_col = delta.tocsc()
     best: tuple[float, int, int] | None = None
     for i in firsts.tolist():
+        if time.perf_counter() > deadline:
+            break
         a, b = by_col.indptr[i], by_col.indptr[i + 1]
         after_i = act.copy()
         after_i[by_col.indices[a:b]] += by_col.data[a:b]

@@ -225,6 +225,41 @@ def test_two_workers_from_the_rounded_list_search_the_exact_core_first(
     assert staged.choice is not None and check(far_city, staged.choice).ok
 
 
+def test_an_exact_core_of_half_the_model_does_not_come_first(far_city: Instance, far: Far) -> None:
+    """Here the exact core frees more than half the model's measures: it does not replace
+    the first core (nor end the cores with none searched) — the first, narrow one is
+    searched, by two workers."""
+    import time
+
+    from emergency import core
+    from emergency.rounding import rounded
+
+    start = rounded(far.built, far.lp, deadline=time.perf_counter() + 30)
+    assert start is not None
+    exact_at = float(list_cost(far_city, start)) - far.lp.objective_yuan + 1.0
+    whole = reduced_cost_candidates(far.built, far.lp, exact_at, coupled_free=True, keep=start)
+    free = sum(len(o) for per_day in whole for o in per_day if len(o) > 1)
+    assert free >= core.WHOLE_SHARE * len(far.built.linear.binaries)
+    seen: list[int] = []
+    solve = core.solve_cpsat
+
+    def counted(linear: LinearModel, **kw: Any) -> CpResult:
+        seen.append(len(linear.binaries))
+        return solve(linear, **kw)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(core, "solve_cpsat", counted)
+        solve_by_reduced_costs(
+            far.built,
+            far.lp,
+            start,
+            lambda choice: list_cost(far_city, choice),
+            deadline=time.perf_counter() + 2,
+            workers=2,
+        )
+    assert seen and seen[0] < free
+
+
 def test_an_exact_core_not_closed_still_bounds_the_whole_model(
     far_city: Instance, far: Far
 ) -> None:

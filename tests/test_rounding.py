@@ -14,7 +14,7 @@ from emergency.checker import check
 from emergency.instance import Choice, Instance, Line
 from emergency.lp import LpResult, solve_lp
 from emergency.model import BuiltModel, build
-from emergency.optimiser import candidates, capped_targets, list_cost, optimise
+from emergency.optimiser import candidates, capped_targets, list_cost, optimise, stationary
 from tests.instances import instance, opt, source, stationary_city
 
 
@@ -105,3 +105,24 @@ def test_two_moves_together_where_neither_alone_keeps_the_rows() -> None:
     # A list costing what is asked or less ends the search: the pair is not looked for.
     enough = rounding.rounded(built, lp, deadline=time.perf_counter() + 30, enough_yuan=300)
     assert enough == [[2], [0]]
+
+
+def test_days_not_linked_are_rounded_day_by_day() -> None:
+    """Two days, no stops to link them, the second asking more: each day's list holds its
+    own target, and the second day's cuts more."""
+    a = source("A", [opt("lim", 10, cost=100), opt("stop", 20, cost=250)], days=2)
+    b = source("B", [opt("lim", 10, cost=120), opt("stop", 20, cost=260)], days=2)
+    inst = instance([a, b], [(15, 0, 0, 0), (35, 0, 0, 0)])
+    assert stationary(inst) is None
+    choice = rounded(inst)
+    assert choice is not None and check(inst, choice).ok
+    assert choice == [[1, 2], [1, 2]] and list_cost(inst, choice) == 220 + 510
+
+
+def test_models_with_shortfall_variables_are_not_rounded() -> None:
+    a = source("A", [opt("lim", 10, cost=100)])
+    inst = instance([a], [(15, 0, 0, 0)])
+    built = build(inst, candidates(inst), capped_targets(inst)[0], slack=True)
+    lp = solve_lp(built.linear, 1, keep_solution=True)
+    assert built.linear.continuous
+    assert rounding.rounded(built, lp, deadline=time.perf_counter() + 30) is None
