@@ -265,7 +265,6 @@ def solve_by_reduced_costs(
     *,
     deadline: float,
     enough_yuan: float | None = None,
-    stage_share: float = STAGE_SHARE,
     workers: int = 1,
 ) -> Staged:
     """Cores of the measures nearest to the LP optimum, growing, each searched from the
@@ -279,7 +278,7 @@ def solve_by_reduced_costs(
     the core is exact — its least cost is the whole model's — and the search ends there
     with a proof when CP-SAT closes it. A core that would free half the model's measures
     is left to the whole model's search. A core short of exact takes at most
-    ``stage_share`` of the time left (all of it under ``SHORT_S``); a core freeing up to
+    ``STAGE_SHARE`` of the time left (all of it under ``SHORT_S``); a core freeing up to
     ``PARALLEL_FREE_MAX`` measures is searched by ``workers`` CP-SAT workers, and with
     more than one the exact core comes first when it is that small. Ends at ``deadline``
     (``time.perf_counter()``) or at a list costing ``enough_yuan`` or less."""
@@ -331,7 +330,7 @@ def solve_by_reduced_costs(
             # A core that does not close in half the time left would not with all of it:
             # the rest goes to the next, wider one (or to the whole model) — unless too
             # little is left for another search to be worth starting.
-            time_limit_s=left if exact or left < SHORT_S else left * stage_share,
+            time_limit_s=left if exact or left < SHORT_S else left * STAGE_SHARE,
             hint=hint_of(core, best) if best is not None else None,
             enough_yuan=enough_yuan,
             # Two workers close a core of a few thousand measures in a third of one's

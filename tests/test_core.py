@@ -187,13 +187,12 @@ def test_the_exact_reduced_cost_core_proves_the_whole_models_least_cost(
     assert any("reduced costs" in n for n in solved.notes), "proven by the exact core"
 
 
-def test_two_workers_from_the_rounded_list_search_the_exact_core_first(
-    far_city: Instance, far: Far
-) -> None:
-    """With two CP-SAT workers and the LP's list rounded, the exact core (small enough for
-    two workers, though more than half the model here: the whole model's search is kept
-    out) is the first searched: it proves the whole model's least cost, with the first
-    core's share cut to nothing (a first core could not have)."""
+def searched_on(
+    far: Far, *, seconds: float, **constants: float
+) -> tuple[Staged, list[tuple[int, int]], Choice]:
+    """:func:`solve_by_reduced_costs` on ``far`` from the LP's list rounded, two workers
+    allowed, with ``constants`` of emergency.core set: what it found, each CP-SAT search
+    it made (the core's variables, its workers), and the rounded list."""
     import time
 
     from emergency import core
@@ -201,26 +200,37 @@ def test_two_workers_from_the_rounded_list_search_the_exact_core_first(
 
     start = rounded(far.built, far.lp, deadline=time.perf_counter() + 30)
     assert start is not None
-    seen: list[int] = []
+    searches: list[tuple[int, int]] = []
     solve = core.solve_cpsat
 
     def counted(linear: LinearModel, **kw: Any) -> CpResult:
-        seen.append(kw["workers"])
+        searches.append((len(linear.binaries), kw["workers"]))
         return solve(linear, **kw)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(core, "NEAR_FIRST", 0.0)
-        patch.setattr(core, "WHOLE_SHARE", 1.0)
+        for name, value in constants.items():
+            patch.setattr(core, name, value)
         patch.setattr(core, "solve_cpsat", counted)
         staged = solve_by_reduced_costs(
             far.built,
             far.lp,
             start,
-            lambda choice: list_cost(far_city, choice),
-            deadline=time.perf_counter() + 60,
+            lambda choice: list_cost(far.built.instance, choice),
+            deadline=time.perf_counter() + seconds,
             workers=2,
         )
-    assert seen == [2], "one search, the exact core's, by two workers"
+    return staged, searches, start
+
+
+def test_two_workers_from_the_rounded_list_search_the_exact_core_first(
+    far_city: Instance, far: Far
+) -> None:
+    """With two CP-SAT workers and the LP's list rounded, the exact core (small enough for
+    two workers, though more than half the model here: the whole model's search is kept
+    out) is the first searched: it proves the whole model's least cost, with the first
+    core's share cut to nothing (a first core could not have)."""
+    staged, searches, _ = searched_on(far, seconds=60, NEAR_FIRST=0.0, WHOLE_SHARE=1.0)
+    assert [workers for _, workers in searches] == [2], "one search, the exact core's"
     assert staged.proven and staged.cost == far.least
     assert staged.choice is not None and check(far_city, staged.choice).ok
 
@@ -229,35 +239,16 @@ def test_an_exact_core_of_half_the_model_does_not_come_first(far_city: Instance,
     """Here the exact core frees more than half the model's measures: it does not replace
     the first core (nor end the cores with none searched) — the first, narrow one is
     searched, by two workers."""
-    import time
-
     from emergency import core
-    from emergency.rounding import rounded
 
-    start = rounded(far.built, far.lp, deadline=time.perf_counter() + 30)
-    assert start is not None
+    _, searches, start = searched_on(far, seconds=2)
     exact_at = float(list_cost(far_city, start)) - far.lp.objective_yuan + 1.0
     whole = reduced_cost_candidates(far.built, far.lp, exact_at, coupled_free=True, keep=start)
     free = sum(len(o) for per_day in whole for o in per_day if len(o) > 1)
     assert free >= core.WHOLE_SHARE * len(far.built.linear.binaries)
-    seen: list[int] = []
-    solve = core.solve_cpsat
-
-    def counted(linear: LinearModel, **kw: Any) -> CpResult:
-        seen.append(len(linear.binaries))
-        return solve(linear, **kw)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(core, "solve_cpsat", counted)
-        solve_by_reduced_costs(
-            far.built,
-            far.lp,
-            start,
-            lambda choice: list_cost(far_city, choice),
-            deadline=time.perf_counter() + 2,
-            workers=2,
-        )
-    assert seen and seen[0] < free
+    assert searches, "a core is searched"
+    size, workers = searches[0]
+    assert size < free and workers == 2
 
 
 def test_an_exact_core_not_closed_still_bounds_the_whole_model(
