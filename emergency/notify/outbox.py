@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import false, func, select, update
 from sqlalchemy.orm import Session
 
 from emergency.notify.channels import EMAIL, SMS
@@ -210,7 +210,8 @@ def order_history(
     they must become visible in their order: on PostgreSQL a transaction takes an advisory
     lock before its first event and holds it to its end (a sequence hands out ids at
     insert, not at commit; without the lock a later id could commit first and a reader
-    that moved past it would never see the earlier one). SQLite has one writer anyway."""
+    that moved past it would never see the earlier one). SQLite has one writer anyway; its
+    write lock is taken here, before anything more is read (:func:`lock_events`)."""
     lock_events(session)
     row = OrderEvent(
         order_id=order.id, at=store_of(session).config.now(), actor=actor, event=event, note=note
@@ -224,13 +225,22 @@ _LOCKED = "emergency.notify.events-locked"
 
 
 def lock_events(session: Session) -> None:
-    """Take the order events' lock for the rest of the transaction (PostgreSQL; once)."""
-    if store_of(session).engine.dialect.name != "postgresql":
-        return
+    """Take the order events' lock for the rest of the transaction (once).
+
+    PostgreSQL: the advisory lock :data:`EVENTS_LOCK`. SQLite: the database's write lock,
+    by an update that changes no row, waited for as long as the busy timeout allows. A
+    transaction that read first and asked for the write lock only at its first insert
+    would fail at once ("database is locked") had another written since its read —
+    another worker's dispatcher sweeping for overdue acknowledgements at the same moment."""
     transaction = session.get_transaction()
-    if session.info.get(_LOCKED) is not transaction:
+    if session.info.get(_LOCKED) is transaction:
+        return
+    if store_of(session).engine.dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(EVENTS_LOCK)))
-        session.info[_LOCKED] = transaction
+    else:
+        nothing = update(OrderEvent).where(false()).values(id=OrderEvent.id)
+        session.execute(nothing.execution_options(synchronize_session=False))
+    session.info[_LOCKED] = transaction
 
 
 def warning_event(session: Session, response: Response, event: str) -> list[Notification]:
