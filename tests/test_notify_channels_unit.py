@@ -1,5 +1,7 @@
 """The channels' limits, against real sockets: a peer that trickles bytes cannot hold a
-send past its time-out (HTTP and SMTP); an SMS body template in XML is escaped."""
+send past its time-out (HTTP and SMTP), nor can a resolver that does not answer; a webhook
+goes to the addresses its host was checked at, not to what the name says a moment later;
+an SMS body template in XML is escaped."""
 
 from __future__ import annotations
 
@@ -7,12 +9,13 @@ import socket
 import threading
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from emergency.notify.channels import http_request, send_email, send_sms
+from emergency.notify.channels import Answer, http_post, http_request, send_email, send_sms
+from emergency.notify.dispatch import public_only
 from emergency.settings import Settings
 
 
@@ -106,3 +109,96 @@ def test_an_xml_sms_body_is_escaped() -> None:
     root = ET.fromstring(got[0])
     assert [e.text for e in root.iter("to")] == ["13812345678"]
     assert root.findtext("text") == hostile
+
+
+@contextmanager
+def host_recorder() -> Iterator[tuple[int, list[str]]]:
+    """A real HTTP server on loopback answering 204 and recording each request's Host."""
+    hosts: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            hosts.append(self.headers.get("Host", ""))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield int(server.server_address[1]), hosts
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_webhook_goes_to_the_addresses_given_not_to_a_new_lookup() -> None:
+    # "hook.invalid" resolves nowhere (RFC 6761): only the address given can have reached
+    # the server, under the URL's own Host
+    with host_recorder() as (port, hosts):
+        url = f"http://hook.invalid:{port}/hook"
+        answer = http_post(url, b"{}", {}, 2.0, addresses=["127.0.0.1"])
+        assert answer.ok, answer
+        assert hosts == [f"hook.invalid:{port}"]
+        # several addresses are tried in turn: the first refuses (nothing listens there)
+        closed = socket.socket()
+        closed.bind(("127.0.0.2", 0))
+        answer = http_post(url, b"{}", {}, 2.0, addresses=["127.0.0.2", "127.0.0.1"])
+        closed.close()
+        assert answer.ok, answer
+        assert len(hosts) == 2
+
+
+def test_a_resolver_that_does_not_answer_is_given_up_at_the_time_out() -> None:
+    asked: list[str] = []
+
+    def silent(host: str) -> list[str]:
+        asked.append(host)
+        time.sleep(5)
+        return ["93.184.216.34"]
+
+    def never(*_args: object, **_kw: object) -> Answer:
+        raise AssertionError("nothing may be sent to a host not resolved")
+
+    started = time.monotonic()
+    answer = public_only(never, silent)("https://slow.example/hook", b"{}", {}, 1.0)
+    took = time.monotonic() - started
+    assert asked == ["slow.example"]
+    assert not answer.ok and answer.error == "cannot resolve slow.example within 1 s"
+    assert took < 2.0, took
+
+
+def test_a_name_is_looked_up_once_and_sent_to_where_it_was_checked() -> None:
+    # a name that answers a public address to the check and loopback after it (DNS
+    # rebinding): the delivery goes to the address checked, the name is not asked again
+    answers = [["93.184.216.34"], ["127.0.0.1"]]
+    asked: list[str] = []
+    sent: list[tuple[list[str] | None, float]] = []
+
+    def rebinding(host: str) -> list[str]:
+        asked.append(host)
+        return answers[min(len(asked), len(answers)) - 1]
+
+    def recording(
+        url: str,
+        body: bytes,
+        headers: dict[str, str],
+        timeout: float,
+        *,
+        addresses: Sequence[str] | None = None,
+    ) -> Answer:
+        sent.append((None if addresses is None else list(addresses), timeout))
+        return Answer(204, None)
+
+    guarded = public_only(recording, rebinding)
+    assert guarded("https://rebind.example/hook", b"{}", {}, 5.0).ok
+    assert asked == ["rebind.example"]
+    assert sent[0][0] == ["93.184.216.34"] and 0 < sent[0][1] <= 5.0
+    # the next delivery looks the name up afresh: now loopback, refused, nothing sent
+    refused = guarded("https://rebind.example/hook", b"{}", {}, 5.0)
+    assert refused.error == "refused: rebind.example resolves to 127.0.0.1, not public"
+    assert len(sent) == 1

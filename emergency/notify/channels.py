@@ -15,10 +15,11 @@ import socket
 import ssl
 import threading
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from email.message import EmailMessage
+from typing import Protocol
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape as xml_escape
 
@@ -44,8 +45,59 @@ class Answer:
         return self.status is not None and 200 <= self.status < 300
 
 
-Sender = Callable[[str, bytes, dict[str, str], float], Answer]
-"""``(url, body, headers, timeout) → Answer``: how a webhook is called."""
+class Sender(Protocol):
+    """How a webhook is called: ``(url, body, headers, timeout) → Answer``; with
+    ``addresses``, the connection goes to those (in turn) and the URL's host is not looked
+    up again."""
+
+    def __call__(
+        self,
+        url: str,
+        body: bytes,
+        headers: dict[str, str],
+        timeout: float,
+        *,
+        addresses: Sequence[str] | None = None,
+    ) -> Answer: ...
+
+
+Lookup = Callable[[str], list[str]]
+"""A host name → its addresses (the system's resolver: :func:`system_lookup`)."""
+
+
+def system_lookup(host: str) -> list[str]:
+    """The addresses the system's resolver gives for ``host``, in its order."""
+    found: list[str] = []
+    for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM):
+        address = str(info[4][0])
+        if address not in found:
+            found.append(address)
+    return found
+
+
+def resolve(host: str, timeout: float, lookup: Lookup = system_lookup) -> list[str]:
+    """``lookup(host)`` within ``timeout`` seconds: the system's resolver has no time-out
+    of its own that a caller can set (a resolver that does not answer holds it for
+    tens of seconds), so it runs on a thread of its own, left behind when too slow.
+    Raises :class:`TimeoutError`, or the :class:`OSError` of a failed lookup."""
+    got: list[list[str]] = []
+    failed: list[OSError] = []
+    done = threading.Event()
+
+    def look() -> None:
+        try:
+            got.append(lookup(host))
+        except OSError as exc:
+            failed.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=look, name=f"resolve {host}", daemon=True).start()
+    if not done.wait(max(0.0, timeout)):
+        raise TimeoutError(f"no answer within {timeout:g} s")
+    if failed:
+        raise failed[0]
+    return got[0]
 
 
 @contextmanager
@@ -72,11 +124,37 @@ def deadline(seconds: float, sock: Callable[[], socket.socket | None]) -> Iterat
         timer.cancel()
 
 
+def _connect_to(addresses: Sequence[str]) -> Callable[..., socket.socket]:
+    """A ``create_connection`` that connects to ``addresses`` in turn (the port asked),
+    whatever host it is given: the host stays the URL's for the ``Host`` header and for
+    TLS (its name is what the certificate must show)."""
+
+    def connect(
+        address: tuple[str, int], timeout: float, source: tuple[str, int] | None = None
+    ) -> socket.socket:
+        last: OSError = OSError(f"no address to connect to for {address[0]}")
+        for ip in addresses:
+            try:
+                return socket.create_connection((ip, address[1]), timeout, source)
+            except OSError as exc:
+                last = exc
+        raise last
+
+    return connect
+
+
 def http_request(
-    url: str, body: bytes | None, headers: dict[str, str], timeout: float, method: str = "POST"
+    url: str,
+    body: bytes | None,
+    headers: dict[str, str],
+    timeout: float,
+    method: str = "POST",
+    *,
+    addresses: Sequence[str] | None = None,
 ) -> Answer:
     """One HTTP request, all of it within ``timeout`` seconds; no redirects followed (an
-    answer that is not 2xx), no proxies from the environment."""
+    answer that is not 2xx), no proxies from the environment. With ``addresses`` the
+    connection goes to them, not to what the URL's host resolves to now."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return Answer(None, f"not an http(s) URL: {url[:100]}")
@@ -85,6 +163,8 @@ def http_request(
         connection = kind(parts.hostname, parts.port, timeout=timeout)
     except (ValueError, http.client.InvalidURL) as exc:
         return Answer(None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR])
+    if addresses is not None:
+        connection._create_connection = _connect_to(addresses)  # type: ignore[attr-defined]
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
         with deadline(timeout, lambda: connection.sock) as fired:
@@ -105,9 +185,16 @@ def http_request(
     return Answer(answer.status, f"HTTP {answer.status} {answer.reason}"[:MAX_ERROR])
 
 
-def http_post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Answer:
-    """POST ``body`` to ``url`` (a webhook)."""
-    return http_request(url, body, headers, timeout)
+def http_post(
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    timeout: float,
+    *,
+    addresses: Sequence[str] | None = None,
+) -> Answer:
+    """POST ``body`` to ``url`` (a webhook), to ``addresses`` when given."""
+    return http_request(url, body, headers, timeout, addresses=addresses)
 
 
 def send_email(config: Settings, message: EmailMessage) -> Answer:
@@ -189,8 +276,11 @@ __all__ = [
     "SMS",
     "WEBHOOK",
     "Answer",
+    "Lookup",
     "Sender",
     "http_post",
+    "resolve",
     "send_email",
     "send_sms",
+    "system_lookup",
 ]

@@ -21,10 +21,10 @@ import hmac
 import json
 import logging
 import random
-import socket
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
@@ -38,10 +38,13 @@ from emergency.notify.channels import (
     MAX_ERROR,
     SMS,
     Answer,
+    Lookup,
     Sender,
     http_post,
+    resolve,
     send_email,
     send_sms,
+    system_lookup,
 )
 from emergency.notify.outbox import DELIVERED, FAILED, PENDING, SENDING
 from emergency.notify.overdue import sweep_overdue
@@ -90,24 +93,41 @@ class Claimed:
     active: bool
 
 
-def public_only(send: Sender) -> Sender:
+def public_only(send: Sender, lookup: Lookup = system_lookup) -> Sender:
     """``send``, but refusing a target whose host is, or resolves to, an address that is
     not public (:func:`emergency.notify.subscriptions.not_public`): a webhook cannot make
-    the server call into its own network. (A name could resolve differently between this
-    check and the connection; the window is the resolver's cache.)"""
+    the server call into its own network. The host is looked up once, within the
+    delivery's time-out, and the connection goes to the addresses checked — a name that
+    answers a public address to the check and a private one a moment later (DNS
+    rebinding) cannot turn the delivery inward."""
 
-    def guarded(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Answer:
+    def guarded(
+        url: str,
+        body: bytes,
+        headers: dict[str, str],
+        timeout: float,
+        *,
+        addresses: Sequence[str] | None = None,
+    ) -> Answer:
         host = urlsplit(url).hostname or ""
         if not_public(host):
             return Answer(None, f"refused: {host} is not a public address")
+        began = time.monotonic()
         try:
-            found = {info[4][0] for info in socket.getaddrinfo(host, None)}
+            found = resolve(host, timeout, lookup) if addresses is None else list(addresses)
+        except TimeoutError:
+            return Answer(None, f"cannot resolve {host} within {timeout:g} s"[:MAX_ERROR])
         except OSError as exc:
             return Answer(None, f"cannot resolve {host}: {exc}"[:MAX_ERROR])
-        for address in sorted(found):
-            if not_public(str(address)):
+        if not found:
+            return Answer(None, f"cannot resolve {host}: no address"[:MAX_ERROR])
+        for address in found:
+            if not_public(address):
                 return Answer(None, f"refused: {host} resolves to {address}, not public")
-        return send(url, body, headers, timeout)
+        left = timeout - (time.monotonic() - began)
+        if left <= 0:
+            return Answer(None, f"timed out after {timeout:g} s")
+        return send(url, body, headers, left, addresses=found)
 
     return guarded
 
