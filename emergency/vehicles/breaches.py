@@ -5,8 +5,10 @@ For each enterprise whose plan has transport duties and each city day of the res
 (:func:`emergency.vehicles.duties.duties_at`) are held against the gate records in effect
 (corrections applied) of vehicles entering (``direction: in``) that day:
 
-- ``vehicle_banned``: one per entry of a banned vehicle (key ``gate:<record id>``), with
-  the entry's indicative emission (:mod:`emergency.vehicles.factors`);
+- ``vehicle_banned``: one per entry of a banned vehicle (key ``gate:<record id>``, the
+  entry's original record: a correction that leaves it banned keeps the key, and so the
+  supervision task that follows it), with the entry's indicative emission
+  (:mod:`emergency.vehicles.factors`);
 - ``vehicle_over_cap``: one per enterprise and day with more heavy-truck entries than the
   cap (key ``trucks:<enterprise>:<day>``); the excess entries are the latest of the day,
   and their emission is the excess.
@@ -65,7 +67,7 @@ def vehicle_anomalies(session: Session, response: Response) -> list[Anomaly]:
             GateRecord.at < after,
         )
     )
-    effective, _met = in_effect(session, rows)
+    effective, _met, originals = in_effect(session, rows)
     entries: dict[tuple[str, dt.date], list[GateRecord]] = {}
     for row in effective:
         if row.direction == "in" and first <= row.at < after:
@@ -79,7 +81,7 @@ def vehicle_anomalies(session: Session, response: Response) -> list[Anomaly]:
         if duty is None or level is None or ordered is None:
             continue
         found.sort(key=lambda r: (r.at, r.id))
-        out += _banned(ordered, duty, level, day, found)
+        out += _banned(ordered, duty, level, day, found, originals)
         out += _over_cap(ordered, duty, level, day, found)
     return out
 
@@ -107,7 +109,12 @@ def _vehicle(row: GateRecord) -> tuple[str, str]:
 
 
 def _banned(
-    order: Order, duty: TransportDuty, level: str, day: dt.date, found: list[GateRecord]
+    order: Order,
+    duty: TransportDuty,
+    level: str,
+    day: dt.date,
+    found: list[GateRecord],
+    originals: dict[int, int],
 ) -> list[Anomaly]:
     out = []
     for row in found:
@@ -126,7 +133,7 @@ def _banned(
                 f"({ban.text()})",
                 message_zh=f"{level_zh}预警期间禁止进厂的车辆 {zh} 于 {day} {at} "
                 f"经 {row.gate} 进厂",
-                key=f"gate:{row.id}",
+                key=f"gate:{originals.get(row.id, row.id)}",
                 evidence="gate",
                 day=day,
                 at=row.at,

@@ -370,10 +370,14 @@ def _view(row: GateRecord, current: bool = True) -> GateRecordView:
 # ----------------------------------------------------------------------------- in effect
 
 
-def in_effect(session: Session, rows: Iterable[GateRecord]) -> tuple[list[GateRecord], set[int]]:
+def in_effect(
+    session: Session, rows: Iterable[GateRecord]
+) -> tuple[list[GateRecord], set[int], dict[int, int]]:
     """The records in effect among ``rows`` and the chains they belong to: the end of each
-    chain of corrections (the newest correction of a record corrected twice), and the ids
-    of every record met. Corrections and corrected records outside ``rows`` are fetched."""
+    chain of corrections (the newest correction of a record corrected twice), the ids of
+    every record met, and each record in effect's original (the id of the chain's first
+    record: what stays the same however often an entry is corrected). Corrections and
+    corrected records outside ``rows`` are fetched."""
     known = {row.id: row for row in rows}
     frontier = set(known)
     parents = {row.corrects for row in known.values() if row.corrects is not None}
@@ -395,13 +399,15 @@ def in_effect(session: Session, rows: Iterable[GateRecord]) -> tuple[list[GateRe
             if have is None or row.id > have.id:
                 newest[row.corrects] = row
     effective = []
+    originals: dict[int, int] = {}
     for row in known.values():
         if row.corrects is None:
             leaf = row
             while leaf.id in newest:
                 leaf = newest[leaf.id]
             effective.append(leaf)
-    return effective, set(known)
+            originals[leaf.id] = row.id
+    return effective, set(known), originals
 
 
 def list_records(
@@ -425,6 +431,6 @@ def list_records(
         after = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), CITY_OFFSET)
         query = query.where(GateRecord.at < after)
     rows = list(session.scalars(query.order_by(GateRecord.at, GateRecord.id).limit(limit)))
-    effective, _met = in_effect(session, rows)
+    effective, _met, _originals = in_effect(session, rows)
     current = {row.id for row in effective}
     return [_view(row, row.id in current) for row in rows]

@@ -283,8 +283,13 @@ def test_a_banned_vehicle_entering_is_an_anomaly(
     assert "豫U40000" in a["message"] and "orange" in a["message"]
     assert "橙色预警期间禁止进厂" in a["message_zh"] and "国4" in a["message_zh"]
     assert a["excess_kg"] == pytest.approx(entry_kg("heavy_truck", "4", "diesel"))
-    # corrected to China V: no longer banned
-    post(client, gateway, old | {"standard": "5", "corrects": stored["id"]})
+    # corrected to China III: still banned, the same entry under the same key (a task
+    # following it stays with it), described as corrected
+    fixed = post(client, gateway, old | {"standard": "3", "corrects": stored["id"]})
+    (b,) = breaches(client, auth, rid)
+    assert b["key"] == a["key"] and "国3" in b["message_zh"]
+    # corrected again, to China V: no longer banned
+    post(client, gateway, old | {"standard": "5", "corrects": fixed.json()["records"][0]["id"]})
     assert breaches(client, auth, rid) == []
 
 
