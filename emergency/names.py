@@ -11,6 +11,7 @@ import re
 from typing import Literal
 
 from emergency import LEVELS, NORMAL
+from emergency.aqi import CATEGORIES
 from emergency.inventory import GRADES, GUARANTEES, INDUSTRIES, KINDS
 from emergency.vocabulary import Fixed, OrderStatus, PlanStatus, PlanVersionStatus, ResponseStatus
 
@@ -102,6 +103,18 @@ FIXED_ZH = {
 MEASURE_ZH = {NORMAL: "正常生产"}
 """Measures every source has, whatever its plan."""
 
+CATEGORY_ZH = {c.key: c.zh for c in CATEGORIES}
+"""The AQI bands of HJ 633 (优 … 严重污染)."""
+CATEGORY_EN = {
+    "excellent": "excellent",
+    "good": "good",
+    "light": "lightly polluted",
+    "moderate": "moderately polluted",
+    "heavy": "heavily polluted",
+    "severe": "severely polluted",
+}
+"""The AQI bands as the English version of HJ 633 names them."""
+
 _EN: dict[str, dict[str, str]] = {
     "industry": {code: code.replace("_", " ") for code in INDUSTRY_ZH},
     "kind": {"plant": "plant", "site": "site", "yard": "yard", "quarry": "quarry"},
@@ -115,6 +128,7 @@ _EN: dict[str, dict[str, str]] = {
     "version_status": {str(s): str(s) for s in VERSION_STATUS_ZH},
     "fixed": {str(s): str(s).replace("_", " ") for s in FIXED_ZH},
     "measure": {NORMAL: "normal operation"},
+    "category": CATEGORY_EN,
 }
 
 NAMES: dict[str, dict[str, dict[str, str]]] = {
@@ -131,6 +145,7 @@ NAMES: dict[str, dict[str, dict[str, str]]] = {
         "version_status": {str(k): v for k, v in VERSION_STATUS_ZH.items()},
         "fixed": {str(k): v for k, v in FIXED_ZH.items()},
         "measure": MEASURE_ZH,
+        "category": CATEGORY_ZH,
     },
     "en": _EN,
 }
@@ -157,8 +172,8 @@ def check_lang(lang: str) -> Lang:
 def label(kind: str, key: str | None, lang: str = DEFAULT_LANG) -> str:
     """The name of code ``key`` of ``kind`` (``industry``, ``kind``, ``grade``, ``guarantee``,
     ``verification``, ``level``, ``plan_status``, ``response_status``, ``order_status``,
-    ``version_status``, ``fixed``, ``measure``) in ``lang``; the code itself when it has none,
-    '' for None."""
+    ``version_status``, ``fixed``, ``measure``, ``category``: an AQI band) in ``lang``; the
+    code itself when it has none, '' for None."""
     if key is None:
         return ""
     return NAMES[check_lang(lang)][kind].get(str(key), str(key))

@@ -35,7 +35,7 @@ def named(key: object, kind: str) -> str:
     the one table of :mod:`emergency.names`; the code alone when both are the same; '' for
     nothing. ``kind``: ``industry``, ``kind``, ``grade``, ``guarantee``, ``level``,
     ``plan_status``, ``response_status``, ``order_status``, ``version_status``, ``fixed``,
-    ``measure``."""
+    ``measure``, ``category`` (an AQI band)."""
     if key is None or key == "":
         return ""
     code = str(key)

@@ -328,6 +328,14 @@ for _day, _primary in zip(TWO_EPISODES["days"], PRIMARY, strict=True):
     _day["primary"] = _primary
 
 
+HEAVY, MODERATE, LIGHT = (
+    "重度污染 heavily polluted",
+    "中度污染 moderately polluted",
+    "轻度污染 lightly polluted",
+)
+"""The AQI band of a day, in both languages (of its range's upper end: HJ 633's bands)."""
+
+
 def test_the_public_page_states_period_forecast_advice_measures_and_episodes(
     bilingual: tuple[TestClient, Store], clock: Clock
 ) -> None:
@@ -357,19 +365,20 @@ def test_the_public_page_states_period_forecast_advice_measures_and_episodes(
         (
             d.one(class_="date").text(),
             d.one(class_="aqi").text(),
+            d.one(class_="cat").text(),
             d.one(class_="primary").text(),
             [b.text() for b in d.all(class_="badge")],
         )
         for d in days.all("li", class_="day")
     ]
     assert rows == [
-        ("2016-12-16", "AQI 230–270", "首要污染物 Primary: PM2.5", ["黄色 Yellow"]),
-        ("2016-12-17", "AQI 240–280", "首要污染物 Primary: PM2.5", ["黄色 Yellow"]),
-        ("2016-12-18", "AQI 120–160", "首要污染物 Primary: PM10", []),
-        ("2016-12-19", "AQI 110–150", "首要污染物 Primary: PM10", []),
-        ("2016-12-20", "AQI 230–270", "首要污染物 Primary: PM2.5", ["橙色 Orange"]),
-        ("2016-12-21", "AQI 240–290", "首要污染物 Primary: NO₂", ["橙色 Orange"]),
-        ("2016-12-22", "AQI 250–300", "首要污染物 Primary: PM2.5", ["橙色 Orange"]),
+        ("2016-12-16", "AQI 230–270", HEAVY, "首要污染物 Primary: PM2.5", ["黄色 Yellow"]),
+        ("2016-12-17", "AQI 240–280", HEAVY, "首要污染物 Primary: PM2.5", ["黄色 Yellow"]),
+        ("2016-12-18", "AQI 120–160", MODERATE, "首要污染物 Primary: PM10", []),
+        ("2016-12-19", "AQI 110–150", LIGHT, "首要污染物 Primary: PM10", []),
+        ("2016-12-20", "AQI 230–270", HEAVY, "首要污染物 Primary: PM2.5", ["橙色 Orange"]),
+        ("2016-12-21", "AQI 240–290", HEAVY, "首要污染物 Primary: NO₂", ["橙色 Orange"]),
+        ("2016-12-22", "AQI 250–300", HEAVY, "首要污染物 Primary: PM2.5", ["橙色 Orange"]),
     ]
     reason = days.one("p", class_="reason")
     assert "黄色预警" in reason.text() and "→ yellow" in reason.one("span", lang="en").text()
