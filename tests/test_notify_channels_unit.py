@@ -202,3 +202,13 @@ def test_a_name_is_looked_up_once_and_sent_to_where_it_was_checked() -> None:
     refused = guarded("https://rebind.example/hook", b"{}", {}, 5.0)
     assert refused.error == "refused: rebind.example resolves to 127.0.0.1, not public"
     assert len(sent) == 1
+
+
+def test_a_name_that_resolves_nowhere_is_an_answer_within_the_time_out() -> None:
+    # the system's own resolver (RFC 6761: .invalid never resolves): a failed attempt, at
+    # once or at the time-out, whichever the resolver gives — never a worker held longer
+    started = time.monotonic()
+    answer = http_request("https://hook.invalid/hook", b"{}", {}, timeout=1.0)
+    took = time.monotonic() - started
+    assert not answer.ok and (answer.error or "").startswith("cannot resolve hook.invalid")
+    assert took < 2.0, took

@@ -14,6 +14,7 @@ import smtplib
 import socket
 import ssl
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -100,6 +101,17 @@ def resolve(host: str, timeout: float, lookup: Lookup = system_lookup) -> list[s
     return got[0]
 
 
+def looked_up(host: str, timeout: float, lookup: Lookup = system_lookup) -> list[str] | Answer:
+    """``host``'s addresses (:func:`resolve`), or the failed attempt's :class:`Answer`."""
+    try:
+        found = resolve(host, timeout, lookup)
+    except TimeoutError:
+        return Answer(None, f"cannot resolve {host} within {timeout:g} s"[:MAX_ERROR])
+    except OSError as exc:
+        return Answer(None, f"cannot resolve {host}: {exc}"[:MAX_ERROR])
+    return found or Answer(None, f"cannot resolve {host}: no address"[:MAX_ERROR])
+
+
 @contextmanager
 def deadline(seconds: float, sock: Callable[[], socket.socket | None]) -> Iterator[threading.Event]:
     """A wall-clock limit on one exchange: when ``seconds`` are up, the connection's socket
@@ -152,9 +164,10 @@ def http_request(
     *,
     addresses: Sequence[str] | None = None,
 ) -> Answer:
-    """One HTTP request, all of it within ``timeout`` seconds; no redirects followed (an
-    answer that is not 2xx), no proxies from the environment. With ``addresses`` the
-    connection goes to them, not to what the URL's host resolves to now."""
+    """One HTTP request, all of it within ``timeout`` seconds, the host's lookup included;
+    no redirects followed (an answer that is not 2xx), no proxies from the environment.
+    With ``addresses`` the connection goes to them (the host is not looked up)."""
+    began = time.monotonic()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return Answer(None, f"not an http(s) URL: {url[:100]}")
@@ -163,11 +176,18 @@ def http_request(
         connection = kind(parts.hostname, parts.port, timeout=timeout)
     except (ValueError, http.client.InvalidURL) as exc:
         return Answer(None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR])
-    if addresses is not None:
-        connection._create_connection = _connect_to(addresses)  # type: ignore[attr-defined]
+    if addresses is None:
+        found = looked_up(parts.hostname, timeout)
+        if isinstance(found, Answer):
+            return found
+        addresses = found
+    connection._create_connection = _connect_to(addresses)  # type: ignore[attr-defined]
+    left = timeout - (time.monotonic() - began)
+    if left <= 0:
+        return Answer(None, f"timed out after {timeout:g} s")
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
-        with deadline(timeout, lambda: connection.sock) as fired:
+        with deadline(left, lambda: connection.sock) as fired:
             try:
                 connection.request(method, path, body=body, headers=headers)
                 answer = connection.getresponse()
@@ -204,13 +224,27 @@ def send_email(config: Settings, message: EmailMessage) -> Answer:
     see); a reply code ≥ 400 or a connection error → a failed attempt (retried)."""
     if not config.smtp_host:
         return Answer(None, "no SMTP server configured (EMERGENCY_SMTP_HOST)")
-    smtp = smtplib.SMTP(timeout=config.notify_timeout_s)  # not connected yet: the deadline
-    smtp._host = config.smtp_host  # type: ignore[attr-defined]  # STARTTLS checks this name
     limit = config.notify_timeout_s
+    began = time.monotonic()
+    found = looked_up(config.smtp_host, limit)  # within the limit, as the rest
+    if isinstance(found, Answer):
+        return found
+    smtp = smtplib.SMTP(timeout=limit)  # not connected yet: the deadline
+    left = limit - (time.monotonic() - began)
+    if left <= 0:
+        return Answer(None, f"timed out after {limit:g} s")
     try:
-        with deadline(limit, lambda: getattr(smtp, "sock", None)) as fired, smtp:
+        with deadline(left, lambda: getattr(smtp, "sock", None)) as fired, smtp:
             try:
-                smtp.connect(config.smtp_host, config.smtp_port)
+                for i, address in enumerate(found):
+                    try:
+                        smtp.connect(address, config.smtp_port)
+                        break
+                    except OSError:
+                        if i == len(found) - 1 or fired.is_set():
+                            raise
+                # STARTTLS checks the certificate against this name, not the address
+                smtp._host = config.smtp_host  # type: ignore[attr-defined]
                 if config.smtp_starttls:
                     cafile = str(config.smtp_ca_file) if config.smtp_ca_file else None
                     smtp.starttls(context=ssl.create_default_context(cafile=cafile))
@@ -279,6 +313,7 @@ __all__ = [
     "Lookup",
     "Sender",
     "http_post",
+    "looked_up",
     "resolve",
     "send_email",
     "send_sms",

@@ -41,7 +41,7 @@ from emergency.notify.channels import (
     Lookup,
     Sender,
     http_post,
-    resolve,
+    looked_up,
     send_email,
     send_sms,
     system_lookup,
@@ -113,14 +113,9 @@ def public_only(send: Sender, lookup: Lookup = system_lookup) -> Sender:
         if not_public(host):
             return Answer(None, f"refused: {host} is not a public address")
         began = time.monotonic()
-        try:
-            found = resolve(host, timeout, lookup) if addresses is None else list(addresses)
-        except TimeoutError:
-            return Answer(None, f"cannot resolve {host} within {timeout:g} s"[:MAX_ERROR])
-        except OSError as exc:
-            return Answer(None, f"cannot resolve {host}: {exc}"[:MAX_ERROR])
-        if not found:
-            return Answer(None, f"cannot resolve {host}: no address"[:MAX_ERROR])
+        found = looked_up(host, timeout, lookup) if addresses is None else list(addresses)
+        if isinstance(found, Answer):
+            return found
         for address in found:
             if not_public(address):
                 return Answer(None, f"refused: {host} resolves to {address}, not public")
