@@ -187,7 +187,7 @@ def _assignments(inst: Instance, solved: Solved) -> list[Assignment]:
     ]
     # Per option, whatever the days that take it: its cuts and line loads (the engine's
     # values, shared by the rows, never changed).
-    cuts: dict[int, tuple[PollutantAmounts, dict[str, float] | None]] = {}
+    cuts: dict[tuple[int, int], tuple[PollutantAmounts, dict[str, float] | None]] = {}
     for s, src in enumerate(inst.sources):
         prev_stopped = [inst.stopped_before.get((s, li), 0) > 0 for li in range(len(src.lines))]
         whys: dict[tuple[Any, ...], tuple[str, str]] = {}
@@ -215,9 +215,9 @@ def _assignments(inst: Instance, solved: Solved) -> list[Assignment]:
             why = whys.get(context)
             if why is None:
                 why = whys[context] = (_why(inst, solved, s, d), _why(inst, solved, s, d, "zh"))
-            if id(opt) not in cuts:
-                cuts[id(opt)] = (_amounts(opt.cut_kg), _line_loads(src.lines, opt.loads))
-            cut, loads = cuts[id(opt)]
+            if (s, m) not in cuts:
+                cuts[s, m] = (_amounts(opt.cut_kg), _line_loads(src.lines, opt.loads))
+            cut, loads = cuts[s, m]
             out.append(
                 Assignment.model_construct(  # the engine's own values (see _amounts)
                     source=src.id,

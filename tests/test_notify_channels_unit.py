@@ -6,6 +6,7 @@ an SMS body template in XML is escaped."""
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -13,6 +14,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import trustme
 
 from emergency.notify.channels import Answer, http_post, http_request, send_email, send_sms
 from emergency.notify.dispatch import public_only
@@ -112,8 +117,9 @@ def test_an_xml_sms_body_is_escaped() -> None:
 
 
 @contextmanager
-def host_recorder() -> Iterator[tuple[int, list[str]]]:
-    """A real HTTP server on loopback answering 204 and recording each request's Host."""
+def host_recorder(tls: ssl.SSLContext | None = None) -> Iterator[tuple[int, list[str]]]:
+    """A real HTTP server on loopback (HTTPS with ``tls``) answering 204 and recording
+    each request's Host."""
     hosts: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -127,6 +133,8 @@ def host_recorder() -> Iterator[tuple[int, list[str]]]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -144,13 +152,84 @@ def test_a_webhook_goes_to_the_addresses_given_not_to_a_new_lookup() -> None:
         answer = http_post(url, b"{}", {}, 2.0, addresses=["127.0.0.1"])
         assert answer.ok, answer
         assert hosts == [f"hook.invalid:{port}"]
-        # several addresses are tried in turn: the first refuses (nothing listens there)
+        # several addresses are tried in turn: the first refuses (nothing listens on its
+        # port there)
         closed = socket.socket()
-        closed.bind(("127.0.0.2", 0))
-        answer = http_post(url, b"{}", {}, 2.0, addresses=["127.0.0.2", "127.0.0.1"])
+        closed.bind(("127.0.0.1", 0))
+        refusing = f"http://hook.invalid:{closed.getsockname()[1]}/hook"
+        assert not http_post(refusing, b"{}", {}, 2.0, addresses=["127.0.0.1"]).ok
+        answer = http_post(url, b"{}", {}, 2.0, addresses=["::1", "127.0.0.1"])
         closed.close()
         assert answer.ok, answer
         assert len(hosts) == 2
+
+
+@contextmanager
+def black_hole() -> Iterator[int]:
+    """A port on loopback where a connection is never accepted: its queue (of one) is
+    full, so a new one waits for its SYN's answer until it gives up."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = int(server.getsockname()[1])
+    waiting = []
+    for _ in range(3):
+        client = socket.socket()
+        client.setblocking(False)
+        with suppress(BlockingIOError):
+            client.connect(("127.0.0.1", port))
+        waiting.append(client)
+    time.sleep(0.1)
+    try:
+        yield port
+    finally:
+        for client in waiting:
+            client.close()
+        server.close()
+
+
+def test_addresses_that_do_not_answer_share_one_time_out() -> None:
+    # a name with many addresses, none answering: one time-out for all, not one each (a
+    # worker held past its claim's lease would see the notification sent twice)
+    with black_hole() as port:
+        started = time.monotonic()
+        url = f"http://hook.invalid:{port}/hook"
+        answer = http_post(url, b"{}", {}, 1.0, addresses=["127.0.0.1"] * 4)
+        took = time.monotonic() - started
+    assert not answer.ok and answer.error == "timed out after 1 s"
+    assert took < 1.8, took
+
+
+def test_https_to_a_pinned_address_still_checks_the_certificate_name(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # the connection goes to the address checked, the certificate must still show the
+    # URL's name: the address alone proves nothing
+    ca = trustme.CA()
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))  # the default context's trust
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("hook.test").configure_cert(context)
+    with host_recorder(context) as (port, hosts):
+        good = http_post(f"https://hook.test:{port}/hook", b"{}", {}, 2.0, addresses=["127.0.0.1"])
+        assert good.ok, good
+        assert hosts == [f"hook.test:{port}"]
+        other = f"https://other.test:{port}/hook"
+        wrong = http_post(other, b"{}", {}, 2.0, addresses=["127.0.0.1"])
+    assert not wrong.ok and "CERTIFICATE_VERIFY_FAILED" in (wrong.error or ""), wrong
+    assert len(hosts) == 1
+
+
+def test_a_lookup_that_fails_oddly_is_a_failed_attempt() -> None:
+    def too_long(host: str) -> list[str]:
+        raise UnicodeError("label too long")  # what getaddrinfo raises for such a name
+
+    def never(*_args: object, **_kw: object) -> Answer:
+        raise AssertionError("nothing may be sent to a host not resolved")
+
+    answer = public_only(never, too_long)("https://x.example/hook", b"{}", {}, 1.0)
+    assert answer.error == "cannot resolve x.example: UnicodeError: label too long"
 
 
 def test_a_resolver_that_does_not_answer_is_given_up_at_the_time_out() -> None:

@@ -330,3 +330,32 @@ def test_the_json_written_row_by_row_is_the_plans_json(dataset: Dataset) -> None
         write_json(plan, out)
         assert json.loads(out.getvalue()) == json.loads(plan.model_dump_json())
         assert out.getvalue() == plan.model_dump_json(indent=2) + "\n"
+
+
+def test_reasons_written_once_for_alike_days_are_each_days_own(tmp_path: Path) -> None:
+    """The list's reasons are written once per source for days that share what they depend
+    on (respond._assignments): on a synthetic city with supply edges, two orange days then
+    a red one, every row's reasons (en, zh) are those written for its own day alone."""
+    from emergency import respond
+    from emergency.optimiser import optimise
+    from emergency.synth import synthesize, write_city
+
+    write_city(synthesize(300, 5), tmp_path / "city")
+    days = [(START, "orange"), (START + dt.timedelta(days=1), "orange")]
+    days.append((START + dt.timedelta(days=2), "red"))
+    inst = build_instance(load_dataset(tmp_path / "city"), days)
+    assert inst.edges, "the city has no supply edges"
+    solved = optimise(inst, time_limit_s=5.0)
+    rows = respond._assignments(inst, solved)
+    index = {src.id: s for s, src in enumerate(inst.sources)}
+    day = {date: d for d, date in enumerate(inst.dates)}
+    deepened = set()
+    for row in rows:
+        s, d = index[row.source], day[row.date]
+        assert row.why == respond._why(inst, solved, s, d), (row.source, row.date)
+        assert row.why_zh == respond._why(inst, solved, s, d, "zh"), (row.source, row.date)
+        if row.deepened:
+            deepened.add(row.date)
+    # deepened rows on both levels' days: reasons that read the day's marginal costs
+    assert len(deepened) == 3, deepened
+    assert len({r.why for r in rows if r.date == days[0][0] and r.deepened}) > 1

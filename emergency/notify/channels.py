@@ -76,29 +76,42 @@ def system_lookup(host: str) -> list[str]:
     return found
 
 
+LOOKUPS_AT_ONCE = 32
+"""Lookups waiting on the resolver at most: while it does not answer, each delivery would
+leave one more thread behind; beyond these a delivery fails at once (and is retried)."""
+_lookups = threading.BoundedSemaphore(LOOKUPS_AT_ONCE)
+
+
 def resolve(host: str, timeout: float, lookup: Lookup = system_lookup) -> list[str]:
     """``lookup(host)`` within ``timeout`` seconds: the system's resolver has no time-out
     of its own that a caller can set (a resolver that does not answer holds it for
-    tens of seconds), so it runs on a thread of its own, left behind when too slow.
-    Raises :class:`TimeoutError`, or the :class:`OSError` of a failed lookup."""
+    tens of seconds), so it runs on a thread of its own, left behind when too slow — at
+    most :data:`LOOKUPS_AT_ONCE` of them. Raises :class:`TimeoutError`, or an
+    :class:`OSError` for a failed lookup (whatever the resolver raised: a name too long
+    to encode is a failed lookup too)."""
+    if not _lookups.acquire(blocking=False):
+        raise OSError(f"{LOOKUPS_AT_ONCE} lookups already wait on the resolver")
     got: list[list[str]] = []
-    failed: list[OSError] = []
+    failed: list[Exception] = []
     done = threading.Event()
 
     def look() -> None:
         try:
             got.append(lookup(host))
-        except OSError as exc:
+        except Exception as exc:  # handed to the caller, whatever it is
             failed.append(exc)
         finally:
+            _lookups.release()
             done.set()
 
     threading.Thread(target=look, name=f"resolve {host}", daemon=True).start()
     if not done.wait(max(0.0, timeout)):
         raise TimeoutError(f"no answer within {timeout:g} s")
     if failed:
-        raise failed[0]
-    return got[0]
+        if isinstance(failed[0], OSError):
+            raise failed[0]
+        raise OSError(f"{type(failed[0]).__name__}: {failed[0]}") from failed[0]
+    return got[0] if got else []
 
 
 def looked_up(host: str, timeout: float, lookup: Lookup = system_lookup) -> list[str] | Answer:
@@ -136,23 +149,36 @@ def deadline(seconds: float, sock: Callable[[], socket.socket | None]) -> Iterat
         timer.cancel()
 
 
-def _connect_to(addresses: Sequence[str]) -> Callable[..., socket.socket]:
+def _connect_to(addresses: Sequence[str], until: float) -> Callable[..., socket.socket]:
     """A ``create_connection`` that connects to ``addresses`` in turn (the port asked),
     whatever host it is given: the host stays the URL's for the ``Host`` header and for
-    TLS (its name is what the certificate must show)."""
+    TLS (its name is what the certificate must show). All of them together by ``until``
+    (``time.monotonic()``): a name with many addresses that do not answer cannot hold a
+    worker for one time-out each."""
 
     def connect(
         address: tuple[str, int], timeout: float, source: tuple[str, int] | None = None
     ) -> socket.socket:
-        last: OSError = OSError(f"no address to connect to for {address[0]}")
-        for ip in addresses:
-            try:
-                return socket.create_connection((ip, address[1]), timeout, source)
-            except OSError as exc:
-                last = exc
-        raise last
+        return connect_in_turn(addresses, address[1], until, source)
 
     return connect
+
+
+def connect_in_turn(
+    addresses: Sequence[str], port: int, until: float, source: tuple[str, int] | None = None
+) -> socket.socket:
+    """A connection to the first of ``addresses`` that answers on ``port`` by ``until``
+    (``time.monotonic()``); the last error, or :class:`TimeoutError` when the time is up."""
+    last: OSError = OSError("no address to connect to")
+    for ip in addresses:
+        left = until - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("timed out connecting")
+        try:
+            return socket.create_connection((ip, port), left, source)
+        except OSError as exc:
+            last = exc
+    raise last
 
 
 def http_request(
@@ -173,7 +199,9 @@ def http_request(
         return Answer(None, f"not an http(s) URL: {url[:100]}")
     kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     try:
-        connection = kind(parts.hostname, parts.port, timeout=timeout)
+        # The port always given: an IPv6 address's last group is not read as one.
+        port = parts.port or kind.default_port
+        connection = kind(parts.hostname, port, timeout=timeout)
     except (ValueError, http.client.InvalidURL) as exc:
         return Answer(None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR])
     if addresses is None:
@@ -181,7 +209,8 @@ def http_request(
         if isinstance(found, Answer):
             return found
         addresses = found
-    connection._create_connection = _connect_to(addresses)  # type: ignore[attr-defined]
+    until = began + timeout
+    connection._create_connection = _connect_to(addresses, until)  # type: ignore[attr-defined]
     left = timeout - (time.monotonic() - began)
     if left <= 0:
         return Answer(None, f"timed out after {timeout:g} s")
@@ -230,21 +259,20 @@ def send_email(config: Settings, message: EmailMessage) -> Answer:
     if isinstance(found, Answer):
         return found
     smtp = smtplib.SMTP(timeout=limit)  # not connected yet: the deadline
+    smtp._host = config.smtp_host  # type: ignore[attr-defined]  # STARTTLS checks this name
+
+    def to_found(_host: str, port: int, _timeout: float) -> socket.socket:
+        # the addresses looked up (no second lookup), all of them within the limit
+        return connect_in_turn(found, port, began + limit)
+
+    smtp._get_socket = to_found  # type: ignore[attr-defined]
     left = limit - (time.monotonic() - began)
     if left <= 0:
         return Answer(None, f"timed out after {limit:g} s")
     try:
         with deadline(left, lambda: getattr(smtp, "sock", None)) as fired, smtp:
             try:
-                for i, address in enumerate(found):
-                    try:
-                        smtp.connect(address, config.smtp_port)
-                        break
-                    except OSError:
-                        if i == len(found) - 1 or fired.is_set():
-                            raise
-                # STARTTLS checks the certificate against this name, not the address
-                smtp._host = config.smtp_host  # type: ignore[attr-defined]
+                smtp.connect(config.smtp_host, config.smtp_port)
                 if config.smtp_starttls:
                     cafile = str(config.smtp_ca_file) if config.smtp_ca_file else None
                     smtp.starttls(context=ssl.create_default_context(cafile=cafile))

@@ -232,6 +232,7 @@ def lock_events(session: Session) -> None:
     transaction that read first and asked for the write lock only at its first insert
     would fail at once ("database is locked") had another written since its read —
     another worker's dispatcher sweeping for overdue acknowledgements at the same moment."""
+    session.connection()  # the transaction begun, if it was not yet
     transaction = session.get_transaction()
     if session.info.get(_LOCKED) is transaction:
         return

@@ -136,7 +136,26 @@ def not_public(host: str) -> bool:
         address = ipaddress.ip_address(name)
     except ValueError:
         return False  # a name: resolved and checked when delivering
-    return not address.is_global or address.is_multicast
+    if not address.is_global or address.is_multicast:
+        return True
+    # An IPv6 address that carries an IPv4 one (mapped, 6to4, Teredo, NAT64's 64:ff9b::/96,
+    # the old compatible ::a.b.c.d) reaches that IPv4 address through a gateway: judged by it.
+    return any(not_public(str(inner)) for inner in _embedded_ipv4(address))
+
+
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _embedded_ipv4(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list[str]:
+    """The IPv4 addresses an IPv6 address carries (none for an IPv4 address)."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return []
+    inner = [address.ipv4_mapped, address.sixtofour]
+    if address.teredo is not None:
+        inner += list(address.teredo)
+    if address in NAT64 or int(address) >> 32 == 0:
+        inner.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return [str(a) for a in inner if a is not None]
 
 
 def _view(sub: Subscription, secret: str | None = None) -> SubscriptionView:

@@ -30,7 +30,7 @@ from emergency.service.planning import get_response, loaded_data
 from emergency.service.uow import commit
 from emergency.service.views import Anomaly
 from emergency.store.db import store_of
-from emergency.store.models import InspectionTask, TaskPhoto
+from emergency.store.models import GateRecord, InspectionTask, TaskPhoto
 
 OPEN, ASSIGNED, VISITED, CLOSED = "open", "assigned", "visited", "closed"
 TaskStatus = Literal["open", "assigned", "visited", "closed"]
@@ -62,14 +62,15 @@ def ranked_anomalies(
     require(actor, Action.read_supervision)
     if anomalies is None:
         anomalies = compliance(session, actor, response_id).anomalies
-    tasks = {
-        t.anomaly_key: t
-        for t in session.scalars(
+    found = list(
+        session.scalars(
             select(InspectionTask)
             .where(InspectionTask.response_id == response_id)
             .order_by(InspectionTask.id)
         )
-    }  # the newest task of a key wins
+    )
+    keys = followed_keys(session, [t.anomaly_key for t in found])
+    tasks = {keys[t.anomaly_key]: t for t in found}  # the newest task of a key wins
     ordered = sorted(anomalies, key=lambda a: (-excess_total(a), a.kind, a.key))
     out = []
     for rank, anomaly in enumerate(ordered, start=1):
@@ -83,6 +84,40 @@ def ranked_anomalies(
                 task_status=task.status if task else None,
             )
         )
+    return out
+
+
+GATE = "gate:"
+"""The key of a banned vehicle's entry: ``gate:<the entry's original record id>``."""
+
+
+def followed_keys(session: Session, keys: list[str]) -> dict[str, str]:
+    """Each task key → the anomaly key it follows now. Tasks made before a banned
+    vehicle's key followed the entry's original record were stored under the key of the
+    correction then in effect (``gate:<correction id>``): those lead back to the original,
+    so the task stays with its anomaly; every other key is itself."""
+    out = {key: key for key in keys}
+    ids = {int(k[len(GATE) :]) for k in keys if k.startswith(GATE) and k[len(GATE) :].isdigit()}
+    parent: dict[int, int | None] = {}
+    while ids - set(parent):
+        rows = session.execute(
+            select(GateRecord.id, GateRecord.corrects).where(
+                GateRecord.id.in_(sorted(ids - set(parent)))
+            )
+        ).all()
+        for rid, corrects in rows:
+            parent[rid] = corrects
+        missing = ids - set(parent)
+        parent.update(dict.fromkeys(missing))
+        ids |= {p for p in parent.values() if p is not None}
+    for key in keys:
+        if key.startswith(GATE) and key[len(GATE) :].isdigit():
+            rid = int(key[len(GATE) :])
+            seen = {rid}
+            while (up := parent.get(rid)) is not None and up not in seen:
+                rid = up
+                seen.add(rid)
+            out[key] = f"{GATE}{rid}"
     return out
 
 
@@ -226,6 +261,18 @@ def create_task(session: Session, actor: Actor, body: TaskIn) -> TaskView:
     anomaly = found.get(body.anomaly_key)
     if anomaly is None:
         raise InputError(f"task: anomaly_key: no anomaly {body.anomaly_key!r} in this response")
+    unclosed = session.scalars(
+        select(InspectionTask.anomaly_key).where(
+            InspectionTask.response_id == body.response_id,
+            InspectionTask.status != CLOSED,
+            InspectionTask.anomaly_key.like(f"{GATE}%"),
+        )
+    ).all()
+    if anomaly.key in followed_keys(session, list(unclosed)).values():
+        # stored under a correction's id, as before keys followed the original record
+        raise Conflict(
+            f"an open task already follows {body.anomaly_key!r} in response {body.response_id}"
+        )
     now = store_of(session).config.now()
     task = InspectionTask(
         response_id=body.response_id,

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from emergency.cli import app as cli
 from emergency.settings import utc_now
+from emergency.store.models import InspectionTask
 from emergency.vehicles.factors import entry_kg
 from tests.api.conftest import ORANGE, Clock, bearer, make_token
 from tests.datafiles import small_plans, write_small_dataset
@@ -291,6 +292,52 @@ def test_a_banned_vehicle_entering_is_an_anomaly(
     # corrected again, to China V: no longer banned
     post(client, gateway, old | {"standard": "5", "corrects": fixed.json()["records"][0]["id"]})
     assert breaches(client, auth, rid) == []
+
+
+def test_a_task_stored_under_a_corrections_key_still_follows_its_entry(
+    client: TestClient,
+    auth: dict[str, dict[str, str]],
+    clock: Clock,
+    gateway: dict[str, str],
+    store: Any,
+) -> None:
+    # tasks made before a banned entry's key followed its original record were stored
+    # under the key of the correction then in effect: the task is still the anomaly's,
+    # and no second open task can be made for it
+    rid = opened(client, auth, clock)
+    old = record(plate="豫U40000", standard="4", time=local(DEC16, 9, 5).isoformat())
+    first = post(client, gateway, old).json()["records"][0]
+    fixed = post(client, gateway, old | {"standard": "3", "corrects": first["id"]})
+    correction = fixed.json()["records"][0]
+    (anomaly,) = breaches(client, auth, rid)
+    assert anomaly["key"] == f"gate:{first['id']}"
+    with store.session() as session:
+        task = InspectionTask(
+            response_id=rid,
+            order_id=anomaly["order_id"],
+            enterprise_id=anomaly["source"],
+            anomaly_kind=anomaly["kind"],
+            anomaly_key=f"gate:{correction['id']}",
+            excess_kg=1.0,
+            status="open",
+            created_at=clock(),
+            created_by="an earlier version",
+            finding="",
+        )
+        session.add(task)
+        session.commit()
+        tid = task.id
+    ranked = client.get(
+        f"{API}/supervision/anomalies", params={"response": rid}, headers=auth["inspector"]
+    )
+    (row,) = [r for r in ranked.json() if r["anomaly"]["kind"] == "vehicle_banned"]
+    assert (row["task_id"], row["task_status"]) == (tid, "open")
+    made = client.post(
+        f"{API}/tasks",
+        json={"response_id": rid, "anomaly_key": anomaly["key"]},
+        headers=auth["planner"],
+    )
+    assert made.status_code == 409, made.text
 
 
 @pytest.mark.parametrize(

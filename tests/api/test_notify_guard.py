@@ -49,6 +49,13 @@ def guarded(data_dir: Path, db_url: str | None, clock: Clock) -> Iterator[Store]
         ("localhost", True),
         ("api.localhost", True),
         ("224.0.0.1", True),
+        # IPv6 addresses carrying a private IPv4 one, reached through a gateway
+        ("::ffff:10.0.0.1", True),  # mapped
+        ("64:ff9b::a00:1", True),  # NAT64 of 10.0.0.1
+        ("2002:7f00:1::", True),  # 6to4 of 127.0.0.1
+        ("::127.0.0.1", True),  # the old IPv4-compatible form
+        ("64:ff9b::5db8:d822", False),  # NAT64 of a public address
+        ("2606:4700::1111", False),
         ("93.184.216.34", False),
         ("hooks.example.com", False),  # a name: checked when resolved, at delivery
     ],

@@ -64,6 +64,7 @@ def test_sweeps_at_once_write_each_overdue_event_once(
             t.start()
         for t in threads:
             t.join(60)
+        assert not any(t.is_alive() for t in threads), "a sweep still waits after 60 s"
     finally:
         other.dispose()
     assert not failed, f"a sweep failed: {failed[0]!r}"
