@@ -473,3 +473,28 @@ def test_on_a_ray_cluster_every_city_gets_the_list_it_gets_alone(
     assert f"on the Ray cluster at {ray_cluster} (nodes: 1, CPUs: 2)" in table.stdout
     total = sum(alone(province / name)["total_cost_yuan"] for name in CITIES)
     assert f"3 cities: 3 solved, 0 failed; total cost {total:,.0f} yuan;" in table.stdout
+
+
+def test_a_fault_of_the_engine_in_one_city_exits_1_and_the_others_are_solved(
+    province: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # one process (-j 1: this one), so the fault put into the engine here is the city's
+    from emergency import respond as engine
+
+    real = engine.plan_response
+
+    def faulty(dataset: Any, *args: Any, **kwargs: Any) -> Any:
+        if dataset.root.name == "hebi":
+            raise RuntimeError("a fault of the engine")
+        return real(dataset, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "plan_response", faulty)
+    cities = [str(province / "anyang"), str(province / "hebi")]
+    result = runner.invoke(
+        app, ["respond", "--cities", *cities, "-f", str(ORANGE), "--json", "-j", "1"]
+    )
+    assert result.exit_code == 1, result.output  # no input was bad: 1, not 2
+    got = {Path(city["folder"]).name: city for city in json.loads(result.stdout)}
+    assert got["hebi"]["error"] == "RuntimeError: a fault of the engine"
+    assert got["hebi"]["plan"] is None
+    same_list(got["anyang"]["plan"], alone(province / "anyang"))
