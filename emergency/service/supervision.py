@@ -30,7 +30,9 @@ from emergency.service.planning import get_response, loaded_data
 from emergency.service.uow import commit
 from emergency.service.views import Anomaly
 from emergency.store.db import store_of
-from emergency.store.models import GateRecord, InspectionTask, TaskPhoto
+from emergency.store.models import InspectionTask, TaskPhoto
+from emergency.vehicles.breaches import ENTRY_KEY
+from emergency.vehicles.records import originals_of
 
 OPEN, ASSIGNED, VISITED, CLOSED = "open", "assigned", "visited", "closed"
 TaskStatus = Literal["open", "assigned", "visited", "closed"]
@@ -87,38 +89,18 @@ def ranked_anomalies(
     return out
 
 
-GATE = "gate:"
-"""The key of a banned vehicle's entry: ``gate:<the entry's original record id>``."""
-
-
 def followed_keys(session: Session, keys: list[str]) -> dict[str, str]:
     """Each task key → the anomaly key it follows now. Tasks made before a banned
     vehicle's key followed the entry's original record were stored under the key of the
     correction then in effect (``gate:<correction id>``): those lead back to the original,
     so the task stays with its anomaly; every other key is itself."""
-    out = {key: key for key in keys}
-    ids = {int(k[len(GATE) :]) for k in keys if k.startswith(GATE) and k[len(GATE) :].isdigit()}
-    parent: dict[int, int | None] = {}
-    while ids - set(parent):
-        rows = session.execute(
-            select(GateRecord.id, GateRecord.corrects).where(
-                GateRecord.id.in_(sorted(ids - set(parent)))
-            )
-        ).all()
-        for rid, corrects in rows:
-            parent[rid] = corrects
-        missing = ids - set(parent)
-        parent.update(dict.fromkeys(missing))
-        ids |= {p for p in parent.values() if p is not None}
-    for key in keys:
-        if key.startswith(GATE) and key[len(GATE) :].isdigit():
-            rid = int(key[len(GATE) :])
-            seen = {rid}
-            while (up := parent.get(rid)) is not None and up not in seen:
-                rid = up
-                seen.add(rid)
-            out[key] = f"{GATE}{rid}"
-    return out
+    entries = {
+        k: int(k[len(ENTRY_KEY) :])
+        for k in keys
+        if k.startswith(ENTRY_KEY) and k[len(ENTRY_KEY) :].isdigit()
+    }
+    first = originals_of(session, entries.values())
+    return {k: f"{ENTRY_KEY}{first[entries[k]]}" if k in entries else k for k in keys}
 
 
 # ---------------------------------------------------------------------- tasks
@@ -265,7 +247,7 @@ def create_task(session: Session, actor: Actor, body: TaskIn) -> TaskView:
         select(InspectionTask.anomaly_key).where(
             InspectionTask.response_id == body.response_id,
             InspectionTask.status != CLOSED,
-            InspectionTask.anomaly_key.like(f"{GATE}%"),
+            InspectionTask.anomaly_key.like(f"{ENTRY_KEY}%"),
         )
     ).all()
     if anomaly.key in followed_keys(session, list(unclosed)).values():

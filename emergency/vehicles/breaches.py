@@ -42,6 +42,9 @@ from emergency.vehicles.duties import (
 from emergency.vehicles.factors import entry_kg, total
 from emergency.vehicles.records import in_effect
 
+ENTRY_KEY = "gate:"
+"""A banned entry's anomaly key: this and the id of the entry's original record."""
+
 
 def vehicle_anomalies(session: Session, response: Response) -> list[Anomaly]:
     """Vehicle breaches of ``response``, by enterprise, day and time."""
@@ -133,7 +136,7 @@ def _banned(
                 f"({ban.text()})",
                 message_zh=f"{level_zh}预警期间禁止进厂的车辆 {zh} 于 {day} {at} "
                 f"经 {row.gate} 进厂",
-                key=f"gate:{originals.get(row.id, row.id)}",
+                key=f"{ENTRY_KEY}{originals.get(row.id, row.id)}",
                 evidence="gate",
                 day=day,
                 at=row.at,

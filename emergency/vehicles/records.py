@@ -316,6 +316,26 @@ def _rows(session: Session, ids: Iterable[int]) -> dict[int, GateRecord]:
     return found
 
 
+def originals_of(session: Session, ids: Iterable[int]) -> dict[int, int]:
+    """Each of the gate records ``ids`` → the first record of its chain of corrections
+    (itself when it corrects none; an unknown id → itself)."""
+    ids = list(ids)
+    known = _rows(session, ids)
+    # up the chains, one step per query
+    while up := {r.corrects for r in known.values() if r.corrects is not None} - set(known):
+        found = _rows(session, up)
+        if not found:
+            break  # a reference to no record (the foreign key forbids it)
+        known.update(found)
+    out = {}
+    for rid in ids:
+        first = rid
+        while first in known and (corrects := known[first].corrects) is not None:
+            first = corrects
+        out[rid] = first
+    return out
+
+
 def _corrections_of(session: Session, ids: Iterable[int | None]) -> dict[int, list[GateRecord]]:
     wanted = sorted(i for i in ids if i is not None)
     found: dict[int, list[GateRecord]] = {}
