@@ -82,3 +82,40 @@ def test_a_broken_entry_is_rebuilt(tmp_path: Path, cache: Path) -> None:
     again = load_dataset(data, cache=True)
     assert again.sources == first.sources
     assert entry.read_bytes() != b"not a pickle"
+
+
+def test_plans_read_by_processes_are_stored_as_they_pickled_them(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large folder's plans, read by several processes, go into the cache as the bytes
+    those processes pickled — the plans are not pickled again — and come back the same
+    plans in the same order; the bytes are let go once stored."""
+    from emergency import datacache
+    from emergency.plans import Plan
+    from emergency.paths import REPO_ROOT
+
+    serial = load_dataset(REPO_ROOT, cache=False)
+    monkeypatch.setattr(dataset_module, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(dataset_module, "CHUNK", 7)
+    monkeypatch.setattr(dataset_module.os, "cpu_count", lambda: 2)
+    store = datacache._store
+
+    def store_without_pickling_a_plan(folder: Path, path: Path, dataset: object) -> None:
+        def refuse(self: Plan) -> None:
+            raise AssertionError("a plan pickled again")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(Plan, "__getstate__", refuse)
+            store(folder, path, dataset)
+
+    monkeypatch.setattr(datacache, "_store", store_without_pickling_a_plan)
+    first = load_dataset(REPO_ROOT, cache=True)
+    assert len(entries(cache)) == 1
+    assert first.plans_pickled is None
+    assert first.plans == serial.plans and list(first.plans) == list(serial.plans)
+    refuse_reading(monkeypatch)
+    again = load_dataset(REPO_ROOT, cache=True)
+    assert len(serial.plans) > 100
+    assert again.plans == serial.plans and list(again.plans) == list(serial.plans)
+    assert again.sources == serial.sources and again.city == serial.city
+    assert again.by_id.keys() == serial.by_id.keys()
