@@ -14,6 +14,7 @@ shortfall Σ short/T is found first and the cost minimised under it.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable
@@ -35,7 +36,7 @@ from emergency.instance import Choice, Instance, Line, Option, SourceDuty
 from emergency.lp import LpResult, solve_lp
 from emergency.model import Infeasible, build, hint_of, read_choice
 from emergency.rounding import rounded
-from emergency.scaling import decimal_scale
+from emergency.scaling import decimals
 
 Progress = Callable[[str], None]
 
@@ -500,21 +501,33 @@ def _optimise(
 
 
 def list_cost(inst: Instance, choice: Choice) -> Fraction:
-    """Daily costs plus restart costs of a list, exact in yuan (decimal data)."""
-    daily: list[float] = []
-    restarts: list[float] = []
+    """Daily costs plus restart costs of a list, exact in yuan (decimal data): every value
+    scaled by the power of ten that makes them all whole
+    (:func:`emergency.scaling.decimal_scale`)."""
+    n = inst.n_days
+    values: list[float] = []
     for s, src in enumerate(inst.sources):
-        daily.extend(src.options[choice[s][d]].cost_yuan_d for d in range(inst.n_days))
+        options = src.options
+        picked = [options[choice[s][d]] for d in range(n)]
+        values += [o.cost_yuan_d for o in picked]
+        if not any(o.loads and 0.0 in o.loads for o in picked):
+            continue  # no line stopped on any day: no restart
         for li, line in enumerate(src.lines):
             prev = inst.stopped_before.get((s, li), 0) > 0
-            for d in range(inst.n_days):
-                now = src.options[choice[s][d]].stops(li)
+            for o in picked:
+                now = o.stops(li)
                 if now and not prev:
-                    restarts.append(line.restart_cost_yuan)
+                    values.append(line.restart_cost_yuan)
                 prev = now
-    values = daily + restarts
-    scale = decimal_scale(abs(v) for v in values)
+    # The smallest power making every value whole is the largest each alone needs.
+    scale = 10 ** max(map(_digits, values), default=0)
     return Fraction(sum(round(v * scale) for v in values), scale)
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _digits(value: float) -> int:
+    """The decimals ``value`` needs (:func:`emergency.scaling.decimals`), once per value."""
+    return decimals(value)
 
 
 def row_cut(inst: Instance, choice: Choice, d: int, idx: tuple[int, ...]) -> float:

@@ -35,6 +35,16 @@ def decimal_scale(values: Iterable[float], max_exp: int = MAX_EXP) -> int:
     return int(10**need)
 
 
+def decimals(value: float, max_exp: int = MAX_EXP) -> int:
+    """The fewest decimals that make ``value`` whole (at most ``max_exp``): the ``k`` of
+    :func:`decimal_scale` for it alone, whose answer for many values is ``10**`` the
+    largest of theirs."""
+    need = 0
+    while need < max_exp and not _is_int(value * 10**need):
+        need += 1
+    return need
+
+
 def round_up(x: float) -> int:
     """Ceiling that ignores float noise (18400.000000000004 → 18400)."""
     r = round(x)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from emergency.scaling import UNBOUNDED, decimal_scale, round_down, round_up, scale_row
+from emergency.scaling import UNBOUNDED, decimal_scale, decimals, round_down, round_up, scale_row
 
 
 def test_smallest_power_of_ten_that_makes_values_integral() -> None:
@@ -12,6 +12,14 @@ def test_smallest_power_of_ten_that_makes_values_integral() -> None:
     assert decimal_scale([229.99999999999997, 0.5]) == 10  # float noise is not a decimal
     assert decimal_scale([0.25, 3]) == 100
     assert decimal_scale([1 / 3], max_exp=4) == 10**4  # cannot be exact: capped
+
+
+def test_the_scale_of_many_values_is_that_of_the_one_with_most_decimals() -> None:
+    assert [decimals(v) for v in (1150, 229.99999999999997, 0.25, -0.125, 1 / 3)] == [0, 0, 2, 3, 6]
+    values = [12.5, 0.07, 3.0, 1e-6, 41.125, 7 / 9, 220.4, 0.1 + 0.2]
+    for end in range(len(values) + 1):
+        part = values[:end]
+        assert decimal_scale(part) == 10 ** max(map(decimals, part), default=0)
 
 
 def test_bounds_ignore_float_noise_but_round_the_safe_way() -> None:
@@ -32,9 +40,15 @@ def test_row_is_scaled_and_divided_by_its_gcd() -> None:
 def test_exact_cost_of_a_list_equals_the_sum_of_its_decimals() -> None:
     from fractions import Fraction
 
+    from emergency.instance import Line
     from emergency.optimiser import list_cost
     from tests.instances import instance, opt, source
 
     a = source("A", [opt("x", 1, cost=0.1)], days=3)
     inst = instance([a], [(0, 0, 0, 0)] * 3)
     assert list_cost(inst, [[1, 1, 1]]) == Fraction(3, 10)
+    # A restart (restart cost 0.05) is counted once per stop begun, at the scale it needs.
+    line = Line("k1", restart_cost_yuan=0.05)
+    b = source("B", [opt("stop", 10, cost=2.5, loads=(0.0,))], days=3, lines=[line])
+    inst = instance([b], [(0, 0, 0, 0)] * 3)
+    assert list_cost(inst, [[1, 0, 1]]) == Fraction(5) + 2 * Fraction(5, 100)
