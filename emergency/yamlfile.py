@@ -143,24 +143,39 @@ def _plain(value: str) -> Any:
     return value
 
 
+_SCALAR = yaml.ScalarNode
+_KEYS = (str, int, float, bool, dt.date, type(None))
+
+
 def _build(node: yaml.Node) -> Any:
+    # The plain scalars (most of a plan's nodes) typed in their parent's loop: no call of
+    # this function for each.
     kind = node.__class__
-    if kind is yaml.ScalarNode:
+    if kind is _SCALAR:
         if node.tag == _PLAIN:
             return _plain(node.value)
         if node.tag == _STR:
             return node.value
     elif kind is yaml.SequenceNode and node.tag == _SEQ:
-        return [_build(item) for item in node.value]
+        return [
+            _plain(item.value) if item.__class__ is _SCALAR and item.tag == _PLAIN else _build(item)
+            for item in node.value
+        ]
     elif kind is yaml.MappingNode and node.tag == _MAP:
         mapping: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = _build(key_node)
-            if not isinstance(key, (str, int, float, bool, dt.date, type(None))):
+            if key_node.__class__ is _SCALAR and key_node.tag == _PLAIN:
+                key = _plain(key_node.value)
+            else:
+                key = _build(key_node)
+            if not isinstance(key, _KEYS):
                 raise _Fallback
             if key in mapping:
                 raise _duplicate(key_node)
-            mapping[key] = _build(value_node)
+            if value_node.__class__ is _SCALAR and value_node.tag == _PLAIN:
+                mapping[key] = _plain(value_node.value)
+            else:
+                mapping[key] = _build(value_node)
         return mapping
     raise _Fallback
 

@@ -303,6 +303,8 @@ def test_yaml_typing_matches_safe_load() -> None:
     import yaml
 
     assert read_yaml(text, "t")[0] == yaml.safe_load(text)
+    nested = "j: [{k: 1, 'l': \"2\"}, [3, 4.5, null, yes]]\nk: !!str 5\n'true': off\n2: [[]]\n"
+    assert read_yaml(nested, "t")[0] == yaml.safe_load(nested)
     merged = "base: &b {x: 1}\nother:\n  <<: *b\n  y: 2\n"
     assert read_yaml(merged, "t")[0] == yaml.safe_load(merged)
 
