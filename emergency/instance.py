@@ -112,11 +112,15 @@ class Instance:
 
     def reachable_kg(self, d: int) -> tuple[float, float, float, float]:
         """R(p, d): the largest cut of each pollutant with every source at its deepest."""
-        tot = [0.0, 0.0, 0.0, 0.0]
+        so2 = nox = pm = vocs = 0.0
         for s in self.sources:
-            for i in range(4):
-                tot[i] += max(s.options[m].cut_kg[i] for m in s.allowed[d])
-        return (tot[0], tot[1], tot[2], tot[3])
+            options = s.options
+            a, b, c, e = map(max, zip(*(options[m].cut_kg for m in s.allowed[d]), strict=True))
+            so2 += a
+            nox += b
+            pm += c
+            vocs += e
+        return (so2, nox, pm, vocs)
 
     def restarts_yuan(self, s: int, measures: Sequence[int]) -> float:
         """The restart costs of the stops that ``measures`` (one per day, from day 0) begin
