@@ -2,7 +2,8 @@
 
 Reading and validating a city of 50,000 sources (as many YAML plans) takes about ten
 seconds; reading it back from the cache about one. The key is a BLAKE2 digest of every
-file the folder holds under ``enterprises.csv`` and ``plans/`` (names and bytes) and of
+file the folder holds under ``enterprises.csv`` and ``plans/`` (names and bytes, through
+symbolic links to folders as the loader reads through them) and of
 the engine's own source code, so any change to the data or to the code that reads it
 misses the cache and the folder is read and validated afresh. Only a folder that passed
 validation is stored; a folder with errors is read (and refused) every time.
@@ -58,12 +59,9 @@ def folder_digest(base: Path) -> str:
     h.update(_code_digest())
     # os.walk and plain names, not Path.rglob: a tenth of the time on 50,000 plan files.
     names = ["enterprises.csv"]
-    plans = base / "plans"
-    found = []
-    for folder, _dirs, files in os.walk(plans):
-        inside = os.path.relpath(folder, base)
-        found += [os.path.join(inside, name) for name in files]
-    names += sorted(name for name in found if os.path.isfile(os.path.join(base, name)))
+    names += sorted(
+        name for name in _files_under(base, base / "plans") if os.path.isfile(base / name)
+    )
     for name in names:
         h.update(name.replace(os.sep, "/").encode() + b"\0")
         try:
@@ -74,6 +72,27 @@ def folder_digest(base: Path) -> str:
         h.update(len(data).to_bytes(8, "little"))
         h.update(data)
     return h.hexdigest()
+
+
+def _files_under(base: Path, top: Path) -> list[str]:
+    """Every file under ``top``, relative to ``base``, through symbolic links to folders
+    as the loader reads through them (a city's ``plans/enterprises`` may be a link to a
+    shared folder), each folder once (a link back up is no loop)."""
+    found: list[str] = []
+    seen: set[tuple[int, int]] = set()
+    for folder, dirs, files in os.walk(top, followlinks=True):
+        try:
+            st = os.stat(folder)
+        except OSError:
+            dirs[:] = []
+            continue
+        if (st.st_dev, st.st_ino) in seen:
+            dirs[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        inside = os.path.relpath(folder, base)
+        found += [os.path.join(inside, name) for name in files]
+    return found
 
 
 def load_cached(base: Path, load: Callable[[], Loaded]) -> Loaded:

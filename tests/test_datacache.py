@@ -119,3 +119,20 @@ def test_plans_read_by_processes_are_stored_as_they_pickled_them(
     assert again.plans == serial.plans and list(again.plans) == list(serial.plans)
     assert again.sources == serial.sources and again.city == serial.city
     assert again.by_id.keys() == serial.by_id.keys()
+
+
+def test_plans_behind_a_symbolic_link_are_in_the_key(tmp_path: Path, cache: Path) -> None:
+    """A city whose plan folder is a link to a shared folder: an edit there is read, not
+    answered from the cache; a link back up the tree is no loop."""
+    data = write_small_dataset(tmp_path / "data")
+    shared = tmp_path / "shared"
+    (data / "plans" / "enterprises").rename(shared)
+    (data / "plans" / "enterprises").symlink_to(shared, target_is_directory=True)
+    (shared / "up").symlink_to(data / "plans", target_is_directory=True)
+    load_dataset(data, cache=True)
+    plan = next(shared.glob("*.yaml"))
+    text = plan.read_text(encoding="utf-8")
+    plan.write_text(text.replace("0391-000000", "0391-999999", 1), encoding="utf-8")
+    changed = load_dataset(data, cache=True)
+    assert "0391-999999" in str(changed.plans[plan.stem].contact)
+    assert len(entries(cache)) == 2
