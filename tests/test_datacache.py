@@ -91,8 +91,8 @@ def test_plans_read_by_processes_are_stored_as_they_pickled_them(
     those processes pickled — the plans are not pickled again — and come back the same
     plans in the same order; the bytes are let go once stored."""
     from emergency import datacache
-    from emergency.plans import Plan
     from emergency.paths import REPO_ROOT
+    from emergency.plans import Plan
 
     serial = load_dataset(REPO_ROOT, cache=False)
     monkeypatch.setattr(dataset_module, "PARALLEL_FROM", 2)
