@@ -79,17 +79,15 @@ def _files_under(base: Path, top: Path) -> list[str]:
     as the loader reads through them (a city's ``plans/enterprises`` may be a link to a
     shared folder), each folder once (a link back up is no loop)."""
     found: list[str] = []
-    seen: set[tuple[int, int]] = set()
+    seen: set[str] = set()
     for folder, dirs, files in os.walk(top, followlinks=True):
-        try:
-            st = os.stat(folder)
-        except OSError:
+        # By the folder's real path, not its inode: some file systems number none.
+        real = os.path.normcase(os.path.realpath(folder))
+        if real in seen:
             dirs[:] = []
             continue
-        if (st.st_dev, st.st_ino) in seen:
-            dirs[:] = []
-            continue
-        seen.add((st.st_dev, st.st_ino))
+        seen.add(real)
+        dirs.sort()  # a folder reached by two links is named the same way every time
         inside = os.path.relpath(folder, base)
         found += [os.path.join(inside, name) for name in files]
     return found

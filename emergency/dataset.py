@@ -159,7 +159,7 @@ def _load(base: Path, progress: Progress | None, *, keep_pickled: bool = False) 
     else:
         errors.append(f"{where(CITY_FILE)}: missing (expected the city plan)")
 
-    plans, plan_errors, pickled = _load_plans(base, progress)
+    plans, plan_errors, pickled = _load_plans(base, progress, keep_pickled=keep_pickled)
     errors += plan_errors
 
     if city is not None and city.minimum_rule_set is not None:
@@ -219,10 +219,10 @@ CHUNK = 1000
 
 
 def _load_plans(
-    base: Path, progress: Progress | None
+    base: Path, progress: Progress | None, *, keep_pickled: bool = False
 ) -> tuple[dict[str, Plan], list[str], list[bytes] | None]:
-    """The plans by id, the messages, and, when read by several processes, the chunks as
-    they pickled them (:attr:`Dataset.plans_pickled`)."""
+    """The plans by id, the messages, and, with ``keep_pickled`` when read by several
+    processes, the chunks as they pickled them (:attr:`Dataset.plans_pickled`)."""
     folder = base / PLANS_DIR
     if not folder.is_dir():
         return {}, [], None
@@ -235,7 +235,7 @@ def _load_plans(
     # Inside a pool (respond --cities) the cities already share out the CPUs.
     pooled = multiprocessing.parent_process() is not None
     if len(files) >= PARALLEL_FROM and workers > 1 and forks and not pooled:
-        pickled = []
+        pickled = [] if keep_pickled else None
         read = _read_in_processes(files, workers, pickled)
     else:
         read = (_read_plans([path]) for path in files)
@@ -272,10 +272,10 @@ def _read_pickled(paths: list[Path]) -> bytes:
 
 
 def _read_in_processes(
-    files: list[Path], workers: int, pickled: list[bytes]
+    files: list[Path], workers: int, pickled: list[bytes] | None = None
 ) -> Iterator[list[tuple[str, Plan | None, list[str]]]]:
     """:func:`_read_plans` on chunks of ``files`` in ``workers`` forked processes, chunks
-    in order; each chunk as the process pickled it appended to ``pickled``. Forked, not
+    in order; each chunk as the process pickled it appended to ``pickled`` (if given). Forked, not
     spawned: a spawned process imports the caller's main script again, which a script
     without a ``__main__`` guard does not survive; a fork reads files and parses YAML
     only, and touches no lock another thread (a progress display's) could hold."""
@@ -283,7 +283,8 @@ def _read_in_processes(
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         for chunk in pool.map(_read_pickled, chunks):
-            pickled.append(chunk)
+            if pickled is not None:
+                pickled.append(chunk)
             yield pickle.loads(chunk)
 
 

@@ -11,10 +11,11 @@ Units: ``cut_kg`` is kilograms of each pollutant on one day (order of
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from emergency import POLLUTANTS
+from emergency.scaling import decimals
 
 """Why a source-day is held to one measure (``SourceDuty.fixed``)."""
 
@@ -87,6 +88,23 @@ class Instance:
     _edges_into: dict[int, list[Edge]] | None = field(
         default=None, init=False, repr=False, compare=False
     )
+    _decimals: dict[float, int] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def decimals(self, values: Iterable[float]) -> int:
+        """The most decimals any of ``values`` needs (:func:`emergency.scaling.decimals`),
+        each distinct value worked out once for this instance: the same costs come back in
+        every list priced."""
+        known = self._decimals
+        most = 0
+        for v in values:
+            k = known.get(v)
+            if k is None:
+                k = known[v] = decimals(v)
+            if k > most:
+                most = k
+        return most
 
     def edges_into(self, s: int) -> list[Edge]:
         """The supply edges whose downstream line is one of source ``s``'s (indexed once)."""

@@ -14,7 +14,6 @@ shortfall Σ short/T is found first and the cost minimised under it.
 
 from __future__ import annotations
 
-import functools
 import math
 import time
 from collections.abc import Callable
@@ -36,7 +35,6 @@ from emergency.instance import Choice, Instance, Line, Option, SourceDuty
 from emergency.lp import LpResult, solve_lp
 from emergency.model import Infeasible, build, hint_of, read_choice
 from emergency.rounding import rounded
-from emergency.scaling import decimals
 
 Progress = Callable[[str], None]
 
@@ -502,8 +500,7 @@ def _optimise(
 
 def list_cost(inst: Instance, choice: Choice) -> Fraction:
     """Daily costs plus restart costs of a list, exact in yuan (decimal data): every value
-    scaled by the power of ten that makes them all whole
-    (:func:`emergency.scaling.decimal_scale`)."""
+    scaled by the power of ten that makes them all whole (:meth:`Instance.decimals`)."""
     n = inst.n_days
     values: list[float] = []
     for s, src in enumerate(inst.sources):
@@ -520,14 +517,8 @@ def list_cost(inst: Instance, choice: Choice) -> Fraction:
                     values.append(line.restart_cost_yuan)
                 prev = now
     # The smallest power making every value whole is the largest each alone needs.
-    scale = 10 ** max(map(_digits, values), default=0)
+    scale = 10 ** inst.decimals(values)
     return Fraction(sum(round(v * scale) for v in values), scale)
-
-
-@functools.lru_cache(maxsize=1 << 18)
-def _digits(value: float) -> int:
-    """The decimals ``value`` needs (:func:`emergency.scaling.decimals`), once per value."""
-    return decimals(value)
 
 
 def row_cut(inst: Instance, choice: Choice, d: int, idx: tuple[int, ...]) -> float:

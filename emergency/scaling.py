@@ -37,8 +37,10 @@ def decimal_scale(values: Iterable[float], max_exp: int = MAX_EXP) -> int:
 
 def decimals(value: float, max_exp: int = MAX_EXP) -> int:
     """The fewest decimals that make ``value`` whole (at most ``max_exp``): the ``k`` of
-    :func:`decimal_scale` for it alone, whose answer for many values is ``10**`` the
-    largest of theirs."""
+    :func:`decimal_scale` for it alone. For many values ``10**`` the largest of theirs is
+    :func:`decimal_scale`'s answer, except where a value within 1e-7 of zero (whole at
+    no decimals, within the tolerance) follows others with decimals: there that function
+    goes on to ``10**max_exp``. Both scales price such a list exactly as decimals."""
     need = 0
     while need < max_exp and not _is_int(value * 10**need):
         need += 1

@@ -27,7 +27,7 @@ def entries(folder: Path) -> list[Path]:
 def refuse_reading(monkeypatch: pytest.MonkeyPatch) -> None:
     """From now on the folder cannot be read from its files: only the cache can answer."""
 
-    def unreadable(base: Path, progress: object) -> None:
+    def unreadable(base: Path, progress: object, **_: object) -> None:
         raise AssertionError("read from the files, not from the cache")
 
     monkeypatch.setattr(dataset_module, "_load", unreadable)
@@ -136,3 +136,8 @@ def test_plans_behind_a_symbolic_link_are_in_the_key(tmp_path: Path, cache: Path
     changed = load_dataset(data, cache=True)
     assert "0391-999999" in str(changed.plans[plan.stem].contact)
     assert len(entries(cache)) == 2
+    # Each file in the key once: the link back up is not walked again.
+    from emergency.datacache import _files_under
+
+    names = _files_under(data, data / "plans")
+    assert sum(name.endswith(plan.name) for name in names) == 1

@@ -52,3 +52,6 @@ def test_exact_cost_of_a_list_equals_the_sum_of_its_decimals() -> None:
     b = source("B", [opt("stop", 10, cost=2.5, loads=(0.0,))], days=3, lines=[line])
     inst = instance([b], [(0, 0, 0, 0)] * 3)
     assert list_cost(inst, [[1, 0, 1]]) == Fraction(5) + 2 * Fraction(5, 100)
+    # A stop in force before the first day goes on: no restart for it.
+    inst.stopped_before[0, 0] = 1
+    assert list_cost(inst, [[1, 0, 1]]) == Fraction(5) + Fraction(5, 100)
