@@ -88,9 +88,7 @@ class Instance:
     _edges_into: dict[int, list[Edge]] | None = field(
         default=None, init=False, repr=False, compare=False
     )
-    _decimals: dict[float, int] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
+    _decimals: dict[float, int] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def decimals(self, values: Iterable[float]) -> int:
         """The most decimals any of ``values`` needs (:func:`emergency.scaling.decimals`),
