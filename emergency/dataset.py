@@ -212,7 +212,8 @@ def minimum_rule_set_problems(city: CityPlan, base: Path) -> list[Problem]:
 
 PARALLEL_FROM = 5000
 """Folders with at least this many plan files are read by one process per CPU (at most
-``PARALLEL_MAX``): 50,000 plans in about 7 s on 2 CPUs instead of 11 (bench/RESULTS.md)."""
+``PARALLEL_MAX``): the 31,875 plans of 50,000 sources in about 8 s on 2 CPUs instead of
+11–14 (docs/OPTIMISER.md)."""
 PARALLEL_MAX = 8
 CHUNK = 1000
 """Plan files per task of a reading process."""
