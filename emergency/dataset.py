@@ -85,15 +85,19 @@ class Dataset:
                 for stem, plan, _messages in pickle.loads(chunk)
                 if plan is not None
             }
-            # Only the sources' plans, in the sources' order: as the folder was loaded.
-            sources = state["sources"]
-            assert isinstance(sources, list)
-            state["plans"] = {s.id: read[s.id] for s in sources if s.id in read}
+            by_id = state["by_id"]
+            assert isinstance(by_id, dict)
+            state["plans"] = _sources_plans(by_id, read)
         self.__dict__.update(state)
 
     def plan(self, source_id: str) -> Plan | None:
         """The source's plan, or None (sites, yards and quarries may go without)."""
         return self.plans.get(source_id)
+
+
+def _sources_plans(by_id: Mapping[str, Source], plans: Mapping[str, Plan]) -> dict[str, Plan]:
+    """A dataset's plans: only the sources', in the sources' order."""
+    return {k: plans[k] for k in by_id if k in plans}
 
 
 @dataclass(frozen=True)
@@ -174,9 +178,7 @@ def _load(base: Path, progress: Progress | None, *, keep_pickled: bool = False) 
         errors += format_problems(name, problems[name], compose_file(base / name))
     if errors or city is None:
         raise ValidationErrors(errors)
-    dataset = Dataset(
-        root=base, sources=sources, plans={k: plans[k] for k in by_id if k in plans}, city=city
-    )
+    dataset = Dataset(root=base, sources=sources, plans=_sources_plans(by_id, plans), city=city)
     if keep_pickled:
         dataset.plans_pickled = pickled
     return dataset
@@ -276,10 +278,10 @@ def _read_in_processes(
     files: list[Path], workers: int, pickled: list[bytes] | None = None
 ) -> Iterator[list[tuple[str, Plan | None, list[str]]]]:
     """:func:`_read_plans` on chunks of ``files`` in ``workers`` forked processes, chunks
-    in order; each chunk as the process pickled it appended to ``pickled`` (if given). Forked, not
-    spawned: a spawned process imports the caller's main script again, which a script
-    without a ``__main__`` guard does not survive; a fork reads files and parses YAML
-    only, and touches no lock another thread (a progress display's) could hold."""
+    in order; each chunk as the process pickled it appended to ``pickled``, if given.
+    Forked, not spawned: a spawned process imports the caller's main script again, which a
+    script without a ``__main__`` guard does not survive; a fork reads files and parses
+    YAML only, and touches no lock another thread (a progress display's) could hold."""
     chunks = [files[i : i + CHUNK] for i in range(0, len(files), CHUNK)]
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:

@@ -138,21 +138,30 @@ class Instance:
             vocs += e
         return (so2, nox, pm, vocs)
 
-    def restarts_yuan(self, s: int, measures: Sequence[int]) -> float:
-        """The restart costs of the stops that ``measures`` (one per day, from day 0) begin
-        for source ``s`` (a stop in force before the first day continues: no restart)."""
+    def restart_costs(self, s: int, measures: Sequence[int]) -> list[float]:
+        """The cost of each restart that ``measures`` (one per day, from day 0) begin for
+        source ``s``, line by line (a stop in force before the first day continues: no
+        restart; a line that restarts for nothing is left out)."""
         src = self.sources[s]
-        total = 0.0
+        picked = [src.options[m] for m in measures]
+        if not any(o.loads and 0.0 in o.loads for o in picked):
+            return []  # no line stopped on any day
+        out = []
         for li, line in enumerate(src.lines):
             if not line.restart_cost_yuan:
                 continue
             stopped = self.stopped_before.get((s, li), 0) > 0
-            for m in measures:
-                stops = src.options[m].stops(li)
+            for o in picked:
+                stops = o.stops(li)
                 if stops and not stopped:
-                    total += line.restart_cost_yuan
+                    out.append(line.restart_cost_yuan)
                 stopped = stops
-        return total
+        return out
+
+    def restarts_yuan(self, s: int, measures: Sequence[int]) -> float:
+        """The restart costs of the stops that ``measures`` (one per day, from day 0) begin
+        for source ``s`` (:meth:`restart_costs`, summed)."""
+        return sum(self.restart_costs(s, measures), 0.0)
 
     def rows_reachable(self, d: int) -> dict[str, float]:
         """The largest reachable cut of every target row (pooled or not) of day ``d``:

@@ -504,18 +504,10 @@ def list_cost(inst: Instance, choice: Choice) -> Fraction:
     n = inst.n_days
     values: list[float] = []
     for s, src in enumerate(inst.sources):
+        row = choice[s][:n]
         options = src.options
-        picked = [options[choice[s][d]] for d in range(n)]
-        values += [o.cost_yuan_d for o in picked]
-        if not any(o.loads and 0.0 in o.loads for o in picked):
-            continue  # no line stopped on any day: no restart
-        for li, line in enumerate(src.lines):
-            prev = inst.stopped_before.get((s, li), 0) > 0
-            for o in picked:
-                now = o.stops(li)
-                if now and not prev:
-                    values.append(line.restart_cost_yuan)
-                prev = now
+        values += [options[m].cost_yuan_d for m in row]
+        values += inst.restart_costs(s, row)
     # The smallest power making every value whole is the largest each alone needs.
     scale = 10 ** inst.decimals(values)
     return Fraction(sum(round(v * scale) for v in values), scale)
