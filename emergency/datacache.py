@@ -5,8 +5,14 @@ seconds; reading it back from the cache about one. The key is a BLAKE2 digest of
 file the folder holds under ``enterprises.csv`` and ``plans/`` (names and bytes, through
 symbolic links to folders as the loader reads through them) and of
 the engine's own source code, so any change to the data or to the code that reads it
-misses the cache and the folder is read and validated afresh. Only a folder that passed
+misses the cache and the folder is validated afresh. Only a folder that passed
 validation is stored; a folder with errors is read (and refused) every time.
+
+A folder edited since its last read (a plan or two changed, a source added) is not read
+whole again: beside each entry the cache keeps the digest of every file it was read from
+(one index per folder and code version), and the loader takes from that earlier entry what
+was read from files whose bytes are unchanged (:class:`Earlier`) — only the edited files
+are parsed again, and everything is cross-checked afresh, as on a first read.
 
 The cache lives in ``$EMERGENCY_CACHE_DIR`` (default ``$XDG_CACHE_HOME/emergency`` or
 ``~/.cache/emergency``); ``EMERGENCY_CACHE_DIR=off`` turns it off. It holds pickles the
@@ -16,18 +22,20 @@ engine wrote itself: point it only at a folder no one else writes to. The newest
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import pickle
 import sys
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 Loaded = TypeVar("Loaded")
 
-FORMAT = 1
+FORMAT = 2
 """Bumped when the stored form changes in a way the code digest would not show."""
 KEEP = 8
 OFF = ("", "off", "0", "no", "false")
@@ -42,7 +50,9 @@ def cache_dir() -> Path | None:
     return (Path(xdg) if xdg else Path.home() / ".cache") / "emergency"
 
 
+@functools.cache
 def _code_digest() -> bytes:
+    """The digest of the engine's code as this process loaded it."""
     package = Path(__file__).parent
     h = hashlib.blake2b(digest_size=16)
     for path in sorted(package.rglob("*.py")):
@@ -54,24 +64,35 @@ def _code_digest() -> bytes:
 def folder_digest(base: Path) -> str:
     """The digest of a data folder's files (``enterprises.csv``, everything under
     ``plans/``), of the engine's code and of the Python version."""
+    return _digests(base)[0]
+
+
+def _digests(base: Path) -> tuple[str, dict[str, bytes]]:
+    """The folder's digest and each file's own, by its name relative to the folder
+    (``/``-separated)."""
     h = hashlib.blake2b(digest_size=20)
-    h.update(f"{FORMAT}/{sys.version_info[0]}.{sys.version_info[1]}".encode())
-    h.update(_code_digest())
+    h.update(_version_tag())
     # os.walk and plain names, not Path.rglob: a tenth of the time on 50,000 plan files.
     names = ["enterprises.csv"]
     names += sorted(
         name for name in _files_under(base, base / "plans") if os.path.isfile(base / name)
     )
+    files: dict[str, bytes] = {}
     for name in names:
-        h.update(name.replace(os.sep, "/").encode() + b"\0")
         try:
             with open(os.path.join(base, name), "rb") as f:
-                data = f.read()
+                digest = hashlib.blake2b(f.read(), digest_size=16).digest()
         except OSError:
-            data = b"\0missing"
-        h.update(len(data).to_bytes(8, "little"))
-        h.update(data)
-    return h.hexdigest()
+            digest = b"\0missing"
+        key = name.replace(os.sep, "/")
+        files[key] = digest
+        h.update(key.encode() + b"\0" + digest)
+    return h.hexdigest(), files
+
+
+def _version_tag() -> bytes:
+    """What an entry depends on besides the files: the stored form, Python, the code."""
+    return f"{FORMAT}/{sys.version_info[0]}.{sys.version_info[1]}".encode() + _code_digest()
 
 
 def _files_under(base: Path, top: Path) -> list[str]:
@@ -93,41 +114,88 @@ def _files_under(base: Path, top: Path) -> list[str]:
     return found
 
 
-def load_cached(base: Path, load: Callable[[], Loaded]) -> Loaded:
-    """The folder's dataset from the cache, else ``load()`` (which validates) stored there.
+@dataclass(frozen=True)
+class Earlier:
+    """What the last stored read of the same folder, by the same code, leaves to a new one:
+    its dataset, and the names of the files (relative to the folder, ``/``-separated)
+    whose bytes are the same now as when it was read."""
+
+    dataset: Any
+    unchanged: frozenset[str]
+
+
+def load_cached(base: Path, load: Callable[[Earlier | None], Loaded]) -> Loaded:
+    """The folder's dataset from the cache, else ``load(earlier)`` (which validates) stored
+    there — ``earlier`` the last entry stored for this folder, if the cache still has it
+    (None otherwise): what ``load`` takes from it must come from unchanged files.
     What is stored has a ``root`` (the folder, set anew on reading: it may have moved)."""
     folder = cache_dir()
     if folder is None:
-        return load()
-    path = folder / f"{folder_digest(base)}.dataset"
-    try:
-        with path.open("rb") as f:
-            dataset: Any = pickle.load(f)
+        return load(None)
+    key, files = _digests(base)
+    path = folder / f"{key}.dataset"
+    dataset: Any = _read_entry(path)
+    if dataset is not None:
         dataset.root = base
         path.touch()  # the newest used stays longest
         return dataset
-    except FileNotFoundError:
-        pass
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-        path.unlink(missing_ok=True)  # unreadable or from another code version: rebuilt
-    dataset = load()
-    _store(folder, path, dataset)
+    index = folder / f"{_place(base)}.files"
+    dataset = load(_earlier(folder, index, files))
+    if _store(folder, path, dataset):
+        _store(folder, index, (key, files))
     return dataset
 
 
-def _store(folder: Path, path: Path, dataset: object) -> None:
-    """Write atomically (a reader never sees half a file); a cache that cannot be written
-    is no error."""
+def _read_entry(path: Path) -> Any:
+    """The entry's content, or None (absent, or unreadable: then removed, to be rebuilt)."""
+    try:
+        with path.open("rb") as f:
+            return pickle.load(f)
+    except FileNotFoundError:
+        return None
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError):
+        path.unlink(missing_ok=True)  # unreadable or from another code version: rebuilt
+        return None
+
+
+def _place(base: Path) -> str:
+    """The name of a folder's index: its real path, with the code that reads it."""
+    h = hashlib.blake2b(digest_size=20)
+    h.update(_version_tag())
+    h.update(os.path.realpath(base).encode(errors="surrogateescape"))
+    return h.hexdigest()
+
+
+def _earlier(folder: Path, index: Path, files: dict[str, bytes]) -> Earlier | None:
+    """The folder's last stored read and which of its files are unchanged since, or None."""
+    stored = _read_entry(index)
+    if not (isinstance(stored, tuple) and len(stored) == 2):
+        return None
+    key, before = stored
+    if not isinstance(key, str) or not isinstance(before, dict):
+        return None
+    dataset = _read_entry(folder / f"{key}.dataset")
+    if dataset is None:
+        return None
+    unchanged = frozenset(name for name, digest in files.items() if before.get(name) == digest)
+    return Earlier(dataset, unchanged)
+
+
+def _store(folder: Path, path: Path, content: object) -> bool:
+    """Write atomically (a reader never sees half a file), and keep the newest
+    :data:`KEEP` files of the same kind; whether it was written (a cache that cannot be
+    written is no error)."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=folder, suffix=".tmp", delete=False) as f:
-            pickle.dump(dataset, f, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(content, f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(f.name, path)
-        entries = sorted(folder.glob("*.dataset"), key=lambda p: p.stat().st_mtime)
+        entries = sorted(folder.glob(f"*{path.suffix}"), key=lambda p: p.stat().st_mtime)
         for old in entries[:-KEEP]:
             old.unlink(missing_ok=True)
     except OSError:
-        return
+        return False
+    return True
 
 
-__all__ = ["cache_dir", "folder_digest", "load_cached"]
+__all__ = ["Earlier", "cache_dir", "folder_digest", "load_cached"]

@@ -22,6 +22,7 @@ import networkx as nx
 from emergency import LEVELS, NORMAL
 from emergency.cityplan import CityPlan, load_city_plan
 from emergency.collector import gc_paused
+from emergency.datacache import Earlier, load_cached
 from emergency.errors import InputError, ValidationErrors, where
 from emergency.inventory import Source, read_inventory_text
 from emergency.meters.index import claimed_elsewhere, meter_problems
@@ -132,15 +133,22 @@ def load_dataset(
         raise ValidationErrors([f"{base}: no such data folder"])
     with gc_paused():
         if cache:
-            from emergency.datacache import load_cached
-
-            dataset = load_cached(base, lambda: _load(base, progress, keep_pickled=True))
+            dataset = load_cached(
+                base, lambda earlier: _load(base, progress, keep_pickled=True, earlier=earlier)
+            )
             dataset.plans_pickled = None  # stored (or not to be): the memory back
             return dataset
         return _load(base, progress)
 
 
-def _load(base: Path, progress: Progress | None, *, keep_pickled: bool = False) -> Dataset:
+def _load(
+    base: Path,
+    progress: Progress | None,
+    *,
+    keep_pickled: bool = False,
+    earlier: Earlier | None = None,
+) -> Dataset:
+    """Read and validate the folder; plans of unchanged files taken from ``earlier``."""
     errors: list[str] = []
 
     sources: list[Source] = []
@@ -163,7 +171,9 @@ def _load(base: Path, progress: Progress | None, *, keep_pickled: bool = False) 
     else:
         errors.append(f"{where(CITY_FILE)}: missing (expected the city plan)")
 
-    plans, plan_errors, pickled = _load_plans(base, progress, keep_pickled=keep_pickled)
+    plans, plan_errors, pickled = _load_plans(
+        base, progress, keep_pickled=keep_pickled, earlier=earlier
+    )
     errors += plan_errors
 
     if city is not None and city.minimum_rule_set is not None:
@@ -222,27 +232,36 @@ CHUNK = 1000
 
 
 def _load_plans(
-    base: Path, progress: Progress | None, *, keep_pickled: bool = False
+    base: Path,
+    progress: Progress | None,
+    *,
+    keep_pickled: bool = False,
+    earlier: Earlier | None = None,
 ) -> tuple[dict[str, Plan], list[str], list[bytes] | None]:
-    """The plans by id, the messages, and, with ``keep_pickled`` when read by several
-    processes, the chunks as they pickled them (:attr:`Dataset.plans_pickled`)."""
+    """The plans by id, the messages, and, with ``keep_pickled`` when all were read by
+    several processes, the chunks as they pickled them (:attr:`Dataset.plans_pickled`).
+    A plan ``earlier`` holds is taken from it when its file is unchanged since."""
     folder = base / PLANS_DIR
     if not folder.is_dir():
         return {}, [], None
     errors: list[str] = []
-    plans: dict[str, Plan] = {}
-    pickled: list[bytes] | None = None
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    total = len(files)
+    plans = _unchanged_plans(files, earlier)
+    files = [path for path in files if path.stem not in plans or path.suffix != ".yaml"]
+    pickled: list[bytes] | None = None
     workers = min(os.cpu_count() or 1, PARALLEL_MAX)
     forks = "fork" in multiprocessing.get_all_start_methods()
     # Inside a pool (respond --cities) the cities already share out the CPUs.
     pooled = multiprocessing.parent_process() is not None
     if len(files) >= PARALLEL_FROM and workers > 1 and forks and not pooled:
-        pickled = [] if keep_pickled else None
+        pickled = [] if keep_pickled and not plans else None
         read = _read_in_processes(files, workers, pickled)
     else:
         read = (_read_plans([path]) for path in files)
-    done = 0
+    done = len(plans)
+    if progress is not None and done:
+        progress(done, total)
     for results in read:
         for stem, plan, messages in results:
             errors += messages
@@ -250,8 +269,24 @@ def _load_plans(
                 plans[stem] = plan
         done += len(results)
         if progress is not None:
-            progress(done, len(files))
+            progress(done, total)
     return plans, errors, pickled
+
+
+def _unchanged_plans(files: list[Path], earlier: Earlier | None) -> dict[str, Plan]:
+    """The plans ``earlier`` read from files among ``files`` whose bytes are unchanged: a
+    plan is what its file's bytes and name make it (:func:`emergency.plans.load_plan`),
+    so reading it again would give the same. Every file named ``<id>.yaml``."""
+    if earlier is None or not isinstance(earlier.dataset, Dataset):
+        return {}
+    before = earlier.dataset.plans
+    return {
+        path.stem: before[path.stem]
+        for path in files
+        if path.suffix == ".yaml"
+        and path.stem in before
+        and f"{PLANS_DIR}/{path.name}" in earlier.unchanged
+    }
 
 
 def _read_plans(paths: list[Path]) -> list[tuple[str, Plan | None, list[str]]]:

@@ -141,3 +141,101 @@ def test_plans_behind_a_symbolic_link_are_in_the_key(tmp_path: Path, cache: Path
 
     names = _files_under(data, data / "plans")
     assert sum(name.endswith(plan.name) for name in names) == 1
+
+
+def count_parsed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The plan files parsed from now on, by name (the real parser does the work)."""
+    parsed: list[str] = []
+    load_plan = dataset_module.load_plan
+
+    def counting(path: Path, display: str | None = None) -> object:
+        parsed.append(Path(path).name)
+        return load_plan(path, display)
+
+    monkeypatch.setattr(dataset_module, "load_plan", counting)
+    return parsed
+
+
+def edit_contact(plan: Path, phone: str) -> None:
+    text = plan.read_text(encoding="utf-8")
+    assert "0391-000000" in text
+    plan.write_text(text.replace("0391-000000", phone, 1), encoding="utf-8")
+
+
+def test_an_edited_folder_parses_only_the_edited_plans(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One plan edited since the last read: that file alone is parsed again, the others
+    are taken from the last entry, and the dataset is the one a fresh read gives."""
+    data = write_small_dataset(tmp_path / "data")
+    load_dataset(data, cache=True)
+    files = sorted((data / "plans" / "enterprises").glob("*.yaml"))
+    assert len(files) >= 3
+    edited = files[1]
+    edit_contact(edited, "0391-999999")
+    parsed = count_parsed(monkeypatch)
+    again = load_dataset(data, cache=True)
+    assert parsed == [edited.name]
+    assert "0391-999999" in str(again.plans[edited.stem].contact)
+    fresh = load_dataset(data, cache=False)
+    assert again.plans == fresh.plans and list(again.plans) == list(fresh.plans)
+    assert again.sources == fresh.sources and again.city == fresh.city
+    assert len(entries(cache)) == 2
+    # The new entry is the one the next edit starts from: the edit kept, one more parsed.
+    edit_contact(files[2], "0391-888888")
+    parsed.clear()
+    third = load_dataset(data, cache=True)
+    assert parsed == [files[2].name]
+    assert "0391-999999" in str(third.plans[edited.stem].contact)
+    assert "0391-888888" in str(third.plans[files[2].stem].contact)
+
+
+def test_unchanged_plans_are_cross_checked_again(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plan taken from the last entry is still held against today's inventory: a row
+    changed under it is refused, naming the plan."""
+    data = write_small_dataset(tmp_path / "data")
+    first = load_dataset(data, cache=True)
+    source = next(s for s in first.sources if first.plan(s.id) is not None)
+    inventory = data / "enterprises.csv"
+    lines = inventory.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = lines[0].rstrip("\n").split(",")
+    at = next(i for i, line in enumerate(lines) if line.startswith(f"{source.id},"))
+    cells = lines[at].rstrip("\n").split(",")
+    column = header.index("so2_kg_d")
+    cells[column] = str(float(cells[column]) * 3 + 100)
+    lines[at] = ",".join(cells) + "\n"
+    inventory.write_text("".join(lines), encoding="utf-8")
+    parsed = count_parsed(monkeypatch)
+    with pytest.raises(ValidationErrors) as refused:
+        load_dataset(data, cache=True)
+    assert parsed == []
+    assert f"{source.id}.yaml" in str(refused.value)
+    assert "so2_kg_d" in str(refused.value)
+    assert len(entries(cache)) == 1
+
+
+def test_nothing_is_taken_from_an_entry_of_other_code_or_one_gone(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Plans are taken again only from an entry the same code wrote, and only while the
+    cache still has it: otherwise every plan is parsed, as on a first read."""
+    from emergency import datacache
+
+    data = write_small_dataset(tmp_path / "data")
+    load_dataset(data, cache=True)
+    files = sorted((data / "plans" / "enterprises").glob("*.yaml"))
+    edit_contact(files[0], "0391-999999")
+    parsed = count_parsed(monkeypatch)
+    with monkeypatch.context() as patch:
+        patch.setattr(datacache, "_code_digest", lambda: b"other code")
+        load_dataset(data, cache=True)
+    assert sorted(parsed) == [f.name for f in files]
+    edit_contact(files[1], "0391-888888")
+    for entry in entries(cache):
+        entry.unlink()
+    parsed.clear()
+    again = load_dataset(data, cache=True)
+    assert sorted(parsed) == [f.name for f in files]
+    assert "0391-888888" in str(again.plans[files[1].stem].contact)
