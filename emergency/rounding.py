@@ -1,7 +1,8 @@
 """A valid list from the LP optimum in milliseconds, for models whose days are not linked
 by stops: the LP's measures, the split source-days rounded, the rows repaired, then moves
 that lower the cost while every row still holds — one source-day at a time, then two
-together where no one alone saves (a source cutting less, another more).
+together where no one alone saves (a source cutting less, another more), then many at
+once, found by dynamic programming over a target row's kilograms (:mod:`emergency.exchange`).
 
 In the LP relaxation nearly every source-day takes one measure outright (:mod:`emergency.core`),
 so rounding the few split ones leaves a list close to the LP bound — but CP-SAT, left to
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from emergency.exchange import exchange
 from emergency.instance import Choice
 from emergency.lp import LpResult, SparseForm
 from emergency.model import BuiltModel
@@ -128,7 +130,24 @@ def rounded(
         best_by_price,
         pairs=True,
     )
-    return _read(built, form, best if paired is None else paired)
+    if paired is not None:
+        best = paired
+    if enough_yuan is not None and cost_of(best) <= enough_yuan:
+        return _read(built, form, best)
+    reduced = np.fromiter((lp.reduced_costs.get(k, 0.0) for k in form.keys), float, n_cols)
+    exchanged = exchange(
+        form,
+        rows,
+        group,
+        best,
+        lo,
+        hi,
+        reduced,
+        {r - form.first: float(prices[r]) for _, _, r in form.targets},
+        cost_of(best) - lp.objective_yuan,
+        deadline,
+    )
+    return _read(built, form, best if exchanged is None else exchanged)
 
 
 def _descend(

@@ -26,8 +26,9 @@ def solved_lp(inst: Instance) -> tuple[BuiltModel, LpResult]:
 def rounded(inst: Instance, *, steps: int | None = None) -> Choice | None:
     built, lp = solved_lp(inst)
     with pytest.MonkeyPatch.context() as patch:
-        if steps is not None:
+        if steps is not None:  # the moves limited: no exchanges either (emergency.exchange)
             patch.setattr(rounding, "MAX_STEPS", steps)
+            patch.setattr(rounding, "exchange", lambda *_, **__: None)
         return rounding.rounded(built, lp, deadline=time.perf_counter() + 30)
 
 
@@ -101,6 +102,7 @@ def test_two_moves_together_where_neither_alone_keeps_the_rows() -> None:
     assert choice == [[1], [1]]
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(rounding, "PAIRS_FROM", 0)
+        patch.setattr(rounding, "exchange", lambda *_, **__: None)
         assert rounding.rounded(built, lp, deadline=time.perf_counter() + 30) == [[2], [0]]
     # A list costing what is asked or less ends the search: the pair is not looked for.
     enough = rounding.rounded(built, lp, deadline=time.perf_counter() + 30, enough_yuan=300)

@@ -1,0 +1,125 @@
+"""Exchanges by dynamic programming (emergency.exchange): many source-days moved at once
+where no single or paired move lowers the cost, every row still held; at the synthetic
+city of 400 sources the rounded list they leave is HiGHS's optimum."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from emergency import exchange as exchange_module
+from emergency import rounding
+from emergency.checker import check
+from emergency.highs import solve_highs
+from emergency.optimiser import list_cost
+from tests.instances import instance, opt, source, stationary_city
+from tests.test_rounding import solved_lp
+
+
+def no_exchange(*_: object, **__: object) -> None:
+    return None
+
+
+def test_three_cuts_for_one_stop_where_no_pair_of_moves_keeps_the_row() -> None:
+    """From A stopped (30 kg for 3,000 yuan): A back to normal alone, or with one of B, C
+    and D at their limits (10 kg for 900 each), misses the 30 kg; the three limits together
+    for A's stop hold it for 2,700."""
+    a = source("A", [opt("stop", 30, cost=3000)])
+    others = [source(s, [opt("lim", 10, cost=900)]) for s in "BCD"]
+    inst = instance([a, *others], [(30, 0, 0, 0)])
+    built, lp = solved_lp(inst)
+    # The rounding starts where these LP values say: A stopped, the others normal.
+    lp.values = {k: 0.0 for k in lp.values} | {
+        ("x", 0, 0, 1): 1.0,
+        **{("x", s, 0, 0): 1.0 for s in (1, 2, 3)},
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(rounding, "exchange", no_exchange)
+        stuck = rounding.rounded(built, lp, deadline=time.perf_counter() + 30)
+    assert stuck == [[1], [0], [0], [0]] and list_cost(inst, stuck) == 3000
+    choice = rounding.rounded(built, lp, deadline=time.perf_counter() + 30)
+    assert choice == [[0], [1], [1], [1]]
+    assert check(inst, choice).ok and list_cost(inst, choice) == 2700
+
+
+def test_a_second_row_refilled_after_the_first_is_exchanged() -> None:
+    """Two binding rows: SO2 ≥ 30 and VOCs ≥ 10. A's stop cuts 30 kg SO2 and 10 kg VOCs
+    for 3,600. B, C and D cut 10 kg SO2 each for 900 and E 10 kg VOCs for 800: the
+    exchange on SO2 gives up A's VOCs, and the VOCs row is refilled by E alone (3,500)."""
+    a = source("A", [opt("stop", 30, 0, 0, 10, cost=3600)])
+    others = [source(s, [opt("lim", 10, cost=900)]) for s in "BCD"]
+    e = source("E", [opt("voc", 0, 0, 0, 10, cost=800)])
+    inst = instance([a, *others, e], [(30, 0, 0, 10)])
+    built, lp = solved_lp(inst)
+    lp.values = {k: 0.0 for k in lp.values} | {
+        ("x", 0, 0, 1): 1.0,
+        **{("x", s, 0, 0): 1.0 for s in (1, 2, 3, 4)},
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(rounding, "exchange", no_exchange)
+        stuck = rounding.rounded(built, lp, deadline=time.perf_counter() + 30)
+    assert stuck is not None and list_cost(inst, stuck) == 3600
+    choice = rounding.rounded(built, lp, deadline=time.perf_counter() + 30)
+    assert choice == [[0], [1], [1], [1], [1]]
+    assert check(inst, choice).ok and list_cost(inst, choice) == 3500
+
+
+def test_the_rounded_list_of_the_synthetic_city_is_highs_optimum(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """400 sources (seed 7), SO2+NOx and VOCs both binding: single and paired moves stop
+    above HiGHS's proven optimum; the exchanges reach it."""
+    inst = stationary_city(tmp_path_factory, 400, 7)
+    built, lp = solved_lp(inst)
+    reference = solve_highs(built, time_limit_s=120)
+    assert reference.status == "optimal" and reference.choice is not None
+    least = list_cost(inst, reference.choice)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(rounding, "exchange", no_exchange)
+        paired = rounding.rounded(built, lp, deadline=time.perf_counter() + 30)
+    assert paired is not None and list_cost(inst, paired) > least
+    choice = rounding.rounded(built, lp, deadline=time.perf_counter() + 30)
+    assert choice is not None and check(inst, choice).ok
+    assert list_cost(inst, choice) == least
+
+
+@pytest.mark.parametrize("seed", [6, 8, 9, 10])
+def test_exchanges_keep_every_row_and_never_cost_more(
+    tmp_path_factory: pytest.TempPathFactory, seed: int
+) -> None:
+    inst = stationary_city(tmp_path_factory, 400, seed)
+    built, lp = solved_lp(inst)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(rounding, "exchange", no_exchange)
+        paired = rounding.rounded(built, lp, deadline=time.perf_counter() + 30)
+    choice = rounding.rounded(built, lp, deadline=time.perf_counter() + 30)
+    assert paired is not None and choice is not None
+    report = check(inst, choice)
+    assert report.ok, report.violations[:3]
+    assert list_cost(inst, choice) <= list_cost(inst, paired)
+
+
+def test_models_with_more_source_days_than_searched_are_left_as_they_are(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    a = source("A", [opt("stop", 30, cost=3000)])
+    others = [source(s, [opt("lim", 10, cost=900)]) for s in "BCD"]
+    inst = instance([a, *others], [(30, 0, 0, 0)])
+    built, lp = solved_lp(inst)
+    lp.values = {k: 0.0 for k in lp.values} | {
+        ("x", 0, 0, 1): 1.0,
+        **{("x", s, 0, 0): 1.0 for s in (1, 2, 3)},
+    }
+    monkeypatch.setattr(exchange_module, "MAX_SOURCE_DAYS", 3)
+    assert rounding.rounded(built, lp, deadline=time.perf_counter() + 30) == [[1], [0], [0], [0]]
+
+
+def test_the_unit_keeps_the_most_changes_whole() -> None:
+    """Changes in hundredths of a kg: at least 5 hundredths a state, a multiple of their
+    common divisor, the one that keeps the most of them (the smallest such)."""
+    steps = np.array([5, 10, 15, -20, 3, 100])
+    assert exchange_module._unit(steps, 5) == 5
+    assert exchange_module._unit(np.array([6, 12, -18, 7]), 5) == 6
+    assert exchange_module._unit(np.array([10, 20, -30]), 1) == 10
