@@ -13,6 +13,9 @@ from emergency import exchange as exchange_module
 from emergency import rounding
 from emergency.checker import check
 from emergency.highs import solve_highs
+from emergency.instance import Choice
+from emergency.lp import LpResult
+from emergency.model import BuiltModel
 from emergency.optimiser import list_cost
 from tests.instances import instance, opt, source, stationary_city
 from tests.test_rounding import solved_lp
@@ -20,6 +23,18 @@ from tests.test_rounding import solved_lp
 
 def no_exchange(*_: object, **__: object) -> None:
     return None
+
+
+def start_at(lp: LpResult, taken: list[tuple[int, int]]) -> None:
+    """The rounding starts where these LP values say: each (source, measure) taken."""
+    lp.values = {k: 0.0 for k in lp.values} | {("x", s, 0, m): 1.0 for s, m in taken}
+
+
+def paired_only(built: BuiltModel, lp: LpResult) -> Choice | None:
+    """The rounding with its single and paired moves, no exchange."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(rounding, "exchange", no_exchange)
+        return rounding.rounded(built, lp, deadline=time.perf_counter() + 30)
 
 
 def test_three_cuts_for_one_stop_where_no_pair_of_moves_keeps_the_row() -> None:
@@ -30,14 +45,8 @@ def test_three_cuts_for_one_stop_where_no_pair_of_moves_keeps_the_row() -> None:
     others = [source(s, [opt("lim", 10, cost=900)]) for s in "BCD"]
     inst = instance([a, *others], [(30, 0, 0, 0)])
     built, lp = solved_lp(inst)
-    # The rounding starts where these LP values say: A stopped, the others normal.
-    lp.values = {k: 0.0 for k in lp.values} | {
-        ("x", 0, 0, 1): 1.0,
-        **{("x", s, 0, 0): 1.0 for s in (1, 2, 3)},
-    }
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(rounding, "exchange", no_exchange)
-        stuck = rounding.rounded(built, lp, deadline=time.perf_counter() + 30)
+    start_at(lp, [(0, 1), (1, 0), (2, 0), (3, 0)])  # A stopped, the others normal
+    stuck = paired_only(built, lp)
     assert stuck == [[1], [0], [0], [0]] and list_cost(inst, stuck) == 3000
     choice = rounding.rounded(built, lp, deadline=time.perf_counter() + 30)
     assert choice == [[0], [1], [1], [1]]
@@ -53,13 +62,8 @@ def test_a_second_row_refilled_after_the_first_is_exchanged() -> None:
     e = source("E", [opt("voc", 0, 0, 0, 10, cost=800)])
     inst = instance([a, *others, e], [(30, 0, 0, 10)])
     built, lp = solved_lp(inst)
-    lp.values = {k: 0.0 for k in lp.values} | {
-        ("x", 0, 0, 1): 1.0,
-        **{("x", s, 0, 0): 1.0 for s in (1, 2, 3, 4)},
-    }
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(rounding, "exchange", no_exchange)
-        stuck = rounding.rounded(built, lp, deadline=time.perf_counter() + 30)
+    start_at(lp, [(0, 1), (1, 0), (2, 0), (3, 0), (4, 0)])
+    stuck = paired_only(built, lp)
     assert stuck is not None and list_cost(inst, stuck) == 3600
     choice = rounding.rounded(built, lp, deadline=time.perf_counter() + 30)
     assert choice == [[0], [1], [1], [1], [1]]
@@ -76,9 +80,7 @@ def test_the_rounded_list_of_the_synthetic_city_is_highs_optimum(
     reference = solve_highs(built, time_limit_s=120)
     assert reference.status == "optimal" and reference.choice is not None
     least = list_cost(inst, reference.choice)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(rounding, "exchange", no_exchange)
-        paired = rounding.rounded(built, lp, deadline=time.perf_counter() + 30)
+    paired = paired_only(built, lp)
     assert paired is not None and list_cost(inst, paired) > least
     choice = rounding.rounded(built, lp, deadline=time.perf_counter() + 30)
     assert choice is not None and check(inst, choice).ok
@@ -91,9 +93,7 @@ def test_exchanges_keep_every_row_and_never_cost_more(
 ) -> None:
     inst = stationary_city(tmp_path_factory, 400, seed)
     built, lp = solved_lp(inst)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(rounding, "exchange", no_exchange)
-        paired = rounding.rounded(built, lp, deadline=time.perf_counter() + 30)
+    paired = paired_only(built, lp)
     choice = rounding.rounded(built, lp, deadline=time.perf_counter() + 30)
     assert paired is not None and choice is not None
     report = check(inst, choice)
@@ -108,10 +108,7 @@ def test_models_with_more_source_days_than_searched_are_left_as_they_are(
     others = [source(s, [opt("lim", 10, cost=900)]) for s in "BCD"]
     inst = instance([a, *others], [(30, 0, 0, 0)])
     built, lp = solved_lp(inst)
-    lp.values = {k: 0.0 for k in lp.values} | {
-        ("x", 0, 0, 1): 1.0,
-        **{("x", s, 0, 0): 1.0 for s in (1, 2, 3)},
-    }
+    start_at(lp, [(0, 1), (1, 0), (2, 0), (3, 0)])
     monkeypatch.setattr(exchange_module, "MAX_SOURCE_DAYS", 3)
     assert rounding.rounded(built, lp, deadline=time.perf_counter() + 30) == [[1], [0], [0], [0]]
 
