@@ -67,27 +67,47 @@ def folder_digest(base: Path) -> str:
     return _digests(base)[0]
 
 
-def _digests(base: Path) -> tuple[str, dict[str, bytes]]:
-    """The folder's digest and each file's own, by its name relative to the folder
-    (``/``-separated)."""
+def _digests(base: Path) -> tuple[str, dict[str, bytes], list[tuple[str, int, int]]]:
+    """The folder's digest, each file's own by its name relative to the folder
+    (``/``-separated), and each file's stamp as it was read (:func:`_stamps`)."""
     h = hashlib.blake2b(digest_size=20)
     h.update(_version_tag())
-    # os.walk and plain names, not Path.rglob: a tenth of the time on 50,000 plan files.
-    names = ["enterprises.csv"]
-    names += sorted(
-        name for name in _files_under(base, base / "plans") if os.path.isfile(base / name)
-    )
     files: dict[str, bytes] = {}
-    for name in names:
+    stamps: list[tuple[str, int, int]] = []
+    for name in _names(base):
         try:
             with open(os.path.join(base, name), "rb") as f:
+                st = os.fstat(f.fileno())
                 digest = hashlib.blake2b(f.read(), digest_size=16).digest()
+            stamps.append((name, st.st_size, st.st_mtime_ns))
         except OSError:
             digest = b"\0missing"
+            stamps.append((name, -1, -1))
         key = name.replace(os.sep, "/")
         files[key] = digest
-        h.update(key.encode() + b"\0" + digest)
-    return h.hexdigest(), files
+        h.update(key.encode(errors="surrogateescape") + b"\0" + digest)
+    return h.hexdigest(), files, stamps
+
+
+def _names(base: Path) -> list[str]:
+    """The files a folder's key covers: ``enterprises.csv`` and every file under ``plans/``."""
+    # os.walk and plain names, not Path.rglob: a tenth of the time on 50,000 plan files.
+    under = _files_under(base, base / "plans")
+    return ["enterprises.csv", *sorted(name for name in under if os.path.isfile(base / name))]
+
+
+def _stamps(base: Path) -> list[tuple[str, int, int]]:
+    """Each file's name, size and modification time: what tells that the folder changed
+    while it was being read."""
+    out = []
+    for name in _names(base):
+        try:
+            st = os.stat(os.path.join(base, name))
+        except OSError:
+            out.append((name, -1, -1))
+        else:
+            out.append((name, st.st_size, st.st_mtime_ns))
+    return out
 
 
 def _version_tag() -> bytes:
@@ -132,7 +152,7 @@ def load_cached(base: Path, load: Callable[[Earlier | None], Loaded]) -> Loaded:
     folder = cache_dir()
     if folder is None:
         return load(None)
-    key, files = _digests(base)
+    key, files, stamps = _digests(base)
     path = folder / f"{key}.dataset"
     dataset: Any = _read_entry(path)
     if dataset is not None:
@@ -141,7 +161,9 @@ def load_cached(base: Path, load: Callable[[Earlier | None], Loaded]) -> Loaded:
         return dataset
     index = folder / f"{_place(base)}.files"
     dataset = load(_earlier(folder, index, files))
-    if _store(folder, path, dataset):
+    # A file saved while the folder was being read: what was read may not be what the key
+    # says, so nothing is stored (the next read starts afresh).
+    if _stamps(base) == stamps and _store(folder, path, dataset):
         _store(folder, index, (key, files))
     return dataset
 
@@ -153,7 +175,7 @@ def _read_entry(path: Path) -> Any:
             return pickle.load(f)
     except FileNotFoundError:
         return None
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError):
+    except Exception:  # a damaged pickle raises almost anything
         path.unlink(missing_ok=True)  # unreadable or from another code version: rebuilt
         return None
 
@@ -190,11 +212,20 @@ def _store(folder: Path, path: Path, content: object) -> bool:
         with tempfile.NamedTemporaryFile(dir=folder, suffix=".tmp", delete=False) as f:
             pickle.dump(content, f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(f.name, path)
-        entries = sorted(folder.glob(f"*{path.suffix}"), key=lambda p: p.stat().st_mtime)
-        for old in entries[:-KEEP]:
-            old.unlink(missing_ok=True)
     except OSError:
         return False
+    # The oldest beyond KEEP removed; another process may be removing them too.
+    aged = []
+    for entry in folder.glob(f"*{path.suffix}"):
+        try:
+            aged.append((entry.stat().st_mtime, entry))
+        except OSError:
+            continue
+    for _, old in sorted(aged)[:-KEEP]:
+        try:
+            old.unlink(missing_ok=True)
+        except OSError:
+            continue
     return True
 
 

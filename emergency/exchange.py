@@ -11,8 +11,9 @@ that row's kilograms does, exactly, by dynamic programming.
 One exchange (:func:`exchange`), from the target row the LP prices highest:
 
 1. **That row**: the cheapest set of moves, one per source-day at most, that keeps it
-   held, exact over its kilograms in steps of the largest unit every candidate's change
-   is a whole multiple of (0.05 kg at the synthetic cities). The change a move makes to
+   held, exact over its kilograms in steps of one unit — as fine as :data:`MAX_CELLS`
+   allows, the one that keeps most candidates' changes whole (0.05 kg at the synthetic
+   cities; a move whose change is off that step is left out). The change a move makes to
    each other binding target row is priced at the LP's price of that row, plus
    :data:`PREMIUM` a kilogram either way: refilling that row later costs a little more
    than its price, and a kilogram more than it needs is worth nothing.
@@ -24,8 +25,9 @@ One exchange (:func:`exchange`), from the target row the LP prices highest:
 
 Candidates are the measures whose LP reduced cost is within the gap between the list and
 the LP bound (a cheaper list takes no other: :mod:`emergency.core`), of source-days in no
-coupling row (those stay as they are). A move's change must be a whole number of
-hundredths of a kilogram on the row of the step. The states are the row's change from
+coupling row (those stay as they are), a move's change a whole number of hundredths of
+a kilogram on the row of the step. Of the other binding rows, a step reads only those of
+the same day (the rows a move can change with it). The states are the row's change from
 the list, at most :data:`WINDOW_KG` either way and :data:`MAX_CELLS` in all; each
 source-day's choice per state is kept for reading the exchange back (one byte each), for
 at most :data:`MAX_CHOICE_BYTES` — the source-days with the cheapest candidates first.
@@ -77,6 +79,9 @@ class _Rows:
     binding: list[tuple[float, int]]
     """(LP price, row) of the binding target rows, the highest price first."""
     values: dict[int, np.ndarray]
+    related: dict[int, list[tuple[float, int]]]
+    """Per binding row, the other binding rows a move can change with it (the same
+    day's)."""
 
 
 def exchange(
@@ -113,7 +118,12 @@ def exchange(
         a, b = csr.indptr[r], csr.indptr[r + 1]
         dense[csr.indices[a:b]] = csr.data[a:b]
         values[r] = dense
-    ctx = _Rows(group, form.cost, movable, binding, values)
+    touched = {r: set(np.flatnonzero(v).tolist()) for r, v in values.items()}
+    related = {
+        r: [(p, o) for p, o in binding if o != r and not touched[r].isdisjoint(touched[o])]
+        for _, r in binding
+    }
+    ctx = _Rows(group, form.cost, movable, binding, values, related)
     best = cur
     best_cost = float(form.cost[cur].sum())
     improved = True
@@ -140,7 +150,7 @@ def _step(
 ) -> np.ndarray | None:
     """One exchange from row ``first``, then each other binding row refilled; the valid
     list, or None."""
-    others = [(p, r) for p, r in ctx.binding if r != first]
+    others = ctx.related[first]
     found = _row_dp(ctx, cur, first, lo, hi, rows, priced=others, alone=False, deadline=deadline)
     if found is None:
         if time.perf_counter() > deadline:
@@ -176,6 +186,8 @@ def _row_dp(
     kilograms; the other binding rows' changes ``priced``, or (``alone``) only moves
     that change no other binding row. The new columns, or None (no such moves, or they
     save nothing and row ``r`` was held)."""
+    if time.perf_counter() > deadline:
+        return None
     group = ctx.group
     at = cur[group]  # each column's group's current column
     n_cols = len(group)
@@ -184,9 +196,7 @@ def _row_dp(
     take = ctx.movable & (np.arange(n_cols) != at) & (cents != 0)
     take &= np.abs(delta * 100.0 - cents) < 1e-6
     price = ctx.cost - ctx.cost[at]
-    for p, o in ctx.binding:
-        if o == r:
-            continue
+    for p, o in ctx.related[r]:
         moved = ctx.values[o] - ctx.values[o][at]
         if alone:
             take &= np.abs(moved) <= 1e-9
@@ -244,7 +254,7 @@ def _row_dp(
     span = np.arange(size) - half
     f[(span < low) | (span > high)] = np.inf
     end = int(np.argmin(f))
-    if not math.isfinite(f[end]) or (low <= 0 and f[end] >= 0.0):
+    if not math.isfinite(f[end]) or (low <= 0 <= high and f[end] >= 0.0):
         return None
     out = cur.copy()
     cell = end

@@ -239,3 +239,63 @@ def test_nothing_is_taken_from_an_entry_of_other_code_or_one_gone(
     again = load_dataset(data, cache=True)
     assert sorted(parsed) == [f.name for f in files]
     assert "0391-888888" in str(again.plans[files[1].stem].contact)
+
+
+def test_a_damaged_index_is_no_error(tmp_path: Path, cache: Path) -> None:
+    """The index of a folder's files damaged (any bytes): the folder is read whole, and the
+    index written anew."""
+    data = write_small_dataset(tmp_path / "data")
+    first = load_dataset(data, cache=True)
+    (index,) = cache.glob("*.files")
+    index.write_bytes(b"\x80\x05K\x01)R.")  # a pickle that fails with a TypeError
+    edit_contact(next((data / "plans" / "enterprises").glob("*.yaml")), "0391-999999")
+    again = load_dataset(data, cache=True)
+    assert again.sources == first.sources
+    assert index.read_bytes() != b"\x80\x05K\x01)R."
+
+
+def test_nothing_is_stored_when_a_file_changes_while_the_folder_is_read(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plan saved while the folder is being read: the entry would be keyed by the old
+    bytes, so none is stored, and the next read sees the new plan."""
+    data = write_small_dataset(tmp_path / "data")
+    plan = next((data / "plans" / "enterprises").glob("*.yaml"))
+    load = dataset_module._load
+
+    def saved_meanwhile(base: Path, progress: object, **kwargs: object) -> object:
+        read = load(base, progress, **kwargs)  # type: ignore[arg-type]
+        edit_contact(plan, "0391-999999")
+        return read
+
+    with monkeypatch.context() as patch:
+        patch.setattr(dataset_module, "_load", saved_meanwhile)
+        load_dataset(data, cache=True)
+    assert entries(cache) == []
+    fresh = load_dataset(data, cache=True)
+    assert "0391-999999" in str(fresh.plans[plan.stem].contact)
+    assert len(entries(cache)) == 1
+
+
+def test_plans_taken_again_and_read_by_processes_are_all_stored(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Some plans taken from the last entry, the edited ones read by several processes:
+    the entry stored holds every plan, not only the ones the processes pickled."""
+    data = write_small_dataset(tmp_path / "data")
+    first = load_dataset(data, cache=True)
+    monkeypatch.setattr(dataset_module, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(dataset_module, "CHUNK", 1)
+    monkeypatch.setattr(dataset_module.os, "cpu_count", lambda: 2)
+    files = sorted((data / "plans" / "enterprises").glob("*.yaml"))
+    assert len(files) >= 3
+    edit_contact(files[0], "0391-999999")
+    edit_contact(files[1], "0391-888888")
+    parsed = count_parsed(monkeypatch)
+    edited = load_dataset(data, cache=True)
+    assert parsed == []  # read in the forked processes, not here
+    assert edited.plans.keys() == first.plans.keys()
+    refuse_reading(monkeypatch)
+    again = load_dataset(data, cache=True)
+    assert again.plans == edited.plans and list(again.plans) == list(edited.plans)
+    assert "0391-888888" in str(again.plans[files[1].stem].contact)
