@@ -44,10 +44,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from emergency.lp import holds_rows
+
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from scipy.sparse import csc_matrix
 
     from emergency.lp import SparseForm
+    from emergency.model import Key
 
 PREMIUM = 5.0
 """Yuan per kilogram, either way, on top of its LP price, of a change a move makes to
@@ -91,27 +96,29 @@ def exchange(
     cur: np.ndarray,
     lo: np.ndarray,
     hi: np.ndarray,
-    reduced_costs: np.ndarray,
-    prices: dict[int, float],
+    *,
+    reduced_costs: Mapping[Key, float],
+    prices: np.ndarray,
     gap_yuan: float,
     deadline: float,
 ) -> np.ndarray | None:
     """From the measures ``cur`` (a column per group, every row held within ``lo`` and
     ``hi``): a cheaper valid list by exchanges, or None (none found by ``deadline``,
     ``time.perf_counter()``). ``rows`` are the model's rows after the choice rows;
-    ``prices`` the LP's price of each target row (its index in ``rows``);
-    ``reduced_costs`` per column; ``gap_yuan`` how far ``cur`` is above the LP bound."""
-    binding = sorted(((p, r) for r, p in prices.items() if p > PRICED), reverse=True)
+    ``prices`` the LP's price of each row of ``form.matrix``; ``reduced_costs`` the LP's
+    by variable; ``gap_yuan`` how far ``cur`` is above the LP bound."""
+    targets = {r - form.first: float(prices[r]) for _, _, r in form.targets}
+    binding = sorted(((p, r) for r, p in targets.items() if p > PRICED), reverse=True)
     if not binding or len(cur) > MAX_SOURCE_DAYS:
         return None
     csr = rows.tocsr()
-    targets = set(prices)
     coupled = np.zeros(int(group.max()) + 1, dtype=bool)
     for r in range(rows.shape[0]):
         if r not in targets:
             a, b = csr.indptr[r], csr.indptr[r + 1]
             coupled[group[csr.indices[a:b][csr.data[a:b] != 0]]] = True
-    movable = (reduced_costs <= gap_yuan) & ~coupled[group]
+    reduced = np.fromiter((reduced_costs.get(k, 0.0) for k in form.keys), float, len(group))
+    movable = (reduced <= gap_yuan) & ~coupled[group]
     values = {}
     for _, r in binding:
         dense = np.zeros(rows.shape[1])
@@ -148,24 +155,18 @@ def _step(
     rows: csc_matrix,
     deadline: float,
 ) -> np.ndarray | None:
-    """One exchange from row ``first``, then each other binding row refilled; the valid
-    list, or None."""
-    others = ctx.related[first]
-    found = _row_dp(ctx, cur, first, lo, hi, rows, priced=others, alone=False, deadline=deadline)
+    """One exchange from row ``first``, then each other binding row of its day refilled;
+    the valid list, or None."""
+    found = _row_dp(ctx, cur, first, lo, hi, priced=True, deadline=deadline)
     if found is None:
         if time.perf_counter() > deadline:
             return None
         found = cur  # the others alone may still save
-    for _, r in others:
-        refilled = _row_dp(ctx, found, r, lo, hi, rows, priced=[], alone=True, deadline=deadline)
+    for _, r in ctx.related[first]:
+        refilled = _row_dp(ctx, found, r, lo, hi, priced=False, deadline=deadline)
         if refilled is not None:
             found = refilled
-    if found is cur:
-        return None
-    x = np.zeros(rows.shape[1])
-    x[found] = 1.0
-    act = rows @ x
-    if ((act < lo) | (act > hi)).any():
+    if found is cur or not holds_rows(rows, found, lo, hi):
         return None
     return found
 
@@ -176,15 +177,13 @@ def _row_dp(
     r: int,
     lo: np.ndarray,
     hi: np.ndarray,
-    rows: csc_matrix,
     *,
-    priced: list[tuple[float, int]],
-    alone: bool,
+    priced: bool,
     deadline: float,
 ) -> np.ndarray | None:
     """The cheapest moves from ``cur`` that leave row ``r`` held, exact over its
-    kilograms; the other binding rows' changes ``priced``, or (``alone``) only moves
-    that change no other binding row. The new columns, or None (no such moves, or they
+    kilograms; the changes to the other binding rows of its day ``priced``, or else only
+    moves that change none of them. The new columns, or None (no such moves, or they
     save nothing and row ``r`` was held)."""
     if time.perf_counter() > deadline:
         return None
@@ -198,10 +197,10 @@ def _row_dp(
     price = ctx.cost - ctx.cost[at]
     for p, o in ctx.related[r]:
         moved = ctx.values[o] - ctx.values[o][at]
-        if alone:
-            take &= np.abs(moved) <= 1e-9
-        elif any(o == q for _, q in priced):
+        if priced:
             price = price - p * moved + PREMIUM * np.abs(moved)
+        else:
+            take &= np.abs(moved) <= 1e-9
     cols = np.flatnonzero(take)
     if not len(cols):
         return None
@@ -212,12 +211,10 @@ def _row_dp(
     cols, steps = cols[keep], steps[keep] // unit_cents
     half = math.ceil(window / unit_cents)
     size = 2 * half + 1
-    x = np.zeros(n_cols)
-    x[cur] = 1.0
-    act = rows @ x
+    now = float(ctx.values[r][cur].sum())
     unit = unit_cents / 100.0
-    low = -math.floor((act[r] - lo[r]) / unit + 1e-9)  # the fewest units the row may lose
-    high = math.floor((hi[r] - act[r]) / unit + 1e-9) if math.isfinite(hi[r]) else half
+    low = -math.floor((now - lo[r]) / unit + 1e-9)  # the fewest units the row may lose
+    high = math.floor((hi[r] - now) / unit + 1e-9) if math.isfinite(hi[r]) else half
     if low > half or high < -half:
         return None
     # Source-days, the cheapest candidate first, as many as the choices' memory allows.

@@ -19,7 +19,7 @@ from emergency.collector import release_freed_memory
 from emergency.model import Key, LinearModel
 
 if TYPE_CHECKING:
-    from scipy.sparse import csr_matrix
+    from scipy.sparse import csc_matrix, csr_matrix
 
 
 @dataclass
@@ -58,6 +58,15 @@ class SparseForm:
     first: int
     targets: list[tuple[int, str, int]]
     """(day, row name, matrix row) of every target row."""
+
+
+def holds_rows(rows: csc_matrix, columns: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> bool:
+    """Whether taking ``columns`` (one per choice row) keeps every row of ``rows`` (a
+    :class:`SparseForm`'s rows after its choice rows) within ``lo`` and ``hi``."""
+    x = np.zeros(rows.shape[1])
+    x[columns] = 1.0
+    act = rows @ x
+    return not bool(((act < lo) | (act > hi)).any())
 
 
 def sparse_form(linear: LinearModel) -> SparseForm:

@@ -27,7 +27,7 @@ import numpy as np
 
 from emergency.exchange import exchange
 from emergency.instance import Choice
-from emergency.lp import LpResult, SparseForm
+from emergency.lp import LpResult, SparseForm, holds_rows
 from emergency.model import BuiltModel
 
 if TYPE_CHECKING:
@@ -134,7 +134,6 @@ def rounded(
         best = paired
     if enough_yuan is not None and cost_of(best) <= enough_yuan:
         return _read(built, form, best)
-    reduced = np.fromiter((lp.reduced_costs.get(k, 0.0) for k in form.keys), float, n_cols)
     exchanged = exchange(
         form,
         rows,
@@ -142,10 +141,10 @@ def rounded(
         best,
         lo,
         hi,
-        reduced,
-        {r - form.first: float(prices[r]) for _, _, r in form.targets},
-        cost_of(best) - lp.objective_yuan,
-        deadline,
+        reduced_costs=lp.reduced_costs,
+        prices=prices,
+        gap_yuan=cost_of(best) - lp.objective_yuan,
+        deadline=deadline,
     )
     return _read(built, form, best if exchanged is None else exchanged)
 
@@ -221,7 +220,7 @@ def _descend(
                 moved_cost = moved_cost / np.maximum(given_up, 1e-9)
             j = int(np.argmin(np.where(better, moved_cost, np.inf)))
         cur[group[j]] = j
-    return None if _broken(rows, cur, lo, hi) else cur
+    return cur if holds_rows(rows, cur, lo, hi) else None
 
 
 PAIRS_FROM = 30
@@ -268,14 +267,6 @@ def _best_pair(
         if total[j] < 0 and (best is None or total[j] < best[0]):
             best = (float(total[j]), i, j)
     return None if best is None else (best[1], best[2])
-
-
-def _broken(rows: csc_matrix, cur: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> bool:
-    """Whether the measures ``cur`` leave a row outside its bounds (margins drawn in)."""
-    x = np.zeros(rows.shape[1])
-    x[cur] = 1.0
-    act = rows @ x
-    return bool(((act < lo) | (act > hi)).any())
 
 
 def _read(built: BuiltModel, form: SparseForm, cur: np.ndarray) -> Choice:

@@ -12,6 +12,9 @@ from emergency.instance import Edge, Instance, Line, Option, SourceDuty
 if TYPE_CHECKING:
     import pytest
 
+    from emergency.lp import LpResult
+    from emergency.model import BuiltModel
+
 DAY0 = dt.date(2016, 12, 16)
 NORMAL_OPT = Option("normal", "normal operation", (0.0, 0.0, 0.0, 0.0), 0.0)
 
@@ -90,3 +93,13 @@ def stationary_city(factory: pytest.TempPathFactory, n: int, seed: int) -> Insta
     one = stationary(build_instance(load_dataset(folder), days))
     assert one is not None
     return one
+
+
+def solved_lp(inst: Instance) -> tuple[BuiltModel, LpResult]:
+    """The optimiser's model of ``inst`` and its LP relaxation, the solution kept."""
+    from emergency.lp import solve_lp
+    from emergency.model import build
+    from emergency.optimiser import candidates, capped_targets
+
+    built = build(inst, candidates(inst), capped_targets(inst)[0])
+    return built, solve_lp(built.linear, inst.n_days, keep_solution=True)

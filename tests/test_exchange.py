@@ -17,8 +17,7 @@ from emergency.instance import Choice
 from emergency.lp import LpResult
 from emergency.model import BuiltModel
 from emergency.optimiser import list_cost
-from tests.instances import instance, opt, source, stationary_city
-from tests.test_rounding import solved_lp
+from tests.instances import instance, opt, solved_lp, source, stationary_city
 
 
 def no_exchange(*_: object, **__: object) -> None:

@@ -12,15 +12,10 @@ import pytest
 from emergency import rounding
 from emergency.checker import check
 from emergency.instance import Choice, Instance, Line
-from emergency.lp import LpResult, solve_lp
-from emergency.model import BuiltModel, build
+from emergency.lp import solve_lp
+from emergency.model import build
 from emergency.optimiser import candidates, capped_targets, list_cost, optimise, stationary
-from tests.instances import instance, opt, source, stationary_city
-
-
-def solved_lp(inst: Instance) -> tuple[BuiltModel, LpResult]:
-    built = build(inst, candidates(inst), capped_targets(inst)[0])
-    return built, solve_lp(built.linear, inst.n_days, keep_solution=True)
+from tests.instances import instance, opt, solved_lp, source, stationary_city
 
 
 def rounded(inst: Instance, *, steps: int | None = None) -> Choice | None:
