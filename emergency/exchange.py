@@ -247,8 +247,8 @@ def _row_dp(
                 src, dst, mark = f[-u:], new[: size + u], choice[i, : size + u]
             moved = src + c
             better = moved < dst
-            dst[better] = moved[better]
-            mark[better] = k
+            np.copyto(dst, moved, where=better)  # no gathering: a third of the time
+            np.copyto(mark, k, where=better)
         f = new
     span = np.arange(size) - half
     f[(span < low) | (span > high)] = np.inf

@@ -320,14 +320,18 @@ def test_cli_respond_gap_stops_within_it_and_says_so(data: Path) -> None:
     assert bad.exit_code == 2
 
 
-def test_the_json_written_row_by_row_is_the_plans_json(dataset: Dataset) -> None:
+@pytest.mark.parametrize("per_write", [1, 7, 2000])
+def test_the_json_written_in_parts_is_the_plans_json(
+    dataset: Dataset, monkeypatch: pytest.MonkeyPatch, per_write: int
+) -> None:
     import io
 
-    from emergency.cli.cmd_respond import write_json
+    from emergency.cli import cmd_respond
 
+    monkeypatch.setattr(cmd_respond, "ROWS_PER_WRITE", per_write)
     for plan in (plan_response(dataset, warning("orange")), plan_response(dataset, warning(None))):
         out = io.StringIO()
-        write_json(plan, out)
+        cmd_respond.write_json(plan, out)
         assert json.loads(out.getvalue()) == json.loads(plan.model_dump_json())
         assert out.getvalue() == plan.model_dump_json(indent=2) + "\n"
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
+from pydantic import TypeAdapter
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -73,18 +74,26 @@ def stage_text(message: str, lang: str) -> str:
     return _STAGES_ZH.get(message, message)
 
 
+ROWS_PER_WRITE = 2000
+"""List rows serialised in one call when a plan is written as JSON."""
+_ROWS = TypeAdapter(list[Assignment])
+
+
 def write_json(plan: ResponsePlan, out: TextIO) -> None:
     """The plan as JSON (indented like ``model_dump_json(indent=2)``), its list written
-    row by row: no string of the whole list (130 MB at 50,000 sources) is ever made."""
+    :data:`ROWS_PER_WRITE` rows at a time: no string of the whole list (130 MB at 50,000
+    sources) is ever made, and no call per row (1.2 s instead of 2.0 s for 194,000 rows)."""
     head = plan.model_dump_json(indent=2, exclude={"assignments"})
-    if not plan.assignments:
+    rows = plan.assignments
+    if not rows:
         out.write(plan.model_dump_json(indent=2) + "\n")
         return
     out.write(head[: head.rindex("}")].rstrip() + ',\n  "assignments": [\n')
-    last = len(plan.assignments) - 1
-    for i, row in enumerate(plan.assignments):
-        text = row.model_dump_json(indent=2)
-        out.write("    " + text.replace("\n", "\n    ") + (",\n" if i < last else "\n"))
+    for i in range(0, len(rows), ROWS_PER_WRITE):
+        # "[\n  {...},\n  {...}\n]" → its rows two spaces further in, brackets dropped
+        text = _ROWS.dump_json(rows[i : i + ROWS_PER_WRITE], indent=2).decode()
+        last = i + ROWS_PER_WRITE >= len(rows)
+        out.write("  " + text[2:-2].replace("\n", "\n  ") + ("\n" if last else ",\n"))
     out.write("  ]\n}\n")
     out.flush()
 
