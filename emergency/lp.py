@@ -122,10 +122,17 @@ def sparse_form(linear: LinearModel) -> SparseForm:
     return SparseForm(keys, upper, cost, matrix, lows, highs, first, targets)
 
 
-def solve_lp(linear: LinearModel, n_days: int, *, keep_solution: bool = False) -> LpResult:
+def solve_lp(
+    linear: LinearModel,
+    n_days: int,
+    *,
+    keep_solution: bool = False,
+    time_limit_s: float | None = None,
+) -> LpResult:
     """Solve the relaxation of ``linear``; with ``keep_solution`` its primal values and
     reduced costs too, and the rows as a sparse matrix (what :mod:`emergency.core` and
-    :mod:`emergency.rounding` read).
+    :mod:`emergency.rounding` read). GLOP stops after ``time_limit_s`` seconds, when
+    given (status ``unknown``: no bound).
 
     The rows go to GLOP as one sparse matrix (no Python call per coefficient)."""
     from ortools.linear_solver.python import model_builder_helper as mb
@@ -146,6 +153,8 @@ def solve_lp(linear: LinearModel, n_days: int, *, keep_solution: bool = False) -
     model.set_objective_offset(linear.objective_const)
     solver = mb.ModelSolverHelper("glop")
     solver.set_solver_specific_parameters(GLOP_PARAMETERS)
+    if time_limit_s is not None:
+        solver.set_time_limit_in_seconds(max(0.01, time_limit_s))
     solver.solve(model)
     del model, matrix
     status = solver.status()

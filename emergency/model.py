@@ -160,12 +160,9 @@ def add_stops(built: BuiltModel) -> None:
     n = inst.n_days
     for s, li in stop_lines(built):
         line = inst.sources[s].lines[li]
-        stops = [1.0 if o.stops(li) else 0.0 for o in inst.sources[s].options]
-        z = [_per_measure(built, s, d, stops) for d in range(n)]
+        z = _stopped(built, s, li)
         before = inst.stopped_before.get((s, li), 0)
-        if before:
-            for d in range(min(line.min_stop_days - before, n)):
-                add_row(built, *z[d], 1.0, math.inf, ("stopped", d, f"{s}/{li}"))
+        _in_force(built, s, li, z)
         for d in range(n):
             y: Key = ("start", s, li, d)
             linear.binaries.append(y)
@@ -182,6 +179,38 @@ def add_stops(built: BuiltModel) -> None:
                 add_row(built, [*z[t][0], (-1.0, y)], z[t][1], 0.0, math.inf)
             if line.restart_cost_yuan:
                 linear.objective.append((line.restart_cost_yuan, y))
+
+
+def _stopped(built: BuiltModel, s: int, li: int) -> list[tuple[list[Term], float]]:
+    """Per day, whether line ``li`` of source ``s`` is stopped: its measures that stop it."""
+    stops = [1.0 if o.stops(li) else 0.0 for o in built.instance.sources[s].options]
+    return [_per_measure(built, s, d, stops) for d in range(built.instance.n_days)]
+
+
+def _in_force(built: BuiltModel, s: int, li: int, z: list[tuple[list[Term], float]]) -> None:
+    """A stop begun before the first day stays until its minimum days are done."""
+    inst = built.instance
+    before = inst.stopped_before.get((s, li), 0)
+    if before:
+        line = inst.sources[s].lines[li]
+        for d in range(min(line.min_stop_days - before, inst.n_days)):
+            add_row(built, *z[d], 1.0, math.inf, ("stopped", d, f"{s}/{li}"))
+
+
+def add_stops_in_force(built: BuiltModel) -> None:
+    """Of :func:`add_stops`, the rows of the first day alone: the stops in force, and a
+    restart for each stop begun on the first day (each a day's own row)."""
+    inst, linear = built.instance, built.linear
+    for s, li in stop_lines(built):
+        z = _stopped(built, s, li)
+        _in_force(built, s, li, z)
+        line = inst.sources[s].lines[li]
+        if inst.stopped_before.get((s, li), 0) or not line.restart_cost_yuan:
+            continue
+        y: Key = ("start", s, li, 0)
+        linear.binaries.append(y)
+        add_row(built, [(1.0, y)] + [(-c, k) for c, k in z[0][0]], -z[0][1], 0.0, math.inf)
+        linear.objective.append((line.restart_cost_yuan, y))
 
 
 def add_supply(built: BuiltModel) -> None:
@@ -294,13 +323,23 @@ def build(
     targets_kg: list[dict[str, float]],
     *,
     slack: bool = False,
+    days_apart: bool = False,
 ) -> BuiltModel:
     """The whole model: every constraint family of :data:`FAMILIES`, in order.
+
+    With ``days_apart`` the rows that link a line's days are left out (stop starts after
+    the first day, with their restarts, and minimum stops): each day alone, a relaxation,
+    its least cost a lower bound on the whole model's (what the optimiser reports when the
+    linked model's LP is not solved in time). Stops in force and the restarts of stops
+    begun on the first day are kept (rows of that day alone).
 
     Raises :class:`Infeasible` when the forced choices alone break a row.
     """
     built = BuiltModel(inst, candidates, targets_kg, slack)
     for family in FAMILIES:
+        if days_apart and family is add_stops:
+            add_stops_in_force(built)
+            continue
         family(built)
     return built
 

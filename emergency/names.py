@@ -8,6 +8,7 @@ use; these tables give what a planner reads in the CLI, the exports and the page
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Literal
 
 from emergency import LEVELS, NORMAL
@@ -182,7 +183,15 @@ def label(kind: str, key: str | None, lang: str = DEFAULT_LANG) -> str:
 POLLUTANT_LABEL = {"so2": "SO2", "nox": "NOx", "pm": "PM", "vocs": "VOCs", "so2+nox": "SO2+NOx"}
 """Pollutant symbols (the same in both languages; 颗粒物 is written PM in tables)."""
 
-_NOTES_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
+
+def _linked_lp_zh(found: re.Match[str]) -> str:
+    seconds, most, here = found.groups()
+    if seconds is not None:
+        return f"各天相互关联的线性松弛未在分给它的 {seconds} 秒内解出"
+    return f"各天相互关联的线性松弛在 {most} 个变量以上不求解（此处 {here} 个）"
+
+
+_NOTES_ZH: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
     (
         re.compile(r"^all (\d+) days alike: solved as one stationary day \(exact\)$"),
         r"\1 天情况相同：按一天求解（精确）",
@@ -235,6 +244,32 @@ _NOTES_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(r"^CP-SAT found no list within ([0-9.e+-]+) s; the LP's list rounded is given$"),
         r"CP-SAT 在 \1 秒内未找到清单：给出由线性松弛解取整所得的清单",
+    ),
+    (
+        re.compile(
+            r"^the LP relaxation of the linked days (?:did not finish in its ([0-9.]+) s|is not "
+            r"solved above ([0-9,]+) variables \(([0-9,]+) here\)); the bound and the marginal "
+            r"costs are those of the days apart \(restarts after the first day and minimum "
+            r"stops left out\)$"
+        ),
+        lambda m: (
+            _linked_lp_zh(m)
+            + "：下界与边际成本取自各天分开的松弛（不计首日之后的重启费用与最短停产天数）"
+        ),
+    ),
+    (
+        re.compile(
+            r"^the LP relaxation of the linked days (?:did not finish in its ([0-9.]+) s|is not "
+            r"solved above ([0-9,]+) variables \(([0-9,]+) here\)): no bound$"
+        ),
+        lambda m: _linked_lp_zh(m) + "：无下界",
+    ),
+    (
+        re.compile(
+            r"^the greedy list is given: without the LP relaxation no sources in play are "
+            r"cut out, and CP-SAT does not move on the whole model at this size$"
+        ),
+        "给出贪心算法清单：没有线性松弛便无法选出关键源，而 CP-SAT 在此规模的整个模型上难有进展",
     ),
 )
 

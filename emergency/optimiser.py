@@ -199,6 +199,15 @@ CORE_SHARE = 0.4
 CORE_MAX_S = 10.0
 """The whole-source core's share of the time left after the LP (days linked, large
 models), at most this many seconds."""
+LP_SHARE_LINKED = 0.4
+"""Where days are linked by stops, the LP relaxation may take this share of the time left
+after building the model (5,000 sources × 4 days after an upgrade: 1 s; 50,000: 85 s)."""
+LINKED_LP_MAX = 250_000
+"""Days linked by stops: above this many variables the LP relaxation is not tried (its
+share of the time would be lost: 494,628 variables took GLOP 85 s, HiGHS 69–106 s)."""
+APART_SHARE = 0.5
+"""When it does not finish, the LP of the days apart may take this share of what is left
+(built and solved in 7 s at 50,000 sources × 4 days), the rest kept for the greedy list."""
 CORE_WORKERS = 2
 """CP-SAT workers on the reduced-cost cores of large models (HiGHS, the reference, runs
 one thread)."""
@@ -308,8 +317,30 @@ def _optimise(
     build_s = time.perf_counter() - t0
     deadline = t0 + time_limit_s
     say("solving the LP relaxation")
-    lp_res = solve_lp(built.linear, inst.n_days, keep_solution=True)
+    # Days linked by stops: the LP may take a share of the time only (50,000 sources
+    # × 4 days after an upgrade: 85 s), and none above LINKED_LP_MAX variables; then the
+    # days are bounded apart.
+    size = len(built.linear.binaries)
+    lp_limit = LP_SHARE_LINKED * (deadline - time.perf_counter()) if linked else None
+    if linked and size > LINKED_LP_MAX:
+        lp_res = LpResult("unknown", 0.0, [{} for _ in range(inst.n_days)])
+        why = f"is not solved above {LINKED_LP_MAX:,} variables ({size:,} here)"
+    else:
+        lp_res = solve_lp(built.linear, inst.n_days, keep_solution=True, time_limit_s=lp_limit)
+        why = f"did not finish in its {lp_limit or 0:.1f} s"
     lp_ok = lp_res.status == "optimal"
+    apart_bound = 0.0
+    if linked and lp_res.status == "unknown":
+        apart = _days_apart(inst, candidate_measures, capped, deadline)
+        if apart is None:
+            notes.append(f"the LP relaxation of the linked days {why}: no bound")
+        else:
+            apart_bound, lp_res.duals = apart.objective_yuan, apart.duals
+            notes.append(
+                f"the LP relaxation of the linked days {why}; the bound and the marginal "
+                "costs are those of the days apart (restarts after the first day and "
+                "minimum stops left out)"
+            )
     t1 = time.perf_counter()
     start: Choice | None = None
     origin = "greedy"
@@ -325,7 +356,6 @@ def _optimise(
     proven_by_core = False
     core_bound = 0.0  # an exact core's bound on the whole model, when one was searched
     width = CORE_SIZE_LINKED if linked else CORE_SIZE
-    size = len(built.linear.binaries)
     by_neighbourhoods = big and size >= (NEIGHBOURHOODS_FROM if linked else NEIGHBOURHOODS_ONE_DAY)
     if lp_ok and (big or not linked):
         say("solving the sources in play first")
@@ -402,6 +432,15 @@ def _optimise(
                     "improved on neighbourhoods of the sources in play; "
                     "the bound is the LP relaxation's"
                 )
+    if by_neighbourhoods and not lp_ok and start is None:
+        # No LP, no sources in play; and CP-SAT does not move on the whole model at this
+        # size (nor writes it in seconds).
+        whole_model = False
+        start, origin = greedy(), "greedy"
+        notes.append(
+            "the greedy list is given: without the LP relaxation no sources in play are "
+            "cut out, and CP-SAT does not move on the whole model at this size"
+        )
     # The time limit is the whole optimisation's budget: CP-SAT gets what is left, if
     # that is enough to write and presolve the model at all.
     left = max(0.05, deadline - time.perf_counter())
@@ -471,7 +510,7 @@ def _optimise(
         choice, cp_bound, proven = start if start is not None else greedy(), core_bound, False
 
     cost = list_cost(inst, choice)
-    lp_bound = lp_res.objective_yuan if lp_ok else 0.0
+    lp_bound = lp_res.objective_yuan if lp_ok else apart_bound
     # The cores and the rounding have read them: 100 MB at 50,000 sources.
     lp_res.values, lp_res.reduced_costs, lp_res.form = {}, {}, None
     bound = float(cost) if proven else min(max(cp_bound, lp_bound), float(cost))
@@ -497,6 +536,29 @@ def _optimise(
         solve_seconds=solve_s,
         notes=notes,
     )
+
+
+def _days_apart(
+    inst: Instance,
+    candidate_measures: list[list[tuple[int, ...]]],
+    capped: list[dict[str, float]],
+    deadline: float,
+) -> LpResult | None:
+    """The LP of the days apart (:func:`emergency.model.build`'s ``days_apart``): a
+    weaker lower bound, found in seconds where the linked LP is not; None when it is not
+    solved in half the time left (and never with less than a second left)."""
+    left = deadline - time.perf_counter()
+    if left < 1.0:
+        return None
+    try:
+        apart = build(inst, candidate_measures, capped, days_apart=True)
+    except Infeasible:
+        return None
+    limit = APART_SHARE * left - (time.perf_counter() - (deadline - left))
+    if limit <= 0.1:
+        return None
+    res = solve_lp(apart.linear, inst.n_days, time_limit_s=limit)
+    return res if res.status == "optimal" else None
 
 
 def list_cost(inst: Instance, choice: Choice) -> Fraction:

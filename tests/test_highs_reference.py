@@ -118,3 +118,63 @@ def test_on_linked_days_the_core_moves_whole_sources_and_holds_the_optimum(
     assert choice is not None
     assert check(inst, choice).ok
     assert float(list_cost(inst, choice)) == pytest.approx(highs_optimum(inst), rel=1e-9, abs=0.5)
+
+
+def upgrade(city: Dataset) -> Instance:
+    first = plan_response(city, warning("orange", 2), time_limit_s=60)
+    state = state_at(first, city, START + dt.timedelta(days=1))
+    days = [(START + dt.timedelta(days=i), "red") for i in (1, 2, 3)]
+    return build_instance(city, days, state=state)
+
+
+def test_the_days_apart_lie_under_the_linked_lp_and_keep_first_day_restarts(
+    city: Dataset,
+) -> None:
+    """The model of the days apart (what bounds a linked model whose LP is not solved in
+    time) is a relaxation: its LP lies under the linked model's LP, which lies under
+    HiGHS's optimum; it keeps the restarts of stops begun on the first day, and no row or
+    variable that links two days."""
+    inst = upgrade(city)
+    capped, _ = capped_targets(inst)
+    linked = build(inst, candidates(inst), capped)
+    apart = build(inst, candidates(inst), capped, days_apart=True)
+    starts = [k for k in apart.linear.binaries if k[0] == "start"]
+    assert starts and all(k[3] == 0 for k in starts)
+    for row in apart.linear.rows:
+        assert len({k[2] for _, k in row.terms if k[0] == "x"}) <= 1, row
+    lp_linked = solve_lp(linked.linear, inst.n_days).objective_yuan
+    lp_apart = solve_lp(apart.linear, inst.n_days).objective_yuan
+    restarts = sum(c for c, k in apart.linear.objective if k[0] == "start")
+    assert restarts > 0
+    assert lp_apart <= lp_linked + 1e-6 * abs(lp_linked) <= highs_optimum(inst) + 1.0
+
+
+@pytest.mark.parametrize("neighbourhoods", [False, True], ids=["whole", "large"])
+def test_a_linked_model_whose_lp_is_not_solved_is_bounded_by_the_days_apart(
+    city: Dataset, neighbourhoods: bool
+) -> None:
+    """Above LINKED_LP_MAX variables the linked LP is not tried: the bound is the days
+    apart's and the notes say so. A small model is then searched whole (from the greedy
+    list) to HiGHS's optimum; a large one (neighbourhoods' size) is given the greedy list
+    — within its bound, which the checker's cost is above."""
+    inst = upgrade(city)
+    capped, _ = capped_targets(inst)
+    apart = solve_lp(
+        build(inst, candidates(inst), capped, days_apart=True).linear, inst.n_days
+    ).objective_yuan
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(optimiser, "LINKED_LP_MAX", 0)
+        if neighbourhoods:
+            patch.setattr(optimiser, "CORE_FROM", 0)
+            patch.setattr(optimiser, "NEIGHBOURHOODS_FROM", 0)
+        ours = optimise(inst, time_limit_s=60)
+    assert check(inst, ours.choice, allowed_shortfall_kg=ours.shortfall_kg).ok
+    assert any("is not solved above 0 variables" in n for n in ours.notes), ours.notes
+    assert ours.bound_yuan >= apart - 1e-6 * abs(apart)
+    assert ours.bound_yuan <= float(ours.cost_yuan)
+    assert any(ours.marginal_yuan_per_kg[d] for d in range(inst.n_days))
+    if neighbourhoods:
+        assert any("the greedy list is given" in n for n in ours.notes), ours.notes
+        assert ours.bound_yuan == pytest.approx(apart, rel=1e-9)
+    else:
+        assert float(ours.cost_yuan) == pytest.approx(highs_optimum(inst), rel=1e-9, abs=0.5)
