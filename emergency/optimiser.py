@@ -321,7 +321,7 @@ def _optimise(
     # × 4 days after an upgrade: 85 s), and none above LINKED_LP_MAX variables; then the
     # days are bounded apart.
     size = len(built.linear.binaries)
-    lp_limit = LP_SHARE_LINKED * (deadline - time.perf_counter()) if linked else None
+    lp_limit = max(0.01, LP_SHARE_LINKED * (deadline - time.perf_counter())) if linked else None
     if linked and size > LINKED_LP_MAX:
         lp_res = LpResult("unknown", 0.0, [{} for _ in range(inst.n_days)])
         why = f"is not solved above {LINKED_LP_MAX:,} variables ({size:,} here)"
@@ -432,7 +432,7 @@ def _optimise(
                     "improved on neighbourhoods of the sources in play; "
                     "the bound is the LP relaxation's"
                 )
-    if by_neighbourhoods and not lp_ok and start is None:
+    if by_neighbourhoods and lp_res.status == "unknown" and start is None:
         # No LP, no sources in play; and CP-SAT does not move on the whole model at this
         # size (nor writes it in seconds).
         whole_model = False
@@ -510,7 +510,9 @@ def _optimise(
         choice, cp_bound, proven = start if start is not None else greedy(), core_bound, False
 
     cost = list_cost(inst, choice)
-    lp_bound = lp_res.objective_yuan if lp_ok else apart_bound
+    # Shortfall minimised: the targets were lowered since, and the bounds of the LPs
+    # (of the targets as they were) no longer hold.
+    lp_bound = 0.0 if forced_short else lp_res.objective_yuan if lp_ok else apart_bound
     # The cores and the rounding have read them: 100 MB at 50,000 sources.
     lp_res.values, lp_res.reduced_costs, lp_res.form = {}, {}, None
     bound = float(cost) if proven else min(max(cp_bound, lp_bound), float(cost))
