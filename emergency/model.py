@@ -154,16 +154,23 @@ def stop_lines(built: BuiltModel) -> list[tuple[int, int]]:
     return out
 
 
-def add_stops(built: BuiltModel) -> None:
-    """A stop start costs the restart and keeps the line stopped for its minimum days."""
+def add_stops(built: BuiltModel, *, days_apart: bool = False) -> None:
+    """A stop start costs the restart and keeps the line stopped for its minimum days.
+
+    ``days_apart``: only the rows of the first day (the stops in force, and the restart of
+    a stop begun that day) — no start after it, no minimum stop (rows over two days)."""
     inst, linear = built.instance, built.linear
     n = inst.n_days
     for s, li in stop_lines(built):
         line = inst.sources[s].lines[li]
-        z = _stopped(built, s, li)
+        stops = [1.0 if o.stops(li) else 0.0 for o in inst.sources[s].options]
+        z = [_per_measure(built, s, d, stops) for d in range(n)]
         before = inst.stopped_before.get((s, li), 0)
-        _in_force(built, s, li, z)
-        for d in range(n):
+        if before:
+            for d in range(min(line.min_stop_days - before, n)):
+                add_row(built, *z[d], 1.0, math.inf, ("stopped", d, f"{s}/{li}"))
+        last = 1 if days_apart else n  # the days whose rows are written
+        for d in range(last):
             y: Key = ("start", s, li, d)
             linear.binaries.append(y)
             # y ≥ z[d] − z[d−1]   ⇔   y − z[d] + z[d−1] ≥ 0
@@ -175,42 +182,10 @@ def add_stops(built: BuiltModel) -> None:
                 terms += z[d - 1][0]
                 const += z[d - 1][1]
             add_row(built, terms, const, 0.0, math.inf)
-            for t in range(d + 1, min(d + line.min_stop_days, n)):
+            for t in range(d + 1, min(d + line.min_stop_days, last)):
                 add_row(built, [*z[t][0], (-1.0, y)], z[t][1], 0.0, math.inf)
             if line.restart_cost_yuan:
                 linear.objective.append((line.restart_cost_yuan, y))
-
-
-def _stopped(built: BuiltModel, s: int, li: int) -> list[tuple[list[Term], float]]:
-    """Per day, whether line ``li`` of source ``s`` is stopped: its measures that stop it."""
-    stops = [1.0 if o.stops(li) else 0.0 for o in built.instance.sources[s].options]
-    return [_per_measure(built, s, d, stops) for d in range(built.instance.n_days)]
-
-
-def _in_force(built: BuiltModel, s: int, li: int, z: list[tuple[list[Term], float]]) -> None:
-    """A stop begun before the first day stays until its minimum days are done."""
-    inst = built.instance
-    before = inst.stopped_before.get((s, li), 0)
-    if before:
-        line = inst.sources[s].lines[li]
-        for d in range(min(line.min_stop_days - before, inst.n_days)):
-            add_row(built, *z[d], 1.0, math.inf, ("stopped", d, f"{s}/{li}"))
-
-
-def add_stops_in_force(built: BuiltModel) -> None:
-    """Of :func:`add_stops`, the rows of the first day alone: the stops in force, and a
-    restart for each stop begun on the first day (each a day's own row)."""
-    inst, linear = built.instance, built.linear
-    for s, li in stop_lines(built):
-        z = _stopped(built, s, li)
-        _in_force(built, s, li, z)
-        line = inst.sources[s].lines[li]
-        if inst.stopped_before.get((s, li), 0) or not line.restart_cost_yuan:
-            continue
-        y: Key = ("start", s, li, 0)
-        linear.binaries.append(y)
-        add_row(built, [(1.0, y)] + [(-c, k) for c, k in z[0][0]], -z[0][1], 0.0, math.inf)
-        linear.objective.append((line.restart_cost_yuan, y))
 
 
 def add_supply(built: BuiltModel) -> None:
@@ -337,8 +312,8 @@ def build(
     """
     built = BuiltModel(inst, candidates, targets_kg, slack)
     for family in FAMILIES:
-        if days_apart and family is add_stops:
-            add_stops_in_force(built)
+        if family is add_stops:
+            add_stops(built, days_apart=days_apart)
             continue
         family(built)
     return built
