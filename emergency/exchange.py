@@ -22,6 +22,13 @@ One exchange (:func:`exchange`), from the target row the LP prices highest:
    cost, after step 1 took its kilograms) or keep it held for less.
 3. The list is kept if every row holds (the slack target rows and the couplings too) and
    it costs less; then again from the top, until a round saves nothing or time is up.
+4. **Stuck**, moves that change two binding rows of a day at once (:func:`_mixed`): one
+   or two of them, then each row refilled exactly by its own moves (a table per row of
+   the least cost of every change); else many of them, by a programme over the first
+   row's kilograms with the others' changes priced at their LP prices (and 0.9 and 1.1
+   times those) and carried beside, every state priced exactly with the refills. At
+   5,000 synthetic sources the least cost swaps two such moves; at 20,000, four. While
+   these save, they go on; then the steps from step 1 again.
 
 Candidates are the measures whose LP reduced cost is within the gap between the list and
 the LP bound (a cheaper list takes no other: :mod:`emergency.core`), of source-days in no
@@ -71,6 +78,12 @@ MAX_SOURCE_DAYS = 20_000
 """Models with more source-days are not searched (at 50,000 synthetic sources, 40,000
 source-days, the exchanges took a second and saved 155 yuan of the rounded list's 2,495
 above the least cost; CP-SAT, left that second, came nearer: bench/RESULTS.md)."""
+LAGRANGE = (1.0, 0.9, 1.1)
+"""The other rows' LP prices times these, in turn, price the changes of moves that change
+two binding rows in the programme over many of them."""
+MIXED_TRIED = 200
+"""Sets of moves that change two binding rows at once read back and checked, the
+cheapest by table first, at most."""
 PRICED = 1e-6
 """An LP price above this (yuan per kg) makes a target row binding."""
 
@@ -136,6 +149,8 @@ def exchange(
     best = cur
     best_cost = float(form.cost[cur].sum())
     improved = True
+    days = {tuple(sorted([r, *(o for _, o in related[r])])) for _, r in binding}
+    searched = None  # the list the last search for mixed moves left
     while improved and time.perf_counter() < deadline:
         improved = False
         for _, r in binding:
@@ -145,6 +160,19 @@ def exchange(
             found_cost = float(form.cost[found].sum())
             if found_cost < best_cost - 0.5:
                 best, best_cost, improved = found, found_cost, True
+        if improved or best is searched:
+            continue
+        # Stuck: moves that change two binding rows at once (:func:`_mixed`), as long as
+        # they save; then the steps again from their list.
+        again = True
+        while again and time.perf_counter() < deadline:
+            again = False
+            for day in days:
+                found = _mixed(ctx, best, day, lo, hi, rows, deadline)
+                if found is not None and float(form.cost[found].sum()) < best_cost - 0.5:
+                    best, best_cost = found, float(form.cost[found].sum())
+                    again = improved = True
+        searched = best
     return None if best is cur else best
 
 
@@ -173,6 +201,229 @@ def _step(
     return found
 
 
+def _mixed(
+    ctx: _Rows,
+    cur: np.ndarray,
+    day: tuple[int, ...],
+    lo: np.ndarray,
+    hi: np.ndarray,
+    rows: csc_matrix,
+    deadline: float,
+) -> np.ndarray | None:
+    """The cheapest exchange of one or two moves that each change two or more of the
+    binding rows ``day`` at once (a source cutting SO2 and VOCs together), every row of
+    ``day`` then refilled by its own programme over the moves that change it alone: the
+    valid list, or None.
+
+    Each row's programme (:func:`_table`, no prices) gives, for every change of that row,
+    the least cost of its own moves; the least cost of reaching at least a change is its
+    suffix minimum. A set of moves is priced by that table lookup per row, exactly where
+    no two of its parts move the same source-day (they are read back and checked).
+    Pairs are many (15 million at 20,000 sources): only those whose bound by the LP's
+    prices is below zero are looked up — a move's cost less its rows' changes at their
+    prices, plus per row the most its refill can earn at that price."""
+    if len(day) < 2 or any(math.isfinite(hi[r]) for r in day):
+        return None
+    tables = []
+    for r in day:
+        table = _table(ctx, cur, r, lo, hi, priced=False, deadline=deadline)
+        if table is None:
+            if time.perf_counter() > deadline:
+                return None
+            empty = np.zeros(0, dtype=np.int64)
+            table = _Table(
+                r,
+                np.zeros(1),
+                np.zeros((0, 1), np.int8),
+                empty,
+                empty,
+                empty,
+                empty,
+                0.01,
+                0,
+                0,
+                0,
+                [],
+            )
+        tables.append(_Refill(table))
+    group = ctx.group
+    at = cur[group]
+    changes = np.stack([ctx.values[t.table.r] - ctx.values[t.table.r][at] for t in tables])
+    n_cols = len(group)
+    many = (np.abs(changes) > 1e-9).sum(axis=0) >= 2
+    moves = np.flatnonzero(ctx.movable & (np.arange(n_cols) != at) & many)
+    if not len(moves):
+        return None
+    price = ctx.cost[moves] - ctx.cost[at[moves]]
+    moved = changes[:, moves]
+    need = np.array([lo[t.table.r] - float(ctx.values[t.table.r][cur].sum()) for t in tables])
+    prices = dict((r, p) for p, r in ctx.binding)
+    # The bound: a set's cost is at least its moves' own (cost less priced changes) plus
+    # what every refill could earn at the row's price.
+    own = price.copy()
+    floor = 0.0
+    for i, t in enumerate(tables):
+        p = prices[t.table.r]
+        own -= p * moved[i]
+        floor += p * need[i] - t.earns(p)
+    sets: list[tuple[float, tuple[int, ...]]] = []
+    single = _lookup(tables, need[:, None] - moved, price)
+    sets += [(float(e), (int(j),)) for j, e in enumerate(single) if e < -0.5]
+    by_own = np.argsort(own, kind="stable")
+    first_parts, second_parts = [], []
+    for a, i in enumerate(by_own):
+        last = int(np.searchsorted(own[by_own], -floor - own[i] - 0.5))
+        if last <= a + 1:
+            break
+        first_parts.append(np.full(last - a - 1, i))
+        second_parts.append(by_own[a + 1 : last])
+    if first_parts:
+        first, second = np.concatenate(first_parts), np.concatenate(second_parts)
+        apart = group[moves[first]] != group[moves[second]]
+        first, second = first[apart], second[apart]
+        paired = _lookup(
+            tables, need[:, None] - moved[:, first] - moved[:, second], price[first] + price[second]
+        )
+        cheap = np.flatnonzero(paired < -0.5)
+        cheap = cheap[np.argsort(paired[cheap], kind="stable")][:MIXED_TRIED]
+        sets += [(float(paired[q]), (int(first[q]), int(second[q]))) for q in cheap]
+    sets.sort()
+    for _, parts in sets[:MIXED_TRIED]:
+        if time.perf_counter() > deadline:
+            return None
+        taken = {int(group[moves[j]]): int(moves[j]) for j in parts}
+        out = _refilled(cur, taken, tables, need - moved[:, list(parts)].sum(axis=1))
+        if out is not None and holds_rows(rows, out, lo, hi):
+            return out
+    # Many such moves at once: a programme over the first row's kilograms, each other
+    # row's change priced at its LP price (times each of LAGRANGE), the real cost and
+    # those changes carried beside, every state then priced exactly with the refills.
+    axis = tables[0].table.r
+    for times in LAGRANGE:
+        at_price = {o: p * times for p, o in ctx.related[axis]}
+        table = _table(ctx, cur, axis, lo, hi, priced=False, deadline=deadline, mixed_at=at_price)
+        if table is None:
+            if time.perf_counter() > deadline:
+                return None
+            continue
+        kg = (np.arange(len(table.f)) - table.half) * table.unit
+        beside = dict(zip((o for _, o in ctx.related[axis]), table.carried[1:], strict=True))
+        if any(t.table.r not in beside for t in tables[1:]):
+            return None
+        short = np.stack(
+            [need[0] - kg, *(need[i] - beside[t.table.r] for i, t in enumerate(tables) if i)]
+        )
+        total = _lookup(tables, short, table.carried[0])
+        total[~np.isfinite(table.f)] = np.inf
+        cheap = np.flatnonzero(total < -0.5)
+        for cell in cheap[np.argsort(total[cheap], kind="stable")][:MIXED_TRIED]:
+            if time.perf_counter() > deadline:
+                return None
+            out = _refilled(cur, table.read(int(cell)), tables, short[:, cell])
+            if out is not None and holds_rows(rows, out, lo, hi):
+                return out
+    return None
+
+
+def _refilled(
+    cur: np.ndarray, taken: dict[int, int], tables: list[_Refill], short: np.ndarray
+) -> np.ndarray | None:
+    """``cur`` with the moves ``taken`` (source-day: new column) and each row's least
+    refill of what it is ``short`` (kg), or None where two of them move one source-day."""
+    out = cur.copy()
+    for g, c in taken.items():
+        out[g] = c
+    moved = set(taken)
+    for i, t in enumerate(tables):
+        refill = t.table.read(t.cell(float(short[i])))
+        if not moved.isdisjoint(refill):
+            return None
+        moved.update(refill)
+        for g, c in refill.items():
+            out[g] = c
+    return out
+
+
+@dataclass
+class _Refill:
+    """A row's programme read as: the least cost of a change of at least so much."""
+
+    table: _Table
+
+    def __post_init__(self) -> None:
+        f = self.table.f
+        backwards = np.minimum.accumulate(f[::-1])
+        self.least = backwards[::-1]
+        # Where each suffix's least is reached (the cell nearest the start of the suffix).
+        mark = np.where(f[::-1] <= backwards, np.arange(len(f)), -1)
+        self.at = (len(f) - 1 - np.maximum.accumulate(mark))[::-1]
+
+    def index(self, kg: np.ndarray) -> np.ndarray:
+        """The state of the least change of at least ``kg`` (past the end: ``len``)."""
+        t = self.table
+        cell = np.ceil(kg / t.unit - 1e-9).astype(np.int64) + t.half
+        return np.clip(cell, 0, len(t.f))
+
+    def cost(self, kg: np.ndarray) -> np.ndarray:
+        cell = self.index(kg)
+        return np.where(
+            cell < len(self.least), self.least[np.minimum(cell, len(self.least) - 1)], np.inf
+        )
+
+    def cell(self, kg: float) -> int:
+        return int(self.at[int(self.index(np.array([kg]))[0])])
+
+    def earns(self, price: float) -> float:
+        """The most a change can earn at ``price`` a kg less its least cost."""
+        t = self.table
+        finite = np.isfinite(self.least)
+        kg = (np.arange(len(t.f)) - t.half) * t.unit
+        return float(np.max(price * kg[finite] - self.least[finite]))
+
+
+def _lookup(tables: list[_Refill], short: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """Per column of ``short`` (kg each row still needs, one row per table), ``cost``
+    plus each row's least refill: a bound on the set's cost where refills collide."""
+    total = cost.astype(float)
+    for i, t in enumerate(tables):
+        total = total + t.cost(short[i])
+    return total
+
+
+@dataclass
+class _Table:
+    """One step's dynamic programme over row ``r``: per state (the row's change from the
+    list, ``unit`` kg a state, state ``half`` no change) the least cost of the moves
+    reaching it exactly, and each source-day's choice there for reading the moves back."""
+
+    r: int
+    f: np.ndarray
+    choice: np.ndarray
+    groups: np.ndarray
+    starts: np.ndarray
+    cols: np.ndarray
+    steps: np.ndarray
+    unit: float
+    half: int
+    low: int
+    """The fewest states the row may lose and stay held (negative: it has slack)."""
+    high: int
+    carried: list[np.ndarray]
+    """With prices for mixed moves: per state the real cost of its moves, then their
+    change to each other binding row of the day (in ``related`` order)."""
+
+    def read(self, cell: int) -> dict[int, int]:
+        """The moves reaching state ``cell``: the new column of each source-day moved."""
+        moves = {}
+        for i in range(len(self.groups) - 1, -1, -1):
+            k = int(self.choice[i, cell])
+            if k >= 0:
+                j = self.starts[i] + k
+                moves[int(self.groups[i])] = int(self.cols[j])
+                cell -= int(self.steps[j])
+        return moves
+
+
 def _row_dp(
     ctx: _Rows,
     cur: np.ndarray,
@@ -187,6 +438,36 @@ def _row_dp(
     kilograms; the changes to the other binding rows of its day ``priced``, or else only
     moves that change none of them. The new columns, or None (no such moves, or they
     save nothing and row ``r`` was held)."""
+    table = _table(ctx, cur, r, lo, hi, priced=priced, deadline=deadline)
+    if table is None:
+        return None
+    f = table.f.copy()
+    span = np.arange(len(f)) - table.half
+    f[(span < table.low) | (span > table.high)] = np.inf
+    end = int(np.argmin(f))
+    if not math.isfinite(f[end]) or (table.low <= 0 <= table.high and f[end] >= 0.0):
+        return None
+    out = cur.copy()
+    for g, c in table.read(end).items():
+        out[g] = c
+    return out
+
+
+def _table(
+    ctx: _Rows,
+    cur: np.ndarray,
+    r: int,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    *,
+    priced: bool,
+    deadline: float,
+    mixed_at: Mapping[int, float] | None = None,
+) -> _Table | None:
+    """The programme of :func:`_row_dp`, or None (no moves, the row out of reach, or
+    ``deadline`` passed). With ``mixed_at`` (a price per other binding row of the day),
+    over the moves that change row ``r`` and another of them, each such change priced
+    at it, the real cost and the other rows' changes summed beside (``carried``)."""
     if time.perf_counter() > deadline:
         return None
     group = ctx.group
@@ -197,12 +478,20 @@ def _row_dp(
     take = ctx.movable & (np.arange(n_cols) != at) & (cents != 0)
     take &= np.abs(delta * 100.0 - cents) < 1e-6
     price = ctx.cost - ctx.cost[at]
+    real = [price]
+    changes_other = np.zeros(n_cols, dtype=bool)
     for p, o in ctx.related[r]:
         moved = ctx.values[o] - ctx.values[o][at]
-        if priced:
+        if mixed_at is not None:
+            price = price - mixed_at[o] * moved
+            real.append(moved)
+            changes_other |= np.abs(moved) > 1e-9
+        elif priced:
             price = price - p * moved + PREMIUM * np.abs(moved)
         else:
             take &= np.abs(moved) <= 1e-9
+    if mixed_at is not None:
+        take &= changes_other
     cols = np.flatnonzero(take)
     if not len(cols):
         return None
@@ -231,39 +520,34 @@ def _row_dp(
         groups, starts, ends = groups[kept], starts[kept], ends[kept]
     f = np.full(size, np.inf)
     f[half] = 0.0
+    if mixed_at is None:
+        real = []
+    carried = [np.zeros(size) for _ in real]
     choice = np.full((len(groups), size), -1, dtype=np.int8)
     for i in range(len(groups)):
         if time.perf_counter() > deadline:
             return None
         new = f.copy()
+        beside = [c.copy() for c in carried]
         for k, j in enumerate(range(starts[i], min(ends[i], starts[i] + 127))):
             u = int(steps[j])
             if abs(u) >= size:
                 continue
             c = float(price[cols[j]])
-            if u >= 0:
-                src, dst, mark = f[: size - u], new[u:], choice[i, u:]
-            else:
-                src, dst, mark = f[-u:], new[: size + u], choice[i, : size + u]
-            moved = src + c
-            better = moved < dst
-            np.copyto(dst, moved, where=better)  # no gathering: a third of the time
-            np.copyto(mark, k, where=better)
+            a, b = (
+                (slice(0, size - u), slice(u, size))
+                if u >= 0
+                else (slice(-u, size), slice(0, size + u))
+            )
+            moved = f[a] + c
+            better = moved < new[b]
+            np.copyto(new[b], moved, where=better)  # no gathering: a third of the time
+            np.copyto(choice[i, b], k, where=better)
+            for old, out, v in zip(carried, beside, real, strict=True):
+                np.copyto(out[b], old[a] + v[cols[j]], where=better)
         f = new
-    span = np.arange(size) - half
-    f[(span < low) | (span > high)] = np.inf
-    end = int(np.argmin(f))
-    if not math.isfinite(f[end]) or (low <= 0 <= high and f[end] >= 0.0):
-        return None
-    out = cur.copy()
-    cell = end
-    for i in range(len(groups) - 1, -1, -1):
-        k = int(choice[i, cell])
-        if k >= 0:
-            j = starts[i] + k
-            out[groups[i]] = cols[j]
-            cell -= int(steps[j])
-    return out
+        carried = beside
+    return _Table(r, f, choice, groups, starts, cols, steps, unit, half, low, high, carried)
 
 
 def _unit(steps: np.ndarray, least: int) -> int:

@@ -123,3 +123,31 @@ def test_models_with_shortfall_variables_are_not_rounded() -> None:
     lp = solve_lp(built.linear, 1, keep_solution=True)
     assert built.linear.continuous
     assert rounding.rounded(built, lp, deadline=time.perf_counter() + 30) is None
+
+
+def test_a_target_met_to_the_last_hundredth_is_met() -> None:
+    """A cuts 0.1 kg and B 0.7 kg for 10 and 70 yuan; C 0.9 kg for 100. SO2 ≥ 0.8: A and
+    B meet it exactly (0.8 kg, the checker's exact sum), though their float sum is
+    0.7999999999999999. The rounding holds the row as CP-SAT does, in whole hundredths,
+    so it takes A and B (80 yuan), not C."""
+    a = source("A", [opt("lim", 0.1, cost=10)])
+    b = source("B", [opt("lim", 0.7, cost=70)])
+    c = source("C", [opt("lim", 0.9, cost=100)])
+    inst = instance([a, b, c], [(0.8, 0, 0, 0)])
+    assert 0.1 + 0.7 < 0.8
+    choice = rounded(inst)
+    assert choice == [[1], [1], [0]]
+    report = check(inst, choice)
+    assert report.ok and report.shortfall_kg == [{}]
+    assert list_cost(inst, choice) == 80
+    assert optimise(inst).cost_yuan == 80
+
+
+def test_a_row_not_whole_in_millionths_keeps_a_margin() -> None:
+    """A row whose coefficients no power of ten up to a million makes whole is held with
+    a margin of a billionth of its bound and a milligram."""
+    _, lp = solved_lp(instance([source("A", [opt("lim", 1 / 3, cost=10)])], [(0.2, 0, 0, 0)]))
+    assert lp.form is not None
+    lows, _ = rounding._margins(lp.form)
+    row = lp.form.targets[0][2] - lp.form.first
+    assert lows[row] == pytest.approx(0.2 + 0.2e-9 + 1e-6, abs=1e-12)
