@@ -83,7 +83,12 @@ LAGRANGE = (1.0, 0.9, 1.1)
 two binding rows in the programme over many of them."""
 MIXED_TRIED = 200
 """Sets of moves that change two binding rows at once read back and checked, the
-cheapest by table first, at most."""
+cheapest by table first, at most: of one or two such moves, then of the programme over
+many at each of :data:`LAGRANGE`."""
+PAIRS_PER_LOOKUP = 1_000_000
+"""Pairs of such moves looked up at once (arrays of a few times this many floats)."""
+MAX_PAIRS_FIRST = 20_000
+"""First moves of a pair, the lowest by the bound first, at most."""
 PRICED = 1e-6
 """An LP price above this (yuan per kg) makes a target row binding."""
 
@@ -210,18 +215,23 @@ def _mixed(
     rows: csc_matrix,
     deadline: float,
 ) -> np.ndarray | None:
-    """The cheapest exchange of one or two moves that each change two or more of the
-    binding rows ``day`` at once (a source cutting SO2 and VOCs together), every row of
-    ``day`` then refilled by its own programme over the moves that change it alone: the
-    valid list, or None.
+    """A cheaper valid list by moves that each change two or more of the binding rows
+    ``day`` at once (a source cutting SO2 and VOCs together), every row of ``day`` then
+    refilled by its own programme over the moves that change it alone; or None.
 
     Each row's programme (:func:`_table`, no prices) gives, for every change of that row,
     the least cost of its own moves; the least cost of reaching at least a change is its
     suffix minimum. A set of moves is priced by that table lookup per row, exactly where
     no two of its parts move the same source-day (they are read back and checked).
-    Pairs are many (15 million at 20,000 sources): only those whose bound by the LP's
-    prices is below zero are looked up — a move's cost less its rows' changes at their
-    prices, plus per row the most its refill can earn at that price."""
+
+    1. One or two such moves: the sets cheapest by lookup first, the first that holds
+       every row. Pairs are many (15 million at 20,000 sources): only those whose bound
+       by the LP's prices is below zero are looked up — a move's cost less its rows'
+       changes at their prices, plus per row the most its refill can earn at that price.
+    2. Else many: a programme over the first row's kilograms of such moves, the other
+       rows' changes priced at their LP prices times each of :data:`LAGRANGE`, the real
+       cost and those changes carried beside; every state then priced exactly with the
+       refills, the first that holds every row."""
     if len(day) < 2 or any(math.isfinite(hi[r]) for r in day):
         return None
     tables = []
@@ -269,23 +279,30 @@ def _mixed(
     sets: list[tuple[float, tuple[int, ...]]] = []
     single = _lookup(tables, need[:, None] - moved, price)
     sets += [(float(e), (int(j),)) for j, e in enumerate(single) if e < -0.5]
+    # Pairs by the bound, the lowest first, looked up a chunk at a time.
     by_own = np.argsort(own, kind="stable")
-    first_parts, second_parts = [], []
-    for a, i in enumerate(by_own):
-        last = int(np.searchsorted(own[by_own], -floor - own[i] - 0.5))
-        if last <= a + 1:
-            break
-        first_parts.append(np.full(last - a - 1, i))
-        second_parts.append(by_own[a + 1 : last])
-    if first_parts:
-        first, second = np.concatenate(first_parts), np.concatenate(second_parts)
+    ranked = own[by_own]
+    lasts = np.searchsorted(ranked, -floor - ranked - 0.5)
+    a = 0
+    while a < len(by_own) and lasts[a] > a + 1 and a < MAX_PAIRS_FIRST:
+        b = a
+        count = 0
+        while b < len(by_own) and lasts[b] > b + 1 and count < PAIRS_PER_LOOKUP:
+            count += int(lasts[b]) - b - 1
+            b += 1
+        if time.perf_counter() > deadline:
+            return None
+        first = np.concatenate([np.full(lasts[k] - k - 1, by_own[k]) for k in range(a, b)])
+        second = np.concatenate([by_own[k + 1 : lasts[k]] for k in range(a, b)])
+        a = b
         apart = group[moves[first]] != group[moves[second]]
         first, second = first[apart], second[apart]
         paired = _lookup(
             tables, need[:, None] - moved[:, first] - moved[:, second], price[first] + price[second]
         )
         cheap = np.flatnonzero(paired < -0.5)
-        cheap = cheap[np.argsort(paired[cheap], kind="stable")][:MIXED_TRIED]
+        if len(cheap) > MIXED_TRIED:
+            cheap = cheap[np.argpartition(paired[cheap], MIXED_TRIED)[:MIXED_TRIED]]
         sets += [(float(paired[q]), (int(first[q]), int(second[q]))) for q in cheap]
     sets.sort()
     for _, parts in sets[:MIXED_TRIED]:
@@ -335,7 +352,10 @@ def _refilled(
         out[g] = c
     moved = set(taken)
     for i, t in enumerate(tables):
-        refill = t.table.read(t.cell(float(short[i])))
+        cell = t.cell(float(short[i]))
+        if cell is None:
+            return None
+        refill = t.table.read(cell)
         if not moved.isdisjoint(refill):
             return None
         moved.update(refill)
@@ -370,8 +390,10 @@ class _Refill:
             cell < len(self.least), self.least[np.minimum(cell, len(self.least) - 1)], np.inf
         )
 
-    def cell(self, kg: float) -> int:
-        return int(self.at[int(self.index(np.array([kg]))[0])])
+    def cell(self, kg: float) -> int | None:
+        """The state of the least change of at least ``kg``; None past the window."""
+        index = int(self.index(np.array([kg]))[0])
+        return None if index >= len(self.at) else int(self.at[index])
 
     def earns(self, price: float) -> float:
         """The most a change can earn at ``price`` a kg less its least cost."""

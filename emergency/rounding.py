@@ -13,8 +13,8 @@ be.
 
 The moves are read from the rows as one sparse matrix (:class:`emergency.lp.SparseForm`),
 all at once per step: a move changes one source-day's measure, and changes each row by its
-new measure's column minus its old one's. A row of decimal coefficients counts as held
-only with a margin (:func:`_margins`) against the float sums' error; the checker holds
+new measure's column minus its old one's. A row of decimal coefficients is held exactly, in
+the whole units its coefficients are written in (:func:`_margins`); the checker holds
 every list the optimiser gives to the exact rows in the tests.
 """
 
@@ -30,13 +30,18 @@ from emergency.exchange import exchange
 from emergency.instance import Choice
 from emergency.lp import LpResult, SparseForm, holds_rows
 from emergency.model import BuiltModel
-from emergency.scaling import MAX_EXP, round_down, round_up
+from emergency.scaling import MAX_EXP
 
 if TYPE_CHECKING:
     from scipy.sparse import coo_matrix, csc_matrix
 
 SPLIT = 1e-6
 """An LP value above this is a part the source-day takes."""
+
+WHOLE = 1e-6
+"""How near a whole unit a scaled coefficient or bound counts as whole (float noise: a
+millionth of a unit; a bound this near above a whole unit may be met a millionth short,
+far within the checker's gram)."""
 
 MAX_STEPS = 200
 """Moves made at most (repairs and improvements): each step reads every move once."""
@@ -46,15 +51,15 @@ def _margins(form: SparseForm) -> tuple[np.ndarray, np.ndarray]:
     """Each row's bounds as a list must hold them in float sums: (lows, highs).
 
     A row of whole coefficients (choices, couplings) sums exactly in floats: its own
-    bounds. A row of decimal coefficients (a target's kg) is held as CP-SAT holds it
-    (:func:`emergency.scaling.scale_row`): in the units that make its coefficients and
-    bounds whole (hundredths of a kg at the synthetic cities) its sum is a whole number,
-    held when it reaches the bound rounded up; a float sum is far nearer that whole
-    number than half a unit, so the bound drawn out by half a unit decides it exactly. A
-    target met to the last hundredth is met: at 5,000 synthetic sources the least cost
-    meets SO2+NOx exactly. Where the float sums could err by a quarter unit (or no scale
-    up to a millionth makes the row whole), a margin of a billionth of the bound and a
-    milligram instead."""
+    bounds. A row of decimal coefficients (a target's kg) is held as the checker holds
+    it, exactly: in the units that make its coefficients whole (hundredths of a kg at the
+    synthetic cities) a list's sum is a whole number, which must reach the bound rounded
+    up to a whole unit; a float sum is far nearer that whole number than half a unit, so
+    the bound rounded up and drawn out by half a unit decides it. A target met to the
+    last hundredth is met: at 5,000 synthetic sources the least cost meets SO2+NOx
+    exactly. Where the float sums (and the coefficients' distance from whole units)
+    could err by a quarter unit, or no power of ten up to a million makes the
+    coefficients whole, a margin of a billionth of the bound and a milligram instead."""
     rows = form.matrix[form.first :].tocsr()
     lows, highs = form.lows[form.first :].copy(), form.highs[form.first :].copy()
     for r in range(rows.shape[0]):
@@ -62,27 +67,28 @@ def _margins(form: SparseForm) -> tuple[np.ndarray, np.ndarray]:
         if (data == np.round(data)).all():
             continue
         lo, hi = lows[r], highs[r]
-        finite = [abs(v) for v in (lo, hi) if math.isfinite(v)]
-        values = np.abs(np.concatenate([data, finite]))
-        scale = _scale(values)
+        scale = _scale(data)
         err = len(data) * 2.0**-52 * float(np.abs(data).sum())
-        if scale is None or err * scale >= 0.25:
+        if scale is not None:
+            scaled = data * scale
+            err = err * scale + float(np.abs(scaled - np.round(scaled)).sum())
+        if scale is None or err >= 0.25:
             lows[r] = lo + 1e-9 * abs(lo) + 1e-6 if math.isfinite(lo) else lo
             highs[r] = hi - 1e-9 * abs(hi) - 1e-6 if math.isfinite(hi) else hi
             continue
         if math.isfinite(lo):
-            lows[r] = (round_up(lo * scale) - 0.5) / scale
+            lows[r] = (math.ceil(lo * scale - WHOLE) - 0.5) / scale
         if math.isfinite(hi):
-            highs[r] = (round_down(hi * scale) + 0.5) / scale
+            highs[r] = (math.floor(hi * scale + WHOLE) + 0.5) / scale
     return lows, highs
 
 
-def _scale(values: np.ndarray) -> int | None:
-    """The least ``10**k`` (k ≤ :data:`emergency.scaling.MAX_EXP`) that makes every value
-    whole (as :func:`emergency.scaling.decimal_scale` judges it), or None."""
+def _scale(data: np.ndarray) -> int | None:
+    """The least ``10**k`` (k ≤ :data:`emergency.scaling.MAX_EXP`) that makes every
+    coefficient whole within :data:`WHOLE` of a unit, or None."""
     for k in range(MAX_EXP + 1):
-        scaled = values * 10.0**k
-        if (np.abs(scaled - np.round(scaled)) <= 1e-7 * np.maximum(1.0, scaled)).all():
+        scaled = data * 10.0**k
+        if (np.abs(scaled - np.round(scaled)) <= WHOLE).all():
             return int(10**k)
     return None
 
