@@ -27,6 +27,8 @@ def test_bounds_ignore_float_noise_but_round_the_safe_way() -> None:
     assert round_up(18400.4) == 18401
     assert round_down(99.99999999999999) == 100
     assert round_down(99.6) == 99
+    assert round_up(5000000.23) == 5000001  # 50,000.0023 kg in hundredths: not noise
+    assert round_down(4999999.77) == 4999999
 
 
 def test_row_is_scaled_and_divided_by_its_gcd() -> None:
