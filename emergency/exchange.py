@@ -35,9 +35,10 @@ the LP bound (a cheaper list takes no other: :mod:`emergency.core`), of source-d
 coupling row (those stay as they are), a move's change a whole number of hundredths of
 a kilogram on the row of the step. Of the other binding rows, a step reads only those of
 the same day (the rows a move can change with it). The states are the row's change from
-the list, at most :data:`WINDOW_KG` either way and :data:`MAX_CELLS` in all; each
-source-day's choice per state is kept for reading the exchange back (one byte each), for
-at most :data:`MAX_CHOICE_BYTES` — the source-days with the cheapest candidates first.
+the list, at most :data:`WINDOW_KG` either way and :data:`MAX_CELLS` in all; where each
+move became its source-day's best is kept for reading the exchange back (one bit per move
+and state), for at most :data:`MAX_CHOICE_BYTES` — the source-days with the cheapest
+candidates first.
 Nothing here proves anything: the bound stays the LP's (or CP-SAT's), and the list goes
 to the checker like every other.
 """
@@ -72,12 +73,14 @@ MAX_CELLS = 24_001
 """States of one step at most: the unit is coarsened rather than the window cut below
 what the candidates' largest changes need."""
 MAX_CHOICE_BYTES = 48 * 2**20
-"""The choices kept for reading an exchange back, at most (one byte per source-day and
-state)."""
-MAX_SOURCE_DAYS = 20_000
-"""Models with more source-days are not searched (at 50,000 synthetic sources, 40,000
-source-days, the exchanges took a second and saved 155 yuan of the rounded list's 2,495
-above the least cost; CP-SAT, left that second, came nearer: bench/RESULTS.md)."""
+"""The marks kept for reading an exchange back, at most (one bit per move and state: the
+9,993 candidate moves of 50,000 synthetic sources take 30 MB a programme). With one byte
+per source-day and state this held 2,000 source-days there, the cheapest candidates
+first — moves that shed cuts — and the refills that add them were left out: exchanges
+ended 200 yuan above the least cost, and reach it with all of them."""
+MAX_SOURCE_DAYS = 60_000
+"""Models with more source-days are not searched (a day of 50,000 synthetic sources: the
+exchanges from the LP's own measures reach the least cost in 3 s; bench/RESULTS.md)."""
 LAGRANGE = (1.0, 0.9, 1.1)
 """The other rows' LP prices times these, in turn, price the changes of moves that change
 two binding rows in the programme over many of them."""
@@ -127,30 +130,12 @@ def exchange(
     ``time.perf_counter()``). ``rows`` are the model's rows after the choice rows;
     ``prices`` the LP's price of each row of ``form.matrix``; ``reduced_costs`` the LP's
     by variable; ``gap_yuan`` how far ``cur`` is above the LP bound."""
-    targets = {r - form.first: float(prices[r]) for _, _, r in form.targets}
-    binding = sorted(((p, r) for r, p in targets.items() if p > PRICED), reverse=True)
-    if not binding or len(cur) > MAX_SOURCE_DAYS:
+    if len(cur) > MAX_SOURCE_DAYS:
         return None
-    csr = rows.tocsr()
-    coupled = np.zeros(int(group.max()) + 1, dtype=bool)
-    for r in range(rows.shape[0]):
-        if r not in targets:
-            a, b = csr.indptr[r], csr.indptr[r + 1]
-            coupled[group[csr.indices[a:b][csr.data[a:b] != 0]]] = True
-    reduced = np.fromiter((reduced_costs.get(k, 0.0) for k in form.keys), float, len(group))
-    movable = (reduced <= gap_yuan) & ~coupled[group]
-    values = {}
-    for _, r in binding:
-        dense = np.zeros(rows.shape[1])
-        a, b = csr.indptr[r], csr.indptr[r + 1]
-        dense[csr.indices[a:b]] = csr.data[a:b]
-        values[r] = dense
-    touched = {r: set(np.flatnonzero(v).tolist()) for r, v in values.items()}
-    related = {
-        r: [(p, o) for p, o in binding if o != r and not touched[r].isdisjoint(touched[o])]
-        for _, r in binding
-    }
-    ctx = _Rows(group, form.cost, movable, binding, values, related)
+    ctx = _context(form, rows, group, reduced_costs=reduced_costs, prices=prices, gap_yuan=gap_yuan)
+    if ctx is None:
+        return None
+    binding, related = ctx.binding, ctx.related
     best = cur
     best_cost = float(form.cost[cur].sum())
     improved = True
@@ -179,6 +164,43 @@ def exchange(
                     again = improved = True
         searched = best
     return None if best is cur else best
+
+
+def _context(
+    form: SparseForm,
+    rows: csc_matrix,
+    group: np.ndarray,
+    *,
+    reduced_costs: Mapping[Key, float],
+    prices: np.ndarray,
+    gap_yuan: float,
+) -> _Rows | None:
+    """What the exchanges read (arguments as :func:`exchange`'s), or None: no target row
+    is binding."""
+    targets = {r - form.first: float(prices[r]) for _, _, r in form.targets}
+    binding = sorted(((p, r) for r, p in targets.items() if p > PRICED), reverse=True)
+    if not binding:
+        return None
+    csr = rows.tocsr()
+    coupled = np.zeros(int(group.max()) + 1, dtype=bool)
+    for r in range(rows.shape[0]):
+        if r not in targets:
+            a, b = csr.indptr[r], csr.indptr[r + 1]
+            coupled[group[csr.indices[a:b][csr.data[a:b] != 0]]] = True
+    reduced = np.fromiter((reduced_costs.get(k, 0.0) for k in form.keys), float, len(group))
+    movable = (reduced <= gap_yuan) & ~coupled[group]
+    values = {}
+    for _, r in binding:
+        dense = np.zeros(rows.shape[1])
+        a, b = csr.indptr[r], csr.indptr[r + 1]
+        dense[csr.indices[a:b]] = csr.data[a:b]
+        values[r] = dense
+    touched = {r: set(np.flatnonzero(v).tolist()) for r, v in values.items()}
+    related = {
+        r: [(p, o) for p, o in binding if o != r and not touched[r].isdisjoint(touched[o])]
+        for _, r in binding
+    }
+    return _Rows(group, form.cost, movable, binding, values, related)
 
 
 def _step(
@@ -244,7 +266,8 @@ def _mixed(
             table = _Table(
                 r,
                 np.zeros(1),
-                np.zeros((0, 1), np.int8),
+                np.zeros((0, 1), np.uint8),
+                empty,
                 empty,
                 empty,
                 empty,
@@ -420,9 +443,13 @@ class _Table:
 
     r: int
     f: np.ndarray
-    choice: np.ndarray
+    marks: np.ndarray
+    """Per move, the states where it became its source-day's best at its turn, one bit a
+    state (:func:`numpy.packbits`) from the first state it reaches: a source-day's
+    choice at a state is its last move marked there."""
     groups: np.ndarray
     starts: np.ndarray
+    ends: np.ndarray
     cols: np.ndarray
     steps: np.ndarray
     unit: float
@@ -437,12 +464,16 @@ class _Table:
     def read(self, cell: int) -> dict[int, int]:
         """The moves reaching state ``cell``: the new column of each source-day moved."""
         moves = {}
+        size = len(self.f)
+        marks, steps = self.marks, self.steps
         for i in range(len(self.groups) - 1, -1, -1):
-            k = int(self.choice[i, cell])
-            if k >= 0:
-                j = self.starts[i] + k
-                moves[int(self.groups[i])] = int(self.cols[j])
-                cell -= int(self.steps[j])
+            for j in range(int(self.ends[i]) - 1, int(self.starts[i]) - 1, -1):
+                u = int(steps[j])
+                bit = cell - max(u, 0)
+                if 0 <= bit < size - abs(u) and marks[j, bit >> 3] >> (7 - (bit & 7)) & 1:
+                    moves[int(self.groups[i])] = int(self.cols[j])
+                    cell -= u
+                    break
         return moves
 
 
@@ -530,28 +561,34 @@ def _table(
     high = math.floor((hi[r] - now) / unit + 1e-9) if math.isfinite(hi[r]) else half
     if low > half or high < -half:
         return None
-    # Source-days, the cheapest candidate first, as many as the choices' memory allows.
+    # Source-days, the cheapest candidate first, as many as the marks' memory allows.
     order = np.lexsort((price[cols], group[cols]))
     cols, steps = cols[order], steps[order]
     groups, starts = np.unique(group[cols], return_index=True)
     ends = np.append(starts[1:], len(cols))
-    cheapest = np.minimum.reduceat(price[cols], starts)
-    most = max(1, MAX_CHOICE_BYTES // size)
-    if len(groups) > most:
-        kept = np.sort(np.argsort(cheapest, kind="stable")[:most])
-        groups, starts, ends = groups[kept], starts[kept], ends[kept]
+    row_bytes = (size + 7) // 8
+    if len(cols) * row_bytes > MAX_CHOICE_BYTES:
+        cheapest = np.minimum.reduceat(price[cols], starts)
+        rank = np.argsort(cheapest, kind="stable")
+        fits = np.cumsum((ends - starts)[rank]) * row_bytes <= MAX_CHOICE_BYTES
+        fits[0] = True
+        kept = np.sort(rank[fits])
+        cols = np.concatenate([cols[starts[k] : ends[k]] for k in kept])
+        steps = np.concatenate([steps[starts[k] : ends[k]] for k in kept])
+        groups, starts = np.unique(group[cols], return_index=True)
+        ends = np.append(starts[1:], len(cols))
     f = np.full(size, np.inf)
     f[half] = 0.0
     if mixed_at is None:
         real = []
     carried = [np.zeros(size) for _ in real]
-    choice = np.full((len(groups), size), -1, dtype=np.int8)
+    marks = np.zeros((len(cols), row_bytes), dtype=np.uint8)
     for i in range(len(groups)):
         if time.perf_counter() > deadline:
             return None
         new = f.copy()
         beside = [c.copy() for c in carried]
-        for k, j in enumerate(range(starts[i], min(ends[i], starts[i] + 127))):
+        for j in range(starts[i], ends[i]):
             u = int(steps[j])
             if abs(u) >= size:
                 continue
@@ -564,12 +601,13 @@ def _table(
             moved = f[a] + c
             better = moved < new[b]
             np.copyto(new[b], moved, where=better)  # no gathering: a third of the time
-            np.copyto(choice[i, b], k, where=better)
+            packed = np.packbits(better)
+            marks[j, : len(packed)] = packed
             for old, out, v in zip(carried, beside, real, strict=True):
                 np.copyto(out[b], old[a] + v[cols[j]], where=better)
         f = new
         carried = beside
-    return _Table(r, f, choice, groups, starts, cols, steps, unit, half, low, high, carried)
+    return _Table(r, f, marks, groups, starts, ends, cols, steps, unit, half, low, high, carried)
 
 
 def _unit(steps: np.ndarray, least: int) -> int:
