@@ -3,7 +3,7 @@
 For each size (``--sizes``), a synthetic city (seed ``--seed``) × 3 days at orange, folded
 to its one stationary day as the optimiser solves it: the LP relaxation once, HiGHS's
 proven optimum on the same rows (one thread, ``--highs-limit``), then the rounding
-(:func:`emergency.rounding.rounded`, no time limit that binds) five ways, each timed:
+(:func:`emergency.rounding.rounded`, no time limit that binds) seven ways, each timed:
 
 - *paired*: single and paired moves only, no exchanges;
 - *steps*: the exchanges' steps over one row each (mixed moves off:
@@ -11,13 +11,18 @@ proven optimum on the same rows (one thread, ``--highs-limit``), then the roundi
   (10⁻⁹ of its bound and a milligram);
 - *steps, exact rows*: the same, every target row held exactly, in whole hundredths;
 - *all, the margin*: with the moves that change two binding rows at once, the margin kept;
-- *all*: with those moves and exact rows (this code).
+- *all, the cheapest descent*: with those moves and exact rows, the exchanges only from
+  the cheapest descent (before 49abadb), not from the LP's own measures as well;
+- *all, an eighth of the marks*: the marks that read an exchange back given an eighth of
+  their room (a bit per move and state: as many moves as the byte per source-day and
+  state before 49abadb held source-days);
+- *all*: every exchange, from both starts, exact rows (this code).
 
 Each list goes through the independent checker; its cost is exact from the list and
 reported above HiGHS's optimum. Writes the section "## Exchanges, side by side" of
 bench/RESULTS.md and prints it. Never asserts on time.
 
-    python bench/bench_exchange.py [--sizes 400,5000,20000] [--seed 7]
+    python bench/bench_exchange.py [--sizes 400,5000,20000,50000] [--seed 7]
         [--highs-limit 600] [--no-write]
 """
 
@@ -38,8 +43,9 @@ from emergency import exchange, rounding
 from emergency.checker import check
 from emergency.duties import build_instance
 from emergency.highs import solve_highs
-from emergency.lp import SparseForm, solve_lp
-from emergency.model import build
+from emergency.instance import Choice
+from emergency.lp import LpResult, SparseForm, solve_lp
+from emergency.model import BuiltModel, build
 from emergency.optimiser import candidates, capped_targets, list_cost, stationary
 
 SECTION = "## Exchanges, side by side"
@@ -69,8 +75,34 @@ WAYS: dict[str, list[Setting]] = {
     "steps": [(exchange, "MIXED_TRIED", 0), (rounding, "_margins", old_margins)],
     "steps, exact rows": [(exchange, "MIXED_TRIED", 0)],
     "all, the margin": [(rounding, "_margins", old_margins)],
+    "all, the cheapest descent": [],
+    "all, an eighth of the marks": [(exchange, "MAX_CHOICE_BYTES", exchange.MAX_CHOICE_BYTES // 8)],
     "all": [],
 }
+CHEAPEST_ONLY = "all, the cheapest descent"
+
+
+def from_cheapest_descent(built: BuiltModel, lp: LpResult) -> Choice | None:
+    """The rounding with its exchanges from the cheapest descent only: once to see where
+    the exchanges would start, again with only the cheapest of those exchanged."""
+    starts: list[float] = []
+    run = exchange.exchange
+
+    def record(form: SparseForm, *args: object, **kw: object) -> None:
+        starts.append(float(form.cost[args[2]].sum()))  # type: ignore[index]
+
+    def cheapest(form: SparseForm, *args: object, **kw: object) -> np.ndarray | None:
+        if float(form.cost[args[2]].sum()) > min(starts):  # type: ignore[index]
+            return None
+        return run(form, *args, **kw)  # type: ignore[arg-type]
+
+    for wrapper in (record, cheapest):
+        undo = patched([(rounding, "exchange", wrapper)])
+        try:
+            choice = rounding.rounded(built, lp, deadline=time.perf_counter() + 600)
+        finally:
+            undo()
+    return choice
 
 
 def patched(settings: list[Setting]) -> Callable[[], None]:
@@ -102,7 +134,10 @@ def size_rows(n: int, args: argparse.Namespace, root: Path) -> list[list[str]]:
         undo = patched(settings)
         try:
             t0 = time.perf_counter()
-            choice = rounding.rounded(built, lp, deadline=time.perf_counter() + 600)
+            if way == CHEAPEST_ONLY:
+                choice = from_cheapest_descent(built, lp)
+            else:
+                choice = rounding.rounded(built, lp, deadline=time.perf_counter() + 600)
             secs = time.perf_counter() - t0
         finally:
             undo()
@@ -126,7 +161,7 @@ def size_rows(n: int, args: argparse.Namespace, root: Path) -> list[list[str]]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", default="400,5000,20000")
+    ap.add_argument("--sizes", default="400,5000,20000,50000")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--highs-limit", type=float, default=600.0)
     ap.add_argument("--no-write", action="store_true")
@@ -151,12 +186,17 @@ def main() -> None:
             f"--seed {args.seed}`.",
             "",
             "Synthetic cities × 3 days at orange, folded to one day. The LP's list rounded "
-            "(`rounding.rounded`) five ways in one process: *paired* — single and paired "
+            "(`rounding.rounded`) seven ways in one process: *paired* — single and paired "
             "moves only; *steps* — the exchanges over one row at a time, a target row held "
             "with the margin kept before 4f5d6e7 (10⁻⁹ of its bound and a milligram); "
             "*steps, exact rows* — the same, target rows held exactly in whole hundredths; "
             "*all, the margin* — with the moves that change two binding rows at once, the "
-            "margin kept; *all* — with those moves and exact rows (this code). Above "
+            "margin kept; *all, the cheapest descent* — with those moves and exact rows, the "
+            "exchanges only from the cheapest descent (before 49abadb); *all, an eighth of "
+            "the marks* — the marks that read an exchange back given an eighth of their room "
+            "(as many moves as a byte per source-day and state before 49abadb held "
+            "source-days); *all* — every exchange, from the LP's own measures and from the "
+            "split ones rounded up, exact rows (this code). Above "
             "HiGHS's proven optimum on the same rows; ✗: the checker rejects the list; s: "
             "the rounding's seconds, its exchanges included.",
             "",
