@@ -73,11 +73,13 @@ MAX_CELLS = 24_001
 """States of one step at most: the unit is coarsened rather than the window cut below
 what the candidates' largest changes need."""
 MAX_CHOICE_BYTES = 48 * 2**20
-"""The marks kept for reading an exchange back, at most (one bit per move and state: the
-9,993 candidate moves of 50,000 synthetic sources take 30 MB a programme). With one byte
-per source-day and state this held 2,000 source-days there, the cheapest candidates
-first — moves that shed cuts — and the refills that add them were left out: exchanges
-ended 200 yuan above the least cost, and reach it with all of them."""
+"""The marks kept for reading an exchange back, at most, per programme (one bit per move
+and state: at 50,000 synthetic sources the largest, 18,968 moves of 11,736 source-days
+over 12,001 states, takes 27 MiB). With one byte per source-day and state the same room
+held 4,194 source-days there, the cheapest candidates first — moves that shed cuts — and
+the refills that add them were left out: exchanges ended 200 yuan above the least cost,
+and reach it with all of them. A mixed exchange holds a programme per binding row of the
+day and one more at once."""
 MAX_SOURCE_DAYS = 60_000
 """Models with more source-days are not searched (a day of 50,000 synthetic sources: the
 exchanges from the LP's own measures reach the least cost in 3 s; bench/RESULTS.md)."""
@@ -462,18 +464,29 @@ class _Table:
     change to each other binding row of the day (in ``related`` order)."""
 
     def read(self, cell: int) -> dict[int, int]:
-        """The moves reaching state ``cell``: the new column of each source-day moved."""
+        """The moves reaching state ``cell``: the new column of each source-day moved.
+
+        From the last source-day back, each one's choice at the state left by those after
+        it: the last move marked there, the source-days with none skipped at once (the
+        last marked move of all those before, found in one pass)."""
         moves = {}
         size = len(self.f)
-        marks, steps = self.marks, self.steps
-        for i in range(len(self.groups) - 1, -1, -1):
-            for j in range(int(self.ends[i]) - 1, int(self.starts[i]) - 1, -1):
-                u = int(steps[j])
-                bit = cell - max(u, 0)
-                if 0 <= bit < size - abs(u) and marks[j, bit >> 3] >> (7 - (bit & 7)) & 1:
-                    moves[int(self.groups[i])] = int(self.cols[j])
-                    cell -= u
-                    break
+        first = np.maximum(self.steps, 0)
+        reach = size - np.abs(self.steps)
+        owner = np.repeat(np.arange(len(self.groups)), self.ends - self.starts)
+        limit = len(self.cols)
+        while limit:
+            bit = cell - first[:limit]
+            inside = np.flatnonzero((bit >= 0) & (bit < reach[:limit]))
+            at = bit[inside]
+            marked = inside[(self.marks[inside, at >> 3] >> (7 - (at & 7))) & 1 == 1]
+            if not len(marked):
+                break
+            j = int(marked[-1])
+            i = int(owner[j])
+            moves[int(self.groups[i])] = int(self.cols[j])
+            cell -= int(self.steps[j])
+            limit = int(self.starts[i])
         return moves
 
 
@@ -551,10 +564,14 @@ def _table(
     steps = cents[cols].astype(np.int64)
     window = WINDOW_KG * 100.0
     unit_cents = _unit(steps, math.ceil(2 * window / (MAX_CELLS - 1)))
-    keep = steps % unit_cents == 0
-    cols, steps = cols[keep], steps[keep] // unit_cents
     half = math.ceil(window / unit_cents)
     size = 2 * half + 1
+    # A move off the unit, or past the window (a stop of 1,871 kg at 50,000 sources), is
+    # not a candidate here: it would only take the marks' room.
+    keep = (steps % unit_cents == 0) & (np.abs(steps) < size * unit_cents)
+    cols, steps = cols[keep], steps[keep] // unit_cents
+    if not len(cols):
+        return None
     now = float(ctx.values[r][cur].sum())
     unit = unit_cents / 100.0
     low = -math.floor((now - lo[r]) / unit + 1e-9)  # the fewest units the row may lose
@@ -586,27 +603,32 @@ def _table(
     for i in range(len(groups)):
         if time.perf_counter() > deadline:
             return None
-        new = f.copy()
-        beside = [c.copy() for c in carried]
+        # What each move of this source-day reaches, read from the states before it;
+        # then applied in place, in turn (a source-day of one move needs no copy of them).
+        reached = []
         for j in range(starts[i], ends[i]):
             u = int(steps[j])
-            if abs(u) >= size:
-                continue
-            c = float(price[cols[j]])
             a, b = (
                 (slice(0, size - u), slice(u, size))
                 if u >= 0
                 else (slice(-u, size), slice(0, size + u))
             )
-            moved = f[a] + c
-            better = moved < new[b]
-            np.copyto(new[b], moved, where=better)  # no gathering: a third of the time
+            c = float(price[cols[j]])
+            reached.append(
+                (
+                    j,
+                    b,
+                    f[a] + c,
+                    [old[a] + v[cols[j]] for old, v in zip(carried, real, strict=True)],
+                )
+            )
+        for j, b, moved, beside in reached:
+            better = moved < f[b]
+            np.copyto(f[b], moved, where=better)  # no gathering: a third of the time
             packed = np.packbits(better)
             marks[j, : len(packed)] = packed
-            for old, out, v in zip(carried, beside, real, strict=True):
-                np.copyto(out[b], old[a] + v[cols[j]], where=better)
-        f = new
-        carried = beside
+            for out, add in zip(carried, beside, strict=True):
+                np.copyto(out[b], add, where=better)
     return _Table(r, f, marks, groups, starts, ends, cols, steps, unit, half, low, high, carried)
 
 

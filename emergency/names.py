@@ -219,6 +219,13 @@ _NOTES_ZH: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], .
     ),
     (
         re.compile(
+            r"^the sources in play list is given: the whole model is not searched at "
+            r"this size; the bound is the LP relaxation's$"
+        ),
+        "给出先求解关键源所得的清单：此规模下不搜索整个模型；下界取自线性松弛",
+    ),
+    (
+        re.compile(
             r"^within the gap asked of the LP relaxation's bound: "
             r"the whole model was not searched$"
         ),

@@ -198,7 +198,11 @@ not move on in seconds at that size (bench/RESULTS.md)."""
 CORE_SHARE = 0.4
 CORE_MAX_S = 10.0
 """The whole-source core's share of the time left after the LP (days linked, large
-models), at most this many seconds."""
+models, the whole model searched after it), at most this many seconds. Where
+neighbourhoods follow instead, the core has all the time but a second: on the upgrade of
+5,000 synthetic sources × 4 days, 10 s of core and the neighbourhoods after it ended
+12,705 yuan above HiGHS's optimum with a 20 s and a 40 s limit alike, the core alone
+2,475 (runs by hand)."""
 LP_SHARE_LINKED = 0.4
 """Where days are linked by stops, the LP relaxation may take this share of the time left
 after building the model (5,000 sources × 4 days after an upgrade: 1 s; 50,000: 85 s)."""
@@ -213,10 +217,10 @@ CORE_WORKERS = 2
 one thread)."""
 ROUNDING_SHARE = 0.8
 """The LP's list rounded (:mod:`emergency.rounding`) takes at most this share of the time
-left after the LP; it ends once stuck (with its exchanges 0.05 s at 400 sources, 0.7 s at
-5,000, 3.5 s at 20,000, where its list is the least cost). At 5,000 sources with 1.3 s
-in all (a quarter of HiGHS's time), half of what the LP left ended its exchanges 40 yuan
-above the least cost, 0.8 reached it; at 20,000 and 50,000 sources no change."""
+left after the LP; it ends once stuck (with its exchanges 0.13 s at 400 sources, 1.3 s at
+5,000, 3.4 s at 20,000 and 9.3 s at 50,000, where its list is the least cost:
+bench/RESULTS.md). At 5,000 sources with 1.3 s in all (a quarter of HiGHS's time), half
+of what the LP left ended its exchanges 40 yuan above the least cost, 0.8 reached it."""
 WHOLE_MODEL_NONE_S = 0.2
 """With a list in hand and less time than this left, the whole model is not searched."""
 WHOLE_MODEL_MIN_S = 2.0
@@ -365,13 +369,14 @@ def _optimise(
         # Days not linked: the reduced-cost cores may take all the time (the last is
         # exact, or frees half the model and leaves the rest to the whole model's search).
         # Linked, large: the whole-source core keeps time for the whole model's bound,
-        # unless neighbourhoods follow: they only go on from the core's list, so a short
-        # limit goes to the core first (at 50,000 sources building the core alone takes 2 s).
+        # unless neighbourhoods follow: they only go on from the core's list, which goes
+        # on improving with its time (at 50,000 sources building the core alone takes
+        # 2 s), so they have what it leaves.
         budget = max(0.5, min(CORE_SHARE * left, CORE_MAX_S)) if big and linked else left
         if left < WHOLE_MODEL_MIN_S:
             budget = left
         if by_neighbourhoods:
-            budget = max(budget, min(CORE_MAX_S, left - 1.0))
+            budget = max(budget, left - 1.0)
         found: Choice | None
         if linked:
             found = solve_core(built, lp_res, time_limit_s=budget, size=width, enough_yuan=enough)
@@ -433,6 +438,11 @@ def _optimise(
                 notes.append(
                     "improved on neighbourhoods of the sources in play; "
                     "the bound is the LP relaxation's"
+                )
+            elif start is not None:
+                notes.append(
+                    "the sources in play list is given: the whole model is not searched at "
+                    "this size; the bound is the LP relaxation's"
                 )
     if by_neighbourhoods and lp_res.status == "unknown" and start is None:
         # No LP, no sources in play; and CP-SAT does not move on the whole model at this

@@ -186,7 +186,8 @@ def exchange_arguments(built: BuiltModel, lp: LpResult) -> dict[str, object]:
     def record(
         form: object, rows: object, group: object, cur: object, lo: object, hi: object, **kw: object
     ) -> None:
-        seen.update(form=form, rows=rows, group=group, cur=cur, lo=lo, hi=hi, **kw)
+        if not seen:
+            seen.update(form=form, rows=rows, group=group, cur=cur, lo=lo, hi=hi, **kw)
         return None
 
     with pytest.MonkeyPatch.context() as patch:

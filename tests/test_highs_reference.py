@@ -178,3 +178,30 @@ def test_a_linked_model_whose_lp_is_not_solved_is_bounded_by_the_days_apart(
         assert ours.bound_yuan == pytest.approx(apart, rel=1e-9)
     else:
         assert float(ours.cost_yuan) == pytest.approx(highs_optimum(inst), rel=1e-9, abs=0.5)
+
+
+def test_where_neighbourhoods_follow_the_linked_core_has_all_the_time_but_a_second(
+    city: Dataset,
+) -> None:
+    """Days linked by stops, a model of the neighbourhoods' size: the whole-source core is
+    given all the time left but a second (it goes on improving the list the
+    neighbourhoods would only start from), not CORE_MAX_S; its list holds every rule and
+    costs no less than HiGHS's optimum."""
+    inst = upgrade(city)
+    limits: list[float] = []
+    core = optimiser.solve_core
+
+    def timed_core(*args: object, time_limit_s: float, **kw: object) -> object:
+        limits.append(time_limit_s)
+        return core(*args, time_limit_s=time_limit_s, **kw)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(optimiser, "CORE_FROM", 0)
+        patch.setattr(optimiser, "NEIGHBOURHOODS_FROM", 0)
+        patch.setattr(optimiser, "solve_core", timed_core)
+        ours = optimise(inst, time_limit_s=25)
+    assert len(limits) == 1 and limits[0] > 2 * optimiser.CORE_MAX_S
+    told = ("the whole model is not searched at this size", "improved on neighbourhoods")
+    assert any(t in n for t in told for n in ours.notes), ours.notes
+    assert check(inst, ours.choice, allowed_shortfall_kg=ours.shortfall_kg).ok
+    assert float(ours.cost_yuan) >= highs_optimum(inst) - 0.5

@@ -94,6 +94,11 @@ def test_the_list_workbook_reads_the_same_table() -> None:
             "在关键源的邻域上逐步改进；下界取自线性松弛",
         ),
         (
+            "the sources in play list is given: the whole model is not searched at this size; "
+            "the bound is the LP relaxation's",
+            "给出先求解关键源所得的清单：此规模下不搜索整个模型；下界取自线性松弛",
+        ),
+        (
             "proven least cost on the measures within the gap's reach of the LP optimum "
             "(reduced costs): the whole model was not searched",
             "在与线性松弛最优解之差（约化成本）不超过间隙的措施上证明为最低成本：未搜索整个模型",
