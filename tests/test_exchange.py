@@ -5,6 +5,7 @@ city of 400 sources the rounded list they leave is HiGHS's optimum."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 import pytest
@@ -284,31 +285,14 @@ def test_exchanges_from_the_lps_own_measures_as_well_as_from_the_cheapest_descen
     least = list_cost(inst, reference.choice)
     starts: list[float] = []
 
-    def cheapest_only(
-        form: object,
-        rows: object,
-        group: object,
-        cur: np.ndarray,
-        lo: object,
-        hi: object,
-        **kw: object,
-    ) -> np.ndarray | None:
-        cost = float(form.cost[cur].sum())
-        if cost > min(starts):
+    def cheapest_only(form: Any, *args: Any, **kw: Any) -> np.ndarray | None:
+        """The exchange from the cheapest start only (``args[2]``: the start)."""
+        if float(form.cost[args[2]].sum()) > min(starts):
             return None
-        return exchange_module.exchange(form, rows, group, cur, lo, hi, **kw)
+        return exchange_module.exchange(form, *args, **kw)
 
-    def record(
-        form: object,
-        rows: object,
-        group: object,
-        cur: np.ndarray,
-        lo: object,
-        hi: object,
-        **kw: object,
-    ) -> None:
-        starts.append(float(form.cost[cur].sum()))
-        return None
+    def record(form: Any, *args: Any, **kw: Any) -> None:
+        starts.append(float(form.cost[args[2]].sum()))
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(rounding, "exchange", record)
