@@ -273,7 +273,6 @@ def _mixed(
                 empty,
                 empty,
                 empty,
-                empty,
                 0.01,
                 0,
                 0,
@@ -451,7 +450,7 @@ class _Table:
     choice at a state is its last move marked there."""
     groups: np.ndarray
     starts: np.ndarray
-    ends: np.ndarray
+    """Where each source-day's moves begin in ``cols`` (they run to the next's start)."""
     cols: np.ndarray
     steps: np.ndarray
     unit: float
@@ -473,7 +472,7 @@ class _Table:
         size = len(self.f)
         first = np.maximum(self.steps, 0)
         reach = size - np.abs(self.steps)
-        owner = np.repeat(np.arange(len(self.groups)), self.ends - self.starts)
+        owner = np.repeat(np.arange(len(self.groups)), np.diff(self.starts, append=len(self.cols)))
         limit = len(self.cols)
         while limit:
             bit = cell - first[:limit]
@@ -629,7 +628,7 @@ def _table(
             marks[j, : len(packed)] = packed
             for out, add in zip(carried, beside, strict=True):
                 np.copyto(out[b], add, where=better)
-    return _Table(r, f, marks, groups, starts, ends, cols, steps, unit, half, low, high, carried)
+    return _Table(r, f, marks, groups, starts, cols, steps, unit, half, low, high, carried)
 
 
 def _unit(steps: np.ndarray, least: int) -> int:
