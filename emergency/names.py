@@ -219,6 +219,12 @@ _NOTES_ZH: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], .
     ),
     (
         re.compile(
+            r"^then searched day by day with the list's stops held: (\d+) of (\d+) days cheaper$"
+        ),
+        r"随后在保持清单停产安排不变的情况下逐日求解：\2 天中有 \1 天成本降低",
+    ),
+    (
+        re.compile(
             r"^the sources in play list is given: the whole model is not searched at "
             r"this size; the bound is the LP relaxation's$"
         ),

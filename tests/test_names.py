@@ -94,6 +94,10 @@ def test_the_list_workbook_reads_the_same_table() -> None:
             "在关键源的邻域上逐步改进；下界取自线性松弛",
         ),
         (
+            "then searched day by day with the list's stops held: 3 of 4 days cheaper",
+            "随后在保持清单停产安排不变的情况下逐日求解：4 天中有 3 天成本降低",
+        ),
+        (
             "the sources in play list is given: the whole model is not searched at this size; "
             "the bound is the LP relaxation's",
             "给出先求解关键源所得的清单：此规模下不搜索整个模型；下界取自线性松弛",
