@@ -13,7 +13,7 @@ Every constraint family is one function ``add_…(built: BuiltModel) -> None`` t
 instance, the candidate measures and the targets from ``built`` and appends to
 ``built.linear``; :data:`FAMILIES` lists them and :func:`build` runs them in that order. A
 new family is one more such function in :data:`FAMILIES`, a feasible and an infeasible case
-in ``tests/test_model.py``, and it touches three other places:
+in ``tests/test_model.py``, and it touches four other places:
 
 - the checker (:func:`emergency.checker.check`) must test the same rule, independently: it
   is the specification every list is held to;
@@ -22,7 +22,10 @@ in ``tests/test_model.py``, and it touches three other places:
   dominated measure the better one (as supply edges do with loads), the pruning must know;
 - the stationary-day folding (:func:`emergency.optimiser.stationary`), if the rule links
   days (as stops do) or differs between days: the one-day equivalent must stay exact, or
-  refuse to fold.
+  refuse to fold;
+- the days with the stops held (:func:`emergency.heldstops.day_instance`), if the rule
+  links days: holding each line's stop state is what parts the days there, so a rule
+  linking them otherwise must be held there too.
 """
 
 from __future__ import annotations

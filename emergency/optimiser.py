@@ -5,7 +5,9 @@
 - build: the solver-neutral rows of :mod:`emergency.model`;
 - solve: the LP relaxation first (GLOP: a proven bound, the marginal costs and the reduced
   costs), then small models around its optimum (:mod:`emergency.core`; the last of them
-  exact, a proof by itself), then CP-SAT on the whole model warm-started from their list;
+  exact, a proof by itself; where days are linked by stops, whole sources, then each day
+  alone with the stops held: :mod:`emergency.heldstops`), then CP-SAT on the whole model
+  warm-started from their list;
 - read back: the choice, its exact cost, the bound and gap, the shortfalls.
 
 If the capped targets cannot all be met together (supply couplings), the least weighted
