@@ -4,8 +4,8 @@ the days it was, so its restarts and minimum stops stay as they are.
 Where days are linked by stops the whole-source core (:mod:`emergency.core`) chooses which
 lines stop on which days, and its list is close to the least cost but seldom at it: on the
 synthetic upgrade of 5,000 sources × 4 days it ended 2,475 yuan above HiGHS's optimum, and
-of the sixteen sources where the two differ, nine differ only in measures that stop the
-same lines (a deeper curtailment on one day, a lighter one on another).
+the eleven sources where the two differ stop the same lines on the same days in both, and
+differ only in how deep they curtail on each (in a run by hand).
 
 Those are what this module finds. With each line's stop state held, nothing links the
 days any more: each day is a model of its own, of the measures of every source-day that
