@@ -393,7 +393,7 @@ def _optimise(
                 budget = max(0.5, budget - held_s)
             found = solve_core(built, lp_res, time_limit_s=budget, size=width, enough_yuan=enough)
             if found is not None and (enough is None or cost_of(found) > enough):
-                say("searching each day with the stops held")
+                say("solving each day with the stops held")
                 found, cheaper = by_day(
                     built, found, list_cost, deadline=min(deadline, time.perf_counter() + held_s)
                 )

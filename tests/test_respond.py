@@ -303,6 +303,29 @@ def test_the_stages_are_told_in_order_and_in_chinese(dataset: Dataset) -> None:
     assert all(stage_text(m, "zh") != m for m in stages), "every stage has its Chinese"
 
 
+def test_every_stage_the_optimiser_tells_has_its_chinese() -> None:
+    """Each literal stage ``optimise`` passes to its progress (read from its source, the
+    stages of days linked by stops too) is told in Chinese."""
+    import ast
+
+    from emergency import optimiser
+    from emergency.cli.cmd_respond import stage_text
+
+    tree = ast.parse(Path(optimiser.__file__).read_text(encoding="utf-8"))
+    said = [
+        node.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "say"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+    ]
+    assert "solving each day with the stops held" in said
+    assert "improving the list by neighbourhoods" in said
+    assert [m for m in said if stage_text(m, "zh") == m] == []
+
+
 def test_cli_respond_gap_stops_within_it_and_says_so(data: Path) -> None:
     """A gap of 50 % lets the search stop at once; the status then says whether the list is
     proven optimal, and the gap is never over the one asked for."""

@@ -58,6 +58,7 @@ _STAGES_ZH = {
     "building the model": "建立模型",
     "solving the LP relaxation": "求解线性松弛",
     "solving the sources in play first": "先求解关键源",
+    "solving each day with the stops held": "保持停产安排不变，逐日求解",
     "improving the list by neighbourhoods": "在邻域上改进清单",
     "solving the integer model (CP-SAT)": "求解整数模型（CP-SAT）",
 }
