@@ -33,7 +33,11 @@ from emergency.lp import solve_lp
 from emergency.model import BuiltModel, Infeasible, build, hint_of, read_choice
 
 MIN_DAY_S = 0.05
-"""No day is begun with less time than this left for it."""
+DAY_S_PER_SOURCE = 6e-5
+"""No day is begun with less time than this for it, nor than this much per source (0.3 s
+at 5,000 sources, 3 s at 50,000: writing a day's model and solving its LP alone take 2 s
+there); a day's share of the time left is raised to it, the last days left out if need
+be."""
 
 
 def _stopped(loads: tuple[float, ...]) -> tuple[bool, ...]:
@@ -87,11 +91,12 @@ def by_day(
     n = inst.n_days
     out = [list(row) for row in best]
     cheaper = 0
+    need = max(MIN_DAY_S, DAY_S_PER_SOURCE * len(inst.sources))
     for d in range(n):
-        left = (deadline - time.perf_counter()) / (n - d)
-        if left < MIN_DAY_S:
+        left = deadline - time.perf_counter()
+        if left < need:
             break
-        day_deadline = time.perf_counter() + left
+        day_deadline = time.perf_counter() + max(need, left / (n - d))
         day = day_instance(built, out, d)
         allowed = [src.allowed for src in day.sources]
         if all(len(a[0]) == 1 for a in allowed):

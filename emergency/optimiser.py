@@ -475,6 +475,14 @@ def _optimise(
             "the greedy list is given: without the LP relaxation no sources in play are "
             "cut out, and CP-SAT does not move on the whole model at this size"
         )
+        if linked and deadline - 0.5 - time.perf_counter() > 1.0:
+            say("solving each day with the stops held")
+            start, cheaper = by_day(built, start, list_cost, deadline=deadline - 0.5)
+            if cheaper:
+                notes.append(
+                    f"then searched day by day with the list's stops held: {cheaper} of "
+                    f"{inst.n_days} days cheaper"
+                )
     # The time limit is the whole optimisation's budget: CP-SAT gets what is left, if
     # that is enough to write and presolve the model at all.
     left = max(0.05, deadline - time.perf_counter())
