@@ -1,5 +1,6 @@
-"""Days with the stops held: a list made cheaper day by day, every line stopped on exactly
-the days it was, so its restarts and minimum stops stay as they are.
+"""Days with the stops held: a list made cheaper day by day, every line whose stops link
+the days stopped on exactly the days it was, so its restarts and minimum stops stay as
+they are.
 
 Where days are linked by stops the whole-source core (:mod:`emergency.core`) chooses which
 lines stop on which days, and its list is close to the least cost but seldom at it: on the
@@ -7,13 +8,17 @@ synthetic upgrade of 5,000 sources × 4 days it ended 2,475 yuan above HiGHS's o
 the eleven sources where the two differ stop the same lines on the same days in both, and
 differ only in how deep they curtail on each (in a run by hand).
 
-Those are what this module finds. With each line's stop state held, nothing links the
-days any more: each day is a model of its own, of the measures of every source-day that
-stop the same lines as the list's (:func:`day_instance`), with that day's targets. Each is
+Those are what this module finds. With the stop state of each line whose stops link the
+days held (a restart cost, a minimum stop, a stop in force: :func:`linking_lines`),
+nothing links the days any more: each day is a model of its own, of the measures of every
+source-day that stop the same of those lines as the list's (:func:`day_instance`), with
+that day's targets. Each is
 solved from the list's measures by the reduced-cost cores of days not linked
-(:func:`emergency.core.solve_by_reduced_costs`): the last exact, so a day closed is the
-least cost of that day with those stops. On that upgrade: HiGHS's optimum, each day
-proven in about 0.1 s (bench/RESULTS.md).
+(:func:`emergency.core.solve_by_reduced_costs`), then, unless one of them proved the
+day, by CP-SAT on the whole day: a day closed is the least cost of that day with those
+stops (over the candidate measures: :func:`emergency.optimiser.candidates` keeps every
+measure that stops another set of the lines whose stops link the days). On that upgrade:
+HiGHS's optimum, the four days in 2.5–4 s (runs by hand; bench/RESULTS.md).
 
 Nothing here proves the whole model's least cost (another set of stops may be cheaper):
 the bound stays the LP relaxation's.
@@ -28,9 +33,9 @@ from fractions import Fraction
 
 from emergency.core import solve_by_reduced_costs
 from emergency.cpsat import solve_cpsat
-from emergency.instance import Choice, Instance, Line, SourceDuty
+from emergency.instance import Choice, Instance, Line, Option, SourceDuty
 from emergency.lp import solve_lp
-from emergency.model import BuiltModel, Infeasible, build, hint_of, read_choice
+from emergency.model import BuiltModel, Infeasible, build, hint_of, read_choice, stop_lines
 
 MIN_DAY_S = 0.05
 DAY_S_PER_SOURCE = 6e-5
@@ -40,22 +45,41 @@ there); a day's share of the time left is raised to it, the last days left out i
 be."""
 
 
-def _stopped(loads: tuple[float, ...]) -> tuple[bool, ...]:
-    return tuple(load == 0.0 for load in loads)
+def linking_lines(built: BuiltModel) -> dict[int, tuple[int, ...]]:
+    """Per source, the lines whose stops link the days (:func:`emergency.model.stop_lines`:
+    a restart cost, a minimum stop or a stop in force, and some candidate stops them)."""
+    out: dict[int, list[int]] = {}
+    for s, li in stop_lines(built):
+        out.setdefault(s, []).append(li)
+    return {s: tuple(lines) for s, lines in out.items()}
 
 
-def day_instance(built: BuiltModel, choice: Choice, d: int) -> Instance:
+def _stopped(option: Option, lines: tuple[int, ...]) -> tuple[bool, ...]:
+    return tuple(option.stops(li) for li in lines)
+
+
+def day_instance(
+    built: BuiltModel,
+    choice: Choice,
+    d: int,
+    linking: dict[int, tuple[int, ...]] | None = None,
+) -> Instance:
     """Day ``d`` of ``built``'s instance alone, each source allowed the candidates of that
-    day that stop the same lines as ``choice``'s measure. Its lines keep their ids (the
-    supply couplings read their loads) but no restart cost or minimum stop: with the stops
-    held those are the same for every list of it."""
+    day that stop the same lines as ``choice``'s measure among those whose stops link the
+    days (``linking``, :func:`linking_lines` when not given; the others may stop or run
+    as the day is best). Its lines keep their ids (the supply couplings read their loads)
+    but no restart cost or minimum stop: with the stops held those are the same for every
+    list of it."""
     inst = built.instance
+    if linking is None:
+        linking = linking_lines(built)
     sources = []
     for s, src in enumerate(inst.sources):
         allowed = built.candidates[s][d]
-        if len(allowed) > 1:
-            held = _stopped(src.options[choice[s][d]].loads)
-            allowed = tuple(m for m in allowed if _stopped(src.options[m].loads) == held)
+        lines = linking.get(s)
+        if len(allowed) > 1 and lines:
+            held = _stopped(src.options[choice[s][d]], lines)
+            allowed = tuple(m for m in allowed if _stopped(src.options[m], lines) == held)
         sources.append(
             SourceDuty(
                 src.id,
@@ -92,12 +116,13 @@ def by_day(
     out = [list(row) for row in best]
     cheaper = 0
     need = max(MIN_DAY_S, DAY_S_PER_SOURCE * len(inst.sources))
+    linking = linking_lines(built)
     for d in range(n):
         left = deadline - time.perf_counter()
         if left < need:
             break
         day_deadline = time.perf_counter() + max(need, left / (n - d))
-        day = day_instance(built, out, d)
+        day = day_instance(built, out, d, linking)
         allowed = [src.allowed for src in day.sources]
         if all(len(a[0]) == 1 for a in allowed):
             continue
@@ -118,8 +143,9 @@ def _least(
     built: BuiltModel, start: Choice, cost: Callable[[Choice], Fraction], *, deadline: float
 ) -> Choice:
     """A cheaper list than ``start`` of the one-day model ``built`` (``start`` itself if
-    none is found by ``deadline``): its reduced-cost cores, then, when the exact one would
-    free half the day's measures (so none proved the day), the whole day from the best."""
+    none is found by ``deadline``): its reduced-cost cores, then, unless one of them proved
+    the day (the exact one would free half its measures, or time ran out), CP-SAT on the
+    whole day from the best list so far."""
     lp = solve_lp(
         built.linear, 1, keep_solution=True, time_limit_s=max(0.01, deadline - time.perf_counter())
     )
@@ -137,4 +163,4 @@ def _least(
     return found if cost(found) < cost(start) else start
 
 
-__all__ = ["by_day", "day_instance"]
+__all__ = ["by_day", "day_instance", "linking_lines"]

@@ -70,8 +70,12 @@ def candidates(inst: Instance) -> list[list[tuple[int, ...]]]:
     """Allowed measures per source and day, without dominated ones.
 
     Measure m is dropped on a day when another allowed measure cuts at least as much of every
-    pollutant, costs no more per day and stops no line that m keeps running (so restarts and
-    minimum stops are no worse). Sources in a supply edge keep all measures: loads matter.
+    pollutant, costs no more per day and stops no line that m keeps running; and, over two
+    days or more, stops exactly the lines m stops among those whose stops link the days (a
+    restart cost, a minimum stop, a stop in force before the first day): running such a
+    line on one day of a stop may break its minimum stop or split it in two, a second
+    restart, so a measure that stops fewer of them is not the better one. Sources in a
+    supply edge keep all measures: loads matter.
     A new constraint family (:mod:`emergency.model`) must not make a dropped measure the
     better one; if it can, say so here as the supply edges do.
     """
@@ -80,23 +84,42 @@ def candidates(inst: Instance) -> list[list[tuple[int, ...]]]:
     for s, src in enumerate(inst.sources):
         per_day: list[tuple[int, ...]] = []
         cache: dict[tuple[int, ...], tuple[int, ...]] = {}
+        held = _linking_lines(inst, s)
         for d in range(inst.n_days):
             allowed = src.allowed[d]
             if len(allowed) == 1 or s in coupled:
                 per_day.append(allowed)
                 continue
             if allowed not in cache:
-                cache[allowed] = _undominated(src.options, allowed)
+                cache[allowed] = _undominated(src.options, allowed, held)
             per_day.append(cache[allowed])
         out.append(per_day)
     return out
+
+
+def _linking_lines(inst: Instance, s: int) -> frozenset[int]:
+    """The lines of source ``s`` whose stops link the days (none over one day: a stop
+    there is a restart at most, which a measure stopping fewer lines does not add)."""
+    if inst.n_days < 2:
+        return frozenset()
+    return frozenset(
+        li
+        for li, line in enumerate(inst.sources[s].lines)
+        if line.restart_cost_yuan > 0
+        or line.min_stop_days > 1
+        or inst.stopped_before.get((s, li), 0) > 0
+    )
 
 
 def _stopset(o: Option) -> frozenset[int]:
     return frozenset(i for i, load in enumerate(o.loads) if load == 0.0)
 
 
-def _undominated(options: tuple[Option, ...], allowed: tuple[int, ...]) -> tuple[int, ...]:
+def _undominated(
+    options: tuple[Option, ...], allowed: tuple[int, ...], held: frozenset[int] = frozenset()
+) -> tuple[int, ...]:
+    """The measures of ``allowed`` no other dominates; one that stops another set of the
+    lines ``held`` dominates none."""
     keep = []
     stops = {m: _stopset(options[m]) for m in allowed}
     for m in allowed:
@@ -104,6 +127,8 @@ def _undominated(options: tuple[Option, ...], allowed: tuple[int, ...]) -> tuple
         for m2 in allowed:
             o2, s2 = options[m2], stops[m2]
             if m2 == m or o2.cost_yuan_d > om.cost_yuan_d or not s2 <= sm:
+                continue
+            if held and s2 & held != sm & held:
                 continue
             if any(o2.cut_kg[i] < om.cut_kg[i] for i in range(4)):
                 continue
@@ -202,16 +227,17 @@ CORE_SHARE = 0.4
 CORE_MAX_S = 10.0
 """The whole-source core's share of the time left after the LP (days linked, large
 models, the whole model searched after it), at most this many seconds. Where
-neighbourhoods follow instead, the core has all the time but a second: on the upgrade of
-5,000 synthetic sources × 4 days, 10 s of core and the neighbourhoods after it ended
-12,705 yuan above HiGHS's optimum with a 20 s and a 40 s limit alike, the core alone
-2,475 (runs by hand)."""
+neighbourhoods follow instead, the core has all the time but the held stops' share
+(:data:`HELD_SHARE`) and a second: on the upgrade of 5,000 synthetic sources × 4 days, 10 s
+of core and the neighbourhoods after it ended 12,705 yuan above HiGHS's optimum with a 20 s
+and a 40 s limit alike, the core alone 2,475 (runs by hand)."""
 HELD_SHARE = 0.2
-"""Days linked by stops, large: the share of the time left after the LP kept for
-searching each day alone with the core's stops held (:mod:`emergency.heldstops`), taken
-from the core where neighbourhoods follow, else from the whole model's search. On the
-upgrade of 5,000 synthetic sources × 4 days the four days take 2–4 s and bring the core's
-list from 2,475 yuan above HiGHS's optimum to it (runs by hand)."""
+"""Days linked by stops, large (4,000 measure variables or more, the LP solved): the share
+of the time left after the LP kept for searching each day alone with the core's stops
+held (:mod:`emergency.heldstops`), taken from the core where neighbourhoods follow, else
+from the whole model's search. On the upgrade of 5,000 synthetic sources × 4 days the four
+days take 2.5–4 s and bring the core's list from 2,475 yuan above HiGHS's optimum to it
+(runs by hand)."""
 LP_SHARE_LINKED = 0.4
 """Where days are linked by stops, the LP relaxation may take this share of the time left
 after building the model (5,000 sources × 4 days after an upgrade: 1 s; 50,000: 85 s)."""
@@ -390,7 +416,7 @@ def _optimise(
         if linked:
             held_s = HELD_SHARE * left
             if by_neighbourhoods:
-                budget = max(0.5, budget - held_s)
+                budget = min(left, max(0.5, budget - held_s))
             found = solve_core(built, lp_res, time_limit_s=budget, size=width, enough_yuan=enough)
             if found is not None and (enough is None or cost_of(found) > enough):
                 say("solving each day with the stops held")

@@ -3,6 +3,7 @@ constraint family, every list checked by the independent checker."""
 
 from __future__ import annotations
 
+import itertools
 import random
 from fractions import Fraction
 
@@ -10,8 +11,8 @@ import pytest
 
 from emergency.checker import check
 from emergency.heuristics import floor_choice, greedy_multi, greedy_single
-from emergency.instance import Edge, Line
-from emergency.optimiser import Solved, optimise
+from emergency.instance import Edge, Instance, Line
+from emergency.optimiser import Solved, candidates, list_cost, optimise
 from tests.instances import instance, opt, source
 
 
@@ -293,3 +294,86 @@ def test_days_that_differ_are_not_collapsed() -> None:
     inst = restart_instance(1)
     inst.stopped_before[(0, 0)] = 1
     assert stationary(inst) is None
+
+
+def brute_force(inst: Instance) -> Fraction | None:
+    """The least cost over every allowed list (no pruning), by the checker; None if no
+    list holds."""
+    best: Fraction | None = None
+    per_source = [list(itertools.product(*src.allowed)) for src in inst.sources]
+    for rows in itertools.product(*per_source):
+        choice = [list(r) for r in rows]
+        if check(inst, choice).ok:
+            cost = list_cost(inst, choice)
+            if best is None or cost < best:
+                best = cost
+    return best
+
+
+def test_a_measure_running_a_line_a_stop_needs_does_not_prune_the_stop() -> None:
+    """Two days, L1 with a restart and a two-day minimum stop. ``half`` (both lines at half
+    load) cuts more than ``stop1`` (L1 stopped) for less, but running L1 on the second day
+    of a stop begun on the first breaks the minimum stop: the least list stops L1 on both
+    days, with ``stop1`` on the second. Pruning ``stop1`` as dominated gave 126, "optimal"."""
+    lines = [Line("L1", restart_cost_yuan=100, min_stop_days=2), Line("L2")]
+    src = source(
+        "S",
+        [
+            opt("stop1", 10, 10, 10, 10, cost=10, loads=(0.0, 1.0)),
+            opt("half", 12, 12, 12, 12, cost=8, loads=(0.5, 0.5)),
+            opt("stop1-half2", 17, 17, 17, 17, cost=13, loads=(0.0, 0.5)),
+        ],
+        days=2,
+        lines=lines,
+    )
+    inst = instance([src], [(17, 0, 0, 0), (10, 0, 0, 0)])
+    assert candidates(inst)[0][1] == (0, 1, 2, 3)
+    solved = optimise(inst, time_limit_s=5)
+    assert solved.choice == [[3, 1]]
+    assert solved.cost_yuan == brute_force(inst) == 123
+    # Over one day nothing links: there the stop is dominated (a restart at most).
+    assert (
+        1
+        not in candidates(instance([source("S", src.options[1:], lines=lines)], [(17, 0, 0, 0)]))[
+            0
+        ][0]
+    )
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_linked_days_cost_what_every_allowed_list_shows_least(seed: int) -> None:
+    """Small random instances with restarts, minimum stops and stops in force: a proven
+    optimum costs what the least of every allowed list (not pruned) costs."""
+    rng = random.Random(seed)
+    n_days = rng.choice([2, 3])
+    sources = []
+    stopped_before: dict[tuple[int, int], int] = {}
+    for k in range(rng.choice([1, 2])):
+        lines = [
+            Line(
+                f"L{i}",
+                restart_cost_yuan=rng.choice([0, 50, 120]),
+                min_stop_days=rng.choice([1, 2, 3]),
+            )
+            for i in range(2)
+        ]
+        options = []
+        for j in range(3):
+            loads = tuple(rng.choice([0.0, 0.5, 1.0]) for _ in lines)
+            cut = round(rng.uniform(1, 20))
+            options.append(
+                opt(f"m{j}", cut, cut, cut, cut, cost=round(rng.uniform(1, 30)), loads=loads)
+            )
+        sources.append(source(f"S{k}", options, days=n_days, lines=lines))
+        if rng.random() < 0.3:
+            stopped_before[(k, 0)] = 1
+    targets = [(round(rng.uniform(5, 30)), 0, 0, 0) for _ in range(n_days)]
+    inst = instance(sources, targets, stopped_before=stopped_before)
+    least = brute_force(inst)
+    solved = optimise(inst, time_limit_s=5)
+    if least is None:
+        assert solved.status == "short" or not check(inst, solved.choice).ok
+        return
+    if solved.status == "optimal":
+        assert solved.cost_yuan == least, (solved.choice, solved.cost_yuan, least)
+    assert solved.cost_yuan >= least
