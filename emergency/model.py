@@ -138,19 +138,25 @@ def add_choice(built: BuiltModel) -> None:
             linear.objective.extend((costs[k[3]], k) for k in keys if costs[k[3]])  # type: ignore[misc]
 
 
-def stop_lines(built: BuiltModel) -> list[tuple[int, int]]:
-    """Lines whose stops matter across days: some candidate stops them, and a stop costs a
+def links_days(inst: Instance, s: int, li: int) -> bool:
+    """Whether a stop of line ``li`` of source ``s`` matters beyond its day: it costs a
     restart, lasts several days, or continues a stop from before the instance."""
+    line = inst.sources[s].lines[li]
+    return (
+        line.restart_cost_yuan > 0
+        or line.min_stop_days > 1
+        or inst.stopped_before.get((s, li), 0) > 0
+    )
+
+
+def stop_lines(built: BuiltModel) -> list[tuple[int, int]]:
+    """Lines whose stops matter across days (:func:`links_days`) and some candidate
+    stops."""
     inst = built.instance
     out = []
     for s, src in enumerate(inst.sources):
-        for li, line in enumerate(src.lines):
-            relevant = (
-                line.restart_cost_yuan > 0
-                or line.min_stop_days > 1
-                or inst.stopped_before.get((s, li), 0) > 0
-            )
-            if relevant and any(
+        for li in range(len(src.lines)):
+            if links_days(inst, s, li) and any(
                 src.options[m].stops(li) for d in range(inst.n_days) for m in built.candidates[s][d]
             ):
                 out.append((s, li))

@@ -36,7 +36,7 @@ from emergency.heldstops import by_day
 from emergency.heuristics import greedy_multi
 from emergency.instance import Choice, Instance, Line, Option, SourceDuty
 from emergency.lp import LpResult, solve_lp
-from emergency.model import Infeasible, build, hint_of, read_choice
+from emergency.model import BuiltModel, Infeasible, build, hint_of, links_days, read_choice
 from emergency.rounding import rounded
 
 Progress = Callable[[str], None]
@@ -102,13 +102,7 @@ def _linking_lines(inst: Instance, s: int) -> frozenset[int]:
     there is a restart at most, which a measure stopping fewer lines does not add)."""
     if inst.n_days < 2:
         return frozenset()
-    return frozenset(
-        li
-        for li, line in enumerate(inst.sources[s].lines)
-        if line.restart_cost_yuan > 0
-        or line.min_stop_days > 1
-        or inst.stopped_before.get((s, li), 0) > 0
-    )
+    return frozenset(li for li in range(len(inst.sources[s].lines)) if links_days(inst, s, li))
 
 
 def _stopset(o: Option) -> frozenset[int]:
@@ -419,15 +413,9 @@ def _optimise(
                 budget = min(left, max(0.5, budget - held_s))
             found = solve_core(built, lp_res, time_limit_s=budget, size=width, enough_yuan=enough)
             if found is not None and (enough is None or cost_of(found) > enough):
-                say("solving each day with the stops held")
-                found, cheaper = by_day(
-                    built, found, list_cost, deadline=min(deadline, time.perf_counter() + held_s)
+                found = _held_days(
+                    built, found, min(deadline, time.perf_counter() + held_s), say, notes
                 )
-                if cheaper:
-                    notes.append(
-                        f"then searched day by day with the list's stops held: {cheaper} of "
-                        f"{inst.n_days} days cheaper"
-                    )
             found_cost = cost_of(found) if found is not None else None
         else:
             # The LP's measures rounded and improved by single moves: where the cores
@@ -502,13 +490,7 @@ def _optimise(
             "cut out, and CP-SAT does not move on the whole model at this size"
         )
         if linked and deadline - 0.5 - time.perf_counter() > 1.0:
-            say("solving each day with the stops held")
-            start, cheaper = by_day(built, start, list_cost, deadline=deadline - 0.5)
-            if cheaper:
-                notes.append(
-                    f"then searched day by day with the list's stops held: {cheaper} of "
-                    f"{inst.n_days} days cheaper"
-                )
+            start = _held_days(built, start, deadline - 0.5, say, notes)
     # The time limit is the whole optimisation's budget: CP-SAT gets what is left, if
     # that is enough to write and presolve the model at all.
     left = max(0.05, deadline - time.perf_counter())
@@ -606,6 +588,21 @@ def _optimise(
         solve_seconds=solve_s,
         notes=notes,
     )
+
+
+def _held_days(
+    built: BuiltModel, choice: Choice, deadline: float, say: Progress, notes: list[str]
+) -> Choice:
+    """``choice`` searched day by day with its stops held (:func:`by_day`) until
+    ``deadline``; told to ``say``, and in ``notes`` when some day became cheaper."""
+    say("solving each day with the stops held")
+    out, cheaper = by_day(built, choice, list_cost, deadline=deadline)
+    if cheaper:
+        notes.append(
+            f"then searched day by day with the list's stops held: {cheaper} of "
+            f"{built.instance.n_days} days cheaper"
+        )
+    return out
 
 
 def _days_apart(

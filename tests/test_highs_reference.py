@@ -248,32 +248,17 @@ def needless_cuts(
     return out
 
 
-def test_each_day_with_the_stops_held_gets_the_least_cost_highs_proves_for_it(
-    city: Dataset,
-) -> None:
-    """From a valid list of the linked upgrade (the greedy's, a source a day curtailed deeper
-    than it needs: the greedy's days are already the least with its stops), the days
-    searched apart with its stops held: each day's measures cost what HiGHS proves least
-    for that day's model (the list's stops, the day's imposed targets), every line stops
-    on the same days as before, the restarts are the same, and the list holds every
-    rule."""
-    inst = upgrade(city)
-    capped, _ = capped_targets(inst)
-    built = build(inst, candidates(inst), capped)
-    start = needless_cuts(inst, built.candidates, greedy_multi(inst, candidates=built.candidates))
-    assert check(inst, start).ok
-    out, cheaper = by_day(built, start, list_cost, deadline=time.perf_counter() + 120)
-    assert cheaper > 0 and list_cost(inst, out) < list_cost(inst, start)
-    assert check(inst, out).ok
-    assert stop_states(built, out) == stop_states(built, start)
-    for s in range(len(inst.sources)):
-        assert inst.restart_costs(s, out[s]) == inst.restart_costs(s, start[s])
+def assert_each_day_least(built: BuiltModel, start: Choice, out: Choice) -> None:
+    """Each day of ``out`` costs what HiGHS proves least for that day with ``start``'s
+    stops held: the day's candidates that stop the same lines whose stops link the days
+    (worked out here, not read from :func:`day_instance`, which must give the same), the
+    day's imposed targets."""
+    inst = built.instance
     linking: dict[int, list[int]] = {}
     for s, li in stop_lines(built):
         linking.setdefault(s, []).append(li)
     for d in range(inst.n_days):
         day = day_instance(built, start, d)
-        # The day's measures: the candidates stopping the same linking lines as the start.
         assert [src.allowed[0] for src in day.sources] == [
             tuple(
                 m
@@ -290,6 +275,29 @@ def test_each_day_with_the_stops_held_gets_the_least_cost_highs_proves_for_it(
         assert reference.status == "optimal", (d, reference.status)
         ours = float(list_cost(day, [[row[d]] for row in out]))
         assert ours == pytest.approx(reference.objective_yuan, rel=1e-9, abs=0.5), d
+
+
+def test_each_day_with_the_stops_held_gets_the_least_cost_highs_proves_for_it(
+    city: Dataset,
+) -> None:
+    """From a valid list of the linked upgrade (the greedy's, a source a day curtailed deeper
+    than it needs: the greedy's days are already the least with its stops), the days
+    searched apart with its stops held: each day's measures cost what HiGHS proves least
+    for that day's model (the list's stops, the day's imposed targets), every line whose
+    stops link the days stops on the same days as before, the restarts are the same, and
+    the list holds every rule."""
+    inst = upgrade(city)
+    capped, _ = capped_targets(inst)
+    built = build(inst, candidates(inst), capped)
+    start = needless_cuts(inst, built.candidates, greedy_multi(inst, candidates=built.candidates))
+    assert check(inst, start).ok
+    out, cheaper = by_day(built, start, list_cost, deadline=time.perf_counter() + 120)
+    assert cheaper > 0 and list_cost(inst, out) < list_cost(inst, start)
+    assert check(inst, out).ok
+    assert stop_states(built, out) == stop_states(built, start)
+    for s in range(len(inst.sources)):
+        assert inst.restart_costs(s, out[s]) == inst.restart_costs(s, start[s])
+    assert_each_day_least(built, start, out)
 
 
 def test_on_linked_days_the_core_s_list_is_searched_day_by_day_with_its_stops_held(
@@ -376,9 +384,4 @@ def test_without_the_linked_lp_the_greedy_list_is_searched_day_by_day_with_its_s
     built = build(inst, candidates(inst), capped)
     assert stop_states(built, ours.choice) == stop_states(built, given[0])
     assert list_cost(inst, ours.choice) < list_cost(inst, given[0])
-    for d in range(inst.n_days):
-        day = day_instance(built, given[0], d)
-        day_built = build(day, [src.allowed for src in day.sources], [built.targets_kg[d]])
-        reference = solve_highs(day_built, time_limit_s=120)
-        ours_day = float(list_cost(day, [[row[d]] for row in ours.choice]))
-        assert ours_day == pytest.approx(reference.objective_yuan, rel=1e-9, abs=0.5), d
+    assert_each_day_least(built, given[0], ours.choice)
