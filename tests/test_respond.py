@@ -175,6 +175,38 @@ def test_cli_respond_json_matches_the_spec(data: Path) -> None:
     assert out["total_cost_yuan"] == pytest.approx(sum(x["cost_yuan"] for x in out["assignments"]))
 
 
+def test_cli_respond_keeps_the_collector_paused_to_the_output(
+    data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One city is one run: no sweep of the oldest generation between the load, the
+    search and the output (each pause's end swept the whole city), and after it the
+    collector is back as it was."""
+    import gc
+
+    import emergency.cli.cmd_respond as cmd
+    import emergency.respond as respond
+
+    seen: dict[str, bool] = {}
+    planned, written = respond.plan_response, cmd.write_json
+
+    def plan(*args: object, **kwargs: object) -> object:
+        seen["search"] = gc.isenabled()
+        return planned(*args, **kwargs)  # type: ignore[arg-type]
+
+    def write(*args: object, **kwargs: object) -> None:
+        seen["output"] = gc.isenabled()
+        written(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(respond, "plan_response", plan)
+    monkeypatch.setattr(cmd, "write_json", write)
+    assert gc.isenabled()
+    fc = "examples/forecast-orange.json"
+    result = runner.invoke(app, ["respond", "-f", fc, "--data", str(data), "--json"])
+    assert result.exit_code == 0, result.output
+    assert seen == {"search": False, "output": False}
+    assert gc.isenabled()
+
+
 def test_cli_respond_csv_and_xlsx(data: Path, tmp_path: Path) -> None:
     csv_out, xlsx_out = tmp_path / "list.csv", tmp_path / "list.xlsx"
     fc = "examples/forecast-orange.json"
