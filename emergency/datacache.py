@@ -8,6 +8,10 @@ the engine's own source code, so any change to the data or to the code that read
 misses the cache and the folder is validated afresh. Only a folder that passed
 validation is stored; a folder with errors is read (and refused) every time.
 
+A folder this code has not stored from its place before is read at once, without a
+digest first (nothing of an earlier read could be taken): the plan files are hashed as
+they are parsed, from the bytes parsed, so the cold read reads each file once.
+
 A folder edited since its last read (a plan or two changed, a source added) is not read
 whole again: beside each entry the cache keeps the digest of every file it was read from
 (one index per folder and code version), and the loader takes from that earlier entry what
@@ -67,23 +71,37 @@ def folder_digest(base: Path) -> str:
     return _digests(base)[0]
 
 
-def _digests(base: Path) -> tuple[str, dict[str, bytes], list[tuple[str, int, int]]]:
+def file_digest(data: bytes) -> bytes:
+    """A file's digest as a folder's key takes it, from its bytes."""
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+Stamp = tuple[str, int, int]
+"""A file's name, size and modification time: what tells that it changed."""
+
+
+def _digests(
+    base: Path, known: dict[str, bytes] | None = None
+) -> tuple[str, dict[str, bytes], list[Stamp]]:
     """The folder's digest, each file's own by its name relative to the folder
-    (``/``-separated), and each file's stamp as it was read (:func:`_stamps`)."""
+    (``/``-separated), and the stamp of each file hashed here as it was read. The files
+    ``known`` names are not read again: their digests are taken from it."""
     h = hashlib.blake2b(digest_size=20)
     h.update(_version_tag())
     files: dict[str, bytes] = {}
-    stamps: list[tuple[str, int, int]] = []
+    stamps: list[Stamp] = []
     for name in _names(base):
-        try:
-            with open(os.path.join(base, name), "rb") as f:
-                st = os.fstat(f.fileno())
-                digest = hashlib.blake2b(f.read(), digest_size=16).digest()
-            stamps.append((name, st.st_size, st.st_mtime_ns))
-        except OSError:
-            digest = b"\0missing"
-            stamps.append((name, -1, -1))
         key = name.replace(os.sep, "/")
+        digest = known.get(key) if known is not None else None
+        if digest is None:
+            try:
+                with open(os.path.join(base, name), "rb") as f:
+                    st = os.fstat(f.fileno())
+                    digest = file_digest(f.read())
+                stamps.append((name, st.st_size, st.st_mtime_ns))
+            except OSError:
+                digest = b"\0missing"
+                stamps.append((name, -1, -1))
         files[key] = digest
         h.update(key.encode(errors="surrogateescape") + b"\0" + digest)
     return h.hexdigest(), files, stamps
@@ -91,16 +109,14 @@ def _digests(base: Path) -> tuple[str, dict[str, bytes], list[tuple[str, int, in
 
 def _names(base: Path) -> list[str]:
     """The files a folder's key covers: ``enterprises.csv`` and every file under ``plans/``."""
-    # os.walk and plain names, not Path.rglob: a tenth of the time on 50,000 plan files.
-    under = _files_under(base, base / "plans")
-    return ["enterprises.csv", *sorted(name for name in under if os.path.isfile(base / name))]
+    return ["enterprises.csv", *sorted(_files_under(base, base / "plans"))]
 
 
-def _stamps(base: Path) -> list[tuple[str, int, int]]:
-    """Each file's name, size and modification time: what tells that the folder changed
-    while it was being read."""
+def _stamps(base: Path, names: list[str] | None = None) -> list[Stamp]:
+    """The stamps of ``names`` (default: every file the key covers): what tells that the
+    folder changed while it was being read."""
     out = []
-    for name in _names(base):
+    for name in _names(base) if names is None else names:
         try:
             st = os.stat(os.path.join(base, name))
         except OSError:
@@ -117,20 +133,37 @@ def _version_tag() -> bytes:
 
 def _files_under(base: Path, top: Path) -> list[str]:
     """Every file under ``top``, relative to ``base``, through symbolic links to folders
-    as the loader reads through them (a city's ``plans/enterprises`` may be a link to a
-    shared folder), each folder once (a link back up is no loop)."""
+    and files as the loader reads through them (a city's ``plans/enterprises`` may be a
+    link to a shared folder), each folder once (a link back up is no loop)."""
     found: list[str] = []
     seen: set[str] = set()
-    for folder, dirs, files in os.walk(top, followlinks=True):
+    # os.scandir, not os.walk and a stat of each name: the kind of a plain entry comes
+    # with the listing (a tenth of the time on 50,000 plan files, against Path.rglob).
+    folders = [str(top)]
+    while folders:
+        folder = folders.pop()
         # By the folder's real path, not its inode: some file systems number none.
         real = os.path.normcase(os.path.realpath(folder))
         if real in seen:
-            dirs[:] = []
             continue
         seen.add(real)
-        dirs.sort()  # a folder reached by two links is named the same way every time
         inside = os.path.relpath(folder, base)
-        found += [os.path.join(inside, name) for name in files]
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError:
+            continue
+        below = []
+        for entry in entries:
+            try:
+                if entry.is_dir():
+                    below.append(entry.path)
+                elif entry.is_file():
+                    found.append(os.path.join(inside, entry.name))
+            except OSError:
+                continue
+        # A folder reached by two links is named the same way every time: first in order.
+        folders += reversed(below)
     return found
 
 
@@ -144,14 +177,24 @@ class Earlier:
     unchanged: frozenset[str]
 
 
-def load_cached(base: Path, load: Callable[[Earlier | None], Loaded]) -> Loaded:
-    """The folder's dataset from the cache, else ``load(earlier)`` (which validates) stored
-    there — ``earlier`` the last entry stored for this folder, if the cache still has it
-    (None otherwise): what ``load`` takes from it must come from unchanged files.
-    What is stored has a ``root`` (the folder, set anew on reading: it may have moved)."""
+Load = Callable[[Earlier | None, dict[str, bytes] | None], Loaded]
+"""``load(earlier, hashed)`` reads and validates the folder; into ``hashed`` (when given)
+it puts the digest (:func:`file_digest`) of each file it parsed, by name relative to the
+folder (``/``-separated), from the very bytes it parsed."""
+
+
+def load_cached(base: Path, load: Load[Loaded]) -> Loaded:
+    """The folder's dataset from the cache, else ``load(earlier, hashed)`` (which
+    validates) stored there — ``earlier`` the last entry stored for this folder, if the
+    cache still has it (None otherwise): what ``load`` takes from it must come from
+    unchanged files. What is stored has a ``root`` (the folder, set anew on reading: it
+    may have moved)."""
     folder = cache_dir()
     if folder is None:
-        return load(None)
+        return load(None, None)
+    index = folder / f"{_place(base)}.files"
+    if not index.is_file():
+        return _first_read(base, folder, index, load)
     key, files, stamps = _digests(base)
     path = folder / f"{key}.dataset"
     dataset: Any = _read_entry(path)
@@ -159,11 +202,31 @@ def load_cached(base: Path, load: Callable[[Earlier | None], Loaded]) -> Loaded:
         dataset.root = base
         path.touch()  # the newest used stays longest
         return dataset
-    index = folder / f"{_place(base)}.files"
-    dataset = load(_earlier(folder, index, files))
+    dataset = load(_earlier(folder, index, files), None)
     # A file saved while the folder was being read: what was read may not be what the key
     # says, so nothing is stored (the next read starts afresh).
-    if _stamps(base) == stamps and _store(folder, path, dataset):
+    if _stamps(base) == stamps and _store(folder, folder / f"{key}.dataset", dataset):
+        _store(folder, index, (key, files))
+    return dataset
+
+
+def _first_read(base: Path, folder: Path, index: Path, load: Load[Loaded]) -> Loaded:
+    """A folder this code has not stored from its place: read it at once, then key it.
+
+    Nothing of an earlier read can be taken, and an entry for the same files is there only
+    if they were read from another place (that one case reads them again). The files the
+    loader parsed are keyed by the digests of the bytes it parsed; the others (the
+    inventory, the city plan, files it skips) are hashed after, and must be as they were
+    before the read began, the same files in all, or nothing is stored."""
+    names = _names(base)
+    before = dict(zip(names, _stamps(base, names), strict=True))
+    hashed: dict[str, bytes] = {}
+    dataset = load(None, hashed)
+    key, files, stamps = _digests(base, known=hashed)
+    same = list(files) == [name.replace(os.sep, "/") for name in names] and all(
+        before.get(stamp[0]) == stamp for stamp in stamps
+    )
+    if same and _store(folder, folder / f"{key}.dataset", dataset):
         _store(folder, index, (key, files))
     return dataset
 
@@ -229,4 +292,4 @@ def _store(folder: Path, path: Path, content: object) -> bool:
     return True
 
 
-__all__ = ["Earlier", "cache_dir", "folder_digest", "load_cached"]
+__all__ = ["Earlier", "cache_dir", "file_digest", "folder_digest", "load_cached"]

@@ -22,12 +22,12 @@ import networkx as nx
 from emergency import LEVELS, NORMAL
 from emergency.cityplan import CityPlan, load_city_plan
 from emergency.collector import gc_paused
-from emergency.datacache import Earlier, load_cached
+from emergency.datacache import Earlier, file_digest, load_cached
 from emergency.errors import InputError, ValidationErrors, where
 from emergency.inventory import Source, read_inventory_text
 from emergency.meters.index import claimed_elsewhere, meter_problems
 from emergency.paths import default_data_dir
-from emergency.plans import Plan, check_plan, load_plan, parse_plan
+from emergency.plans import Plan, check_plan, parse_plan, plan_from_bytes, read_bytes
 from emergency.supply import describe_cycle, find_cycles, graph_from_plans, unsatisfiable_edges
 from emergency.yamlfile import Problem, compose_file, format_problems
 
@@ -134,7 +134,10 @@ def load_dataset(
     with gc_paused():
         if cache:
             dataset = load_cached(
-                base, lambda earlier: _load(base, progress, keep_pickled=True, earlier=earlier)
+                base,
+                lambda earlier, hashed: _load(
+                    base, progress, keep_pickled=True, earlier=earlier, hashed=hashed
+                ),
             )
             dataset.plans_pickled = None  # stored (or not to be): the memory back
             return dataset
@@ -147,8 +150,10 @@ def _load(
     *,
     keep_pickled: bool = False,
     earlier: Earlier | None = None,
+    hashed: dict[str, bytes] | None = None,
 ) -> Dataset:
-    """Read and validate the folder; plans of unchanged files taken from ``earlier``."""
+    """Read and validate the folder; plans of unchanged files taken from ``earlier``; the
+    digest of each plan file parsed put in ``hashed`` (:data:`emergency.datacache.Load`)."""
     errors: list[str] = []
 
     sources: list[Source] = []
@@ -172,7 +177,7 @@ def _load(
         errors.append(f"{where(CITY_FILE)}: missing (expected the city plan)")
 
     plans, plan_errors, pickled = _load_plans(
-        base, progress, keep_pickled=keep_pickled, earlier=earlier
+        base, progress, keep_pickled=keep_pickled, earlier=earlier, hashed=hashed
     )
     errors += plan_errors
 
@@ -237,15 +242,17 @@ def _load_plans(
     *,
     keep_pickled: bool = False,
     earlier: Earlier | None = None,
+    hashed: dict[str, bytes] | None = None,
 ) -> tuple[dict[str, Plan], list[str], list[bytes] | None]:
     """The plans by id, the messages, and, with ``keep_pickled`` when all were read by
     several processes, the chunks as they pickled them (:attr:`Dataset.plans_pickled`).
-    A plan ``earlier`` holds is taken from it when its file is unchanged since."""
+    A plan ``earlier`` holds is taken from it when its file is unchanged since; the
+    digest of each file parsed goes into ``hashed``, if given."""
     folder = base / PLANS_DIR
     if not folder.is_dir():
         return {}, [], None
     errors: list[str] = []
-    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    files = _plan_files(folder)
     total = len(files)
     plans = _unchanged_plans(files, earlier)
     files = [path for path in files if path.stem not in plans or path.suffix != ".yaml"]
@@ -256,9 +263,9 @@ def _load_plans(
     pooled = multiprocessing.parent_process() is not None
     if len(files) >= PARALLEL_FROM and workers > 1 and forks and not pooled:
         pickled = [] if keep_pickled and not plans else None
-        read = _read_in_processes(files, workers, pickled)
+        read = _read_in_processes(files, workers, pickled, hashed)
     else:
-        read = (_read_plans([path]) for path in files)
+        read = (_read_plans([path], hashed) for path in files)
     done = len(plans)
     if progress is not None and done:
         progress(done, total)
@@ -275,7 +282,7 @@ def _load_plans(
 
 def _unchanged_plans(files: list[Path], earlier: Earlier | None) -> dict[str, Plan]:
     """The plans ``earlier`` read from files among ``files`` whose bytes are unchanged: a
-    plan is what its file's bytes and name make it (:func:`emergency.plans.load_plan`),
+    plan is what its file's bytes and name make it (:func:`emergency.plans.plan_from_bytes`),
     so reading it again would give the same. Every file named ``<id>.yaml``."""
     if earlier is None or not isinstance(earlier.dataset, Dataset):
         return {}
@@ -289,40 +296,64 @@ def _unchanged_plans(files: list[Path], earlier: Earlier | None) -> dict[str, Pl
     }
 
 
-def _read_plans(paths: list[Path]) -> list[tuple[str, Plan | None, list[str]]]:
-    """Each plan file read and checked: (id, plan or None, messages), in order."""
+def _plan_files(folder: Path) -> list[Path]:
+    """The files in the plans folder (through symbolic links), by name; hidden ones left."""
+    # os.scandir: the kind of a plain entry comes with the listing, no stat for each.
+    with os.scandir(folder) as listing:
+        names = [e.name for e in listing if e.is_file() and not e.name.startswith(".")]
+    return [folder / name for name in sorted(names)]
+
+
+def _read_plans(
+    paths: list[Path], hashed: dict[str, bytes] | None = None
+) -> list[tuple[str, Plan | None, list[str]]]:
+    """Each plan file read and checked: (id, plan or None, messages), in order; the
+    digest of each file parsed put in ``hashed``, if given."""
     out: list[tuple[str, Plan | None, list[str]]] = []
     for path in paths:
         name = f"{PLANS_DIR}/{path.name}"
         if path.suffix == ".yml":
             out.append((path.stem, None, [f"{where(name)}: plan files are named <id>.yaml"]))
         elif path.suffix == ".yaml":
-            plan, messages = load_plan(path, name)
+            data, messages = read_bytes(path, name)
+            plan = None
+            if data is not None:
+                if hashed is not None:
+                    hashed[name] = file_digest(data)
+                plan, messages = plan_from_bytes(data, name)
             out.append((path.stem, plan, messages))
         else:
             out.append((path.stem, None, []))
     return out
 
 
-def _read_pickled(paths: list[Path]) -> bytes:
-    """:func:`_read_plans`, pickled."""
-    return pickle.dumps(_read_plans(paths), protocol=pickle.HIGHEST_PROTOCOL)
+def _read_pickled(paths: list[Path]) -> tuple[bytes, dict[str, bytes]]:
+    """:func:`_read_plans`, pickled, with the digests of the files parsed."""
+    hashed: dict[str, bytes] = {}
+    read = _read_plans(paths, hashed)
+    return pickle.dumps(read, protocol=pickle.HIGHEST_PROTOCOL), hashed
 
 
 def _read_in_processes(
-    files: list[Path], workers: int, pickled: list[bytes] | None = None
+    files: list[Path],
+    workers: int,
+    pickled: list[bytes] | None = None,
+    hashed: dict[str, bytes] | None = None,
 ) -> Iterator[list[tuple[str, Plan | None, list[str]]]]:
     """:func:`_read_plans` on chunks of ``files`` in ``workers`` forked processes, chunks
-    in order; each chunk as the process pickled it appended to ``pickled``, if given.
+    in order; each chunk as the process pickled it appended to ``pickled``, and the
+    digests of the files parsed put in ``hashed``, if given.
     Forked, not spawned: a spawned process imports the caller's main script again, which a
     script without a ``__main__`` guard does not survive; a fork reads files and parses
     YAML only, and touches no lock another thread (a progress display's) could hold."""
     chunks = [files[i : i + CHUNK] for i in range(0, len(files), CHUNK)]
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        for chunk in pool.map(_read_pickled, chunks):
+        for chunk, digests in pool.map(_read_pickled, chunks):
             if pickled is not None:
                 pickled.append(chunk)
+            if hashed is not None:
+                hashed.update(digests)
             yield pickle.loads(chunk)
 
 

@@ -413,12 +413,29 @@ def parse_plan_text(text: str, source_name: str) -> Plan:
 
 
 def read_text(path: Path, name: str) -> tuple[str | None, list[str]]:
+    """A text file's content (UTF-8, a byte-order mark dropped, any line ending read as
+    ``\\n``), or None and why it cannot be read, naming ``name``."""
+    data, errors = read_bytes(path, name)
+    return decode_text(data, name) if data is not None else (None, errors)
+
+
+def read_bytes(path: Path, name: str) -> tuple[bytes | None, list[str]]:
+    """A file's bytes, or None and why it cannot be read, naming ``name``."""
     try:
-        return path.read_text(encoding="utf-8-sig"), []
-    except UnicodeDecodeError as exc:
-        return None, [f"{where(name)}: not UTF-8 (byte {exc.start})"]
+        return path.read_bytes(), []
     except OSError as exc:
         return None, [f"{where(name)}: cannot read the file ({exc.strerror or exc})"]
+
+
+def decode_text(data: bytes, name: str) -> tuple[str | None, list[str]]:
+    """:func:`read_text` on a file's bytes already read."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return None, [f"{where(name)}: not UTF-8 (byte {exc.start})"]
+    if "\r" in text:  # as a file opened as text reads them
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text, []
 
 
 def load_plan(path: Path | str, display: str | None = None) -> tuple[Plan | None, list[str]]:
@@ -431,7 +448,13 @@ def load_plan(path: Path | str, display: str | None = None) -> tuple[Plan | None
         the checks) and every message, naming ``display`` (default: ``path``), line, field.
     """
     name = display if display is not None else str(path)
-    text, errors = read_text(Path(path), name)
+    data, errors = read_bytes(Path(path), name)
+    return plan_from_bytes(data, name) if data is not None else (None, errors)
+
+
+def plan_from_bytes(data: bytes, name: str) -> tuple[Plan | None, list[str]]:
+    """:func:`load_plan` on a plan file's bytes already read (``name`` its file)."""
+    text, errors = decode_text(data, name)
     if text is None:
         return None, errors
     plan, errors, _node = parse_plan(text, name)

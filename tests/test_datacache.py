@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -100,13 +102,13 @@ def test_plans_read_by_processes_are_stored_as_they_pickled_them(
     monkeypatch.setattr(dataset_module.os, "cpu_count", lambda: 2)
     store = datacache._store
 
-    def store_without_pickling_a_plan(folder: Path, path: Path, dataset: object) -> None:
+    def store_without_pickling_a_plan(folder: Path, path: Path, dataset: object) -> bool:
         def refuse(self: Plan) -> None:
             raise AssertionError("a plan pickled again")
 
         with monkeypatch.context() as patch:
             patch.setattr(Plan, "__getstate__", refuse)
-            store(folder, path, dataset)
+            return store(folder, path, dataset)
 
     monkeypatch.setattr(datacache, "_store", store_without_pickling_a_plan)
     first = load_dataset(REPO_ROOT, cache=True)
@@ -146,13 +148,13 @@ def test_plans_behind_a_symbolic_link_are_in_the_key(tmp_path: Path, cache: Path
 def count_parsed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The plan files parsed from now on, by name (the real parser does the work)."""
     parsed: list[str] = []
-    load_plan = dataset_module.load_plan
+    plan_from_bytes = dataset_module.plan_from_bytes
 
-    def counting(path: Path, display: str | None = None) -> object:
-        parsed.append(Path(path).name)
-        return load_plan(path, display)
+    def counting(data: bytes, name: str) -> object:
+        parsed.append(Path(name).name)
+        return plan_from_bytes(data, name)
 
-    monkeypatch.setattr(dataset_module, "load_plan", counting)
+    monkeypatch.setattr(dataset_module, "plan_from_bytes", counting)
     return parsed
 
 
@@ -254,27 +256,117 @@ def test_a_damaged_index_is_no_error(tmp_path: Path, cache: Path) -> None:
     assert index.read_bytes() != b"\x80\x05K\x01)R."
 
 
-def test_nothing_is_stored_when_a_file_changes_while_the_folder_is_read(
-    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A plan saved while the folder is being read: the entry would be keyed by the old
-    bytes, so none is stored, and the next read sees the new plan."""
-    data = write_small_dataset(tmp_path / "data")
-    plan = next((data / "plans" / "enterprises").glob("*.yaml"))
+def saving_meanwhile(monkeypatch: pytest.MonkeyPatch, save: Callable[[], None]) -> None:
+    """From now on ``save`` runs just after the folder's files are read (the cache not
+    yet written)."""
     load = dataset_module._load
 
     def saved_meanwhile(base: Path, progress: object, **kwargs: object) -> object:
         read = load(base, progress, **kwargs)  # type: ignore[arg-type]
-        edit_contact(plan, "0391-999999")
+        save()
         return read
 
+    monkeypatch.setattr(dataset_module, "_load", saved_meanwhile)
+
+
+def test_nothing_is_stored_when_a_file_changes_while_the_folder_is_read(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plan saved while a folder read before is read again: the entry would be keyed by
+    the digest taken before the read, of the old bytes, so none is stored, and the next
+    read sees the new plan."""
+    data = write_small_dataset(tmp_path / "data")
+    plans = sorted((data / "plans" / "enterprises").glob("*.yaml"))
+    load_dataset(data, cache=True)
+    edit_contact(plans[0], "0391-777777")
     with monkeypatch.context() as patch:
-        patch.setattr(dataset_module, "_load", saved_meanwhile)
+        saving_meanwhile(patch, lambda: edit_contact(plans[1], "0391-999999"))
+        read = load_dataset(data, cache=True)
+    assert "0391-999999" not in str(read.plans[plans[1].stem].contact)
+    assert len(entries(cache)) == 1
+    fresh = load_dataset(data, cache=True)
+    assert "0391-999999" in str(fresh.plans[plans[1].stem].contact)
+    assert len(entries(cache)) == 2
+
+
+def opened_plans(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The plan files the cache opens itself (to hash them) from now on, by name."""
+    from emergency import datacache
+
+    opened: list[str] = []
+
+    def counting(file: str, *args: Any, **kwargs: Any) -> Any:
+        if "enterprises" in Path(file).parts:
+            opened.append(Path(file).name)
+        return open(file, *args, **kwargs)
+
+    monkeypatch.setattr(datacache, "open", counting, raising=False)
+    return opened
+
+
+def test_a_first_read_reads_each_plan_file_once(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder never stored from its place is not hashed before it is read: each plan
+    file is hashed from the bytes parsed, so it is read once. The key is the one a digest
+    taken first gives: the next read is the cache's, and hashes every file to say so."""
+    data = write_small_dataset(tmp_path / "data")
+    plans = sorted(p.name for p in (data / "plans" / "enterprises").glob("*.yaml"))
+    opened = opened_plans(monkeypatch)
+    parsed = count_parsed(monkeypatch)
+    first = load_dataset(data, cache=True)
+    assert opened == [] and sorted(parsed) == plans
+    assert len(entries(cache)) == 1
+    parsed.clear()
+    again = load_dataset(data, cache=True)
+    assert parsed == [] and sorted(opened) == plans
+    assert again.plans == first.plans and again.sources == first.sources
+
+
+def test_a_plan_saved_during_a_first_read_is_keyed_by_the_bytes_parsed(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a first read a plan is keyed by the bytes parsed: saved meanwhile, the entry
+    stored is the old bytes' (what was read), and the next read, seeing other bytes, reads
+    the new plan."""
+    data = write_small_dataset(tmp_path / "data")
+    plan = next((data / "plans" / "enterprises").glob("*.yaml"))
+    with monkeypatch.context() as patch:
+        saving_meanwhile(patch, lambda: edit_contact(plan, "0391-999999"))
+        first = load_dataset(data, cache=True)
+    assert "0391-999999" not in str(first.plans[plan.stem].contact)
+    assert len(entries(cache)) == 1
+    parsed = count_parsed(monkeypatch)
+    fresh = load_dataset(data, cache=True)
+    assert parsed == [plan.name]
+    assert "0391-999999" in str(fresh.plans[plan.stem].contact)
+
+
+@pytest.mark.parametrize("change", ["edit", "add", "remove"])
+def test_nothing_is_stored_when_the_inventory_or_the_files_change_during_a_first_read(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    """On a first read the files the loader does not hash as it parses them (the
+    inventory here) are hashed after; a plan file added meanwhile was not read, one
+    removed was: either way what was read may not be what the key says, and nothing is
+    stored."""
+    data = write_small_dataset(tmp_path / "data")
+    inventory = data / "enterprises.csv"
+    plans = data / "plans" / "enterprises"
+    some = next(plans.glob("*.yaml"))
+
+    def save() -> None:
+        if change == "edit":
+            inventory.write_text(inventory.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+        elif change == "add":
+            (plans / "ZZ-NEW.yaml").write_bytes(some.read_bytes())
+        else:
+            some.unlink()
+
+    with monkeypatch.context() as patch:
+        saving_meanwhile(patch, save)
         load_dataset(data, cache=True)
     assert entries(cache) == []
-    fresh = load_dataset(data, cache=True)
-    assert "0391-999999" in str(fresh.plans[plan.stem].contact)
-    assert len(entries(cache)) == 1
 
 
 def test_plans_taken_again_and_read_by_processes_are_all_stored(
