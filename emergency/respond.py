@@ -114,7 +114,14 @@ def report(inst: Instance, solved: Solved, warning: WarningDecision) -> Response
     """The ResponsePlan (docs/FORMATS.md) from a solved instance."""
     choice = solved.choice
     days = []
+    # R(p, d) worked out once for days whose allowed measures are all the same
+    reachable: dict[int, tuple[float, float, float, float]] = {}
     for d in range(inst.n_days):
+        alike = next(
+            (e for e in reachable if all(s.allowed[e] == s.allowed[d] for s in inst.sources)), d
+        )
+        if alike == d:
+            reachable[d] = inst.reachable_kg(d)
         cut = [0.0] * 4
         for s, src in enumerate(inst.sources):
             for i, v in enumerate(src.options[choice[s][d]].cut_kg):
@@ -150,7 +157,7 @@ def report(inst: Instance, solved: Solved, warning: WarningDecision) -> Response
                 target_kg=_amounts([max(t, 0.0) for t in inst.targets_kg[d]]),
                 cut_kg=_amounts(cut),
                 shortfall_kg=_amounts(short),
-                reachable_kg=_amounts(inst.reachable_kg(d)),
+                reachable_kg=_amounts(reachable[alike]),
                 pooled_so2_nox=inst.pooled[d],
                 rows=rows,
             )
@@ -219,24 +226,41 @@ def _assignments(inst: Instance, solved: Solved) -> list[Assignment]:
                 cuts[s, m] = (_amounts(opt.cut_kg), _line_loads(src.lines, opt.loads))
             cut, loads = cuts[s, m]
             out.append(
-                Assignment.model_construct(  # the engine's own values (see _amounts)
-                    source=src.id,
-                    date=inst.dates[d],
-                    measure=opt.id,
-                    measure_name=opt.name,
-                    floor=floor.id,
-                    deepened=m != src.floor[d],
-                    fixed=Fixed(src.fixed[d]),
-                    cut_kg=cut,
-                    cost_yuan=round(opt.cost_yuan_d + restart, 6),
-                    restart_cost_yuan=restart,
-                    why=why[0],
-                    why_zh=why[1],
-                    loads=loads,
-                    floor_cost_yuan=round(floor.cost_yuan_d, 6),
+                _ROW.model_copy(  # the engine's own values (see _amounts)
+                    update=dict(
+                        source=src.id,
+                        date=inst.dates[d],
+                        measure=opt.id,
+                        measure_name=opt.name,
+                        floor=floor.id,
+                        deepened=m != src.floor[d],
+                        fixed=Fixed(src.fixed[d]),
+                        cut_kg=cut,
+                        cost_yuan=round(opt.cost_yuan_d + restart, 6),
+                        restart_cost_yuan=restart,
+                        why=why[0],
+                        why_zh=why[1],
+                        loads=loads,
+                        floor_cost_yuan=round(floor.cost_yuan_d, 6),
+                    )
                 )
             )
     return out
+
+
+_ROW = Assignment.model_construct(
+    source="",
+    date=dt.date.min,
+    measure="",
+    floor="",
+    deepened=False,
+    cut_kg=PollutantAmounts.model_construct(so2=0.0, nox=0.0, pm=0.0, vocs=0.0),
+    cost_yuan=0.0,
+    why="",
+)
+"""What a list row is copied from, every field then set (``model_copy``: about 3 µs a
+row against 5–7 for ``model_construct``, which weighs each field's aliases and
+defaults: 0.5 s of the 194,104 rows at 50,000 sources)."""
 
 
 def _supply_why(inst: Instance, solved: Solved, s: int, d: int, lang: str = "en") -> str:

@@ -68,6 +68,38 @@ def test_orange_list_meets_targets_and_checks(dataset: Dataset) -> None:
     assert p1.deepened and p1.floor == "stop-sinter" and "deepened from stop-sinter" in p1.why
 
 
+def test_every_row_is_valid_and_its_own(dataset: Dataset) -> None:
+    """Rows are built from the engine's values without validation: each must still be
+    what validating its fields gives, and no two rows share a mutable part."""
+    from emergency.solution import Assignment
+
+    plan = plan_response(dataset, warning())
+    assert plan.assignments
+    for a in plan.assignments:
+        assert Assignment.model_validate(a.model_dump()) == a
+        assert a.source in dataset.by_id and a.date >= START and a.why and a.why_zh
+    rows = plan.assignments
+    assert len({id(a.__dict__) for a in rows}) == len(rows)
+
+
+def test_each_days_reachable_cut_is_its_own(dataset: Dataset) -> None:
+    """R(p, d) is shown per day: a yellow day between orange ones holds the guaranteed
+    firm at its yellow floor (normal operation: its plan names none), so it reaches less
+    than they do; the orange days, alike, reach the same."""
+    from emergency import POLLUTANTS
+
+    days = [(START + dt.timedelta(days=i), lv) for i, lv in enumerate(["orange", "yellow"])]
+    days.append((START + dt.timedelta(days=2), "orange"))
+    plan = plan_response(dataset, warning(), days=days)
+    inst = build_instance(dataset, days)
+    expected = [
+        {p: round(v, 6) for p, v in zip(POLLUTANTS, inst.reachable_kg(d), strict=True)}
+        for d in range(3)
+    ]
+    assert [day.reachable_kg.model_dump() for day in plan.days] == expected
+    assert expected[0] != expected[1] and expected[0] == expected[2]
+
+
 def test_restart_is_paid_once_and_reported(dataset: Dataset) -> None:
     plan = plan_response(dataset, warning(days=3))
     p1 = [a for a in plan.assignments if a.source == "JY-P001"]
