@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field, model_validator
 from emergency import NORMAL, POLLUTANTS
 from emergency.errors import InputError
 from emergency.instance import Edge, Instance, Line, Option, SourceDuty
-from emergency.measures import allowed_measures, exact, held, source_measures, stricter
+from emergency.measures import allowed_options, exact, held, source_measures, stricter
 from emergency.supply import graph_from_plans
 
 if TYPE_CHECKING:
@@ -103,8 +103,7 @@ def build_instance(
             else:
                 if plan is not None:  # the one rule validation uses too
                     if level not in by_level:
-                        ids = allowed_measures(plan, None, city, level)
-                        by_level[level] = tuple(measures.index(m) for m in ids)
+                        by_level[level] = allowed_options(options, floor)
                     allowed = by_level[level]
                     held_loads = season_floor.get((src.id, day)) if season_floor else None
                     if held_loads and allowed:

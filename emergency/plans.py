@@ -215,9 +215,9 @@ class Plan(BaseModel):
 
     def at_least_as_strict(self, measure_id: str, than: str) -> bool:
         """True when ``measure_id`` runs no line above ``than``'s load."""
-        return all(
-            self.load(measure_id, line.id) <= self.load(than, line.id) + TOLERANCE
-            for line in self.lines
+        return no_line_above(
+            [self.load(measure_id, line.id) for line in self.lines],
+            [self.load(than, line.id) for line in self.lines],
         )
 
     def cut_kg_d(self, measure_id: str) -> dict[str, float]:
@@ -378,6 +378,12 @@ def _unique(items: Sequence[Line | Measure], field: str, what: str) -> list[Prob
             )
         first.setdefault(item.id, i)
     return problems
+
+
+def no_line_above(loads: Sequence[float], than: Sequence[float]) -> bool:
+    """Loads (one per line, in the plan's order) that run no line above ``than``'s: what
+    "at least as strict" means between two measures of a plan."""
+    return all(x <= y + TOLERANCE for x, y in zip(loads, than, strict=True))
 
 
 # --------------------------------------------------------------------------- loaders
