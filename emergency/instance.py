@@ -138,6 +138,19 @@ class Instance:
             vocs += e
         return (so2, nox, pm, vocs)
 
+    def earlier_alike(self, choice: Sequence[Sequence[int]], d: int) -> int | None:
+        """The first day before ``d`` with day ``d``'s targets and pooling on which the list
+        ``choice`` takes the same measure for every source (what it cuts and falls short
+        is then the same), or None."""
+        for e in range(d):
+            if (
+                self.targets_kg[e] == self.targets_kg[d]
+                and self.pooled[e] == self.pooled[d]
+                and all(row[e] == row[d] for row in choice)
+            ):
+                return e
+        return None
+
     def restart_costs(self, s: int, measures: Sequence[int]) -> list[float]:
         """The cost of each restart that ``measures`` (one per day, from day 0) begin for
         source ``s``, line by line (a stop in force before the first day continues: no

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -172,14 +173,22 @@ def stationary(inst: Instance) -> Instance | None:
     for src in inst.sources:
         # Over one stationary day a stop starts exactly when the measure stops the line, so
         # its restart cost folds into the measure's cost (no start variables needed).
-        restarts = [ln.restart_cost_yuan for ln in src.lines]
+        costly = [
+            (li, ln.restart_cost_yuan) for li, ln in enumerate(src.lines) if ln.restart_cost_yuan
+        ]
         options = tuple(
             Option(
                 o.id,
                 o.name,
                 o.cut_kg,
                 o.cost_yuan_d * n
-                + sum(r for r, load in zip(restarts, o.loads, strict=False) if load == 0.0 and r),
+                # the restarts of the lines it stops, in line order (a measure stopping no
+                # line, or a source with no restart cost, has none: no sum for it)
+                + (
+                    sum([r for li, r in costly if o.loads[li] == 0.0])
+                    if costly and 0.0 in o.loads
+                    else 0
+                ),
                 o.loads,
             )
             for o in src.options
@@ -638,9 +647,11 @@ def list_cost(inst: Instance, choice: Choice) -> Fraction:
         options = src.options
         values += [options[m].cost_yuan_d for m in row]
         values += inst.restart_costs(s, row)
-    # The smallest power making every value whole is the largest each alone needs.
-    scale = 10 ** inst.decimals(values)
-    return Fraction(sum(round(v * scale) for v in values), scale)
+    # The smallest power making every value whole is the largest each alone needs. Each
+    # distinct value scaled once, times how often it comes (the same few costs recur).
+    counts = Counter(values)
+    scale = 10 ** inst.decimals(counts)
+    return Fraction(sum(round(v * scale) * k for v, k in counts.items()), scale)
 
 
 def row_cut(inst: Instance, choice: Choice, d: int, idx: tuple[int, ...]) -> float:
@@ -652,8 +663,12 @@ def row_cut(inst: Instance, choice: Choice, d: int, idx: tuple[int, ...]) -> flo
 
 def shortfalls(inst: Instance, choice: Choice) -> list[dict[str, float]]:
     """T − cut per day and target row, where positive."""
-    out = []
+    out: list[dict[str, float]] = []
     for d in range(inst.n_days):
+        alike = inst.earlier_alike(choice, d)
+        if alike is not None:
+            out.append(dict(out[alike]))
+            continue
         row = {}
         for name, idx in inst.pooled_rows(d):
             cut = row_cut(inst, choice, d, idx)

@@ -116,16 +116,22 @@ def report(inst: Instance, solved: Solved, warning: WarningDecision) -> Response
     days = []
     # R(p, d) worked out once for days whose allowed measures are all the same
     reachable: dict[int, tuple[float, float, float, float]] = {}
+    cuts: list[list[float]] = []
     for d in range(inst.n_days):
         alike = next(
             (e for e in reachable if all(s.allowed[e] == s.allowed[d] for s in inst.sources)), d
         )
         if alike == d:
             reachable[d] = inst.reachable_kg(d)
-        cut = [0.0] * 4
-        for s, src in enumerate(inst.sources):
-            for i, v in enumerate(src.options[choice[s][d]].cut_kg):
-                cut[i] += v
+        same = inst.earlier_alike(choice, d)
+        if same is not None:
+            cut = cuts[same]
+        else:
+            cut = [0.0] * 4
+            for s, src in enumerate(inst.sources):
+                for i, v in enumerate(src.options[choice[s][d]].cut_kg):
+                    cut[i] += v
+        cuts.append(cut)
         rows = []
         short = [0.0] * 4
         for name, idx in inst.pooled_rows(d):
