@@ -377,3 +377,35 @@ def test_linked_days_cost_what_every_allowed_list_shows_least(seed: int) -> None
     if solved.status == "optimal":
         assert solved.cost_yuan == least, (solved.choice, solved.cost_yuan, least)
     assert solved.cost_yuan >= least
+
+
+def test_days_alike_share_their_shortfalls_and_cuts_and_no_others_do() -> None:
+    """Days 1 and 3 alike (same targets, same measures), day 2 another measure under the
+    same targets: each day's shortfall and cut is its own, the alike days' the same."""
+    from emergency.optimiser import shortfalls
+    from emergency.respond import report
+    from emergency.solution import WarningDecision
+
+    a = source("A", [opt("half", so2=50, cost=5), opt("all", so2=100, cost=20)], days=3)
+    b = source("B", [opt("cut", so2=30, cost=3)], days=3)
+    inst = instance([a, b], [(120.0, 0.0, 0.0, 0.0)] * 3)
+    choice = [[1, 2, 1], [1, 1, 1]]
+    short = shortfalls(inst, choice)
+    assert [row["so2"] for row in short] == [40.0, 0.0, 40.0]
+    solved = Solved(
+        status="feasible",
+        choice=choice,
+        cost_yuan=list_cost(inst, choice),
+        bound_yuan=0.0,
+        gap=0.0,
+        shortfall_kg=short,
+        capped_targets_kg=[{"so2": 120.0, "nox": 0.0, "pm": 0.0, "vocs": 0.0}] * 3,
+        reachable_kg=[{"so2": 130.0, "nox": 0.0, "pm": 0.0, "vocs": 0.0}] * 3,
+        marginal_yuan_per_kg=[{}] * 3,
+        lp=None,
+    )
+    warning = WarningDecision(
+        level="orange", start=inst.dates[0], end=inst.dates[2], rule_set="t", reason="t"
+    )
+    plan = report(inst, solved, warning)
+    assert [day.cut_kg.so2 for day in plan.days] == [80.0, 130.0, 80.0]
