@@ -184,7 +184,11 @@ class Instance:
         for s in self.sources:
             cuts = [s.options[m].cut_kg for m in s.allowed[d]]
             for j, (_, idx) in enumerate(rows):
-                totals[j] += max(sum(c[i] for i in idx) for c in cuts)
+                # a row of one pollutant or of two (pooled), the sum written out
+                if len(idx) == 1:
+                    totals[j] += max([c[idx[0]] for c in cuts])
+                else:
+                    totals[j] += max([sum(c[i] for i in idx) for c in cuts])
         return {name: t for (name, _), t in zip(rows, totals, strict=True)}
 
 
