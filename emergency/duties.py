@@ -72,15 +72,17 @@ def build_instance(
             raise InputError(f"override: source: unknown source {o.source!r}")
     sources: list[SourceDuty] = []
     index: dict[str, int] = {}
+    levels = list(dict.fromkeys(level for _, level in days))  # each once, in order
     for src in dataset.sources:
         plan = dataset.plans.get(src.id)
         measures = source_measures(dataset, src.id)
         lines, options = measures.lines, measures.options
-        floors = [measures.index(measures.floor(level)) for _, level in days]
+        at_level = {level: measures.index(measures.floor(level)) for level in levels}
+        floors = [at_level[level] for _, level in days]
         duty = SourceDuty(src.id, lines, options, floors, [], [], [])
         held_by = held(src, city)
         override = by_override.get(src.id)
-        by_level: dict[str, tuple[int, ...]] = {}  # the plan's allowed measures per level
+        by_level: dict[str, tuple[int, ...]] = {}  # the allowed measures per level
         for (day, level), floor in zip(days, floors, strict=True):
             if override is not None:
                 if override.exempt:
@@ -101,19 +103,19 @@ def build_instance(
                 duty.fixed.append(held_by[0])
                 duty.note.append(held_by[1])
             else:
-                if plan is not None:  # the one rule validation uses too
-                    if level not in by_level:
+                if level not in by_level:
+                    if plan is not None:  # the one rule validation uses too
                         by_level[level] = allowed_options(options, floor)
-                    allowed = by_level[level]
-                    held_loads = season_floor.get((src.id, day)) if season_floor else None
-                    if held_loads and allowed:
-                        allowed = _season_narrowed(allowed, options, lines, held_loads)
-                    duty.allowed.append(allowed)
-                else:
-                    at_floor = options[floor]
-                    duty.allowed.append(
-                        tuple(i for i, o in enumerate(options) if stricter(o, at_floor, True))
-                    )
+                    else:
+                        at_floor = options[floor]
+                        by_level[level] = tuple(
+                            i for i, o in enumerate(options) if stricter(o, at_floor, True)
+                        )
+                allowed = by_level[level]
+                held_loads = season_floor.get((src.id, day)) if season_floor else None
+                if plan is not None and held_loads and allowed:
+                    allowed = _season_narrowed(allowed, options, lines, held_loads)
+                duty.allowed.append(allowed)
                 duty.fixed.append("")
                 duty.note.append("")
         index[src.id] = len(sources)
