@@ -421,6 +421,12 @@ def test_the_json_written_in_parts_is_the_plans_json(
         cmd_respond.write_json(plan, out)
         assert json.loads(out.getvalue()) == json.loads(plan.model_dump_json())
         assert out.getvalue() == plan.model_dump_json(indent=2) + "\n"
+        # to a UTF-8 file (as stdout), the rows as the serializer's bytes: the same text
+        raw = io.BytesIO()
+        file = io.TextIOWrapper(raw, encoding="utf-8", write_through=False)
+        cmd_respond.write_json(plan, file)
+        file.flush()
+        assert raw.getvalue().decode("utf-8") == out.getvalue()
 
 
 def test_reasons_written_once_for_alike_days_are_each_days_own(tmp_path: Path) -> None:

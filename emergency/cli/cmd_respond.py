@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import codecs
+import io
 import json
+import os
 import re
 import sys
 import time
@@ -91,13 +94,32 @@ def write_json(plan: ResponsePlan, out: TextIO) -> None:
         out.write(plan.model_dump_json(indent=2) + "\n")
         return
     out.write(head[: head.rindex("}")].rstrip() + ',\n  "assignments": [\n')
+    # To a UTF-8 file with plain newlines the rows go as the bytes the serializer makes,
+    # not decoded and encoded again on the way; the text written so far goes first.
+    raw = getattr(out, "buffer", None) if _utf8_lf(out) else None
+    out.flush()
     for i in range(0, len(rows), ROWS_PER_WRITE):
         # "[\n  {...},\n  {...}\n]" → its rows two spaces further in, brackets dropped
-        text = _ROWS.dump_json(rows[i : i + ROWS_PER_WRITE], indent=2).decode()
+        text = _ROWS.dump_json(rows[i : i + ROWS_PER_WRITE], indent=2)
         last = i + ROWS_PER_WRITE >= len(rows)
-        out.write("  " + text[2:-2].replace("\n", "\n  ") + ("\n" if last else ",\n"))
+        part = b"  " + text[2:-2].replace(b"\n", b"\n  ") + (b"\n" if last else b",\n")
+        if raw is not None:
+            raw.write(part)
+        else:
+            out.write(part.decode())
+    if raw is not None:
+        raw.flush()
     out.write("  ]\n}\n")
     out.flush()
+
+
+def _utf8_lf(out: TextIO) -> bool:
+    """``out`` is a file that writes text as UTF-8 and newlines as they are."""
+    return (
+        isinstance(out, io.TextIOWrapper)
+        and codecs.lookup(out.encoding).name == "utf-8"
+        and os.linesep == "\n"
+    )
 
 
 @contextmanager
