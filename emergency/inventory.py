@@ -260,7 +260,10 @@ def read_inventory_text(text: str, name: str) -> tuple[list[Source], list[str], 
     source_lines: dict[str, int] = {}
     bad_rows = set(cells.bad_rows)
     present = [c for c in (*COLUMNS, *OPTIONAL_COLUMNS) if c in frame.columns]
-    columns = [frame[c].str.strip().tolist() for c in present]
+    # stripped once, by the checks (a short row is a bad one, left out below)
+    columns = [
+        (cells.text[c] if c in cells.text else frame[c].str.strip()).tolist() for c in present
+    ]
     numbers = {c: cells.numbers[c] for c in ("lon", "lat", *NUMBER_COLUMNS)}
     seen: set[str] = set()
     for i in range(len(frame)):
@@ -327,6 +330,8 @@ class _Cells:
     def __init__(self) -> None:
         self.bad_rows: list[int] = []
         self.numbers: dict[str, list[float]] = {}
+        self.text: dict[str, pd.Series] = {}
+        """Each column checked, stripped (a short row's missing field empty)."""
 
 
 def _check_cells(frame: pd.DataFrame, name: str, lines: list[int]) -> tuple[_Cells, list[str]]:
@@ -346,7 +351,8 @@ def _check_cells(frame: pd.DataFrame, name: str, lines: list[int]) -> tuple[_Cel
         short = frame[c].isna()  # a row with fewer fields than the header
         if short.any():
             bad(short, c, "missing: the row has fewer fields than the header", frame[c])
-        return frame[c].fillna("").astype(str).str.strip()
+        cells.text[c] = frame[c].fillna("").astype(str).str.strip()
+        return cells.text[c]
 
     def numeric(c: str) -> tuple[pd.Series, pd.Series, np.ndarray] | None:
         values = column(c)
