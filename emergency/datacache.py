@@ -26,14 +26,16 @@ engine wrote itself: point it only at a folder no one else writes to. The newest
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
 import pickle
+import posixpath
 import sys
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -177,10 +179,30 @@ class Earlier:
     unchanged: frozenset[str]
 
 
-Load = Callable[[Earlier | None, dict[str, bytes] | None], Loaded]
-"""``load(earlier, hashed)`` reads and validates the folder; into ``hashed`` (when given)
-it puts the digest (:func:`file_digest`) of each file it parsed, by name relative to the
-folder (``/``-separated), from the very bytes it parsed."""
+@dataclass
+class Reading:
+    """What a read of the folder tells the cache of the files it read, by name relative to
+    the folder (``/``-separated)."""
+
+    listed: dict[str, set[str]] = field(default_factory=dict)
+    """Each folder the reader listed to read its files (``plans/enterprises``): every file
+    it found there, hidden ones included."""
+    hashed: dict[str, bytes] = field(default_factory=dict)
+    """The digest (:func:`file_digest`) of each file parsed, from the very bytes parsed."""
+
+    def as_listed(self, files: dict[str, bytes]) -> bool:
+        """Each folder listed holds, among ``files`` (the key's), just the files the reader
+        found there: none came or went between the key's listing and the reader's, which
+        a file's stamps do not show (a plan moved out and back keeps them)."""
+        for folder, names in self.listed.items():
+            if {n for n in files if posixpath.dirname(n) == folder} != names:
+                return False
+        return True
+
+
+Load = Callable[[Earlier | None, Reading | None], Loaded]
+"""``load(earlier, reading)`` reads and validates the folder, and, when ``reading`` is
+given, records in it what it listed and the digests of what it parsed."""
 
 
 def load_cached(base: Path, load: Load[Loaded]) -> Loaded:
@@ -200,12 +222,18 @@ def load_cached(base: Path, load: Load[Loaded]) -> Loaded:
     dataset: Any = _read_entry(path)
     if dataset is not None:
         dataset.root = base
-        path.touch()  # the newest used stays longest
+        # the newest used stays longest, and its index with it (without it the next read
+        # would be a first read, the entry unseen)
+        path.touch()
+        with contextlib.suppress(OSError):  # removed meanwhile: the next is a first read
+            os.utime(index)
         return dataset
-    dataset = load(_earlier(folder, index, files), None)
-    # A file saved while the folder was being read: what was read may not be what the key
-    # says, so nothing is stored (the next read starts afresh).
-    if _stamps(base) == stamps and _store(folder, folder / f"{key}.dataset", dataset):
+    reading = Reading()
+    dataset = load(_earlier(folder, index, files), reading)
+    # A file saved, added or removed while the folder was being read: what was read may
+    # not be what the key says, so nothing is stored (the next read starts afresh).
+    same = _stamps(base) == stamps and reading.as_listed(files)
+    if same and _store(folder, folder / f"{key}.dataset", dataset):
         _store(folder, index, (key, files))
     return dataset
 
@@ -214,17 +242,21 @@ def _first_read(base: Path, folder: Path, index: Path, load: Load[Loaded]) -> Lo
     """A folder this code has not stored from its place: read it at once, then key it.
 
     Nothing of an earlier read can be taken, and an entry for the same files is there only
-    if they were read from another place (that one case reads them again). The files the
+    if they were read from another place or the folder's index was let go (those cases
+    read the folder again). The files the
     loader parsed are keyed by the digests of the bytes it parsed; the others (the
     inventory, the city plan, files it skips) are hashed after, and must be as they were
-    before the read began, the same files in all, or nothing is stored."""
+    before the read began, the same files in all, and the folders the loader listed must
+    hold just what it found, or nothing is stored."""
     names = _names(base)
     before = dict(zip(names, _stamps(base, names), strict=True))
-    hashed: dict[str, bytes] = {}
-    dataset = load(None, hashed)
-    key, files, stamps = _digests(base, known=hashed)
-    same = list(files) == [name.replace(os.sep, "/") for name in names] and all(
-        before.get(stamp[0]) == stamp for stamp in stamps
+    reading = Reading()
+    dataset = load(None, reading)
+    key, files, stamps = _digests(base, known=reading.hashed)
+    same = (
+        list(files) == [name.replace(os.sep, "/") for name in names]
+        and all(before.get(stamp[0]) == stamp for stamp in stamps)
+        and reading.as_listed(files)
     )
     if same and _store(folder, folder / f"{key}.dataset", dataset):
         _store(folder, index, (key, files))
@@ -292,4 +324,4 @@ def _store(folder: Path, path: Path, content: object) -> bool:
     return True
 
 
-__all__ = ["Earlier", "cache_dir", "file_digest", "folder_digest", "load_cached"]
+__all__ = ["Earlier", "Reading", "cache_dir", "file_digest", "folder_digest", "load_cached"]

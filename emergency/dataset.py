@@ -22,7 +22,7 @@ import networkx as nx
 from emergency import LEVELS, NORMAL
 from emergency.cityplan import CityPlan, load_city_plan
 from emergency.collector import gc_paused
-from emergency.datacache import Earlier, file_digest, load_cached
+from emergency.datacache import Earlier, Reading, file_digest, load_cached
 from emergency.errors import InputError, ValidationErrors, where
 from emergency.inventory import Source, read_inventory_text
 from emergency.meters.index import claimed_elsewhere, meter_problems
@@ -135,8 +135,8 @@ def load_dataset(
         if cache:
             dataset = load_cached(
                 base,
-                lambda earlier, hashed: _load(
-                    base, progress, keep_pickled=True, earlier=earlier, hashed=hashed
+                lambda earlier, reading: _load(
+                    base, progress, keep_pickled=True, earlier=earlier, reading=reading
                 ),
             )
             dataset.plans_pickled = None  # stored (or not to be): the memory back
@@ -150,10 +150,11 @@ def _load(
     *,
     keep_pickled: bool = False,
     earlier: Earlier | None = None,
-    hashed: dict[str, bytes] | None = None,
+    reading: Reading | None = None,
 ) -> Dataset:
     """Read and validate the folder; plans of unchanged files taken from ``earlier``; the
-    digest of each plan file parsed put in ``hashed`` (:data:`emergency.datacache.Load`)."""
+    plans folder's files and the digest of each plan file parsed recorded in ``reading``
+    (:data:`emergency.datacache.Load`)."""
     errors: list[str] = []
 
     sources: list[Source] = []
@@ -177,7 +178,7 @@ def _load(
         errors.append(f"{where(CITY_FILE)}: missing (expected the city plan)")
 
     plans, plan_errors, pickled = _load_plans(
-        base, progress, keep_pickled=keep_pickled, earlier=earlier, hashed=hashed
+        base, progress, keep_pickled=keep_pickled, earlier=earlier, reading=reading
     )
     errors += plan_errors
 
@@ -242,17 +243,18 @@ def _load_plans(
     *,
     keep_pickled: bool = False,
     earlier: Earlier | None = None,
-    hashed: dict[str, bytes] | None = None,
+    reading: Reading | None = None,
 ) -> tuple[dict[str, Plan], list[str], list[bytes] | None]:
     """The plans by id, the messages, and, with ``keep_pickled`` when all were read by
     several processes, the chunks as they pickled them (:attr:`Dataset.plans_pickled`).
-    A plan ``earlier`` holds is taken from it when its file is unchanged since; the
-    digest of each file parsed goes into ``hashed``, if given."""
+    A plan ``earlier`` holds is taken from it when its file is unchanged since; the files
+    listed and the digest of each file parsed go into ``reading``, if given."""
     folder = base / PLANS_DIR
     if not folder.is_dir():
         return {}, [], None
     errors: list[str] = []
-    files = _plan_files(folder)
+    files = _plan_files(folder, reading)
+    hashed = reading.hashed if reading is not None else None
     total = len(files)
     plans = _unchanged_plans(files, earlier)
     files = [path for path in files if path.stem not in plans or path.suffix != ".yaml"]
@@ -296,12 +298,15 @@ def _unchanged_plans(files: list[Path], earlier: Earlier | None) -> dict[str, Pl
     }
 
 
-def _plan_files(folder: Path) -> list[Path]:
-    """The files in the plans folder (through symbolic links), by name; hidden ones left."""
+def _plan_files(folder: Path, reading: Reading | None = None) -> list[Path]:
+    """The files in the plans folder (through symbolic links), by name; hidden ones left
+    (``reading`` told them all)."""
     # os.scandir: the kind of a plain entry comes with the listing, no stat for each.
     with os.scandir(folder) as listing:
-        names = [e.name for e in listing if e.is_file() and not e.name.startswith(".")]
-    return [folder / name for name in sorted(names)]
+        found = [e.name for e in listing if e.is_file()]
+    if reading is not None:
+        reading.listed[PLANS_DIR] = {f"{PLANS_DIR}/{name}" for name in found}
+    return [folder / name for name in sorted(found) if not name.startswith(".")]
 
 
 def _read_plans(

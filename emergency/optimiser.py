@@ -185,7 +185,7 @@ def stationary(inst: Instance) -> Instance | None:
                 # the restarts of the lines it stops, in line order (a measure stopping no
                 # line, or a source with no restart cost, has none: no sum for it)
                 + (
-                    sum([r for li, r in costly if o.loads[li] == 0.0])
+                    sum([r for li, r in costly if li < len(o.loads) and o.loads[li] == 0.0])
                     if costly and 0.0 in o.loads
                     else 0
                 ),

@@ -304,18 +304,24 @@ def opened_plans(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return opened
 
 
+@pytest.mark.parametrize("processes", [False, True])
 def test_a_first_read_reads_each_plan_file_once(
-    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch, processes: bool
 ) -> None:
     """A folder never stored from its place is not hashed before it is read: each plan
-    file is hashed from the bytes parsed, so it is read once. The key is the one a digest
-    taken first gives: the next read is the cache's, and hashes every file to say so."""
+    file is hashed from the bytes parsed (here, or by the reading processes), so it is
+    read once. The key is the one a digest taken first gives: the next read is the
+    cache's, and hashes every file to say so."""
     data = write_small_dataset(tmp_path / "data")
     plans = sorted(p.name for p in (data / "plans" / "enterprises").glob("*.yaml"))
+    if processes:
+        monkeypatch.setattr(dataset_module, "PARALLEL_FROM", 2)
+        monkeypatch.setattr(dataset_module, "CHUNK", 1)
+        monkeypatch.setattr(dataset_module.os, "cpu_count", lambda: 2)
     opened = opened_plans(monkeypatch)
     parsed = count_parsed(monkeypatch)
     first = load_dataset(data, cache=True)
-    assert opened == [] and sorted(parsed) == plans
+    assert opened == [] and sorted(parsed) == ([] if processes else plans)
     assert len(entries(cache)) == 1
     parsed.clear()
     again = load_dataset(data, cache=True)
@@ -391,3 +397,73 @@ def test_plans_taken_again_and_read_by_processes_are_all_stored(
     again = load_dataset(data, cache=True)
     assert again.plans == edited.plans and list(again.plans) == list(edited.plans)
     assert "0391-888888" in str(again.plans[files[1].stem].contact)
+
+
+def moving_out_while_listed(monkeypatch: pytest.MonkeyPatch, plan: Path) -> None:
+    """From now on ``plan`` is moved out of the plans folder while the loader lists it and
+    back after (a move keeps its size and time: its stamps do not tell)."""
+    listing = dataset_module._plan_files
+    aside = plan.parent.parent / f"{plan.name}.aside"
+
+    def listed_without(folder: Path, reading: object = None) -> list[Path]:
+        plan.rename(aside)
+        try:
+            return listing(folder, reading)  # type: ignore[arg-type]
+        finally:
+            aside.rename(plan)
+
+    monkeypatch.setattr(dataset_module, "_plan_files", listed_without)
+
+
+@pytest.mark.parametrize("first", [True, False])
+def test_a_plan_missed_by_the_loaders_listing_stores_nothing(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch, first: bool
+) -> None:
+    """A plan file out of its folder just while the loader lists it: the dataset read lacks
+    its plan while the key, listed before and after, has its file. Nothing is stored (on a
+    first read and on a read after an edit alike), and the next read has the plan."""
+    data = write_small_dataset(tmp_path / "data")
+    plans = sorted((data / "plans" / "enterprises").glob("*.yaml"))
+    site = site_plan(data)  # a site may go without a plan: the folder is valid either way
+    if not first:
+        load_dataset(data, cache=True)
+        edit_contact(plans[1], "0391-777777")
+    stored = len(entries(cache))
+    with monkeypatch.context() as patch:
+        moving_out_while_listed(patch, site)
+        read = load_dataset(data, cache=True)
+    assert site.stem not in read.plans
+    assert len(entries(cache)) == stored
+    again = load_dataset(data, cache=True)
+    assert site.stem in again.plans
+
+
+def site_plan(data: Path) -> Path:
+    """A plan for the construction site JY-S001 of the small city (its one line the
+    inventory row's totals), written in the plans folder."""
+    from tests.datafiles import _line, dump_yaml
+
+    plan = {
+        "enterprise": "JY-S001",
+        "lines": [_line("earthwork", "土方", nox_kg_d=20, pm_kg_d=120, vocs_kg_d=5)],
+        "contact": {"person": "周工", "phone": "0391-0000009"},
+    }
+    plan["lines"][0]["value_added_yuan_d"] = 60000
+    path = data / "plans" / "enterprises" / "JY-S001.yaml"
+    path.write_text(dump_yaml(plan), encoding="utf-8")
+    return path
+
+
+def test_a_hit_keeps_the_folders_index(tmp_path: Path, cache: Path) -> None:
+    """An entry read from the cache keeps its folder's index as new as itself: the indexes
+    are pruned by age like the entries, and a folder without one is read whole."""
+    import os
+
+    data = write_small_dataset(tmp_path / "data")
+    load_dataset(data, cache=True)
+    (index,) = cache.glob("*.files")
+    (entry,) = entries(cache)
+    for file in (index, entry):
+        os.utime(file, (1_000_000, 1_000_000))
+    load_dataset(data, cache=True)
+    assert index.stat().st_mtime > 1_000_000 and entry.stat().st_mtime > 1_000_000

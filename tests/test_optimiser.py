@@ -392,6 +392,17 @@ def test_days_alike_share_their_shortfalls_and_cuts_and_no_others_do() -> None:
     choice = [[1, 2, 1], [1, 1, 1]]
     short = shortfalls(inst, choice)
     assert [row["so2"] for row in short] == [40.0, 0.0, 40.0]
+    # the same measures under another target, or pooled, fall short otherwise
+    other = instance([a, b], [(120.0, 0.0, 0.0, 0.0), (100.0, 0.0, 0.0, 0.0)] * 2)
+    other.sources = [source(x.id, x.options[1:], days=4) for x in (a, b)]
+    assert [r["so2"] for r in shortfalls(other, [[1] * 4, [1] * 4])] == [40.0, 20.0] * 2
+    pooled = instance([a, b], [(120.0, 10.0, 0.0, 0.0)] * 2)
+    pooled.pooled = [False, True]
+    two = [[1, 1], [1, 1]]
+    assert [sorted(row) for row in shortfalls(pooled, two)] == [
+        ["nox", "pm", "so2", "vocs"],
+        ["pm", "so2+nox", "vocs"],
+    ]
     solved = Solved(
         status="feasible",
         choice=choice,

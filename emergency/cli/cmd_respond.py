@@ -114,7 +114,8 @@ def write_json(plan: ResponsePlan, out: TextIO) -> None:
 
 
 def _utf8_lf(out: TextIO) -> bool:
-    """``out`` is a file that writes text as UTF-8 and newlines as they are."""
+    """``out`` is a text file that writes UTF-8 on a system whose newline is ``\\n`` (as
+    stdout does; a file opened with another ``newline=`` is not one to hand here)."""
     return (
         isinstance(out, io.TextIOWrapper)
         and codecs.lookup(out.encoding).name == "utf-8"
