@@ -206,7 +206,7 @@ given, records in it what it listed and the digests of what it parsed."""
 
 
 def load_cached(base: Path, load: Load[Loaded]) -> Loaded:
-    """The folder's dataset from the cache, else ``load(earlier, hashed)`` (which
+    """The folder's dataset from the cache, else ``load(earlier, reading)`` (which
     validates) stored there — ``earlier`` the last entry stored for this folder, if the
     cache still has it (None otherwise): what ``load`` takes from it must come from
     unchanged files. What is stored has a ``root`` (the folder, set anew on reading: it
@@ -232,9 +232,8 @@ def load_cached(base: Path, load: Load[Loaded]) -> Loaded:
     dataset = load(_earlier(folder, index, files), reading)
     # A file saved, added or removed while the folder was being read: what was read may
     # not be what the key says, so nothing is stored (the next read starts afresh).
-    same = _stamps(base) == stamps and reading.as_listed(files)
-    if same and _store(folder, folder / f"{key}.dataset", dataset):
-        _store(folder, index, (key, files))
+    if _stamps(base) == stamps and reading.as_listed(files):
+        _keep(folder, index, key, files, dataset)
     return dataset
 
 
@@ -243,11 +242,10 @@ def _first_read(base: Path, folder: Path, index: Path, load: Load[Loaded]) -> Lo
 
     Nothing of an earlier read can be taken, and an entry for the same files is there only
     if they were read from another place or the folder's index was let go (those cases
-    read the folder again). The files the
-    loader parsed are keyed by the digests of the bytes it parsed; the others (the
-    inventory, the city plan, files it skips) are hashed after, and must be as they were
-    before the read began, the same files in all, and the folders the loader listed must
-    hold just what it found, or nothing is stored."""
+    read the folder again). The files the loader parsed are keyed by the digests of the
+    bytes it parsed; the others (the inventory, the city plan, files it skips) are hashed
+    after, and must be as they were before the read began, the same files in all, and the
+    folders the loader listed must hold just what it found, or nothing is stored."""
     names = _names(base)
     before = dict(zip(names, _stamps(base, names), strict=True))
     reading = Reading()
@@ -258,9 +256,16 @@ def _first_read(base: Path, folder: Path, index: Path, load: Load[Loaded]) -> Lo
         and all(before.get(stamp[0]) == stamp for stamp in stamps)
         and reading.as_listed(files)
     )
-    if same and _store(folder, folder / f"{key}.dataset", dataset):
-        _store(folder, index, (key, files))
+    if same:
+        _keep(folder, index, key, files, dataset)
     return dataset
+
+
+def _keep(folder: Path, index: Path, key: str, files: dict[str, bytes], dataset: Any) -> None:
+    """Store the entry under ``key`` and, once it is written, the folder's index of its
+    files' digests (what a read after an edit takes unchanged plans by)."""
+    if _store(folder, folder / f"{key}.dataset", dataset):
+        _store(folder, index, (key, files))
 
 
 def _read_entry(path: Path) -> Any:

@@ -138,6 +138,18 @@ class Instance:
             vocs += e
         return (so2, nox, pm, vocs)
 
+    def reachable_by_day(self) -> list[tuple[float, float, float, float]]:
+        """:meth:`reachable_kg` of every day, worked out once for days whose allowed
+        measures are all the same."""
+        out: list[tuple[float, float, float, float]] = []
+        for d in range(self.n_days):
+            alike = next(
+                (e for e in range(d) if all(s.allowed[e] == s.allowed[d] for s in self.sources)),
+                None,
+            )
+            out.append(out[alike] if alike is not None else self.reachable_kg(d))
+        return out
+
     def earlier_alike(self, choice: Sequence[Sequence[int]], d: int) -> int | None:
         """The first day before ``d`` with day ``d``'s targets and pooling on which the list
         ``choice`` takes the same measure for every source (what it cuts and falls short

@@ -114,15 +114,9 @@ def report(inst: Instance, solved: Solved, warning: WarningDecision) -> Response
     """The ResponsePlan (docs/FORMATS.md) from a solved instance."""
     choice = solved.choice
     days = []
-    # R(p, d) worked out once for days whose allowed measures are all the same
-    reachable: dict[int, tuple[float, float, float, float]] = {}
+    reachable = inst.reachable_by_day()
     cuts: list[list[float]] = []
     for d in range(inst.n_days):
-        alike = next(
-            (e for e in reachable if all(s.allowed[e] == s.allowed[d] for s in inst.sources)), d
-        )
-        if alike == d:
-            reachable[d] = inst.reachable_kg(d)
         same = inst.earlier_alike(choice, d)
         if same is not None:
             cut = cuts[same]
@@ -163,7 +157,7 @@ def report(inst: Instance, solved: Solved, warning: WarningDecision) -> Response
                 target_kg=_amounts([max(t, 0.0) for t in inst.targets_kg[d]]),
                 cut_kg=_amounts(cut),
                 shortfall_kg=_amounts(short),
-                reachable_kg=_amounts(reachable[alike]),
+                reachable_kg=_amounts(reachable[d]),
                 pooled_so2_nox=inst.pooled[d],
                 rows=rows,
             )

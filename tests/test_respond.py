@@ -78,6 +78,9 @@ def test_every_row_is_valid_and_its_own(dataset: Dataset) -> None:
     for a in plan.assignments:
         assert Assignment.model_validate(a.model_dump()) == a
         assert a.source in dataset.by_id and a.date >= START and a.why and a.why_zh
+        # every field the engine sets is set, not left at the copied row's placeholder
+        assert a.measure_name and a.floor and a.floor_cost_yuan is not None
+        assert (a.loads is not None) == (a.source in dataset.plans)
     rows = plan.assignments
     assert len({id(a.__dict__) for a in rows}) == len(rows)
 
